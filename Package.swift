@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// LLMTrace: observability and tracing backend for LLM calls. No third-party packages:
+// Foundation, Glibc, Dispatch, the system SQLite and zlib only.
+import PackageDescription
+
+let package = Package(
+    name: "LLMTrace",
+    products: [
+        .executable(name: "llmtraced", targets: ["llmtraced"]),
+        .executable(name: "tracectl", targets: ["tracectl"]),
+        .executable(name: "llmtrace-bench", targets: ["llmtrace-bench"]),
+        .library(name: "LLMTraceModel", targets: ["LLMTraceModel"]),
+        .library(name: "LLMTraceStore", targets: ["LLMTraceStore"]),
+    ],
+    targets: [
+        // System libraries: one-line shim header + modulemap each.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Span model and its codecs (JSON). Depends on nothing but Foundation.
+        .target(name: "LLMTraceModel"),
+        // WAL, head, columnar segments, SQLite index, retention, verification.
+        .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "CSQLite", "CZlib"]),
+        // Deterministic synthetic LLM workloads for the benchmark and the tests.
+        .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
+        // Shared command-line plumbing (argument parsing, terminal output) for the executables.
+        .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore"]),
+
+        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI"]),
+        .executableTarget(name: "tracectl", dependencies: ["LLMTraceStore", "LLMTraceCLI"]),
+        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
+
+        .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
+        .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
+        .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
+    ]
+)

@@ -1,0 +1,67 @@
+/// A small command-line parser: `--name value`, `--name=value`, boolean `--flag`, positionals, and
+/// `--` to end options. Unknown options are errors that name the option and suggest `--help`.
+public struct ParsedArguments {
+    public var options: [String: String] = [:]
+    public var flags: Set<String> = []
+    public var positionals: [String] = []
+
+    public func value(_ name: String) -> String? { options[name] }
+    public func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+    public func int(_ name: String, default d: Int) throws -> Int {
+        guard let v = options[name] else { return d }
+        guard let i = Int(String(v.filter { $0 != "_" })) else { throw UsageError("--\(name) expects an integer, got '\(v)'") }
+        return i
+    }
+}
+
+/// A mistake in how a command was called; the message says what and how to fix it. Exit code 2.
+public struct UsageError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ message: String) { description = message }
+}
+
+public enum ArgumentParser {
+    /// Parses `args` given the option names that take a value and the boolean flag names.
+    public static func parse(_ args: [String], options: Set<String>, flags: Set<String>) throws -> ParsedArguments {
+        var out = ParsedArguments()
+        var i = 0
+        var onlyPositionals = false
+        while i < args.count {
+            let a = args[i]
+            i += 1
+            if onlyPositionals || !a.hasPrefix("--") || a == "-" {
+                if !onlyPositionals && a.hasPrefix("-") && a != "-" && a.count > 1 && !a.dropFirst().allSatisfy(\.isNumber) {
+                    if a == "-h" { out.flags.insert("help"); continue }
+                    throw UsageError("unknown option '\(a)' (options are spelled --name; see --help)")
+                }
+                out.positionals.append(a)
+                continue
+            }
+            if a == "--" { onlyPositionals = true; continue }
+            var name = String(a.dropFirst(2))
+            var inline: String? = nil
+            if let eq = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            if flags.contains(name) {
+                guard inline == nil else { throw UsageError("--\(name) takes no value") }
+                out.flags.insert(name)
+            } else if options.contains(name) {
+                if let inline {
+                    out.options[name] = inline
+                } else {
+                    guard i < args.count else { throw UsageError("--\(name) needs a value") }
+                    out.options[name] = args[i]
+                    i += 1
+                }
+            } else {
+                let all = (options.union(flags)).sorted()
+                let near = all.first { $0.hasPrefix(String(name.prefix(3))) }
+                throw UsageError("unknown option '--\(name)'" + (near.map { " (did you mean --\($0)?)" } ?? "") + "; see --help")
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,24 @@
+/// A typed free attribute value. Arrays hold scalars only (as in OTLP's AnyValue for attributes).
+public enum AttributeValue: Sendable, Hashable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+    case array([AttributeValue])
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+}
+
+/// One key/value attribute. Attributes are kept as an ordered list so a span reads back exactly as sent.
+public struct Attribute: Sendable, Hashable {
+    public var key: String
+    public var value: AttributeValue
+
+    public init(_ key: String, _ value: AttributeValue) {
+        self.key = key
+        self.value = value
+    }
+}

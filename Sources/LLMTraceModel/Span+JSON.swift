@@ -1,0 +1,464 @@
+/// The native JSON form of a span (`schemas/span.schema.json`): decoding with validation and encoding.
+///
+/// Decoding is strict about types and unknown fields (a typo must not silently drop data) and lenient
+/// where clients differ: nanosecond times may be JSON numbers or decimal strings (JavaScript cannot hold
+/// 19-digit integers), and `null` means absent for every optional field.
+extension Span {
+    /// Decodes one span object at the reader's position.
+    public static func decodeJSON(_ r: inout JSONReader) throws(SpanDecodingError) -> Span {
+        var d = SpanJSONDecoder()
+        return try d.decode(&r)
+    }
+
+    /// Decodes a whole document holding one span object.
+    public static func decodeJSON(_ bytes: [UInt8]) throws(SpanDecodingError) -> Span {
+        let result: Result<Span, SpanDecodingError> = bytes.withUnsafeBufferPointer { p in
+            var r = JSONReader(p)
+            do throws(SpanDecodingError) {
+                let s = try decodeJSON(&r)
+                do throws(JSONError) { try r.expectEnd() } catch {
+                    throw SpanDecodingError(field: "", reason: error.message, offset: error.offset)
+                }
+                return .success(s)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Encodes the span in native JSON. Optional fields that are nil and empty lists are left out.
+    public func encodeJSON(into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("trace_id"); w.string(traceID.hex)
+        w.key("span_id"); w.string(spanID.hex)
+        if !parentSpanID.isZero { w.key("parent_span_id"); w.string(parentSpanID.hex) }
+        w.key("project"); w.string(project)
+        w.key("service"); w.string(service)
+        w.key("name"); w.string(name)
+        w.key("kind"); w.string(kind.rawValue)
+        w.key("start_ns"); w.int(startNanos)
+        w.key("end_ns"); w.int(endNanos)
+        w.key("status"); w.string(status.rawValue)
+        if let v = statusMessage { w.key("status_message"); w.string(v) }
+        if let v = provider { w.key("provider"); w.string(v) }
+        if let v = requestModel { w.key("request_model"); w.string(v) }
+        if let v = responseModel { w.key("response_model"); w.string(v) }
+        if let v = inputTokens { w.key("input_tokens"); w.int(v) }
+        if let v = outputTokens { w.key("output_tokens"); w.int(v) }
+        if let v = cachedTokens { w.key("cached_tokens"); w.int(v) }
+        if let v = reasoningTokens { w.key("reasoning_tokens"); w.int(v) }
+        if let v = costUSD { w.key("cost_usd"); w.double(v) }
+        if let v = timeToFirstTokenNanos { w.key("time_to_first_token_ns"); w.int(v) }
+        if let v = temperature { w.key("temperature"); w.double(v) }
+        if let v = maxTokens { w.key("max_tokens"); w.int(v) }
+        if let v = topP { w.key("top_p"); w.double(v) }
+        if !inputMessages.isEmpty { w.key("input_messages"); Span.encodeMessages(inputMessages, &w) }
+        if !outputMessages.isEmpty { w.key("output_messages"); Span.encodeMessages(outputMessages, &w) }
+        if !documents.isEmpty {
+            w.key("documents")
+            w.beginArray()
+            for doc in documents {
+                w.beginObject()
+                if let id = doc.id { w.key("id"); w.string(id) }
+                w.key("content"); w.string(doc.content)
+                if let s = doc.score { w.key("score"); w.double(s) }
+                w.endObject()
+            }
+            w.endArray()
+        }
+        if let v = promptName { w.key("prompt_name"); w.string(v) }
+        if let v = promptVersion { w.key("prompt_version"); w.string(v) }
+        if let v = sessionID { w.key("session_id"); w.string(v) }
+        if let v = userID { w.key("user_id"); w.string(v) }
+        if let v = environment { w.key("environment"); w.string(v) }
+        if !tags.isEmpty {
+            w.key("tags")
+            w.beginArray()
+            for t in tags { w.string(t) }
+            w.endArray()
+        }
+        if !attributes.isEmpty { w.key("attributes"); Span.encodeAttributes(attributes, &w) }
+        if !events.isEmpty {
+            w.key("events")
+            w.beginArray()
+            for e in events {
+                w.beginObject()
+                w.key("name"); w.string(e.name)
+                w.key("time_ns"); w.int(e.timeNanos)
+                if !e.attributes.isEmpty { w.key("attributes"); Span.encodeAttributes(e.attributes, &w) }
+                w.endObject()
+            }
+            w.endArray()
+        }
+        w.endObject()
+    }
+
+    /// Compact native JSON bytes for this span.
+    public func jsonBytes() -> [UInt8] {
+        var w = JSONWriter(capacity: 512)
+        encodeJSON(into: &w)
+        return w.bytes
+    }
+
+    static func encodeMessages(_ ms: [Message], _ w: inout JSONWriter) {
+        w.beginArray()
+        for m in ms {
+            w.beginObject()
+            w.key("role"); w.string(m.role)
+            w.key("content"); w.string(m.content)
+            w.endObject()
+        }
+        w.endArray()
+    }
+
+    static func encodeAttributes(_ attrs: [Attribute], _ w: inout JSONWriter) {
+        w.beginObject()
+        for a in attrs {
+            w.key(a.key)
+            encodeValue(a.value, &w)
+        }
+        w.endObject()
+    }
+
+    static func encodeValue(_ v: AttributeValue, _ w: inout JSONWriter) {
+        switch v {
+        case .string(let s): w.string(s)
+        case .int(let i): w.int(i)
+        case .double(let d): w.double(d)
+        case .bool(let b): w.bool(b)
+        case .array(let items):
+            w.beginArray()
+            for i in items { encodeValue(i, &w) }
+            w.endArray()
+        }
+    }
+}
+
+/// Field-by-field decoder. Kept separate so error helpers can carry the current path.
+struct SpanJSONDecoder {
+    private func fail(_ field: String, _ reason: String, _ r: JSONReader) -> SpanDecodingError {
+        SpanDecodingError(field: field, reason: reason, offset: r.pos)
+    }
+
+    private func wrap<T>(_ field: String, _ r: inout JSONReader, _ body: (inout JSONReader) throws(JSONError) -> T) throws(SpanDecodingError) -> T {
+        do {
+            return try body(&r)
+        } catch {
+            throw SpanDecodingError(field: field, reason: error.message, offset: error.offset)
+        }
+    }
+
+    private func string(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> String {
+        try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in try r.readString() }
+    }
+
+    private func optString(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> String? {
+        if r.consumeNull() { return nil }
+        return try string(f, &r)
+    }
+
+    private func optInt(_ f: String, _ r: inout JSONReader, nonNegative: Bool = true) throws(SpanDecodingError) -> Int64? {
+        if r.consumeNull() { return nil }
+        let v = try nanos(f, &r)
+        if nonNegative && v < 0 { throw fail(f, "must not be negative", r) }
+        return v
+    }
+
+    private func optDouble(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> Double? {
+        if r.consumeNull() { return nil }
+        let v = try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in try r.readDouble() }
+        guard v.isFinite else { throw fail(f, "must be a finite number", r) }
+        return v
+    }
+
+    /// An integer given as a JSON number or a decimal string.
+    private func nanos(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> Int64 {
+        if r.peek() == UInt8(ascii: "\"") {
+            let s = try string(f, &r)
+            guard let v = Int64(s) else { throw fail(f, "expected an integer, got the string \"\(s.prefix(40))\"", r) }
+            return v
+        }
+        return try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in try r.readInt64() }
+    }
+
+    private func hexID(_ f: String, _ r: inout JSONReader, bytes: Int) throws(SpanDecodingError) -> (UInt64, UInt64) {
+        let s = try string(f, &r)
+        if bytes == 16 {
+            guard let t = TraceID(hex: s) else { throw fail(f, "expected 32 hex digits, got \"\(s.prefix(40))\"", r) }
+            return (t.hi, t.lo)
+        }
+        guard let id = SpanID(hex: s) else { throw fail(f, "expected 16 hex digits, got \"\(s.prefix(40))\"", r) }
+        return (0, id.value)
+    }
+
+    mutating func decode(_ r: inout JSONReader) throws(SpanDecodingError) -> Span {
+        var span = Span(traceID: TraceID(hi: 0, lo: 0), spanID: SpanID(0), name: "", startNanos: 0, endNanos: 0)
+        var seenTrace = false, seenSpan = false, seenName = false, seenStart = false, seenEnd = false
+        try wrap("", &r) { (r: inout JSONReader) throws(JSONError) in
+            guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected a span object") }
+            try r.beginObject()
+        }
+        var first = true
+        while let key = try wrap("", &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+            if key == "trace_id" {
+                let (h, l) = try hexID("trace_id", &r, bytes: 16)
+                span.traceID = TraceID(hi: h, lo: l)
+                seenTrace = true
+            } else if key == "span_id" {
+                span.spanID = SpanID(try hexID("span_id", &r, bytes: 8).1)
+                seenSpan = true
+            } else if key == "parent_span_id" {
+                if r.consumeNull() { continue }
+                if r.peek() == UInt8(ascii: "\"") {
+                    // An empty string is how several SDKs spell "no parent".
+                    let s = try string("parent_span_id", &r)
+                    if s.isEmpty { continue }
+                    guard let id = SpanID(hex: s) else { throw fail("parent_span_id", "expected 16 hex digits, got \"\(s.prefix(40))\"", r) }
+                    span.parentSpanID = id
+                } else {
+                    throw fail("parent_span_id", "expected a hex string", r)
+                }
+            } else if key == "project" {
+                span.project = try string("project", &r)
+            } else if key == "service" {
+                span.service = try string("service", &r)
+            } else if key == "name" {
+                span.name = try string("name", &r)
+                seenName = true
+            } else if key == "kind" {
+                let s = try string("kind", &r)
+                guard let k = SpanKind(rawValue: s) else {
+                    throw fail("kind", "unknown kind \"\(s.prefix(40))\"; expected one of \(SpanKind.allCases.map(\.rawValue).joined(separator: ", "))", r)
+                }
+                span.kind = k
+            } else if key == "start_ns" {
+                span.startNanos = try nanos("start_ns", &r)
+                seenStart = true
+            } else if key == "end_ns" {
+                span.endNanos = try nanos("end_ns", &r)
+                seenEnd = true
+            } else if key == "status" {
+                let s = try string("status", &r)
+                guard let st = SpanStatus(rawValue: s) else { throw fail("status", "unknown status \"\(s.prefix(40))\"; expected unset, ok or error", r) }
+                span.status = st
+            } else if key == "status_message" {
+                span.statusMessage = try optString("status_message", &r)
+            } else if key == "provider" {
+                span.provider = try optString("provider", &r)
+            } else if key == "request_model" {
+                span.requestModel = try optString("request_model", &r)
+            } else if key == "response_model" {
+                span.responseModel = try optString("response_model", &r)
+            } else if key == "input_tokens" {
+                span.inputTokens = try optInt("input_tokens", &r)
+            } else if key == "output_tokens" {
+                span.outputTokens = try optInt("output_tokens", &r)
+            } else if key == "cached_tokens" {
+                span.cachedTokens = try optInt("cached_tokens", &r)
+            } else if key == "reasoning_tokens" {
+                span.reasoningTokens = try optInt("reasoning_tokens", &r)
+            } else if key == "cost_usd" {
+                span.costUSD = try optDouble("cost_usd", &r)
+                if let c = span.costUSD, c < 0 { throw fail("cost_usd", "must not be negative", r) }
+            } else if key == "time_to_first_token_ns" {
+                span.timeToFirstTokenNanos = try optInt("time_to_first_token_ns", &r)
+            } else if key == "temperature" {
+                span.temperature = try optDouble("temperature", &r)
+            } else if key == "max_tokens" {
+                span.maxTokens = try optInt("max_tokens", &r)
+            } else if key == "top_p" {
+                span.topP = try optDouble("top_p", &r)
+            } else if key == "input_messages" {
+                span.inputMessages = try messages("input_messages", &r)
+            } else if key == "output_messages" {
+                span.outputMessages = try messages("output_messages", &r)
+            } else if key == "documents" {
+                span.documents = try documents(&r)
+            } else if key == "prompt_name" {
+                span.promptName = try optString("prompt_name", &r)
+            } else if key == "prompt_version" {
+                span.promptVersion = try optString("prompt_version", &r)
+            } else if key == "session_id" {
+                span.sessionID = try optString("session_id", &r)
+            } else if key == "user_id" {
+                span.userID = try optString("user_id", &r)
+            } else if key == "environment" {
+                span.environment = try optString("environment", &r)
+            } else if key == "tags" {
+                if r.consumeNull() { continue }
+                try wrap("tags", &r) { (r: inout JSONReader) throws(JSONError) in
+                    guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of strings") }
+                    try r.beginArray()
+                    var f = true
+                    while try r.nextElement(first: &f) { span.tags.append(try r.readString()) }
+                }
+            } else if key == "attributes" {
+                span.attributes = try attributes("attributes", &r)
+            } else if key == "events" {
+                span.events = try events(&r)
+            } else {
+                throw fail(key.string, "unknown field", r)
+            }
+        }
+        if !seenTrace { throw fail("trace_id", "required field missing", r) }
+        if !seenSpan { throw fail("span_id", "required field missing", r) }
+        if !seenName { throw fail("name", "required field missing", r) }
+        if !seenStart { throw fail("start_ns", "required field missing", r) }
+        if !seenEnd { throw fail("end_ns", "required field missing", r) }
+        if span.traceID.isZero { throw fail("trace_id", "must not be all zeros", r) }
+        if span.spanID.isZero { throw fail("span_id", "must not be all zeros", r) }
+        if span.name.isEmpty { throw fail("name", "must not be empty", r) }
+        if span.project.isEmpty { throw fail("project", "must not be empty", r) }
+        if span.endNanos < span.startNanos { throw fail("end_ns", "is before start_ns", r) }
+        return span
+    }
+
+    private func messages(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> [Message] {
+        if r.consumeNull() { return [] }
+        var out: [Message] = []
+        try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in
+            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of {role, content} objects") }
+            try r.beginArray()
+        }
+        var firstEl = true
+        while try wrap(f, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
+            let path = "\(f)[\(out.count)]"
+            var role: String? = nil
+            var content = ""
+            try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
+                guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected a {role, content} object") }
+                try r.beginObject()
+            }
+            var first = true
+            while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+                if k == "role" {
+                    role = try string(path + ".role", &r)
+                } else if k == "content" {
+                    content = try optString(path + ".content", &r) ?? ""
+                } else {
+                    throw fail(path + "." + k.string, "unknown field", r)
+                }
+            }
+            guard let role else { throw fail(path + ".role", "required field missing", r) }
+            out.append(Message(role: role, content: content))
+        }
+        return out
+    }
+
+    private func documents(_ r: inout JSONReader) throws(SpanDecodingError) -> [RetrievedDocument] {
+        if r.consumeNull() { return [] }
+        var out: [RetrievedDocument] = []
+        try wrap("documents", &r) { (r: inout JSONReader) throws(JSONError) in
+            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of {id, content, score} objects") }
+            try r.beginArray()
+        }
+        var firstEl = true
+        while try wrap("documents", &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
+            let path = "documents[\(out.count)]"
+            var doc = RetrievedDocument(content: "")
+            try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
+                guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected an {id, content, score} object") }
+                try r.beginObject()
+            }
+            var first = true
+            while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+                if k == "id" {
+                    doc.id = try optString(path + ".id", &r)
+                } else if k == "content" {
+                    doc.content = try optString(path + ".content", &r) ?? ""
+                } else if k == "score" {
+                    doc.score = try optDouble(path + ".score", &r)
+                } else {
+                    throw fail(path + "." + k.string, "unknown field", r)
+                }
+            }
+            out.append(doc)
+        }
+        return out
+    }
+
+    private func events(_ r: inout JSONReader) throws(SpanDecodingError) -> [SpanEvent] {
+        if r.consumeNull() { return [] }
+        var out: [SpanEvent] = []
+        try wrap("events", &r) { (r: inout JSONReader) throws(JSONError) in
+            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of {name, time_ns, attributes} objects") }
+            try r.beginArray()
+        }
+        var firstEl = true
+        while try wrap("events", &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
+            let path = "events[\(out.count)]"
+            var ev = SpanEvent(name: "", timeNanos: 0)
+            var seenName = false, seenTime = false
+            try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
+                guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected a {name, time_ns, attributes} object") }
+                try r.beginObject()
+            }
+            var first = true
+            while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+                if k == "name" {
+                    ev.name = try string(path + ".name", &r); seenName = true
+                } else if k == "time_ns" {
+                    ev.timeNanos = try nanos(path + ".time_ns", &r); seenTime = true
+                } else if k == "attributes" {
+                    ev.attributes = try attributes(path + ".attributes", &r)
+                } else {
+                    throw fail(path + "." + k.string, "unknown field", r)
+                }
+            }
+            if !seenName { throw fail(path + ".name", "required field missing", r) }
+            if !seenTime { throw fail(path + ".time_ns", "required field missing", r) }
+            out.append(ev)
+        }
+        return out
+    }
+
+    private func attributes(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> [Attribute] {
+        if r.consumeNull() { return [] }
+        var out: [Attribute] = []
+        try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in
+            guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected an object of key/value pairs") }
+            try r.beginObject()
+        }
+        var first = true
+        while let k = try wrap(f, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+            let key = k.string
+            let path = f + "." + key
+            guard let v = try attributeValue(path, &r, allowArray: true) else { continue }
+            out.append(Attribute(key, v))
+        }
+        return out
+    }
+
+    /// A scalar or an array of scalars. `null` drops the attribute.
+    private func attributeValue(_ f: String, _ r: inout JSONReader, allowArray: Bool) throws(SpanDecodingError) -> AttributeValue? {
+        guard let c = r.peek() else { throw fail(f, "unexpected end of input", r) }
+        switch c {
+        case UInt8(ascii: "\""): return .string(try string(f, &r))
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            return .bool(try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in try r.readBool() })
+        case UInt8(ascii: "n"):
+            guard r.consumeNull() else { throw fail(f, "invalid literal", r) }
+            return nil
+        case UInt8(ascii: "["):
+            guard allowArray else { throw fail(f, "nested arrays are not allowed in attributes", r) }
+            var items: [AttributeValue] = []
+            try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in try r.beginArray() }
+            var first = true
+            while try wrap(f, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &first) }) {
+                if let v = try attributeValue("\(f)[\(items.count)]", &r, allowArray: false) { items.append(v) }
+            }
+            return .array(items)
+        case UInt8(ascii: "{"):
+            throw fail(f, "objects are not allowed as attribute values; flatten to dotted keys", r)
+        default:
+            let n = try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in try r.readNumber() }
+            switch n {
+            case .int(let i): return .int(i)
+            case .double(let d):
+                guard d.isFinite else { throw fail(f, "must be a finite number", r) }
+                return .double(d)
+            }
+        }
+    }
+}

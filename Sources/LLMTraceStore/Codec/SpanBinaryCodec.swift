@@ -1,0 +1,246 @@
+import LLMTraceModel
+
+/// The compact binary encoding of spans used by WAL records and the segment payload column.
+/// Every string is a varint text id into a table (`TextInterner`); the byte layout is in FORMAT.md.
+///
+/// Hot path: each acknowledged span is encoded once here.
+public enum SpanBinaryCodec {
+    // Presence bits of the optional fields of a WAL span, in encoding order.
+    static let bStatusMessage: UInt64 = 1 << 0, bProvider: UInt64 = 1 << 1, bRequestModel: UInt64 = 1 << 2
+    static let bResponseModel: UInt64 = 1 << 3, bInputTokens: UInt64 = 1 << 4, bOutputTokens: UInt64 = 1 << 5
+    static let bCachedTokens: UInt64 = 1 << 6, bReasoningTokens: UInt64 = 1 << 7, bCost: UInt64 = 1 << 8
+    static let bTTFT: UInt64 = 1 << 9, bTemperature: UInt64 = 1 << 10, bMaxTokens: UInt64 = 1 << 11
+    static let bTopP: UInt64 = 1 << 12, bPromptName: UInt64 = 1 << 13, bPromptVersion: UInt64 = 1 << 14
+    static let bSession: UInt64 = 1 << 15, bUser: UInt64 = 1 << 16, bEnvironment: UInt64 = 1 << 17
+    static let bDetails: UInt64 = 1 << 18
+
+    static let kinds = SpanKind.allCases
+    static let statuses = SpanStatus.allCases
+
+    // MARK: Whole spans (WAL)
+
+    public static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) {
+        w.u64(s.traceID.hi)
+        w.u64(s.traceID.lo)
+        w.u64(s.spanID.value)
+        w.u64(s.parentSpanID.value)
+        w.varint(UInt64(t.intern(s.project)))
+        w.varint(UInt64(t.intern(s.service)))
+        w.varint(UInt64(t.intern(s.name)))
+        w.u8(UInt8(kinds.firstIndex(of: s.kind)!))
+        w.u8(UInt8(statuses.firstIndex(of: s.status)!))
+        w.svarint(s.startNanos)
+        w.svarint(s.endNanos &- s.startNanos)
+        var bits: UInt64 = 0
+        if s.statusMessage != nil { bits |= bStatusMessage }
+        if s.provider != nil { bits |= bProvider }
+        if s.requestModel != nil { bits |= bRequestModel }
+        if s.responseModel != nil { bits |= bResponseModel }
+        if s.inputTokens != nil { bits |= bInputTokens }
+        if s.outputTokens != nil { bits |= bOutputTokens }
+        if s.cachedTokens != nil { bits |= bCachedTokens }
+        if s.reasoningTokens != nil { bits |= bReasoningTokens }
+        if s.costUSD != nil { bits |= bCost }
+        if s.timeToFirstTokenNanos != nil { bits |= bTTFT }
+        if s.temperature != nil { bits |= bTemperature }
+        if s.maxTokens != nil { bits |= bMaxTokens }
+        if s.topP != nil { bits |= bTopP }
+        if s.promptName != nil { bits |= bPromptName }
+        if s.promptVersion != nil { bits |= bPromptVersion }
+        if s.sessionID != nil { bits |= bSession }
+        if s.userID != nil { bits |= bUser }
+        if s.environment != nil { bits |= bEnvironment }
+        if hasDetails(s) { bits |= bDetails }
+        w.varint(bits)
+        if let v = s.statusMessage { w.varint(UInt64(t.intern(v))) }
+        if let v = s.provider { w.varint(UInt64(t.intern(v))) }
+        if let v = s.requestModel { w.varint(UInt64(t.intern(v))) }
+        if let v = s.responseModel { w.varint(UInt64(t.intern(v))) }
+        if let v = s.inputTokens { w.svarint(v) }
+        if let v = s.outputTokens { w.svarint(v) }
+        if let v = s.cachedTokens { w.svarint(v) }
+        if let v = s.reasoningTokens { w.svarint(v) }
+        if let v = s.costUSD { w.f64(v) }
+        if let v = s.timeToFirstTokenNanos { w.svarint(v) }
+        if let v = s.temperature { w.f64(v) }
+        if let v = s.maxTokens { w.svarint(v) }
+        if let v = s.topP { w.f64(v) }
+        if let v = s.promptName { w.varint(UInt64(t.intern(v))) }
+        if let v = s.promptVersion { w.varint(UInt64(t.intern(v))) }
+        if let v = s.sessionID { w.varint(UInt64(t.intern(v))) }
+        if let v = s.userID { w.varint(UInt64(t.intern(v))) }
+        if let v = s.environment { w.varint(UInt64(t.intern(v))) }
+        if bits & bDetails != 0 { encodeDetails(s, into: &w, texts: &t) }
+    }
+
+    public static func decode<T: TextLookup>(_ r: inout ByteReader, texts: T) -> Span? {
+        let hi = r.u64(), lo = r.u64()
+        let sid = r.u64(), parent = r.u64()
+        guard let project = str(&r, texts), let service = str(&r, texts), let name = str(&r, texts) else { return nil }
+        let k = Int(r.u8()), st = Int(r.u8())
+        guard k < kinds.count, st < statuses.count else { return nil }
+        let start = r.svarint()
+        let dur = r.svarint()
+        var s = Span(traceID: TraceID(hi: hi, lo: lo), spanID: SpanID(sid), parentSpanID: SpanID(parent),
+                     project: project, service: service, name: name, kind: kinds[k],
+                     startNanos: start, endNanos: start &+ dur, status: statuses[st])
+        let bits = r.varint()
+        if bits & bStatusMessage != 0 { guard let v = str(&r, texts) else { return nil }; s.statusMessage = v }
+        if bits & bProvider != 0 { guard let v = str(&r, texts) else { return nil }; s.provider = v }
+        if bits & bRequestModel != 0 { guard let v = str(&r, texts) else { return nil }; s.requestModel = v }
+        if bits & bResponseModel != 0 { guard let v = str(&r, texts) else { return nil }; s.responseModel = v }
+        if bits & bInputTokens != 0 { s.inputTokens = r.svarint() }
+        if bits & bOutputTokens != 0 { s.outputTokens = r.svarint() }
+        if bits & bCachedTokens != 0 { s.cachedTokens = r.svarint() }
+        if bits & bReasoningTokens != 0 { s.reasoningTokens = r.svarint() }
+        if bits & bCost != 0 { s.costUSD = r.f64() }
+        if bits & bTTFT != 0 { s.timeToFirstTokenNanos = r.svarint() }
+        if bits & bTemperature != 0 { s.temperature = r.f64() }
+        if bits & bMaxTokens != 0 { s.maxTokens = r.svarint() }
+        if bits & bTopP != 0 { s.topP = r.f64() }
+        if bits & bPromptName != 0 { guard let v = str(&r, texts) else { return nil }; s.promptName = v }
+        if bits & bPromptVersion != 0 { guard let v = str(&r, texts) else { return nil }; s.promptVersion = v }
+        if bits & bSession != 0 { guard let v = str(&r, texts) else { return nil }; s.sessionID = v }
+        if bits & bUser != 0 { guard let v = str(&r, texts) else { return nil }; s.userID = v }
+        if bits & bEnvironment != 0 { guard let v = str(&r, texts) else { return nil }; s.environment = v }
+        if bits & bDetails != 0 { guard decodeDetails(&r, texts: texts, into: &s) else { return nil } }
+        return r.failed ? nil : s
+    }
+
+    @inline(__always)
+    static func str<T: TextLookup>(_ r: inout ByteReader, _ texts: T) -> String? {
+        let id = r.varint()
+        guard !r.failed, id <= UInt64(UInt32.max) else { return nil }
+        return texts.text(UInt32(id))
+    }
+
+    // MARK: Details (the text-heavy part; also the segment payload column)
+
+    public static func hasDetails(_ s: Span) -> Bool {
+        !(s.inputMessages.isEmpty && s.outputMessages.isEmpty && s.documents.isEmpty && s.tags.isEmpty
+          && s.attributes.isEmpty && s.events.isEmpty)
+    }
+
+    /// Messages, documents, tags, attributes and events.
+    public static func encodeDetails(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) {
+        w.varint(s.inputMessages.count)
+        for m in s.inputMessages {
+            w.varint(UInt64(t.intern(m.role)))
+            w.varint(UInt64(t.intern(m.content)))
+        }
+        w.varint(s.outputMessages.count)
+        for m in s.outputMessages {
+            w.varint(UInt64(t.intern(m.role)))
+            w.varint(UInt64(t.intern(m.content)))
+        }
+        w.varint(s.documents.count)
+        for d in s.documents {
+            // id + 1, so 0 means "no id".
+            w.varint(d.id.map { UInt64(t.intern($0)) + 1 } ?? 0)
+            w.varint(UInt64(t.intern(d.content)))
+            if let sc = d.score { w.u8(1); w.f64(sc) } else { w.u8(0) }
+        }
+        w.varint(s.tags.count)
+        for tag in s.tags { w.varint(UInt64(t.intern(tag))) }
+        encodeAttributes(s.attributes, into: &w, texts: &t)
+        w.varint(s.events.count)
+        for e in s.events {
+            w.varint(UInt64(t.intern(e.name)))
+            w.svarint(e.timeNanos)
+            encodeAttributes(e.attributes, into: &w, texts: &t)
+        }
+    }
+
+    public static func decodeDetails<T: TextLookup>(_ r: inout ByteReader, texts: T, into s: inout Span) -> Bool {
+        let nIn = r.count(limit: r.remaining)
+        s.inputMessages.reserveCapacity(nIn)
+        for _ in 0..<nIn {
+            guard let role = str(&r, texts), let content = str(&r, texts) else { return false }
+            s.inputMessages.append(Message(role: role, content: content))
+        }
+        let nOut = r.count(limit: r.remaining)
+        for _ in 0..<nOut {
+            guard let role = str(&r, texts), let content = str(&r, texts) else { return false }
+            s.outputMessages.append(Message(role: role, content: content))
+        }
+        let nDocs = r.count(limit: r.remaining)
+        for _ in 0..<nDocs {
+            let idRef = r.varint()
+            var id: String? = nil
+            if idRef > 0 {
+                guard idRef - 1 <= UInt64(UInt32.max), let v = texts.text(UInt32(idRef - 1)) else { return false }
+                id = v
+            }
+            guard let content = str(&r, texts) else { return false }
+            let score: Double? = r.u8() == 1 ? r.f64() : nil
+            s.documents.append(RetrievedDocument(id: id, content: content, score: score))
+        }
+        let nTags = r.count(limit: r.remaining)
+        for _ in 0..<nTags {
+            guard let tag = str(&r, texts) else { return false }
+            s.tags.append(tag)
+        }
+        guard let attrs = decodeAttributes(&r, texts: texts) else { return false }
+        s.attributes = attrs
+        let nEvents = r.count(limit: r.remaining)
+        for _ in 0..<nEvents {
+            guard let name = str(&r, texts) else { return false }
+            let time = r.svarint()
+            guard let ea = decodeAttributes(&r, texts: texts) else { return false }
+            s.events.append(SpanEvent(name: name, timeNanos: time, attributes: ea))
+        }
+        return !r.failed
+    }
+
+    static func encodeAttributes(_ attrs: [Attribute], into w: inout ByteWriter, texts t: inout TextInterner) {
+        w.varint(attrs.count)
+        for a in attrs {
+            w.varint(UInt64(t.intern(a.key)))
+            encodeValue(a.value, into: &w, texts: &t)
+        }
+    }
+
+    static func encodeValue(_ v: AttributeValue, into w: inout ByteWriter, texts t: inout TextInterner) {
+        switch v {
+        case .string(let s): w.u8(0); w.varint(UInt64(t.intern(s)))
+        case .int(let i): w.u8(1); w.svarint(i)
+        case .double(let d): w.u8(2); w.f64(d)
+        case .bool(let b): w.u8(b ? 4 : 3)
+        case .array(let items):
+            w.u8(5)
+            w.varint(items.count)
+            for i in items { encodeValue(i, into: &w, texts: &t) }
+        }
+    }
+
+    static func decodeAttributes<T: TextLookup>(_ r: inout ByteReader, texts: T) -> [Attribute]? {
+        let n = r.count(limit: r.remaining)
+        var out: [Attribute] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            guard let k = str(&r, texts), let v = decodeValue(&r, texts: texts, depth: 0) else { return nil }
+            out.append(Attribute(k, v))
+        }
+        return r.failed ? nil : out
+    }
+
+    static func decodeValue<T: TextLookup>(_ r: inout ByteReader, texts: T, depth: Int) -> AttributeValue? {
+        switch r.u8() {
+        case 0: return str(&r, texts).map { .string($0) }
+        case 1: return .int(r.svarint())
+        case 2: return .double(r.f64())
+        case 3: return .bool(false)
+        case 4: return .bool(true)
+        case 5:
+            guard depth == 0 else { return nil }
+            let n = r.count(limit: r.remaining)
+            var items: [AttributeValue] = []
+            for _ in 0..<n {
+                guard let v = decodeValue(&r, texts: texts, depth: depth + 1) else { return nil }
+                items.append(v)
+            }
+            return .array(items)
+        default: return nil
+        }
+    }
+}

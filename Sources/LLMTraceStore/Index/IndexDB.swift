@@ -1,0 +1,273 @@
+import LLMTraceModel
+
+/// The SQLite index of a data directory: segment catalog, trace and span lookups, sessions and users,
+/// and the full-text index. Writes come in one transaction per sealed segment. A separate read
+/// connection keeps lookups from waiting on a long index transaction (WAL journal mode allows it).
+public final class IndexDB: @unchecked Sendable {
+    public let path: String
+    private let writer: SQLiteDatabase
+    private let reader: SQLiteDatabase
+    private let writeLock = Condition()
+    private let readLock = Condition()
+
+    /// A catalog row.
+    public struct SegmentRow: Sendable, Equatable {
+        public var id: UInt64
+        public var file: String
+        public var minStart: Int64
+        public var maxStart: Int64
+        public var spanCount: Int
+        public var bytes: Int
+        public var maxWALFile: UInt64
+    }
+
+    public init(path: String) throws {
+        self.path = path
+        writer = try SQLiteDatabase(path: path)
+        // The index can be rebuilt from segments, so NORMAL (fsync at checkpoints) is enough; segments
+        // and the WAL carry durability.
+        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        try writer.exec(IndexSchema.sql)
+        reader = try SQLiteDatabase(path: path)
+        try reader.exec("PRAGMA query_only=1;")
+    }
+
+    // MARK: Writes
+
+    /// Indexes a sealed segment in one transaction. Texts seen for the first time are added to the
+    /// full-text index; texts already there only have their newest segment updated.
+    public func addSegment(_ s: SegmentSummary, file: String) throws {
+        try writeLock.withLock {
+            try writer.transaction {
+                let seg = try writer.prepare("INSERT OR REPLACE INTO segments(id, file, min_start_ns, max_start_ns, span_count, bytes, max_wal_file, sealed_at_ns) VALUES (?,?,?,?,?,?,?,?)")
+                seg.bind(1, Int64(s.id)).bind(2, file).bind(3, s.minStart).bind(4, s.maxStart).bind(5, s.spanCount)
+                    .bind(6, s.bytes).bind(7, Int64(s.maxWALFile)).bind(8, wallNanos())
+                try seg.run()
+                let proj = try writer.prepare("INSERT OR REPLACE INTO segment_projects(project, segment_id, span_count, min_start_ns, max_start_ns) VALUES (?,?,?,?,?)")
+                for (p, v) in s.projects {
+                    proj.bind(1, p).bind(2, Int64(s.id)).bind(3, v.count).bind(4, v.minStart).bind(5, v.maxStart)
+                    try proj.run()
+                }
+                let tr = try writer.prepare("INSERT OR REPLACE INTO trace_rows(trace_id, segment_id, first_row, row_count, project) VALUES (?,?,?,?,?)")
+                for t in s.traces {
+                    tr.bind(1, t.traceID.bytes).bind(2, Int64(s.id)).bind(3, t.firstRow).bind(4, t.rowCount).bind(5, t.project)
+                    try tr.run()
+                }
+                let sp = try writer.prepare("INSERT OR IGNORE INTO span_rows(span_id, segment_id, row) VALUES (?,?,?)")
+                for r in s.spanRows {
+                    sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, Int64(s.id)).bind(3, r.row)
+                    try sp.run()
+                }
+                let ss = try writer.prepare("INSERT OR IGNORE INTO session_traces(project, session_id, trace_id, segment_id) VALUES (?,?,?,?)")
+                for x in s.sessions {
+                    ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
+                    try ss.run()
+                }
+                let us = try writer.prepare("INSERT OR IGNORE INTO user_traces(project, user_id, trace_id, segment_id) VALUES (?,?,?,?)")
+                for x in s.users {
+                    us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
+                    try us.run()
+                }
+                try indexTexts(s.searchableTexts, segment: s.id)
+            }
+        }
+    }
+
+    /// Adds texts to the full-text index, each distinct text once. With a segment, also records it
+    /// as the newest segment holding the text. Must run inside a write transaction.
+    private func indexTexts(_ texts: [String], segment: UInt64?) throws {
+        let ins = try writer.prepare("INSERT OR IGNORE INTO texts(hash, last_segment) VALUES (?, ?)")
+        let upd = try writer.prepare("UPDATE texts SET last_segment = ? WHERE hash = ? AND (last_segment IS NULL OR last_segment < ?)")
+        let fts = try writer.prepare("INSERT INTO text_fts(rowid, content) VALUES (?, ?)")
+        for t in texts {
+            let h = TextHash.hash(t)
+            ins.bind(1, h)
+            if let segment { ins.bind(2, Int64(segment)) } else { ins.bindNull(2) }
+            try ins.run()
+            if writer.changes == 1 {
+                fts.bind(1, h).bind(2, t)
+                try fts.run()
+            } else if let segment {
+                upd.bind(1, Int64(segment)).bind(2, h).bind(3, Int64(segment))
+                try upd.run()
+            }
+        }
+    }
+
+    /// Full-text indexes texts of spans still in the head (no segment yet), off the ingest path.
+    public func indexLiveTexts(_ texts: [String]) throws {
+        guard !texts.isEmpty else { return }
+        try writeLock.withLock {
+            try writer.transaction { try indexTexts(texts, segment: nil) }
+        }
+    }
+
+    /// Removes a segment's rows. `summary` comes from the segment file (read before it was deleted);
+    /// texts whose newest copy was in this segment leave the full-text index too.
+    public func removeSegment(id: UInt64, summary: SegmentSummary?) throws {
+        try writeLock.withLock {
+            try writer.transaction {
+                let sid = Int64(id)
+                try exec1("DELETE FROM segments WHERE id = ?", sid)
+                try exec1("DELETE FROM segment_projects WHERE segment_id = ?", sid)
+                guard let s = summary else {
+                    // No file to read keys from: fall back to scans.
+                    for table in ["trace_rows", "span_rows", "session_traces", "user_traces"] {
+                        try exec1("DELETE FROM \(table) WHERE segment_id = ?", sid)
+                    }
+                    try exec1("DELETE FROM texts WHERE last_segment = ?", sid)
+                    return
+                }
+                let tr = try writer.prepare("DELETE FROM trace_rows WHERE trace_id = ? AND segment_id = ?")
+                for t in s.traces { tr.bind(1, t.traceID.bytes).bind(2, sid); try tr.run() }
+                let sp = try writer.prepare("DELETE FROM span_rows WHERE span_id = ? AND segment_id = ? AND row = ?")
+                for r in s.spanRows { sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, sid).bind(3, r.row); try sp.run() }
+                let ss = try writer.prepare("DELETE FROM session_traces WHERE project = ? AND session_id = ? AND trace_id = ? AND segment_id = ?")
+                for x in s.sessions { ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try ss.run() }
+                let us = try writer.prepare("DELETE FROM user_traces WHERE project = ? AND user_id = ? AND trace_id = ? AND segment_id = ?")
+                for x in s.users { us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try us.run() }
+                let sel = try writer.prepare("SELECT last_segment FROM texts WHERE hash = ?")
+                let del = try writer.prepare("DELETE FROM texts WHERE hash = ?")
+                let fdel = try writer.prepare("INSERT INTO text_fts(text_fts, rowid, content) VALUES ('delete', ?, ?)")
+                for t in s.searchableTexts {
+                    let h = TextHash.hash(t)
+                    sel.bind(1, h)
+                    let last: Int64? = try sel.step() ? (sel.isNull(0) ? nil : sel.int(0)) : nil
+                    sel.reset()
+                    guard let last, last <= sid else { continue }
+                    del.bind(1, h); try del.run()
+                    fdel.bind(1, h).bind(2, t); try fdel.run()
+                }
+            }
+        }
+    }
+
+    private func exec1(_ sql: String, _ v: Int64) throws {
+        let st = try writer.prepare(sql)
+        st.bind(1, v)
+        try st.run()
+    }
+
+    // MARK: Reads
+
+    public func segments() throws -> [SegmentRow] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT id, file, min_start_ns, max_start_ns, span_count, bytes, max_wal_file FROM segments ORDER BY id")
+            var out: [SegmentRow] = []
+            while try st.step() {
+                out.append(SegmentRow(id: UInt64(st.int(0)), file: st.text(1), minStart: st.int(2), maxStart: st.int(3),
+                                      spanCount: Int(st.int(4)), bytes: Int(st.int(5)), maxWALFile: UInt64(st.int(6))))
+            }
+            return out
+        }
+    }
+
+    private var traceStmt: SQLiteStatement?
+
+    /// Where a trace's rows are, per segment.
+    public func traceLocations(_ id: TraceID) throws -> [(segment: UInt64, firstRow: Int, rowCount: Int)] {
+        try readLock.withLock {
+            if traceStmt == nil { traceStmt = try reader.prepare("SELECT segment_id, first_row, row_count FROM trace_rows WHERE trace_id = ?") }
+            let st = traceStmt!
+            defer { st.reset() }
+            st.bind(1, id.bytes)
+            var out: [(UInt64, Int, Int)] = []
+            while try st.step() { out.append((UInt64(st.int(0)), Int(st.int(1)), Int(st.int(2)))) }
+            return out
+        }
+    }
+
+    public func spanLocations(_ id: SpanID) throws -> [(segment: UInt64, row: Int)] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT segment_id, row FROM span_rows WHERE span_id = ?")
+            st.bind(1, Int64(bitPattern: id.value))
+            var out: [(UInt64, Int)] = []
+            while try st.step() { out.append((UInt64(st.int(0)), Int(st.int(1)))) }
+            return out
+        }
+    }
+
+    public func traces(session: String, project: String) throws -> [TraceID] {
+        try traceList("SELECT DISTINCT trace_id FROM session_traces WHERE project = ? AND session_id = ?", project, session)
+    }
+
+    public func traces(user: String, project: String) throws -> [TraceID] {
+        try traceList("SELECT DISTINCT trace_id FROM user_traces WHERE project = ? AND user_id = ?", project, user)
+    }
+
+    private func traceList(_ sql: String, _ a: String, _ b: String) throws -> [TraceID] {
+        try readLock.withLock {
+            let st = try reader.prepare(sql)
+            st.bind(1, a).bind(2, b)
+            var out: [TraceID] = []
+            while try st.step() {
+                let bytes = st.blob(0)
+                guard bytes.count == 16 else { continue }
+                out.append(bytes.withUnsafeBytes { TraceID(bytes: $0) })
+            }
+            return out
+        }
+    }
+
+    /// Hashes of indexed texts matching an FTS5 query.
+    public func matchTexts(_ query: String, limit: Int = 10_000) throws -> [Int64] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT rowid FROM text_fts WHERE text_fts MATCH ? LIMIT ?")
+            st.bind(1, query).bind(2, limit)
+            var out: [Int64] = []
+            while try st.step() { out.append(st.int(0)) }
+            return out
+        }
+    }
+
+    public func isTextIndexed(_ text: String) throws -> Bool {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT 1 FROM texts WHERE hash = ?")
+            st.bind(1, TextHash.hash(text))
+            return try st.step()
+        }
+    }
+
+    /// Row count of a table (verification and tests).
+    public func count(_ table: String, segment: UInt64? = nil) throws -> Int {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT count(*) FROM \(table)" + (segment != nil ? " WHERE segment_id = ?" : ""))
+            if let segment { st.bind(1, Int64(segment)) }
+            _ = try st.step()
+            return Int(st.int(0))
+        }
+    }
+
+    /// Every (trace id, first row, row count) recorded for one segment (verification).
+    public func traceRows(segment: UInt64) throws -> [(TraceID, Int, Int)] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT trace_id, first_row, row_count FROM trace_rows WHERE segment_id = ? ORDER BY trace_id")
+            st.bind(1, Int64(segment))
+            var out: [(TraceID, Int, Int)] = []
+            while try st.step() {
+                let b = st.blob(0)
+                guard b.count == 16 else { throw StoreError("index: trace id of \(b.count) bytes in trace_rows", path: path) }
+                out.append((b.withUnsafeBytes { TraceID(bytes: $0) }, Int(st.int(1)), Int(st.int(2))))
+            }
+            return out
+        }
+    }
+
+    public func integrityCheck() throws -> [String] {
+        try readLock.withLock {
+            let st = try reader.prepare("PRAGMA integrity_check")
+            var out: [String] = []
+            while try st.step() { out.append(st.text(0)) }
+            return out == ["ok"] ? [] : out
+        }
+    }
+
+    /// Size of the database files on disk (main file plus its WAL).
+    public var diskBytes: Int {
+        (FileIO.fileSize(path) ?? 0) + (FileIO.fileSize(path + "-wal") ?? 0)
+    }
+
+    public func checkpoint() {
+        writeLock.withLock { try? writer.exec("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+}

@@ -1,0 +1,79 @@
+/// The index schema, identical to `schemas/index.sql` (a test compares them byte for byte).
+enum IndexSchema {
+    static let sql = #"""
+-- LLMTrace index database: one per data directory (DATA/index.db), journal_mode=WAL.
+-- The store creates it from this exact text (IndexSchema.swift holds a copy; a test keeps them equal).
+-- Everything here can be rebuilt from the segment files: the segments are the source of truth.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- Segment catalog: one row per sealed segment file.
+CREATE TABLE IF NOT EXISTS segments (
+    id            INTEGER PRIMARY KEY,
+    file          TEXT    NOT NULL,
+    min_start_ns  INTEGER NOT NULL,
+    max_start_ns  INTEGER NOT NULL,
+    span_count    INTEGER NOT NULL,
+    bytes         INTEGER NOT NULL,
+    max_wal_file  INTEGER NOT NULL,
+    sealed_at_ns  INTEGER NOT NULL
+);
+
+-- Which projects a segment holds, with their own counts and time ranges (query pruning by project).
+CREATE TABLE IF NOT EXISTS segment_projects (
+    project       TEXT    NOT NULL,
+    segment_id    INTEGER NOT NULL,
+    span_count    INTEGER NOT NULL,
+    min_start_ns  INTEGER NOT NULL,
+    max_start_ns  INTEGER NOT NULL,
+    PRIMARY KEY (project, segment_id)
+) WITHOUT ROWID;
+
+-- Trace id -> the run of rows holding it in each segment (rows are sorted by trace id).
+CREATE TABLE IF NOT EXISTS trace_rows (
+    trace_id    BLOB    NOT NULL,   -- 16 bytes, big-endian
+    segment_id  INTEGER NOT NULL,
+    first_row   INTEGER NOT NULL,
+    row_count   INTEGER NOT NULL,
+    project     TEXT    NOT NULL,
+    PRIMARY KEY (trace_id, segment_id)
+) WITHOUT ROWID;
+
+-- Span id -> row. The 8-byte id is stored as a signed 64-bit integer (same bits).
+CREATE TABLE IF NOT EXISTS span_rows (
+    span_id     INTEGER NOT NULL,
+    segment_id  INTEGER NOT NULL,
+    row         INTEGER NOT NULL,
+    PRIMARY KEY (span_id, segment_id, row)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS session_traces (
+    project     TEXT    NOT NULL,
+    session_id  TEXT    NOT NULL,
+    trace_id    BLOB    NOT NULL,
+    segment_id  INTEGER NOT NULL,
+    PRIMARY KEY (project, session_id, trace_id, segment_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS user_traces (
+    project     TEXT    NOT NULL,
+    user_id     TEXT    NOT NULL,
+    trace_id    BLOB    NOT NULL,
+    segment_id  INTEGER NOT NULL,
+    PRIMARY KEY (project, user_id, trace_id, segment_id)
+) WITHOUT ROWID;
+
+-- Each distinct prompt, completion or document text is full-text indexed once, keyed by its stable
+-- 64-bit TextHash. last_segment is the newest segment holding it, so retention knows when the last copy goes.
+CREATE TABLE IF NOT EXISTS texts (
+    hash          INTEGER PRIMARY KEY,
+    last_segment  INTEGER
+);
+
+-- Contentless: the text itself lives (compressed, once) in the segments; rowid = texts.hash.
+CREATE VIRTUAL TABLE IF NOT EXISTS text_fts USING fts5(content, content='', tokenize='unicode61 remove_diacritics 2');
+"""#
+}

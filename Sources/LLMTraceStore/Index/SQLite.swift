@@ -1,0 +1,115 @@
+import CSQLite
+
+/// A minimal SQLite connection: prepared statements, typed binds, errors carrying SQLite's message.
+public final class SQLiteDatabase: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let db else {
+            let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "code \(rc)"
+            if let db { sqlite3_close(db) }
+            throw StoreError("cannot open index database: \(msg)", path: path)
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 10_000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func error(_ what: String) -> StoreError {
+        StoreError("\(what): \(String(cString: sqlite3_errmsg(handle)))", path: path)
+    }
+
+    public func exec(_ sql: String) throws {
+        var err: UnsafeMutablePointer<CChar>?
+        if sqlite3_exec(handle, sql, nil, nil, &err) != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(err)
+            throw StoreError("SQL failed: \(msg)", path: path)
+        }
+    }
+
+    public func prepare(_ sql: String) throws -> SQLiteStatement {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &stmt, nil) == SQLITE_OK, let stmt else { throw error("prepare failed") }
+        return SQLiteStatement(stmt, db: self)
+    }
+
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Runs `body` in one transaction (BEGIN IMMEDIATE: take the write lock up front).
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let r = try body()
+            try exec("COMMIT")
+            return r
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+/// A prepared statement. Binds are 1-based like SQLite's; `reset()` before reuse.
+public final class SQLiteStatement {
+    let stmt: OpaquePointer
+    unowned let db: SQLiteDatabase
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    init(_ stmt: OpaquePointer, db: SQLiteDatabase) {
+        self.stmt = stmt
+        self.db = db
+    }
+
+    deinit { sqlite3_finalize(stmt) }
+
+    @discardableResult
+    public func bind(_ i: Int32, _ v: Int64) -> Self { sqlite3_bind_int64(stmt, i, v); return self }
+    @discardableResult
+    public func bind(_ i: Int32, _ v: Int) -> Self { sqlite3_bind_int64(stmt, i, Int64(v)); return self }
+    @discardableResult
+    public func bind(_ i: Int32, _ v: String) -> Self { sqlite3_bind_text(stmt, i, v, -1, Self.transient); return self }
+    @discardableResult
+    public func bind(_ i: Int32, _ v: [UInt8]) -> Self {
+        v.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, i, $0.baseAddress, Int32($0.count), Self.transient) }
+        return self
+    }
+    @discardableResult
+    public func bindNull(_ i: Int32) -> Self { sqlite3_bind_null(stmt, i); return self }
+
+    /// Steps once: true when a row is available.
+    public func step() throws -> Bool {
+        let rc = sqlite3_step(stmt)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw db.error("step failed")
+    }
+
+    /// Executes to completion and resets.
+    public func run() throws {
+        defer { reset() }
+        while try step() {}
+    }
+
+    public func reset() {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+    }
+
+    public func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    public func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
+    public func text(_ col: Int32) -> String {
+        guard let p = sqlite3_column_text(stmt, col) else { return "" }
+        return String(cString: p)
+    }
+    public func blob(_ col: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(stmt, col))
+        guard n > 0, let p = sqlite3_column_blob(stmt, col) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}

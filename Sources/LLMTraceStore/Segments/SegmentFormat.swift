@@ -1,0 +1,71 @@
+/// Constants of the segment file format (FORMAT.md, "Segment files"). The numbers here are the
+/// numbers in the document; change both together.
+public enum SegmentFormat {
+    public static let magic: [UInt8] = Array("LTSG".utf8)
+    public static let version: UInt16 = 1
+    public static let headerSize = 8
+    /// footer length (u32) + footer CRC (u32) + magic (4)
+    public static let trailerSize = 12
+    public static let rowsPerBlock = 8192
+    /// Target uncompressed size of a text block: big enough to compress well, small enough that
+    /// reading one prompt inflates little else.
+    public static let textBlockTarget = 64 * 1024
+
+    public static func name(_ id: UInt64) -> String {
+        let digits = String(id)
+        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits + ".seg"
+    }
+
+    public static func id(fromName name: String) -> UInt64? {
+        guard name.hasSuffix(".seg"), name.count == 20 else { return nil }
+        return UInt64(name.prefix(16))
+    }
+
+    /// Column ids. Stable: they are written in the footer.
+    public enum Column: UInt16, CaseIterable, Sendable {
+        case traceID = 0, spanID, parentSpanID, start, duration
+        case project, service, name, kind, status, provider, requestModel, responseModel, environment
+        case promptName, promptVersion, sessionID, userID
+        case inputTokens, outputTokens, cachedTokens, reasoningTokens, costUSD, ttft, temperature, maxTokens, topP
+        case statusMessage, details
+    }
+
+    /// How a column's blocks are encoded.
+    public enum Encoding: UInt8, Sendable {
+        /// u64 little-endian per row.
+        case rawU64 = 1
+        /// Runs of equal 16-byte trace ids: varint run count, then (hi u64, lo u64, varint length) per run.
+        case traceRuns = 2
+        /// Zigzag varint of the difference to the previous row; the first row of a block is relative to the column minimum.
+        case deltaVarint = 3
+        /// Unsigned varint per row.
+        case varint = 4
+        /// Fixed-width little-endian dictionary codes (width in the footer); code 0 is null, code k is entry k-1.
+        case dictionary = 5
+        /// Varint per row: 0 is null, v+1 is v.
+        case nullableVarint = 6
+        /// f64 per row; the canonical NaN bit pattern is null.
+        case float64 = 7
+        /// zlib-compressed: per row a varint length and that many bytes of SpanBinaryCodec details.
+        case compressedBlobs = 8
+    }
+
+    public static func encoding(of c: Column) -> Encoding {
+        switch c {
+        case .traceID: return .traceRuns
+        case .spanID, .parentSpanID: return .rawU64
+        case .start: return .deltaVarint
+        case .duration: return .varint
+        case .project, .service, .name, .kind, .status, .provider, .requestModel, .responseModel, .environment,
+             .promptName, .promptVersion, .sessionID, .userID:
+            return .dictionary
+        case .inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens, .statusMessage:
+            return .nullableVarint
+        case .costUSD, .temperature, .topP: return .float64
+        case .details: return .compressedBlobs
+        }
+    }
+
+    /// Null in float64 columns. Spans never carry NaN (ingest rejects non-finite numbers).
+    public static let nullDoubleBits: UInt64 = 0x7FF8_0000_0000_0001
+}

@@ -1,0 +1,455 @@
+import LLMTraceModel
+
+/// Reads an immutable segment file through a memory map.
+///
+/// Opening parses and checks only the footer; column blocks, dictionaries and text blocks are read on
+/// demand, each checked against its CRC, so a flipped byte surfaces as an error naming the file and
+/// offset rather than as a wrong span.
+public final class SegmentReader: @unchecked Sendable {
+    public let path: String
+    public let id: UInt64
+    public let rowCount: Int
+    public let minStart: Int64
+    public let maxStart: Int64
+    public let maxWALFile: UInt64
+    public let createdNanos: Int64
+    public let rowsPerBlock: Int
+    private let file: MappedFile
+
+    struct Block {
+        var offset: Int
+        var stored: Int
+        var raw: Int
+        var crc: UInt32
+    }
+
+    struct ColumnInfo {
+        var column: SegmentFormat.Column
+        var encoding: SegmentFormat.Encoding
+        var width: Int
+        var minMax: (Int64, Int64)?
+        var dictionary: Block?
+        var dictionaryCount: Int
+        var blocks: [Block]
+    }
+
+    private(set) var columns: [ColumnInfo?] = Array(repeating: nil, count: SegmentFormat.Column.allCases.count)
+    let textCount: Int
+    let textOffsets: Block
+    let textBlocks: [(first: Int, block: Block)]
+
+    private let lock = Condition()
+    private var dictCache: [Int: [String]] = [:]
+    private var textBlockCache: [Int: [UInt8]] = [:]
+    private var textCacheOrder: [Int] = []
+
+    public var fileSize: Int { file.bytes.count }
+
+    public init(path: String) throws {
+        self.path = path
+        file = try MappedFile(path: path)
+        let b = file.bytes
+        func corrupt(_ what: String, _ off: Int) -> StoreError { StoreError("corrupt segment: \(what)", path: path, offset: off) }
+        guard b.count >= SegmentFormat.headerSize + SegmentFormat.trailerSize else { throw corrupt("file too short (\(b.count) bytes)", 0) }
+        guard UnsafeRawBufferPointer(rebasing: b[0..<4]).elementsEqual(SegmentFormat.magic) else { throw corrupt("bad magic", 0) }
+        var h = ByteReader(b, at: 4)
+        let version = h.u16()
+        guard version == SegmentFormat.version else { throw corrupt("unsupported version \(version)", 4) }
+        let tail = b.count - SegmentFormat.trailerSize
+        var t = ByteReader(b, at: tail)
+        let footerLen = Int(t.u32())
+        let footerCRC = t.u32()
+        guard UnsafeRawBufferPointer(rebasing: b[(tail + 8)..<(tail + 12)]).elementsEqual(SegmentFormat.magic) else { throw corrupt("bad trailing magic", tail + 8) }
+        guard footerLen > 0, footerLen <= tail - SegmentFormat.headerSize else { throw corrupt("footer length \(footerLen) out of range", tail) }
+        let footerStart = tail - footerLen
+        let footerBytes = UnsafeRawBufferPointer(rebasing: b[footerStart..<tail])
+        guard Checksum.crc32(footerBytes) == footerCRC else { throw corrupt("footer CRC mismatch", footerStart) }
+        var f = ByteReader(footerBytes)
+        id = f.u64()
+        rowCount = Int(f.u32())
+        minStart = f.i64()
+        maxStart = f.i64()
+        maxWALFile = f.u64()
+        createdNanos = f.i64()
+        rowsPerBlock = Int(f.u32())
+        guard rowsPerBlock > 0 else { throw corrupt("rows per block is zero", footerStart) }
+        let nCols = f.count(limit: 1024)
+        let expectedBlocks = (rowCount + rowsPerBlock - 1) / rowsPerBlock
+        func block(_ f: inout ByteReader) -> Block {
+            Block(offset: Int(f.u64()), stored: Int(f.u32()), raw: Int(f.u32()), crc: f.u32())
+        }
+        for _ in 0..<nCols {
+            let cid = f.u16()
+            let enc = f.u8()
+            let width = Int(f.u8())
+            let hasMM = f.u8() == 1
+            let lo = f.i64(), hi = f.i64()
+            guard let col = SegmentFormat.Column(rawValue: cid), let e = SegmentFormat.Encoding(rawValue: enc) else {
+                throw corrupt("unknown column \(cid) or encoding \(enc)", footerStart + f.pos)
+            }
+            var info = ColumnInfo(column: col, encoding: e, width: width, minMax: hasMM ? (lo, hi) : nil,
+                                  dictionary: nil, dictionaryCount: 0, blocks: [])
+            if e == .dictionary {
+                info.dictionary = block(&f)
+                info.dictionaryCount = Int(f.u32())
+            }
+            let nb = f.count(limit: 1 << 24)
+            for _ in 0..<nb { info.blocks.append(block(&f)) }
+            guard info.blocks.count == expectedBlocks else { throw corrupt("column \(col) has \(info.blocks.count) blocks, expected \(expectedBlocks)", footerStart) }
+            columns[Int(cid)] = info
+        }
+        textCount = f.count()
+        textOffsets = Block(offset: Int(f.u64()), stored: Int(f.u32()), raw: 0, crc: f.u32())
+        let ntb = f.count(limit: 1 << 24)
+        var tbs: [(Int, Block)] = []
+        for _ in 0..<ntb {
+            let first = Int(f.u32())
+            tbs.append((first, block(&f)))
+        }
+        textBlocks = tbs
+        guard !f.failed else { throw corrupt("footer truncated", footerStart) }
+        for c in SegmentFormat.Column.allCases where columns[Int(c.rawValue)] == nil {
+            throw corrupt("column \(c) missing", footerStart)
+        }
+        for info in columns.compactMap({ $0 }) {
+            for blk in info.blocks + (info.dictionary.map { [$0] } ?? []) where blk.offset < 0 || blk.offset + blk.stored > footerStart {
+                throw corrupt("column \(info.column) block out of bounds", blk.offset)
+            }
+        }
+        guard textOffsets.offset + textOffsets.stored <= footerStart, textOffsets.stored == 4 * textCount else {
+            throw corrupt("text offsets out of bounds", textOffsets.offset)
+        }
+    }
+
+    public func columnMinMax(_ c: SegmentFormat.Column) -> (Int64, Int64)? { columns[Int(c.rawValue)]?.minMax }
+
+    // MARK: Checked block access
+
+    private func checked(_ blk: Block, _ what: String) throws -> UnsafeRawBufferPointer {
+        let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[blk.offset..<(blk.offset + blk.stored)])
+        guard Checksum.crc32(bytes) == blk.crc else {
+            throw StoreError("corrupt segment: CRC mismatch in \(what)", path: path, offset: blk.offset)
+        }
+        return bytes
+    }
+
+    private func inflate(_ blk: Block, _ what: String) throws -> [UInt8] {
+        let bytes = try checked(blk, what)
+        do {
+            return try Zlib.decompress(bytes, size: blk.raw)
+        } catch {
+            throw StoreError("corrupt segment: \(error) in \(what)", path: path, offset: blk.offset)
+        }
+    }
+
+    func dictionary(_ c: SegmentFormat.Column) throws -> [String] {
+        let key = Int(c.rawValue)
+        if let d = lock.withLock({ dictCache[key] }) { return d }
+        let info = columns[key]!
+        let raw = try inflate(info.dictionary!, "dictionary of \(c)")
+        var out: [String] = []
+        out.reserveCapacity(info.dictionaryCount)
+        raw.withUnsafeBytes { p in
+            var r = ByteReader(p)
+            for _ in 0..<info.dictionaryCount { out.append(r.string()) }
+        }
+        guard out.count == info.dictionaryCount else { throw StoreError("corrupt segment: dictionary of \(c) is short", path: path) }
+        lock.withLock { dictCache[key] = out }
+        return out
+    }
+
+    /// The decoded text with id `id`.
+    func text(_ id: Int) throws -> String {
+        guard id >= 0, id < textCount else { throw StoreError("corrupt segment: text id \(id) out of range", path: path) }
+        // Last block whose first id is <= id.
+        var lo = 0, hi = textBlocks.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if textBlocks[mid].first <= id { lo = mid } else { hi = mid - 1 }
+        }
+        let bi = lo
+        let data = try textBlock(bi)
+        var offs = ByteReader(file.bytes, at: textOffsets.offset + 4 * id)
+        let start = Int(offs.u32())
+        let end: Int
+        if id + 1 < textCount && (bi + 1 >= textBlocks.count || id + 1 < textBlocks[bi + 1].first) {
+            end = Int(offs.u32())
+        } else {
+            end = data.count
+        }
+        guard start <= end, end <= data.count else { throw StoreError("corrupt segment: text \(id) offsets out of range", path: path) }
+        return data.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+    }
+
+    private func textBlock(_ bi: Int) throws -> [UInt8] {
+        if let d = lock.withLock({ textBlockCache[bi] }) { return d }
+        let d = try inflate(textBlocks[bi].block, "text block \(bi)")
+        lock.withLock {
+            textBlockCache[bi] = d
+            textCacheOrder.append(bi)
+            // Small cache: pool texts (system prompts, popular chunks) live in the first blocks and hit often.
+            if textCacheOrder.count > 32 { textBlockCache[textCacheOrder.removeFirst()] = nil }
+        }
+        return d
+    }
+
+    // MARK: Rows
+
+    /// Decodes the spans in `rows` (a range of row numbers) with every field.
+    public func spans(rows: Range<Int>) throws -> [Span] {
+        guard rows.lowerBound >= 0, rows.upperBound <= rowCount else {
+            throw StoreError("row range \(rows) outside 0..<\(rowCount)", path: path)
+        }
+        if rows.isEmpty { return [] }
+        var out: [Span] = []
+        out.reserveCapacity(rows.count)
+        let traceIDs = try decodeTraceIDs(rows)
+        let spanIDs = try decodeU64(.spanID, rows)
+        let parents = try decodeU64(.parentSpanID, rows)
+        let starts = try decodeStarts(rows)
+        let durations = try decodeVarints(.duration, rows)
+        var dicts: [SegmentFormat.Column: [String?]] = [:]
+        for c in [SegmentFormat.Column.project, .service, .name, .kind, .status, .provider, .requestModel, .responseModel,
+                  .environment, .promptName, .promptVersion, .sessionID, .userID] {
+            dicts[c] = try decodeDict(c, rows)
+        }
+        var ints: [SegmentFormat.Column: [Int64?]] = [:]
+        for c in [SegmentFormat.Column.inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens, .statusMessage] {
+            ints[c] = try decodeNullable(c, rows)
+        }
+        var doubles: [SegmentFormat.Column: [Double?]] = [:]
+        for c in [SegmentFormat.Column.costUSD, .temperature, .topP] { doubles[c] = try decodeDoubles(c, rows) }
+        let details = try decodeBlobs(rows)
+
+        for k in 0..<rows.count {
+            guard let kindS = dicts[.kind]![k], let kind = SpanKind(rawValue: kindS),
+                  let statusS = dicts[.status]![k], let status = SpanStatus(rawValue: statusS),
+                  let project = dicts[.project]![k], let service = dicts[.service]![k], let name = dicts[.name]![k] else {
+                throw StoreError("corrupt segment: required field missing in row \(rows.lowerBound + k)", path: path)
+            }
+            var s = Span(traceID: traceIDs[k], spanID: SpanID(spanIDs[k]), parentSpanID: SpanID(parents[k]),
+                         project: project, service: service, name: name, kind: kind,
+                         startNanos: starts[k], endNanos: starts[k] &+ Int64(bitPattern: durations[k]), status: status)
+            s.provider = dicts[.provider]![k]
+            s.requestModel = dicts[.requestModel]![k]
+            s.responseModel = dicts[.responseModel]![k]
+            s.environment = dicts[.environment]![k]
+            s.promptName = dicts[.promptName]![k]
+            s.promptVersion = dicts[.promptVersion]![k]
+            s.sessionID = dicts[.sessionID]![k]
+            s.userID = dicts[.userID]![k]
+            s.inputTokens = ints[.inputTokens]![k]
+            s.outputTokens = ints[.outputTokens]![k]
+            s.cachedTokens = ints[.cachedTokens]![k]
+            s.reasoningTokens = ints[.reasoningTokens]![k]
+            s.timeToFirstTokenNanos = ints[.ttft]![k]
+            s.maxTokens = ints[.maxTokens]![k]
+            if let m = ints[.statusMessage]![k] { s.statusMessage = try text(Int(m)) }
+            s.costUSD = doubles[.costUSD]![k]
+            s.temperature = doubles[.temperature]![k]
+            s.topP = doubles[.topP]![k]
+            if let d = details[k] {
+                let lookup = SegmentTextLookup(reader: self)
+                let ok = d.withUnsafeBytes { p -> Bool in
+                    var r = ByteReader(p)
+                    return SpanBinaryCodec.decodeDetails(&r, texts: lookup, into: &s) && r.isAtEnd
+                }
+                if let e = lookup.error { throw e }
+                guard ok else { throw StoreError("corrupt segment: details of row \(rows.lowerBound + k) do not decode", path: path) }
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// Every span, in row order.
+    public func allSpans() throws -> [Span] { try spans(rows: 0..<rowCount) }
+
+    /// Calls `body` for each block covering `rows` with a reader over its bytes and the block's row range.
+    private func forBlocks(_ c: SegmentFormat.Column, _ rows: Range<Int>, compressed: Bool = false,
+                           _ body: (inout ByteReader, Range<Int>) throws -> Void) throws {
+        let info = columns[Int(c.rawValue)]!
+        let first = rows.lowerBound / rowsPerBlock
+        let last = (rows.upperBound - 1) / rowsPerBlock
+        for bi in first...last {
+            let blockRows = (bi * rowsPerBlock)..<min(rowCount, (bi + 1) * rowsPerBlock)
+            if compressed {
+                let data = try inflate(info.blocks[bi], "column \(c) block \(bi)")
+                try data.withUnsafeBytes { p in
+                    var r = ByteReader(p)
+                    try body(&r, blockRows)
+                    if r.failed { throw StoreError("corrupt segment: column \(c) block \(bi) does not decode", path: path, offset: info.blocks[bi].offset) }
+                }
+            } else {
+                var r = ByteReader(try checked(info.blocks[bi], "column \(c) block \(bi)"))
+                try body(&r, blockRows)
+                if r.failed { throw StoreError("corrupt segment: column \(c) block \(bi) does not decode", path: path, offset: info.blocks[bi].offset) }
+            }
+        }
+    }
+
+    func decodeTraceIDs(_ rows: Range<Int>) throws -> [TraceID] {
+        var out: [TraceID] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(.traceID, rows) { r, blockRows in
+            var row = blockRows.lowerBound
+            let runs = r.count()
+            for _ in 0..<runs {
+                let t = TraceID(hi: r.u64(), lo: r.u64())
+                let len = r.count()
+                for _ in 0..<len {
+                    if rows.contains(row) { out.append(t) }
+                    row += 1
+                }
+            }
+        }
+        guard out.count == rows.count else { throw StoreError("corrupt segment: trace id runs do not cover rows \(rows)", path: path) }
+        return out
+    }
+
+    func decodeU64(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [UInt64] {
+        var out: [UInt64] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(c, rows) { r, blockRows in
+            let lo = max(rows.lowerBound, blockRows.lowerBound), hi = min(rows.upperBound, blockRows.upperBound)
+            r.pos = 8 * (lo - blockRows.lowerBound)
+            for _ in lo..<hi { out.append(r.u64()) }
+        }
+        return out
+    }
+
+    func decodeStarts(_ rows: Range<Int>) throws -> [Int64] {
+        let base = columns[Int(SegmentFormat.Column.start.rawValue)]!.minMax?.0 ?? 0
+        var out: [Int64] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(.start, rows) { r, blockRows in
+            var prev = base
+            for row in blockRows {
+                prev = prev &+ r.svarint()
+                if row >= rows.upperBound { break }
+                if row >= rows.lowerBound { out.append(prev) }
+            }
+        }
+        return out
+    }
+
+    func decodeVarints(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [UInt64] {
+        var out: [UInt64] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(c, rows) { r, blockRows in
+            for row in blockRows {
+                let v = r.varint()
+                if row >= rows.upperBound { break }
+                if row >= rows.lowerBound { out.append(v) }
+            }
+        }
+        return out
+    }
+
+    func decodeNullable(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [Int64?] {
+        var out: [Int64?] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(c, rows) { r, blockRows in
+            for row in blockRows {
+                let v = r.varint()
+                if row >= rows.upperBound { break }
+                if row >= rows.lowerBound { out.append(v == 0 ? nil : Int64(bitPattern: v &- 1)) }
+            }
+        }
+        return out
+    }
+
+    func decodeDoubles(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [Double?] {
+        var out: [Double?] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(c, rows) { r, blockRows in
+            let lo = max(rows.lowerBound, blockRows.lowerBound), hi = min(rows.upperBound, blockRows.upperBound)
+            r.pos = 8 * (lo - blockRows.lowerBound)
+            for _ in lo..<hi {
+                let bits = r.u64()
+                out.append(bits == SegmentFormat.nullDoubleBits ? nil : Double(bitPattern: bits))
+            }
+        }
+        return out
+    }
+
+    func decodeDict(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [String?] {
+        let dict = try dictionary(c)
+        let width = columns[Int(c.rawValue)]!.width
+        var out: [String?] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(c, rows) { r, blockRows in
+            let lo = max(rows.lowerBound, blockRows.lowerBound), hi = min(rows.upperBound, blockRows.upperBound)
+            r.pos = width * (lo - blockRows.lowerBound)
+            for _ in lo..<hi {
+                let code: Int
+                switch width {
+                case 1: code = Int(r.u8())
+                case 2: code = Int(r.u16())
+                default: code = Int(r.u32())
+                }
+                guard code <= dict.count else { throw StoreError("corrupt segment: dictionary code \(code) of \(c) out of range", path: path) }
+                out.append(code == 0 ? nil : dict[code - 1])
+            }
+        }
+        return out
+    }
+
+    func decodeBlobs(_ rows: Range<Int>) throws -> [[UInt8]?] {
+        var out: [[UInt8]?] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(.details, rows, compressed: true) { r, blockRows in
+            for row in blockRows {
+                let len = r.count(limit: r.remaining)
+                if row >= rows.upperBound { break }
+                if row >= rows.lowerBound {
+                    out.append(len == 0 ? nil : Array(r.bytes(len)))
+                } else {
+                    r.pos += len
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: Verification
+
+    /// Checks the CRC of every block, dictionary and text block, then decodes every row.
+    /// Returns human-readable problems; empty means the segment is sound.
+    public func verify() -> [String] {
+        var problems: [String] = []
+        for info in columns.compactMap({ $0 }) {
+            if let d = info.dictionary {
+                do { _ = try checked(d, "dictionary of \(info.column)") } catch { problems.append("\(error)") }
+            }
+            for (i, b) in info.blocks.enumerated() {
+                do { _ = try checked(b, "column \(info.column) block \(i)") } catch { problems.append("\(error)") }
+            }
+        }
+        do { _ = try checked(textOffsets, "text offsets") } catch { problems.append("\(error)") }
+        for (i, tb) in textBlocks.enumerated() {
+            do { _ = try checked(tb.block, "text block \(i)") } catch { problems.append("\(error)") }
+        }
+        if problems.isEmpty {
+            do { _ = try allSpans() } catch { problems.append("\(error)") }
+        }
+        return problems
+    }
+}
+
+/// Text lookup from a segment's text store; remembers the first error for the caller to throw.
+final class SegmentTextLookup: TextLookup {
+    let reader: SegmentReader
+    var error: Error?
+
+    init(reader: SegmentReader) { self.reader = reader }
+
+    func text(_ id: UInt32) -> String? {
+        do {
+            return try reader.text(Int(id))
+        } catch {
+            if self.error == nil { self.error = error }
+            return nil
+        }
+    }
+}

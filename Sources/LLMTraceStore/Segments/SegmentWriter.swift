@@ -1,0 +1,338 @@
+import LLMTraceModel
+
+/// Turns a sealed head into one immutable columnar segment file.
+///
+/// Rows are sorted by (trace id, start) so a trace is one contiguous run of rows: a trace lookup touches
+/// one block per column (the Tempo layout). Low-cardinality strings are dictionary-encoded, times and
+/// counts are varints, and every string inside messages, documents, attributes and events is interned
+/// into one per-segment text store, so a system prompt or retrieved chunk repeated 10,000 times is
+/// stored and compressed once.
+public struct SegmentWriter {
+    public var compressionLevel: Int32 = 6
+
+    public init(compressionLevel: Int32 = 6) {
+        self.compressionLevel = compressionLevel
+    }
+
+    /// Writes the segment for `spans` durably at `directory/<id>.seg` and returns its summary.
+    public func write(spans input: [Span], id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
+        precondition(!input.isEmpty, "an empty head is never sealed")
+        let order = input.indices.sorted { a, b in
+            let x = input[a], y = input[b]
+            if x.traceID != y.traceID { return x.traceID < y.traceID }
+            if x.startNanos != y.startNanos { return x.startNanos < y.startNanos }
+            return x.spanID < y.spanID
+        }
+        let spans = order.map { input[$0] }
+        let n = spans.count
+        var out = ByteWriter(capacity: 1 << 22)
+        out.raw(SegmentFormat.magic)
+        out.u16(SegmentFormat.version)
+        out.u16(0)
+
+        var footer = ByteWriter(capacity: 8192)
+        var minStart = Int64.max, maxStart = Int64.min
+        for s in spans {
+            minStart = min(minStart, s.startNanos)
+            maxStart = max(maxStart, s.startNanos)
+        }
+        footer.u64(id)
+        footer.u32(UInt32(n))
+        footer.i64(minStart)
+        footer.i64(maxStart)
+        footer.u64(maxWALFile)
+        footer.i64(wallNanos())
+        footer.u32(UInt32(SegmentFormat.rowsPerBlock))
+        footer.varint(SegmentFormat.Column.allCases.count)
+
+        var texts = TextInterner()
+        for col in SegmentFormat.Column.allCases {
+            writeColumn(col, spans: spans, out: &out, footer: &footer, texts: &texts)
+        }
+        writeTextStore(texts.strings, out: &out, footer: &footer)
+
+        let footerStart = out.count
+        out.raw(footer.bytes)
+        out.u32(UInt32(footer.count))
+        out.u32(Checksum.crc32(footer.bytes))
+        out.raw(SegmentFormat.magic)
+        _ = footerStart
+
+        let path = directory + "/" + SegmentFormat.name(id)
+        try FileIO.replaceFile(path, with: out.bytes)
+
+        var summary = SegmentSummary(id: id, path: path, spanCount: n, minStart: minStart, maxStart: maxStart,
+                                     bytes: out.count, maxWALFile: maxWALFile)
+        Self.summarize(spans, into: &summary)
+        return summary
+    }
+
+    /// Index rows for `spans` already in segment row order (also used to re-index an existing file).
+    static func summarize(_ spans: [Span], into summary: inout SegmentSummary) {
+        var searchable = Set<String>()
+        var sessions = Set<SessionKey>()
+        var users = Set<SessionKey>()
+        var runStart = 0
+        summary.spanRows.reserveCapacity(spans.count)
+        for (row, s) in spans.enumerated() {
+            if row > 0 && s.traceID != spans[row - 1].traceID {
+                summary.traces.append((spans[runStart].traceID, runStart, row - runStart, spans[runStart].project))
+                runStart = row
+            }
+            summary.spanRows.append((s.spanID, row))
+            var p = summary.projects[s.project] ?? (0, Int64.max, Int64.min)
+            p.count += 1
+            p.minStart = min(p.minStart, s.startNanos)
+            p.maxStart = max(p.maxStart, s.startNanos)
+            summary.projects[s.project] = p
+            if let sid = s.sessionID { sessions.insert(SessionKey(project: s.project, id: sid, trace: s.traceID)) }
+            if let uid = s.userID { users.insert(SessionKey(project: s.project, id: uid, trace: s.traceID)) }
+            for m in s.inputMessages where !m.content.isEmpty { searchable.insert(m.content) }
+            for m in s.outputMessages where !m.content.isEmpty { searchable.insert(m.content) }
+            for d in s.documents where !d.content.isEmpty { searchable.insert(d.content) }
+        }
+        if !spans.isEmpty {
+            summary.traces.append((spans[runStart].traceID, runStart, spans.count - runStart, spans[runStart].project))
+        }
+        summary.sessions = sessions.map { ($0.project, $0.id, $0.trace) }
+        summary.users = users.map { ($0.project, $0.id, $0.trace) }
+        summary.searchableTexts = Array(searchable)
+    }
+
+    struct SessionKey: Hashable {
+        var project: String
+        var id: String
+        var trace: TraceID
+    }
+
+    // MARK: Columns
+
+    private struct BlockRef {
+        var offset: Int
+        var stored: Int
+        var raw: Int
+        var crc: UInt32
+    }
+
+    private func emit(_ block: [UInt8], raw: Int, out: inout ByteWriter) -> BlockRef {
+        let ref = BlockRef(offset: out.count, stored: block.count, raw: raw, crc: Checksum.crc32(block))
+        out.raw(block)
+        return ref
+    }
+
+    private func writeColumn(_ col: SegmentFormat.Column, spans: [Span], out: inout ByteWriter,
+                             footer: inout ByteWriter, texts: inout TextInterner) {
+        let enc = SegmentFormat.encoding(of: col)
+        let n = spans.count
+        let bs = SegmentFormat.rowsPerBlock
+        var blocks: [BlockRef] = []
+        var width: UInt8 = 0
+        var minMax: (Int64, Int64)? = nil
+        var dictRef: BlockRef? = nil
+        var dictCount = 0
+
+        func track(_ v: Int64) {
+            if let (lo, hi) = minMax { minMax = (min(lo, v), max(hi, v)) } else { minMax = (v, v) }
+        }
+
+        switch enc {
+        case .traceRuns:
+            for b in stride(from: 0, to: n, by: bs) {
+                var w = ByteWriter(capacity: 1024)
+                var runs: [(TraceID, Int)] = []
+                for i in b..<min(n, b + bs) {
+                    if let last = runs.last, last.0 == spans[i].traceID { runs[runs.count - 1].1 += 1 } else { runs.append((spans[i].traceID, 1)) }
+                }
+                w.varint(runs.count)
+                for (t, c) in runs { w.u64(t.hi); w.u64(t.lo); w.varint(c) }
+                blocks.append(emit(w.bytes, raw: w.count, out: &out))
+            }
+        case .rawU64:
+            for b in stride(from: 0, to: n, by: bs) {
+                var w = ByteWriter(capacity: 8 * bs)
+                for i in b..<min(n, b + bs) { w.u64(col == .spanID ? spans[i].spanID.value : spans[i].parentSpanID.value) }
+                blocks.append(emit(w.bytes, raw: w.count, out: &out))
+            }
+        case .deltaVarint:
+            for s in spans { track(s.startNanos) }
+            let base = minMax!.0
+            for b in stride(from: 0, to: n, by: bs) {
+                var w = ByteWriter(capacity: 4 * bs)
+                var prev = base
+                for i in b..<min(n, b + bs) {
+                    w.svarint(spans[i].startNanos &- prev)
+                    prev = spans[i].startNanos
+                }
+                blocks.append(emit(w.bytes, raw: w.count, out: &out))
+            }
+        case .varint:
+            for s in spans { track(s.durationNanos) }
+            for b in stride(from: 0, to: n, by: bs) {
+                var w = ByteWriter(capacity: 4 * bs)
+                for i in b..<min(n, b + bs) { w.varint(UInt64(bitPattern: spans[i].durationNanos)) }
+                blocks.append(emit(w.bytes, raw: w.count, out: &out))
+            }
+        case .dictionary:
+            var dict: [String: UInt32] = [:]
+            var entries: [String] = []
+            var codes = [UInt32](repeating: 0, count: n)
+            for (i, s) in spans.enumerated() {
+                guard let v = Self.dictValue(col, s) else { continue }
+                if let c = dict[v] { codes[i] = c; continue }
+                entries.append(v)
+                let c = UInt32(entries.count)
+                dict[v] = c
+                codes[i] = c
+            }
+            width = entries.count < 255 ? 1 : (entries.count < 65535 ? 2 : 4)
+            var dw = ByteWriter(capacity: 64 * entries.count + 16)
+            for e in entries { dw.string(e) }
+            let packed = Zlib.compress(dw.bytes, level: compressionLevel)
+            dictRef = emit(packed, raw: dw.count, out: &out)
+            dictCount = entries.count
+            for b in stride(from: 0, to: n, by: bs) {
+                var w = ByteWriter(capacity: Int(width) * bs)
+                for i in b..<min(n, b + bs) {
+                    switch width {
+                    case 1: w.u8(UInt8(codes[i]))
+                    case 2: w.u16(UInt16(codes[i]))
+                    default: w.u32(codes[i])
+                    }
+                }
+                blocks.append(emit(w.bytes, raw: w.count, out: &out))
+            }
+        case .nullableVarint:
+            for b in stride(from: 0, to: n, by: bs) {
+                var w = ByteWriter(capacity: 2 * bs)
+                for i in b..<min(n, b + bs) {
+                    let v: Int64?
+                    if col == .statusMessage {
+                        v = spans[i].statusMessage.map { Int64(texts.intern($0)) }
+                    } else {
+                        v = Self.intValue(col, spans[i])
+                        if let v { track(v) }
+                    }
+                    if let v { w.varint(UInt64(bitPattern: v) &+ 1) } else { w.u8(0) }
+                }
+                blocks.append(emit(w.bytes, raw: w.count, out: &out))
+            }
+        case .float64:
+            var lo = Double.infinity, hi = -Double.infinity
+            for b in stride(from: 0, to: n, by: bs) {
+                var w = ByteWriter(capacity: 8 * bs)
+                for i in b..<min(n, b + bs) {
+                    if let d = Self.doubleValue(col, spans[i]) {
+                        w.f64(d)
+                        lo = min(lo, d)
+                        hi = max(hi, d)
+                    } else {
+                        w.u64(SegmentFormat.nullDoubleBits)
+                    }
+                }
+                blocks.append(emit(w.bytes, raw: w.count, out: &out))
+            }
+            if lo <= hi { minMax = (Int64(bitPattern: lo.bitPattern), Int64(bitPattern: hi.bitPattern)) }
+        case .compressedBlobs:
+            for b in stride(from: 0, to: n, by: bs) {
+                var w = ByteWriter(capacity: 64 * bs)
+                var d = ByteWriter(capacity: 256)
+                for i in b..<min(n, b + bs) {
+                    if SpanBinaryCodec.hasDetails(spans[i]) {
+                        d.bytes.removeAll(keepingCapacity: true)
+                        SpanBinaryCodec.encodeDetails(spans[i], into: &d, texts: &texts)
+                        w.varint(d.count)
+                        w.raw(d.bytes)
+                    } else {
+                        w.u8(0)
+                    }
+                }
+                blocks.append(emit(Zlib.compress(w.bytes, level: compressionLevel), raw: w.count, out: &out))
+            }
+        }
+
+        footer.u16(col.rawValue)
+        footer.u8(enc.rawValue)
+        footer.u8(width)
+        if let (lo, hi) = minMax { footer.u8(1); footer.i64(lo); footer.i64(hi) } else { footer.u8(0); footer.i64(0); footer.i64(0) }
+        if enc == .dictionary, let d = dictRef {
+            footer.u64(UInt64(d.offset)); footer.u32(UInt32(d.stored)); footer.u32(UInt32(d.raw)); footer.u32(d.crc)
+            footer.u32(UInt32(dictCount))
+        }
+        footer.varint(blocks.count)
+        for b in blocks {
+            footer.u64(UInt64(b.offset)); footer.u32(UInt32(b.stored)); footer.u32(UInt32(b.raw)); footer.u32(b.crc)
+        }
+    }
+
+    /// Text store: the distinct strings in id order, cut into zlib blocks of about 64 KiB, plus an
+    /// offsets table (u32 per text: its start inside its block).
+    private func writeTextStore(_ strings: [String], out: inout ByteWriter, footer: inout ByteWriter) {
+        var offsets = ByteWriter(capacity: 4 * strings.count)
+        var blocks: [(first: Int, ref: BlockRef)] = []
+        var cur = ByteWriter(capacity: SegmentFormat.textBlockTarget + 4096)
+        var first = 0
+        func flush(next: Int) {
+            if cur.count == 0 && next == first { return }
+            let packed = Zlib.compress(cur.bytes, level: compressionLevel)
+            blocks.append((first, emit(packed, raw: cur.count, out: &out)))
+            cur.bytes.removeAll(keepingCapacity: true)
+            first = next
+        }
+        for (i, s) in strings.enumerated() {
+            if cur.count > 0 && cur.count + s.utf8.count > SegmentFormat.textBlockTarget { flush(next: i) }
+            offsets.u32(UInt32(cur.count))
+            var s = s
+            s.withUTF8 { cur.raw(UnsafeRawBufferPointer($0)) }
+        }
+        flush(next: strings.count)
+        let offRef = emit(offsets.bytes, raw: offsets.count, out: &out)
+        footer.varint(strings.count)
+        footer.u64(UInt64(offRef.offset)); footer.u32(UInt32(offRef.stored)); footer.u32(offRef.crc)
+        footer.varint(blocks.count)
+        for (f, b) in blocks {
+            footer.u32(UInt32(f)); footer.u64(UInt64(b.offset)); footer.u32(UInt32(b.stored)); footer.u32(UInt32(b.raw)); footer.u32(b.crc)
+        }
+    }
+
+    // MARK: Field access by column
+
+    static func dictValue(_ c: SegmentFormat.Column, _ s: Span) -> String? {
+        switch c {
+        case .project: return s.project
+        case .service: return s.service
+        case .name: return s.name
+        case .kind: return s.kind.rawValue
+        case .status: return s.status.rawValue
+        case .provider: return s.provider
+        case .requestModel: return s.requestModel
+        case .responseModel: return s.responseModel
+        case .environment: return s.environment
+        case .promptName: return s.promptName
+        case .promptVersion: return s.promptVersion
+        case .sessionID: return s.sessionID
+        case .userID: return s.userID
+        default: return nil
+        }
+    }
+
+    static func intValue(_ c: SegmentFormat.Column, _ s: Span) -> Int64? {
+        switch c {
+        case .inputTokens: return s.inputTokens
+        case .outputTokens: return s.outputTokens
+        case .cachedTokens: return s.cachedTokens
+        case .reasoningTokens: return s.reasoningTokens
+        case .ttft: return s.timeToFirstTokenNanos
+        case .maxTokens: return s.maxTokens
+        default: return nil
+        }
+    }
+
+    static func doubleValue(_ c: SegmentFormat.Column, _ s: Span) -> Double? {
+        switch c {
+        case .costUSD: return s.costUSD
+        case .temperature: return s.temperature
+        case .topP: return s.topP
+        default: return nil
+        }
+    }
+}

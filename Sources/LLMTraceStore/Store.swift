@@ -1,0 +1,382 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMTraceModel
+import Foundation
+
+/// The span store of one data directory: WAL, in-memory head, sealed columnar segments, SQLite index.
+///
+/// `append` returns once the batch is in the WAL and fsynced, and the spans are readable the moment
+/// it returns. A background sealer turns the head into a segment when it is big or old enough:
+/// write, fsync and rename the segment, index it, then drop the WAL files it covers.
+public final class Store: @unchecked Sendable {
+    public let options: StoreOptions
+    public let index: IndexDB
+    let walDir: String
+    let segmentDir: String
+    private var wal: WAL?
+    private var lockFD: Int32 = -1
+
+    /// Guards everything below, and is the seal gate (see `append`).
+    private let state = Condition()
+    private var head: Head
+    /// Heads being written to segments, oldest first, with the id their segment will have.
+    private var sealing: [(id: UInt64, head: Head)] = []
+    private var segments: [UInt64: SegmentReader] = [:]
+    private var nextSegmentID: UInt64 = 1
+    private var appendsInFlight = 0
+    private var swapPending = false
+    private var stopping = false
+    private var sealerThread: Thread?
+    private var sealerDone = false
+    private let sealLock = Condition()  // one seal at a time
+    /// What recovery did, for `tracectl verify` and logs.
+    public private(set) var recovery = RecoveryReport()
+
+    public struct RecoveryReport: Sendable {
+        public var segmentsOpened = 0
+        public var segmentsReindexed = 0
+        public var walFilesReplayed = 0
+        public var walRecordsReplayed = 0
+        public var walSpansReplayed = 0
+        public var walFilesDropped = 0
+        public var truncations: [String] = []
+        public var problems: [String] = []
+    }
+
+    public static func open(_ options: StoreOptions) throws -> Store { try Store(options) }
+
+    private init(_ options: StoreOptions) throws {
+        self.options = options
+        let dir = options.directory
+        walDir = dir + "/wal"
+        segmentDir = dir + "/segments"
+        if options.readOnly {
+            guard FileIO.exists(dir) else { throw StoreError("no data directory", path: dir) }
+        } else {
+            try FileIO.makeDirectory(walDir)
+            try FileIO.makeDirectory(segmentDir)
+        }
+        head = Head(walFiles: [])
+        if !options.readOnly {
+            lockFD = try FileIO.open(dir + "/LOCK", O_RDWR | O_CREAT)
+            if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+                Glibc.close(lockFD)
+                throw StoreError("data directory is in use by another process (lock held on LOCK)", path: dir)
+            }
+        }
+        if options.readOnly && !FileIO.exists(dir + "/index.db") {
+            throw StoreError("no index database: is this an LLMTrace data directory?", path: dir)
+        }
+        index = try IndexDB(path: dir + "/index.db")
+        try recover()
+        if !options.readOnly && options.backgroundSealing {
+            let t = Thread { [weak self] in self?.sealerLoop() }
+            t.name = "llmtrace-sealer"
+            sealerThread = t
+            t.start()
+        }
+    }
+
+    deinit {
+        if lockFD >= 0 { Glibc.close(lockFD) }
+    }
+
+    // MARK: Recovery
+
+    /// Named steps, each logged with its duration.
+    private func recover() throws {
+        try step("open segments") { try openSegments() }
+        try step("reconcile index") { try reconcileIndex() }
+        try step("replay WAL") { try replayWAL() }
+    }
+
+    private func step(_ name: String, _ body: () throws -> Void) throws {
+        let t0 = monotonicNanos()
+        try body()
+        let ms = Double(monotonicNanos() - t0) / 1e6
+        if ms >= 100 || !recovery.truncations.isEmpty && name == "replay WAL" {
+            options.log("recovery: \(name) took \(String(format: "%.1f", ms)) ms")
+        }
+    }
+
+    private func openSegments() throws {
+        for name in FileIO.list(segmentDir) {
+            let path = segmentDir + "/" + name
+            if name.hasSuffix(".tmp") {
+                // A seal that never reached its rename: the WAL still holds those spans.
+                if !options.readOnly { try FileIO.remove(path) }
+                continue
+            }
+            guard let id = SegmentFormat.id(fromName: name) else { continue }
+            do {
+                let r = try SegmentReader(path: path)
+                guard r.id == id else { throw StoreError("segment id \(r.id) does not match its name", path: path) }
+                segments[id] = r
+                recovery.segmentsOpened += 1
+            } catch {
+                // Keep the file for inspection but never read it again.
+                recovery.problems.append("\(error)")
+                options.log("warning: \(error); moving it aside")
+                if !options.readOnly { try? FileIO.rename(path, to: path + ".corrupt") }
+            }
+            nextSegmentID = max(nextSegmentID, id + 1)
+        }
+    }
+
+    private func reconcileIndex() throws {
+        let cataloged = try index.segments()
+        var known = Set<UInt64>()
+        for row in cataloged {
+            known.insert(row.id)
+            nextSegmentID = max(nextSegmentID, row.id + 1)
+            if segments[row.id] == nil && !options.readOnly {
+                options.log("warning: segment \(row.id) is in the index but its file is gone; removing its index rows")
+                try index.removeSegment(id: row.id, summary: nil)
+            }
+        }
+        for (id, reader) in segments.sorted(by: { $0.key < $1.key }) where !known.contains(id) {
+            // Crash between the segment's rename and its index commit: index it now.
+            guard !options.readOnly else { continue }
+            let summary = try Self.summary(of: reader)
+            try index.addSegment(summary, file: SegmentFormat.name(id))
+            recovery.segmentsReindexed += 1
+            options.log("recovery: indexed segment \(id) (\(reader.rowCount) spans) that was written but not indexed")
+        }
+    }
+
+    /// Rebuilds the index rows of a segment from its file.
+    static func summary(of r: SegmentReader) throws -> SegmentSummary {
+        var s = SegmentSummary(id: r.id, path: r.path, spanCount: r.rowCount, minStart: r.minStart, maxStart: r.maxStart,
+                               bytes: r.fileSize, maxWALFile: r.maxWALFile)
+        SegmentWriter.summarize(try r.allSpans(), into: &s)
+        return s
+    }
+
+    private func replayWAL() throws {
+        let covered = segments.values.map(\.maxWALFile).max() ?? 0
+        var lastSeq: UInt64 = 0
+        var maxFile: UInt64 = covered
+        var replayed: [UInt64] = []
+        for (number, path) in WALReader.files(in: walDir) {
+            maxFile = max(maxFile, number)
+            if number <= covered {
+                // Already in a segment; a crash came between the seal and this delete.
+                if !options.readOnly { try FileIO.remove(path) }
+                recovery.walFilesDropped += 1
+                continue
+            }
+            let scan = try WALReader.scan(path: path, number: number) { rec in
+                // Never apply a record twice: sequence numbers only grow across files.
+                guard rec.seq > lastSeq else { return }
+                lastSeq = rec.seq
+                head.add(rec.spans)
+                recovery.walRecordsReplayed += 1
+                recovery.walSpansReplayed += rec.spans.count
+            }
+            recovery.walFilesReplayed += 1
+            replayed.append(number)
+            if let problem = scan.problem {
+                let msg = "WAL \(path): \(problem) at offset \(scan.validEnd) of \(scan.size); " +
+                    (options.readOnly ? "ignoring the rest" : "truncating \(scan.size - scan.validEnd) bytes")
+                recovery.truncations.append(msg)
+                options.log("warning: " + msg)
+                if !options.readOnly {
+                    if scan.validEnd < WALFile.headerSize {
+                        try FileIO.remove(path)
+                        replayed.removeLast()
+                    } else {
+                        try FileIO.truncate(path, to: scan.validEnd)
+                    }
+                }
+            }
+        }
+        head.walFiles = replayed
+        guard !options.readOnly else { return }
+        let w = try WAL(directory: walDir, fileNumber: maxFile + 1, lastSeq: lastSeq, policy: options.fsync)
+        head.walFiles.append(w.fileNumber)
+        wal = w
+    }
+
+    // MARK: Writes
+
+    /// Appends a batch durably. When this returns the spans are on disk (fsynced) and readable.
+    public func append(_ spans: [Span]) throws {
+        guard let wal else { throw StoreError("store is open read-only", path: options.directory) }
+        guard !spans.isEmpty else { return }
+        // Seal gate: a head swap waits for in-flight appends, so every WAL record of a file lands in
+        // the head that covers that file.
+        state.lock()
+        while swapPending { state.wait() }
+        if stopping { state.unlock(); throw StoreError("store is closed", path: options.directory) }
+        appendsInFlight += 1
+        state.unlock()
+        var walError: Error?
+        do { try wal.append(spans) } catch { walError = error }
+        state.lock()
+        if walError == nil { head.add(spans) }
+        appendsInFlight -= 1
+        let shouldSeal = head.count >= options.sealSpanCount
+        state.broadcast()
+        state.unlock()
+        if let walError { throw walError }
+        if shouldSeal { sealLock.withLock { sealLock.broadcast() } }
+    }
+
+    // MARK: Sealing
+
+    /// Swaps the head out and writes it as a segment, synchronously. Returns the segment id, or nil
+    /// when the head was empty.
+    @discardableResult
+    public func sealNow() throws -> UInt64? {
+        guard let wal else { return nil }
+        return try sealLock.withLock { () throws -> UInt64? in
+            state.lock()
+            swapPending = true
+            while appendsInFlight > 0 { state.wait() }
+            defer {
+                swapPending = false
+                state.broadcast()
+                state.unlock()
+            }
+            guard head.count > 0 else { return nil }
+            let old = head
+            let newFile: UInt64
+            do {
+                _ = try wal.rotate()
+                newFile = wal.fileNumber
+            }
+            head = Head(walFiles: [newFile])
+            let id = nextSegmentID
+            nextSegmentID += 1
+            sealing.append((id, old))
+            return id
+        }.map { id in
+            try finishSeal(id)
+            return id
+        }
+    }
+
+    /// Writes, indexes and publishes the segment for the sealing head `id`, then drops its WAL files.
+    private func finishSeal(_ id: UInt64) throws {
+        let old: Head = state.withLock { sealing.first { $0.id == id }!.head }
+        let maxWAL = old.walFiles.max() ?? 0
+        let writer = SegmentWriter(compressionLevel: options.compressionLevel)
+        let summary = try writer.write(spans: old.spans, id: id, maxWALFile: maxWAL, directory: segmentDir)
+        try index.addSegment(summary, file: SegmentFormat.name(id))
+        let reader = try SegmentReader(path: summary.path)
+        state.withLock {
+            segments[id] = reader
+            sealing.removeAll { $0.id == id }
+        }
+        for f in old.walFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
+        try FileIO.fsyncDirectory(walDir)
+    }
+
+    private func sealerLoop() {
+        var lastRetention = monotonicNanos()
+        while true {
+            let (stop, due) = state.withLock { () -> (Bool, Bool) in
+                let age = monotonicNanos() - head.createdNanos
+                return (stopping, head.count >= options.sealSpanCount || (head.count > 0 && age >= options.sealAgeNanos))
+            }
+            if stop { break }
+            if due {
+                do { try sealNow() } catch { options.log("error: sealing failed: \(error); will retry") }
+                // A failed seal leaves its head in `sealing`; retry it here.
+                let stuck = state.withLock { sealing.map(\.id) }
+                for id in stuck {
+                    do { try sealLock.withLock { try finishSeal(id) } } catch { options.log("error: sealing segment \(id) failed again: \(error)") }
+                }
+            }
+            if options.retentionNanos != nil, monotonicNanos() - lastRetention > 60 * 1_000_000_000 {
+                lastRetention = monotonicNanos()
+                do { _ = try applyRetention() } catch { options.log("error: retention failed: \(error)") }
+            }
+            sealLock.withLock {
+                let again = state.withLock { !stopping && head.count < options.sealSpanCount }
+                if again { sealLock.wait(nanos: 1_000_000_000) }
+            }
+        }
+        state.withLock { sealerDone = true; state.broadcast() }
+    }
+
+    // MARK: Retention
+
+    /// Drops every segment whose newest span started before `now - retention`; returns their ids.
+    @discardableResult
+    public func applyRetention(now: Int64 = wallNanos()) throws -> [UInt64] {
+        guard let retention = options.retentionNanos, !options.readOnly else { return [] }
+        let cutoff = now - retention
+        let expired: [SegmentReader] = state.withLock {
+            segments.values.filter { $0.maxStart < cutoff }.sorted { $0.id < $1.id }
+        }
+        var dropped: [UInt64] = []
+        for r in expired {
+            let summary = try Self.summary(of: r)
+            state.withLock { segments[r.id] = nil }
+            // Delete the file first: a crash before the index cleanup leaves index rows without a
+            // file, which recovery removes; the reverse would bring expired spans back.
+            try FileIO.remove(r.path)
+            try FileIO.fsyncDirectory(segmentDir)
+            try index.removeSegment(id: r.id, summary: summary)
+            dropped.append(r.id)
+            options.log("retention: dropped segment \(r.id) (\(r.rowCount) spans, \(r.fileSize) bytes)")
+        }
+        return dropped
+    }
+
+    // MARK: Reads
+
+    /// Every span of a trace, sorted by start time. Reads the head, heads being sealed and segments.
+    public func trace(_ id: TraceID) throws -> [Span] {
+        var out: [Span] = []
+        let readers: [UInt64: SegmentReader] = state.withLock {
+            out.append(contentsOf: head.trace(id))
+            for s in sealing { out.append(contentsOf: s.head.trace(id)) }
+            return segments
+        }
+        for loc in try index.traceLocations(id) {
+            // Segments not yet published (or already dropped) are served by their head, or not at all.
+            guard let r = readers[loc.segment] else { continue }
+            out.append(contentsOf: try r.spans(rows: loc.firstRow..<(loc.firstRow + loc.rowCount)))
+        }
+        out.sort { ($0.startNanos, $0.spanID) < ($1.startNanos, $1.spanID) }
+        return out
+    }
+
+    /// Snapshot of spans in the head and sealing heads (for scans and tests).
+    public func headSpans() -> [Span] {
+        state.withLock { sealing.flatMap { $0.head.spans } + head.spans }
+    }
+
+    public var segmentReaders: [SegmentReader] {
+        state.withLock { segments.values.sorted { $0.id < $1.id } }
+    }
+
+    public var headCount: Int { state.withLock { head.count } }
+    public var walBytesWritten: UInt64 { wal?.bytesWritten ?? 0 }
+    public var walFsyncs: UInt64 { wal?.fsyncCount ?? 0 }
+    public var walFsyncNanos: Int64 { wal?.fsyncNanosTotal ?? 0 }
+
+    /// Bytes on disk under the data directory (segments, WAL, index).
+    public func diskUsage() -> (segments: Int, wal: Int, index: Int) {
+        let seg = FileIO.list(segmentDir).reduce(0) { $0 + (FileIO.fileSize(segmentDir + "/" + $1) ?? 0) }
+        let w = FileIO.list(walDir).reduce(0) { $0 + (FileIO.fileSize(walDir + "/" + $1) ?? 0) }
+        return (seg, w, index.diskBytes)
+    }
+
+    // MARK: Shutdown
+
+    /// Stops the sealer and closes the WAL. With `seal`, the head is written to a segment first, so
+    /// the next start replays nothing.
+    public func close(seal: Bool = false) throws {
+        if seal && !options.readOnly { try sealNow() }
+        state.withLock { stopping = true }
+        sealLock.withLock { sealLock.broadcast() }
+        if sealerThread != nil {
+            state.withLock { while !sealerDone { state.wait() } }
+        }
+        wal?.close()
+    }
+}

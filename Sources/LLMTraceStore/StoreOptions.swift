@@ -1,0 +1,37 @@
+/// How a store behaves. Defaults suit a server on one machine.
+public struct StoreOptions: Sendable {
+    /// The data directory: `wal/`, `segments/`, `index.db` live under it.
+    public var directory: String
+    public var fsync: FsyncPolicy = .always
+    /// Seal the head when it holds this many spans...
+    public var sealSpanCount = 100_000
+    /// ...or when its oldest span was acknowledged this long ago.
+    public var sealAgeNanos: Int64 = 300 * 1_000_000_000
+    /// Drop whole segments whose newest span started longer ago than this; nil keeps everything.
+    public var retentionNanos: Int64? = nil
+    /// zlib level for segment text and payload blocks (1 fastest … 9 smallest).
+    public var compressionLevel: Int32 = 6
+    /// Open for reading only: no lock, no WAL writes, no truncation, no sealing.
+    public var readOnly = false
+    /// Seal and retention run on a background thread; tests may turn it off and call `sealNow()`.
+    public var backgroundSealing = true
+    /// Where warnings and recovery steps go (stderr lines by default).
+    public var log: @Sendable (String) -> Void = { StoreLog.stderr($0) }
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+}
+
+public enum StoreLog {
+    public static func stderr(_ line: String) {
+        var s = line
+        s.append("\n")
+        var bytes = Array(s.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

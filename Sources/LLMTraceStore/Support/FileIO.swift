@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Thin, error-reporting wrappers over the POSIX file calls the store needs.
+///
+/// There is one way to replace a file (`replaceFile`: tmp, fsync, rename, fsync the directory) and
+/// every error names the path and the errno text.
+public enum FileIO {
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw StoreError("open failed: \(errnoText())", path: path) }
+        return fd
+    }
+
+    public static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, path: String) throws {
+        var off = 0
+        while off < buf.count {
+            let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError("write failed: \(errnoText())", path: path)
+            }
+            off += n
+        }
+    }
+
+    public static func pwriteAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+        var off = 0
+        while off < buf.count {
+            let n = Glibc.pwrite(fd, buf.baseAddress! + off, buf.count - off, off_t(offset + off))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError("write failed: \(errnoText())", path: path)
+            }
+            off += n
+        }
+    }
+
+    public static func fsync(_ fd: Int32, path: String) throws {
+        // fdatasync: the WAL and segments never depend on mtime, and size changes are still flushed.
+        guard Glibc.fdatasync(fd) == 0 else { throw StoreError("fsync failed: \(errnoText())", path: path) }
+    }
+
+    public static func fsyncDirectory(_ dir: String) throws {
+        let fd = try open(dir, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        guard Glibc.fsync(fd) == 0 else { throw StoreError("fsync of directory failed: \(errnoText())", path: dir) }
+    }
+
+    public static func fileSize(_ path: String) -> Int? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Int(st.st_size)
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func readFile(_ path: String) throws -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw StoreError("stat failed: \(errnoText())", path: path) }
+        let size = Int(st.st_size)
+        var out = [UInt8](repeating: 0, count: size)
+        var off = 0
+        try out.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) throws in
+            while off < size {
+                let n = Glibc.read(fd, b.baseAddress! + off, size - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StoreError("read failed: \(errnoText())", path: path)
+                }
+                if n == 0 { break }
+                off += n
+            }
+        }
+        if off < size { out.removeSubrange(off...) }
+        return out
+    }
+
+    /// Atomically replaces `path` with `bytes`: write a tmp file, fsync it, rename, fsync the directory.
+    public static func replaceFile(_ path: String, with bytes: [UInt8]) throws {
+        let tmp = path + ".tmp"
+        let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws in try writeAll(fd, b, path: tmp) }
+            try fsync(fd, path: tmp)
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        close(fd)
+        try rename(tmp, to: path)
+        try fsyncDirectory(directory(of: path))
+    }
+
+    public static func rename(_ from: String, to: String) throws {
+        guard Glibc.rename(from, to) == 0 else { throw StoreError("rename to \(to) failed: \(errnoText())", path: from) }
+    }
+
+    public static func remove(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else { throw StoreError("unlink failed: \(errnoText())", path: path) }
+    }
+
+    public static func truncate(_ path: String, to size: Int) throws {
+        guard Glibc.truncate(path, off_t(size)) == 0 else { throw StoreError("truncate failed: \(errnoText())", path: path) }
+    }
+
+    public static func makeDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError("cannot create directory: \(error.localizedDescription)", path: path)
+        }
+    }
+
+    /// File names (not paths) in `dir`, sorted.
+    public static func list(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+    }
+
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// A read-only memory map of a whole file, unmapped when the last reference goes.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let bytes: UnsafeRawBufferPointer
+    private let base: UnsafeMutableRawPointer?
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = try FileIO.open(path, O_RDONLY)
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw StoreError("stat failed: \(FileIO.errnoText())", path: path) }
+        let size = Int(st.st_size)
+        if size == 0 {
+            base = nil
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0)
+        guard let p, p != MAP_FAILED else { throw StoreError("mmap failed: \(FileIO.errnoText())", path: path) }
+        base = p
+        bytes = UnsafeRawBufferPointer(start: p, count: size)
+    }
+
+    deinit {
+        if let base { munmap(base, bytes.count) }
+    }
+}

@@ -1,0 +1,214 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMTraceModel
+
+/// When the WAL fsyncs. Every policy acknowledges a batch only after an fsync covers it; `interval`
+/// waits up to that long so one fsync covers more batches (higher throughput, higher latency).
+public enum FsyncPolicy: Sendable, Equatable, CustomStringConvertible {
+    case always
+    case interval(milliseconds: Int)
+
+    /// Parses `always` or `interval=250ms` (also `interval=250`).
+    public init?(parsing s: String) {
+        if s == "always" { self = .always; return }
+        guard s.hasPrefix("interval=") else { return nil }
+        var v = s.dropFirst("interval=".count)
+        if v.hasSuffix("ms") { v = v.dropLast(2) }
+        guard let ms = Int(v), ms > 0, ms <= 60_000 else { return nil }
+        self = .interval(milliseconds: ms)
+    }
+
+    public var description: String {
+        switch self {
+        case .always: return "always"
+        case .interval(let ms): return "interval=\(ms)ms"
+        }
+    }
+}
+
+/// The write-ahead log: each accepted batch becomes one CRC-framed record, durable before `append`
+/// returns.
+///
+/// Group commit: callers encode their record into a shared pending buffer under the lock; the first
+/// caller to find no flush running becomes the leader, writes everything pending with one `write` and
+/// covers it with one `fdatasync`, then wakes the others. Batches that arrive during a flush ride the
+/// next one. Strings are interned per file (`TextInterner`), so a repeated system prompt or retrieved
+/// chunk costs a few bytes after its first record in a file.
+public final class WAL: @unchecked Sendable {
+    public let directory: String
+    public let policy: FsyncPolicy
+    private let cond = Condition()
+
+    // Guarded by `cond`.
+    private var fd: Int32 = -1
+    public private(set) var fileNumber: UInt64 = 0
+    private var path = ""
+    private var interner = TextInterner()
+    private var pending = ByteWriter(capacity: 1 << 20)
+    private var pendingMaxSeq: UInt64 = 0
+    private var nextSeq: UInt64
+    private var durableSeq: UInt64
+    /// Bytes of the current file that are durable.
+    private var durableSize = 0
+    private var flushing = false
+    /// Sequence numbers up to which batches failed, and why (they must not be acknowledged).
+    private var failedThrough: UInt64 = 0
+    private var failure: StoreError?
+    private var lastSyncNanos: Int64 = 0
+    private var closed = false
+
+    /// Totals for metrics and benchmarks.
+    public private(set) var bytesWritten: UInt64 = 0
+    public private(set) var fsyncCount: UInt64 = 0
+    public private(set) var fsyncNanosTotal: Int64 = 0
+
+    /// Opens a new WAL file numbered `fileNumber`; sequence numbers continue after `lastSeq`.
+    public init(directory: String, fileNumber: UInt64, lastSeq: UInt64, policy: FsyncPolicy = .always) throws {
+        self.directory = directory
+        self.policy = policy
+        self.nextSeq = lastSeq + 1
+        self.durableSeq = lastSeq
+        try FileIO.makeDirectory(directory)
+        try openFile(fileNumber)
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    private func openFile(_ number: UInt64) throws {
+        let p = directory + "/" + WALFile.name(number)
+        let newFD = try FileIO.open(p, O_WRONLY | O_CREAT | O_TRUNC)
+        let header = WALFile.header(number: number)
+        do {
+            try header.withUnsafeBytes { try FileIO.writeAll(newFD, $0, path: p) }
+            try FileIO.fsync(newFD, path: p)
+            try FileIO.fsyncDirectory(directory)
+        } catch {
+            Glibc.close(newFD)
+            throw error
+        }
+        if fd >= 0 { Glibc.close(fd) }
+        fd = newFD
+        path = p
+        fileNumber = number
+        interner = TextInterner()
+        durableSize = header.count
+    }
+
+    /// Appends one batch and returns its sequence number once it is durable.
+    @discardableResult
+    public func append(_ spans: [Span]) throws -> UInt64 {
+        cond.lock()
+        defer { cond.unlock() }
+        guard !closed else { throw StoreError("WAL is closed", path: directory) }
+        let seq = nextSeq
+        nextSeq += 1
+        encodeRecord(seq: seq, spans: spans)
+        pendingMaxSeq = seq
+        while durableSeq < seq && failedThrough < seq {
+            if flushing {
+                cond.wait()
+            } else {
+                flushPending()
+            }
+        }
+        if durableSeq >= seq { return seq }
+        throw failure ?? StoreError("WAL write failed", path: path)
+    }
+
+    /// Hot path: frames one record directly into the pending buffer.
+    private func encodeRecord(seq: UInt64, spans: [Span]) {
+        let start = pending.count
+        pending.u32(0)  // length, patched below
+        pending.u32(0)  // CRC, patched below
+        pending.u8(WALFile.recordSpanBatch)
+        pending.u64(seq)
+        // Spans first into a side buffer so the new texts they intern can be written before them.
+        var body = ByteWriter(capacity: 256 * spans.count)
+        body.varint(spans.count)
+        for s in spans { SpanBinaryCodec.encode(s, into: &body, texts: &interner) }
+        let staged = interner.staged
+        pending.varint(staged.count)
+        for s in staged { pending.string(s) }
+        interner.commit()
+        pending.raw(body.bytes)
+        let payloadLen = pending.count - start - WALFile.frameSize
+        pending.patchU32(UInt32(payloadLen), at: start)
+        let crc = pending.bytes.withUnsafeBytes {
+            Checksum.crc32(UnsafeRawBufferPointer(rebasing: $0[(start + WALFile.frameSize)...]))
+        }
+        pending.patchU32(crc, at: start + 4)
+    }
+
+    /// Called with the lock held by the leader; releases it while doing I/O.
+    private func flushPending() {
+        flushing = true
+        if case .interval(let ms) = policy {
+            // Wait out the interval so this fsync covers every batch that arrives meanwhile.
+            let due = lastSyncNanos + Int64(ms) * 1_000_000
+            let now = monotonicNanos()
+            if due > now { cond.wait(nanos: due - now) }
+        }
+        let buf = pending
+        let upTo = pendingMaxSeq
+        pending = ByteWriter(capacity: max(1 << 20, buf.count))
+        let writeFD = fd
+        let writePath = path
+        cond.unlock()
+        var err: StoreError? = nil
+        let t0 = monotonicNanos()
+        do {
+            try buf.bytes.withUnsafeBytes { try FileIO.writeAll(writeFD, $0, path: writePath) }
+            try FileIO.fsync(writeFD, path: writePath)
+        } catch let e as StoreError {
+            err = e
+        } catch {
+            err = StoreError("\(error)", path: writePath)
+        }
+        let t1 = monotonicNanos()
+        cond.lock()
+        flushing = false
+        lastSyncNanos = t1
+        if let err {
+            // Nothing past the last durable byte can be trusted, and records encoded after the failed
+            // ones may reference texts interned by them: fail everything pending and start a new file.
+            failure = err
+            failedThrough = nextSeq - 1
+            pending = ByteWriter(capacity: 1 << 20)
+            _ = ftruncate(fd, off_t(durableSize))
+            try? openFile(fileNumber + 1)
+        } else {
+            durableSeq = upTo
+            durableSize += buf.count
+            bytesWritten += UInt64(buf.count)
+            fsyncCount += 1
+            fsyncNanosTotal += t1 - t0
+        }
+        cond.broadcast()
+    }
+
+    /// Starts a new file and returns the number of the one it replaces. Callers hold the store's seal
+    /// gate, so no append is in flight.
+    public func rotate() throws -> UInt64 {
+        cond.lock()
+        defer { cond.unlock() }
+        while flushing { cond.wait() }
+        let old = fileNumber
+        try openFile(fileNumber + 1)
+        return old
+    }
+
+    /// The highest durable sequence number.
+    public var lastSequence: UInt64 { cond.withLock { durableSeq } }
+    public var currentFileSize: Int { cond.withLock { durableSize } }
+
+    public func close() {
+        cond.lock()
+        while flushing { cond.wait() }
+        closed = true
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        cond.unlock()
+    }
+}

@@ -1,0 +1,53 @@
+import LLMTraceCLI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `llmtrace-bench`: benchmarks that print figures. The last line of each is one JSON object.
+@main
+struct BenchMain {
+    static let usage = """
+    llmtrace-bench: measure LLMTrace's hot paths on this machine (build with -c release).
+
+    USAGE
+      llmtrace-bench store [--spans N] [--batch 512] [--seal-spans 100000] [--compression 6] [--dir DIR] [--keep]
+      llmtrace-bench json  [--spans N]
+      llmtrace-bench writer --data DIR [--batch N] [--seed S]     (crash-test helper)
+
+    COMMANDS
+      store   Appends a synthetic LLM workload through the WAL (fsync=always) in batches, seals segments,
+              then looks up 1,000 random traces by id. Last line: JSON with spans, append_spans_per_s,
+              raw_json_bytes_per_span, disk_bytes_per_span, lookup_p50_ms, lookup_p99_ms, peak_rss_mb.
+      json    Decodes native span JSON with LLMTrace's byte-level reader and with Foundation's
+              JSONSerialization and JSONDecoder-free parsing; prints MB/s for each.
+      writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
+              acknowledged batch; the crash test kills it with SIGKILL.
+
+    EXAMPLES
+      swift run -c release llmtrace-bench store --spans 1000000
+      swift run -c release llmtrace-bench json --spans 100000
+    """
+
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        guard let cmd = args.first, !["-h", "--help", "help"].contains(cmd) else {
+            Terminal.print(usage)
+            exit(args.isEmpty ? 2 : 0)
+        }
+        args.removeFirst()
+        do {
+            switch cmd {
+            case "store": try StoreBench.run(args)
+            case "json": try JSONBench.run(args)
+            case "writer": try CrashWriter.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; see llmtrace-bench --help")
+            }
+        } catch let e as UsageError {
+            Terminal.error("llmtrace-bench: \(e)")
+            exit(2)
+        } catch {
+            Terminal.error("llmtrace-bench: \(error)")
+            exit(1)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+enum CrashWriter { static func run(_ a: [String]) throws {} }

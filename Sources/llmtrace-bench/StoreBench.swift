@@ -1,0 +1,144 @@
+import Foundation
+import LLMTraceCLI
+import LLMTraceModel
+import LLMTraceStore
+import LLMTraceSynthetic
+
+/// `llmtrace-bench store`: WAL append throughput with fsync=always, disk footprint, trace lookups.
+enum StoreBench {
+    static func run(_ argv: [String]) throws {
+        let a = try ArgumentParser.parse(argv, options: ["spans", "batch", "seal-spans", "compression", "dir", "lookups"], flags: ["keep", "help"])
+        if a.has("help") { Terminal.print(BenchMain.usage); return }
+        let total = try a.int("spans", default: 1_000_000)
+        let batchSize = try a.int("batch", default: 512)
+        let sealSpans = try a.int("seal-spans", default: 100_000)
+        let level = try a.int("compression", default: 6)
+        let lookups = try a.int("lookups", default: 1000)
+        guard total > 0, batchSize > 0 else { throw UsageError("--spans and --batch must be positive") }
+        let dir = a.value("dir") ?? (NSTemporaryDirectory() + "llmtrace-bench-\(getpid())")
+        try? FileManager.default.removeItem(atPath: dir)
+
+        // Pass 1 (untimed): the raw JSON size of the exact spans pass 2 appends, and a sample of trace ids.
+        Terminal.error("measuring raw JSON size of \(total) spans…")
+        var gen = SyntheticWorkload(seed: 7)
+        var jsonBytes = 0
+        var produced = 0
+        var sample: [TraceID] = []
+        var rng = SplitMix64(seed: 99)
+        var traces = 0
+        while produced < total {
+            var t = gen.nextTrace()
+            if produced + t.count > total { t.removeLast(produced + t.count - total) }
+            for s in t { jsonBytes += s.jsonBytes().count + 1 }  // +1: the newline of JSON lines
+            produced += t.count
+            traces += 1
+            // Reservoir sample of trace ids for the lookups.
+            if sample.count < lookups { sample.append(t[0].traceID) } else {
+                let j = Int(rng.next() % UInt64(traces))
+                if j < lookups { sample[j] = t[0].traceID }
+            }
+        }
+
+        // Pass 2 (timed): a producer thread generates batches; this thread appends them.
+        var opts = StoreOptions(directory: dir)
+        opts.sealSpanCount = sealSpans
+        opts.compressionLevel = Int32(level)
+        opts.fsync = .always
+        let store = try Store.open(opts)
+        let queue = BatchQueue(capacity: 4)
+        let producer = Thread {
+            var g = SyntheticWorkload(seed: 7)
+            var left = total
+            var pending: [Span] = []
+            while left > 0 {
+                while pending.count < batchSize && pending.count < left { pending.append(contentsOf: g.nextTrace()) }
+                let n = min(batchSize, left)
+                queue.put(Array(pending.prefix(n)))
+                pending.removeFirst(n)
+                left -= n
+            }
+            queue.put(nil)
+        }
+        Terminal.error("appending \(total) spans in batches of \(batchSize) (fsync=always)…")
+        let t0 = monotonicNanos()
+        producer.start()
+        var appended = 0
+        var inAppend: Int64 = 0
+        while let batch = queue.take() {
+            let s = monotonicNanos()
+            try store.append(batch)
+            inAppend += monotonicNanos() - s
+            appended += batch.count
+        }
+        let tAppended = monotonicNanos()
+        try store.sealNow()
+        let tSealed = monotonicNanos()
+        let appendSeconds = Double(tAppended - t0) / 1e9
+        let sealedSeconds = Double(tSealed - t0) / 1e9
+
+        // Lookups of random traces, all of which are now in segments.
+        var lat: [Double] = []
+        var found = 0
+        for id in sample {
+            let s = monotonicNanos()
+            let spans = try store.trace(id)
+            lat.append(Double(monotonicNanos() - s) / 1e6)
+            if !spans.isEmpty { found += 1 }
+        }
+        lat.sort()
+        func pct(_ p: Double) -> Double { lat.isEmpty ? 0 : lat[min(lat.count - 1, Int(Double(lat.count) * p))] }
+        store.index.checkpoint()
+        let du = store.diskUsage()
+        let disk = du.segments + du.wal + du.index
+        let walBytes = store.walBytesWritten
+        let fsyncs = store.walFsyncs
+        let fsyncSeconds = Double(store.walFsyncNanos) / 1e9
+        try store.close()
+        if !a.has("keep") { try? FileManager.default.removeItem(atPath: dir) }
+
+        let result: [(String, String)] = [
+            ("spans", "\(appended)"),
+            ("append_spans_per_s", String(format: "%.0f", Double(appended) / appendSeconds)),
+            ("append_and_seal_spans_per_s", String(format: "%.0f", Double(appended) / sealedSeconds)),
+            ("raw_json_bytes_per_span", String(format: "%.1f", Double(jsonBytes) / Double(total))),
+            ("disk_bytes_per_span", String(format: "%.1f", Double(disk) / Double(appended))),
+            ("disk_ratio", String(format: "%.4f", Double(disk) / Double(jsonBytes))),
+            ("segment_bytes", "\(du.segments)"), ("index_bytes", "\(du.index)"), ("wal_bytes_left", "\(du.wal)"),
+            ("wal_bytes_written", "\(walBytes)"), ("wal_fsyncs", "\(fsyncs)"),
+            ("wal_write_fsync_s", String(format: "%.2f", fsyncSeconds)),
+            ("time_in_append_s", String(format: "%.2f", Double(inAppend) / 1e9)),
+            ("lookups", "\(lat.count)"), ("lookups_found", "\(found)"),
+            ("lookup_p50_ms", String(format: "%.3f", pct(0.5))), ("lookup_p99_ms", String(format: "%.3f", pct(0.99))),
+            ("lookup_max_ms", String(format: "%.3f", lat.last ?? 0)),
+            ("peak_rss_mb", String(format: "%.1f", Terminal.peakRSSMiB())),
+        ]
+        Terminal.error("append: \(String(format: "%.2f", appendSeconds)) s, with final seal: \(String(format: "%.2f", sealedSeconds)) s")
+        Terminal.print("{" + result.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    }
+}
+
+/// A bounded blocking queue of batches between the generator thread and the appender.
+final class BatchQueue: @unchecked Sendable {
+    private let cond = Condition()
+    private var items: [[Span]?] = []
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func put(_ b: [Span]?) {
+        cond.lock()
+        while items.count >= capacity { cond.wait() }
+        items.append(b)
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    func take() -> [Span]? {
+        cond.lock()
+        while items.isEmpty { cond.wait() }
+        let b = items.removeFirst()
+        cond.broadcast()
+        cond.unlock()
+        return b
+    }
+}
