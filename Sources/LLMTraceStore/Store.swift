@@ -378,5 +378,9 @@ public final class Store: @unchecked Sendable {
             state.withLock { while !sealerDone { state.wait() } }
         }
         wal?.close()
+        if lockFD >= 0 {
+            Glibc.close(lockFD)
+            lockFD = -1
+        }
     }
 }

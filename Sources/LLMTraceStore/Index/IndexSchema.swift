@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS texts (
 );
 
 -- Contentless: the text itself lives (compressed, once) in the segments; rowid = texts.hash.
-CREATE VIRTUAL TABLE IF NOT EXISTS text_fts USING fts5(content, content='', tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS text_fts USING fts5(content, content='', tokenize='unicode61 remove_diacritics 2', detail=none);
+
 """#
 }

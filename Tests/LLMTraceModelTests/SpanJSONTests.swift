@@ -1,0 +1,93 @@
+import Testing
+import LLMTraceModel
+import LLMTraceSynthetic
+
+/// A span with every field set, for round-trip tests across the codebase.
+func fullSpan() -> Span {
+    var s = Span(traceID: TraceID(hi: 0x0123_4567_89ab_cdef, lo: 0xfedc_ba98_7654_3210), spanID: SpanID(0x1122_3344_5566_7788),
+                 parentSpanID: SpanID(0x99aa_bbcc_ddee_ff00), project: "proj-a", service: "chat-api", name: "chat gpt-4o",
+                 kind: .llm, startNanos: 1_767_225_600_123_456_789, endNanos: 1_767_225_601_987_654_321, status: .error,
+                 statusMessage: "rate limited: \"slow down\"")
+    s.provider = "openai"
+    s.requestModel = "gpt-4o"
+    s.responseModel = "gpt-4o-2024-08-06"
+    s.inputTokens = 1200
+    s.outputTokens = 345
+    s.cachedTokens = 0
+    s.reasoningTokens = 17
+    s.costUSD = 0.006_45
+    s.timeToFirstTokenNanos = 412_000_000
+    s.temperature = 0.7
+    s.maxTokens = 2048
+    s.topP = 0.95
+    s.inputMessages = [Message(role: "system", content: "You are helpful.\nBe brief."), Message(role: "user", content: "Où est la gare? 🚉")]
+    s.outputMessages = [Message(role: "assistant", content: "Tout droit.")]
+    s.documents = [RetrievedDocument(id: "doc-1", content: "Stations are…", score: 0.91), RetrievedDocument(content: "no id or score")]
+    s.promptName = "answer"
+    s.promptVersion = "v3"
+    s.sessionID = "sess-1"
+    s.userID = "user-9"
+    s.environment = "production"
+    s.tags = ["beta", "eu"]
+    s.attributes = [Attribute("s", .string("x")), Attribute("i", .int(-5)), Attribute("d", .double(2.5)), Attribute("b", .bool(true)),
+                    Attribute("arr", .array([.string("a"), .string("b")])), Attribute("ints", .array([.int(1), .int(2)]))]
+    s.events = [SpanEvent(name: "gen_ai.first_token", timeNanos: 1_767_225_600_535_456_789, attributes: [Attribute("k", .bool(false))]),
+                SpanEvent(name: "exception", timeNanos: 1_767_225_601_000_000_000)]
+    return s
+}
+
+@Suite struct SpanJSONTests {
+    @Test func everyFieldRoundTrips() throws {
+        let s = fullSpan()
+        let back = try Span.decodeJSON(s.jsonBytes())
+        #expect(back == s)
+    }
+
+    @Test func syntheticWorkloadRoundTrips() throws {
+        var g = SyntheticWorkload(seed: 3)
+        for s in g.nextBatch(count: 300) {
+            #expect(try Span.decodeJSON(s.jsonBytes()) == s)
+        }
+    }
+
+    @Test func nanosecondsAsStringsAndNullsAreAccepted() throws {
+        let json = #"{"trace_id":"0123456789abcdef0123456789ABCDEF","span_id":"0011223344556677","parent_span_id":"","name":"x","#
+            + #""start_ns":"1767225600000000001","end_ns":1767225600000000002,"provider":null,"tags":null}"#
+        let s = try Span.decodeJSON(Array(json.utf8))
+        #expect(s.startNanos == 1_767_225_600_000_000_001)
+        #expect(s.parentSpanID.isZero)
+        #expect(s.provider == nil)
+        #expect(s.project == "default")
+        #expect(s.kind == .other)
+    }
+
+    @Test(arguments: [
+        (#"{"span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2}"#, "trace_id", "required field missing"),
+        (#"{"trace_id":"00","span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2}"#, "trace_id", "32 hex digits"),
+        (#"{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0011223344556677","name":"x","start_ns":5,"end_ns":2}"#, "end_ns", "before start_ns"),
+        (#"{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2,"kind":"robot"}"#, "kind", "unknown kind"),
+        (#"{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2,"input_tokens":"many"}"#, "input_tokens", "expected an integer"),
+        (#"{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2,"colour":1}"#, "colour", "unknown field"),
+        (#"{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2,"input_messages":[{"content":"hi"}]}"#, "input_messages[0].role", "required field missing"),
+        (#"{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2,"attributes":{"a":{"b":1}}}"#, "attributes.a", "objects are not allowed"),
+        (#"{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2,"cost_usd":-1}"#, "cost_usd", "negative"),
+        (#"[1,2]"#, "", "expected a span object"),
+    ])
+    func rejectionsNameFieldAndReason(json: String, field: String, reason: String) {
+        do {
+            _ = try Span.decodeJSON(Array(json.utf8))
+            Issue.record("accepted invalid span: \(json)")
+        } catch {
+            #expect(error.field == field, "\(error)")
+            #expect(error.reason.contains(reason), "\(error)")
+        }
+    }
+
+    @Test func identifiersParseAndPrint() {
+        let t = TraceID(hex: "0123456789ABCDEF0123456789abcdef")!
+        #expect(t.hex == "0123456789abcdef0123456789abcdef")
+        #expect(TraceID(bytes: t.bytes.withUnsafeBytes { $0 }) == t)
+        #expect(TraceID(hex: "xyz") == nil)
+        #expect(SpanID(hex: "00000000000000ff")!.value == 255)
+    }
+}

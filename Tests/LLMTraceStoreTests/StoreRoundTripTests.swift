@@ -1,0 +1,102 @@
+import Testing
+import Foundation
+import LLMTraceModel
+import LLMTraceSynthetic
+@testable import LLMTraceStore
+
+@Suite struct StoreRoundTripTests {
+    /// Every field survives WAL -> head -> (restart: WAL replay) -> segment -> read.
+    @Test func everyFieldRoundTripsThroughEveryLayer() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let spans = [fullSpan(1), fullSpan(2), minimalSpan(trace: 9, span: 9)]
+        var store = try Store.open(testOptions(dir.path))
+        try store.append(spans)
+        #expect(try store.trace(spans[0].traceID) == [spans[0]], "head read")
+        try store.close()
+
+        store = try Store.open(testOptions(dir.path))
+        #expect(store.recovery.walSpansReplayed == 3)
+        #expect(try store.trace(spans[1].traceID) == [spans[1]], "after WAL replay")
+        let segID = try store.sealNow()
+        #expect(segID != nil)
+        #expect(store.headCount == 0)
+        #expect(try store.trace(spans[0].traceID) == [spans[0]], "segment read")
+        #expect(try store.trace(spans[2].traceID) == [spans[2]])
+        try store.close()
+
+        store = try Store.open(testOptions(dir.path))
+        #expect(store.recovery.walSpansReplayed == 0, "sealed spans are not replayed again")
+        let all = try allSpans(store).sorted { $0.spanID < $1.spanID }
+        #expect(all == spans.sorted { $0.spanID < $1.spanID })
+        try store.close()
+    }
+
+    @Test func syntheticTracesReadBackFromSegmentsAndIndex() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var opts = testOptions(dir.path)
+        opts.sealSpanCount = 2000
+        let store = try Store.open(opts)
+        var gen = SyntheticWorkload(seed: 11)
+        var traces: [TraceID: [Span]] = [:]
+        for _ in 0..<10 {
+            let batch = gen.nextBatch(count: 500)
+            for s in batch { traces[s.traceID, default: []].append(s) }
+            try store.append(batch)
+            if store.headCount >= 2000 { try store.sealNow() }
+        }
+        try store.sealNow()
+        #expect(store.segmentReaders.count >= 2)
+        for (id, expected) in traces {
+            let got = try store.trace(id)
+            #expect(got == expected.sorted { ($0.startNanos, $0.spanID) < ($1.startNanos, $1.spanID) })
+        }
+        // Sessions, users and full text reach the index.
+        let one = traces.values.first!.first!
+        #expect(try store.index.traces(session: one.sessionID!, project: one.project).contains(one.traceID))
+        let llm = traces.values.flatMap { $0 }.first { $0.kind == .llm && !$0.outputMessages.isEmpty }!
+        #expect(try store.index.isTextIndexed(llm.outputMessages[0].content))
+        #expect(try !store.index.matchTexts("reference").isEmpty)
+        let report = StoreVerifier.verify(directory: dir.path)
+        #expect(report.ok, "\(report.errors)")
+        #expect(report.segmentSpans == traces.values.reduce(0) { $0 + $1.count })
+        try store.close()
+    }
+
+    @Test func segmentsDeduplicateRepeatedText() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(testOptions(dir.path))
+        let prompt = String(repeating: "You are a careful assistant. Follow the policy exactly. ", count: 60)  // ~3.4 KB
+        var spans: [Span] = []
+        for i in 0..<2000 {
+            var s = minimalSpan(trace: UInt64(i + 1), span: UInt64(i + 1))
+            s.inputMessages = [Message(role: "system", content: prompt), Message(role: "user", content: "question \(i)")]
+            spans.append(s)
+        }
+        try store.append(spans)
+        try store.sealNow()
+        let size = store.segmentReaders[0].fileSize
+        // 2,000 copies of a 3.4 KB prompt are 6.8 MB raw; stored once, the segment is a small fraction.
+        let raw = spans.reduce(0) { $0 + $1.jsonBytes().count }
+        #expect(size * 20 < raw, "segment is \(size) bytes for \(raw) bytes of JSON")
+        try store.close()
+    }
+
+    @Test func indexSchemaFileMatchesCode() throws {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let file = try String(contentsOf: url.appendingPathComponent("schemas/index.sql"), encoding: .utf8)
+        #expect(file == IndexSchema.sql)
+    }
+
+    @Test func secondProcessCannotOpenTheSameDirectory() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let a = try Store.open(testOptions(dir.path))
+        // flock is per open file description, so a second open in this process also conflicts.
+        #expect(throws: StoreError.self) { _ = try Store.open(testOptions(dir.path)) }
+        try a.close()
+    }
+}

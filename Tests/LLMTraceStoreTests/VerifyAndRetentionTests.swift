@@ -1,0 +1,72 @@
+import Testing
+import Foundation
+import LLMTraceModel
+import LLMTraceSynthetic
+@testable import LLMTraceStore
+
+@Suite struct VerifyAndRetentionTests {
+    @Test func flippedByteInASegmentIsReported() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(testOptions(dir.path))
+        var gen = SyntheticWorkload(seed: 5)
+        try store.append(gen.nextBatch(count: 300))
+        try store.sealNow()
+        let path = store.segmentReaders[0].path
+        try store.close()
+        #expect(StoreVerifier.verify(directory: dir.path).ok)
+        let original = try FileIO.readFile(path)
+        // Flip one byte at a spread of offsets: header, column blocks, text blocks, footer, trailer.
+        var offsets = Array(stride(from: 0, to: original.count, by: max(1, original.count / 40)))
+        offsets.append(original.count - 1)
+        for off in offsets {
+            var bytes = original
+            bytes[off] ^= 0x01
+            try FileIO.replaceFile(path, with: bytes)
+            let report = StoreVerifier.verify(directory: dir.path)
+            #expect(!report.ok, "flip at \(off) went unnoticed")
+            #expect(report.errors.contains { $0.contains(path) || $0.contains("segment") }, "flip at \(off): \(report.errors)")
+        }
+        try FileIO.replaceFile(path, with: original)
+        #expect(StoreVerifier.verify(directory: dir.path).ok)
+    }
+
+    @Test func retentionRemovesExactlyTheExpiredSegments() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var opts = testOptions(dir.path)
+        let hour: Int64 = 3_600_000_000_000
+        opts.retentionNanos = 24 * hour
+        let now: Int64 = 1_800_000_000_000_000_000
+        let store = try Store.open(opts)
+        // Segments whose newest span is 72, 48, 25, 23 and 1 hours old.
+        var ids: [UInt64] = []
+        var traceOf: [UInt64: TraceID] = [:]
+        for (i, age) in [72, 48, 25, 23, 1].enumerated() {
+            var s = fullSpan(UInt64(i + 1))
+            s.startNanos = now - Int64(age) * hour
+            s.endNanos = s.startNanos + 1000
+            s.outputMessages = [Message(role: "assistant", content: "unique answer number \(i) zebra\(i)")]
+            try store.append([s])
+            let id = try #require(try store.sealNow())
+            ids.append(id)
+            traceOf[id] = s.traceID
+        }
+        let before = store.diskUsage().segments
+        let dropped = try store.applyRetention(now: now)
+        #expect(dropped == Array(ids[0..<3]))
+        #expect(store.segmentReaders.map(\.id) == Array(ids[3...]))
+        #expect(store.diskUsage().segments < before)
+        for id in ids[0..<3] {
+            #expect(try store.trace(traceOf[id]!).isEmpty)
+            #expect(try store.index.traceLocations(traceOf[id]!).isEmpty)
+            #expect(try store.index.count("span_rows", segment: id) == 0)
+        }
+        for id in ids[3...] { #expect(try store.trace(traceOf[id]!).count == 1) }
+        #expect(try store.index.segments().map(\.id) == Array(ids[3...]))
+        #expect(try store.index.matchTexts("zebra0").isEmpty, "expired text left the full-text index")
+        #expect(try !store.index.matchTexts("zebra4").isEmpty)
+        #expect(StoreVerifier.verify(directory: dir.path).ok)
+        try store.close()
+    }
+}
