@@ -12,7 +12,8 @@ struct BenchMain {
     USAGE
       llmtrace-bench store [--spans N] [--batch 512] [--seal-spans 100000] [--compression 6] [--dir DIR] [--keep]
       llmtrace-bench json  [--spans N]
-      llmtrace-bench writer --data DIR [--batch N] [--seed S]     (crash-test helper)
+      llmtrace-bench gen   [--spans N] [--seed S] [--project P]   > spans.jsonl
+      llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
       store   Appends a synthetic LLM workload through the WAL (fsync=always) in batches, seals segments,
@@ -20,6 +21,7 @@ struct BenchMain {
               raw_json_bytes_per_span, disk_bytes_per_span, lookup_p50_ms, lookup_p99_ms, peak_rss_mb.
       json    Decodes native span JSON with LLMTrace's byte-level reader and with Foundation's
               JSONSerialization and JSONDecoder-free parsing; prints MB/s for each.
+      gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
 
@@ -40,6 +42,7 @@ struct BenchMain {
             case "store": try StoreBench.run(args)
             case "json": try JSONBench.run(args)
             case "writer": try CrashWriter.run(args)
+            case "gen": try GenCommand.run(args)
             default: throw UsageError("unknown command '\(cmd)'; see llmtrace-bench --help")
             }
         } catch let e as UsageError {

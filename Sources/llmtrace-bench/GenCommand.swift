@@ -1,0 +1,29 @@
+import LLMTraceCLI
+import LLMTraceModel
+import LLMTraceSynthetic
+
+/// `llmtrace-bench gen`: writes the synthetic workload as native JSON lines (for demos and imports).
+enum GenCommand {
+    static func run(_ argv: [String]) throws {
+        let a = try ArgumentParser.parse(argv, options: ["spans", "seed", "project"], flags: [])
+        let total = try a.int("spans", default: 1000)
+        var gen = SyntheticWorkload(seed: UInt64(try a.int("seed", default: 1)))
+        let project = a.value("project") ?? "default"
+        var produced = 0
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 20)
+        while produced < total {
+            // Whole traces only, so every generated trace is complete.
+            for s in gen.nextTrace(project: project) {
+                out.append(contentsOf: s.jsonBytes())
+                out.append(0x0A)
+                produced += 1
+            }
+            if out.count > 1 << 20 {
+                Terminal.write(String(decoding: out, as: UTF8.self))
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        Terminal.write(String(decoding: out, as: UTF8.self))
+    }
+}

@@ -1,0 +1,70 @@
+import LLMTraceCLI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tracectl`: look up traces and manage an LLMTrace data directory. The root only dispatches; each
+/// command lives in its own file.
+@main
+struct Tracectl {
+    static let usage = """
+    tracectl: look up LLM traces and manage an LLMTrace data directory.
+
+    USAGE
+      tracectl <command> [options]
+
+    COMMANDS
+      trace <trace-id>   Show a trace as a tree with timings, models, tokens, cost, prompts and completions
+      import <file>      Import native JSON spans, one per line ("-" reads stdin)
+      verify             Check every WAL record, segment checksum and index entry
+
+    COMMON OPTIONS
+      --data DIR         Data directory (default: $LLMTRACE_DATA or ./llmtrace-data, as llmtraced)
+      -h, --help         Help for tracectl or for one command (tracectl trace --help)
+
+    EXIT CODES
+      0 success · 1 error (not found, corruption, I/O) · 2 bad usage · 3 partial import (some lines rejected)
+
+    EXAMPLES
+      tracectl import spans.jsonl
+      tracectl trace 4bf92f3577b34da6a3ce929d0e0e4736
+      tracectl trace 4bf92f3577b34da6a3ce929d0e0e4736 --json > trace.json
+      tracectl verify --data /var/lib/llmtrace
+    """
+
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        guard let cmd = args.first else {
+            Terminal.error(usage)
+            exit(2)
+        }
+        if ["-h", "--help", "help"].contains(cmd) {
+            Terminal.print(usage)
+            exit(0)
+        }
+        args.removeFirst()
+        let code: Int32
+        do {
+            switch cmd {
+            case "trace": code = try TraceCommand.run(args)
+            case "import": code = try ImportCommand.run(args)
+            case "verify": code = try VerifyCommand.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; commands are trace, import, verify (see tracectl --help)")
+            }
+        } catch let e as UsageError {
+            Terminal.error("tracectl: \(e)")
+            code = 2
+        } catch {
+            Terminal.error("tracectl: \(error)")
+            code = 1
+        }
+        exit(code)
+    }
+
+    /// `--data`, else $LLMTRACE_DATA, else the server's default.
+    static func dataDirectory(_ a: ParsedArguments) -> String {
+        if let d = a.value("data") { return d }
+        if let e = getenv("LLMTRACE_DATA") { return String(cString: e) }
+        return DataDirectory.defaultPath
+    }
+}
