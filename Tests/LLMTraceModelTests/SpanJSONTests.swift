@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import LLMTraceModel
 import LLMTraceSynthetic
 
@@ -89,5 +90,24 @@ func fullSpan() -> Span {
         #expect(TraceID(bytes: t.bytes.withUnsafeBytes { $0 }) == t)
         #expect(TraceID(hex: "xyz") == nil)
         #expect(SpanID(hex: "00000000000000ff")!.value == 255)
+    }
+}
+
+@Suite struct SpanSchemaTests {
+    /// The example in schemas/span.schema.json is accepted by the decoder and round-trips.
+    @Test func schemaExampleDecodes() throws {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let data = try Data(contentsOf: url.appendingPathComponent("schemas/span.schema.json"))
+        let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let examples = try #require(schema["examples"] as? [Any])
+        #expect(!examples.isEmpty)
+        for e in examples {
+            let bytes = try JSONSerialization.data(withJSONObject: e)
+            let span = try Span.decodeJSON(Array(bytes))
+            #expect(span.kind == .llm)
+            #expect(span.inputMessages.count == 2)
+            #expect(try Span.decodeJSON(span.jsonBytes()) == span)
+        }
     }
 }
