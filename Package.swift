@@ -16,11 +16,13 @@ let package = Package(
         // System libraries: one-line shim header + modulemap each.
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Linux calls Glibc does not export (malloc_trim; epoll, eventfd, accept4 for the server).
+        .systemLibrary(name: "CLinux"),
 
         // Span model and its codecs (JSON). Depends on nothing but Foundation.
         .target(name: "LLMTraceModel"),
         // WAL, head, columnar segments, SQLite index, retention, verification.
-        .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "CSQLite", "CZlib"]),
+        .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "CSQLite", "CZlib", "CLinux"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import LLMTraceModel
 import Foundation
+import CLinux
 
 /// The span store of one data directory: WAL, in-memory head, sealed columnar segments, SQLite index.
 ///
@@ -75,6 +76,10 @@ public final class Store: @unchecked Sendable {
             t.name = "llmtrace-sealer"
             sealerThread = t
             t.start()
+            let x = Thread { [weak self] in self?.textIndexLoop() }
+            x.name = "llmtrace-fts"
+            textThread = x
+            x.start()
         }
     }
 
@@ -138,7 +143,7 @@ public final class Store: @unchecked Sendable {
         for (id, reader) in segments.sorted(by: { $0.key < $1.key }) where !known.contains(id) {
             // Crash between the segment's rename and its index commit: index it now.
             guard !options.readOnly else { continue }
-            let summary = try Self.summary(of: reader)
+            let summary = try Self.summary(of: reader, includeTexts: false)
             try index.addSegment(summary, file: SegmentFormat.name(id))
             recovery.segmentsReindexed += 1
             options.log("recovery: indexed segment \(id) (\(reader.rowCount) spans) that was written but not indexed")
@@ -146,10 +151,10 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Rebuilds the index rows of a segment from its file.
-    static func summary(of r: SegmentReader) throws -> SegmentSummary {
+    static func summary(of r: SegmentReader, includeTexts: Bool) throws -> SegmentSummary {
         var s = SegmentSummary(id: r.id, path: r.path, spanCount: r.rowCount, minStart: r.minStart, maxStart: r.maxStart,
                                bytes: r.fileSize, maxWALFile: r.maxWALFile)
-        SegmentWriter.summarize(try r.allSpans(), into: &s)
+        SegmentWriter.summarize(try r.allSpans(), into: &s, includeTexts: includeTexts)
         return s
     }
 
@@ -201,13 +206,25 @@ public final class Store: @unchecked Sendable {
     // MARK: Writes
 
     /// Appends a batch durably. When this returns the spans are on disk (fsynced) and readable.
+    /// How long an append may wait for a seal before it fails (the collector turns that into 503).
+    static let maxAppendWaitNanos: Int64 = 30_000_000_000
+
     public func append(_ spans: [Span]) throws {
         guard let wal else { throw StoreError("store is open read-only", path: options.directory) }
         guard !spans.isEmpty else { return }
         // Seal gate: a head swap waits for in-flight appends, so every WAL record of a file lands in
         // the head that covers that file.
         state.lock()
-        while swapPending { state.wait() }
+        // Backpressure: when the head is full again while the previous one is still being sealed,
+        // wait for that seal rather than let memory grow without bound.
+        let waitStart = monotonicNanos()
+        while swapPending || (head.count >= options.sealSpanCount && !sealing.isEmpty && options.backgroundSealing) {
+            if monotonicNanos() - waitStart > Self.maxAppendWaitNanos {
+                state.unlock()
+                throw StoreError("ingest paused: sealing is behind (\(sealing.count) head(s) waiting to be written)", path: options.directory)
+            }
+            state.wait(nanos: 100_000_000)
+        }
         if stopping { state.unlock(); throw StoreError("store is closed", path: options.directory) }
         appendsInFlight += 1
         state.unlock()
@@ -268,9 +285,51 @@ public final class Store: @unchecked Sendable {
         state.withLock {
             segments[id] = reader
             sealing.removeAll { $0.id == id }
+            state.broadcast()
         }
         for f in old.walFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
         try FileIO.fsyncDirectory(walDir)
+        textLock.withLock { textLock.broadcast() }
+        trimMemory()
+    }
+
+    /// Returns freed heap to the OS after the big, short-lived allocations of a seal or an index pass
+    /// (glibc keeps per-thread arenas otherwise, and RSS would only grow).
+    private func trimMemory() { _ = malloc_trim(0) }
+
+    // MARK: Full-text indexing
+
+    private let textLock = Condition()
+    private let textIndexing = Condition()
+    private var textThread: Thread?
+    private var textDone = false
+
+    /// Adds the paragraphs of every published segment not yet full-text indexed. Runs on its own
+    /// thread after each seal (and once at start, to finish work a crash interrupted), so neither
+    /// acknowledgements nor seals wait for FTS5. Returns the number of segments indexed.
+    @discardableResult
+    public func indexPendingTexts() throws -> Int {
+        // One indexer at a time: a second caller waits and then finds the work done.
+        textIndexing.lock()
+        defer { textIndexing.unlock() }
+        var n = 0
+        for id in try index.segmentsPendingTextIndex() {
+            guard let reader = state.withLock({ segments[id] }) else { continue }
+            try index.indexSegmentTexts(segment: id, texts: try reader.searchableTexts())
+            trimMemory()
+            n += 1
+        }
+        return n
+    }
+
+    private func textIndexLoop() {
+        while !state.withLock({ stopping }) {
+            do { try indexPendingTexts() } catch { options.log("error: full-text indexing failed: \(error); will retry") }
+            textLock.withLock {
+                if !state.withLock({ stopping }) { textLock.wait(nanos: 2_000_000_000) }
+            }
+        }
+        state.withLock { textDone = true; state.broadcast() }
     }
 
     private func sealerLoop() {
@@ -313,7 +372,7 @@ public final class Store: @unchecked Sendable {
         }
         var dropped: [UInt64] = []
         for r in expired {
-            let summary = try Self.summary(of: r)
+            let summary = try Self.summary(of: r, includeTexts: true)
             state.withLock { segments[r.id] = nil }
             // Delete the file first: a crash before the index cleanup leaves index rows without a
             // file, which recovery removes; the reverse would bring expired spans back.
@@ -374,8 +433,9 @@ public final class Store: @unchecked Sendable {
         if seal && !options.readOnly { try sealNow() }
         state.withLock { stopping = true }
         sealLock.withLock { sealLock.broadcast() }
+        textLock.withLock { textLock.broadcast() }
         if sealerThread != nil {
-            state.withLock { while !sealerDone { state.wait() } }
+            state.withLock { while !sealerDone || !textDone { state.wait() } }
         }
         wal?.close()
         if lockFD >= 0 {

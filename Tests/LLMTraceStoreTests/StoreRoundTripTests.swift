@@ -48,6 +48,8 @@ import LLMTraceSynthetic
         }
         try store.sealNow()
         #expect(store.segmentReaders.count >= 2)
+        #expect(try store.indexPendingTexts() == store.segmentReaders.count)
+        #expect(try store.indexPendingTexts() == 0, "each segment's texts are indexed once")
         for (id, expected) in traces {
             let got = try store.trace(id)
             #expect(got == expected.sorted { ($0.startNanos, $0.spanID) < ($1.startNanos, $1.spanID) })
@@ -98,5 +100,29 @@ import LLMTraceSynthetic
         // flock is per open file description, so a second open in this process also conflicts.
         #expect(throws: StoreError.self) { _ = try Store.open(testOptions(dir.path)) }
         try a.close()
+    }
+}
+
+@Suite struct ParagraphSplitTests {
+    /// Long contents are stored as paragraphs; every arrangement of blank lines must come back exactly.
+    @Test(arguments: [
+        "\n\nleading separator", "trailing separator\n\n", "a\n\n\nb (three newlines)", "a\n\n\n\nb (four)",
+        "\n\n\n\n", "windows\r\n\r\nline ends", "no separator at all",
+    ])
+    func contentRoundTripsExactly(tail: String) throws {
+        let chunk = String(repeating: "retrieved chunk text ", count: 20)
+        let content = chunk + "\n\n" + tail + "\n\n" + chunk
+        var s = minimalSpan(trace: 1, span: 1)
+        s.inputMessages = [Message(role: "user", content: content), Message(role: "user", content: tail)]
+        s.documents = [RetrievedDocument(content: content + tail)]
+        var w = ByteWriter()
+        var t = TextInterner()
+        SpanBinaryCodec.encode(s, into: &w, texts: &t)
+        let back = w.bytes.withUnsafeBytes { p -> Span? in
+            var r = ByteReader(p)
+            return SpanBinaryCodec.decode(&r, texts: t.strings)
+        }
+        #expect(back == s)
+        #expect(t.strings.contains(chunk), "the repeated chunk is one text")
     }
 }

@@ -52,6 +52,8 @@ import LLMTraceSynthetic
             ids.append(id)
             traceOf[id] = s.traceID
         }
+        try store.indexPendingTexts()
+        #expect(try !store.index.matchTexts("zebra0").isEmpty)
         let before = store.diskUsage().segments
         let dropped = try store.applyRetention(now: now)
         #expect(dropped == Array(ids[0..<3]))

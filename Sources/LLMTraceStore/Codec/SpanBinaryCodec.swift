@@ -126,18 +126,18 @@ public enum SpanBinaryCodec {
         w.varint(s.inputMessages.count)
         for m in s.inputMessages {
             w.varint(UInt64(t.intern(m.role)))
-            w.varint(UInt64(t.intern(m.content)))
+            encodeContent(m.content, into: &w, texts: &t)
         }
         w.varint(s.outputMessages.count)
         for m in s.outputMessages {
             w.varint(UInt64(t.intern(m.role)))
-            w.varint(UInt64(t.intern(m.content)))
+            encodeContent(m.content, into: &w, texts: &t)
         }
         w.varint(s.documents.count)
         for d in s.documents {
             // id + 1, so 0 means "no id".
             w.varint(d.id.map { UInt64(t.intern($0)) + 1 } ?? 0)
-            w.varint(UInt64(t.intern(d.content)))
+            encodeContent(d.content, into: &w, texts: &t)
             if let sc = d.score { w.u8(1); w.f64(sc) } else { w.u8(0) }
         }
         w.varint(s.tags.count)
@@ -155,12 +155,12 @@ public enum SpanBinaryCodec {
         let nIn = r.count(limit: r.remaining)
         s.inputMessages.reserveCapacity(nIn)
         for _ in 0..<nIn {
-            guard let role = str(&r, texts), let content = str(&r, texts) else { return false }
+            guard let role = str(&r, texts), let content = decodeContent(&r, texts) else { return false }
             s.inputMessages.append(Message(role: role, content: content))
         }
         let nOut = r.count(limit: r.remaining)
         for _ in 0..<nOut {
-            guard let role = str(&r, texts), let content = str(&r, texts) else { return false }
+            guard let role = str(&r, texts), let content = decodeContent(&r, texts) else { return false }
             s.outputMessages.append(Message(role: role, content: content))
         }
         let nDocs = r.count(limit: r.remaining)
@@ -171,7 +171,7 @@ public enum SpanBinaryCodec {
                 guard idRef - 1 <= UInt64(UInt32.max), let v = texts.text(UInt32(idRef - 1)) else { return false }
                 id = v
             }
-            guard let content = str(&r, texts) else { return false }
+            guard let content = decodeContent(&r, texts) else { return false }
             let score: Double? = r.u8() == 1 ? r.f64() : nil
             s.documents.append(RetrievedDocument(id: id, content: content, score: score))
         }
@@ -190,6 +190,94 @@ public enum SpanBinaryCodec {
             s.events.append(SpanEvent(name: name, timeNanos: time, attributes: ea))
         }
         return !r.failed
+    }
+
+    /// Prompts are assembled from parts: a system prompt, retrieved chunks, the user's question,
+    /// joined by blank lines. Long contents are split at every "\n\n" and each paragraph is interned
+    /// on its own, so a chunk that appears in thousands of different prompts is stored once.
+    /// Splitting at a separator and joining with it are exact inverses, so content round-trips.
+    static let paragraphSplitMinimum = 256
+
+    @inline(__always)
+    static func encodeContent(_ content: String, into w: inout ByteWriter, texts t: inout TextInterner) {
+        var c = content
+        let parts: [String]? = c.withUTF8 { u -> [String]? in
+            guard u.count >= paragraphSplitMinimum else { return nil }
+            var out: [String] = []
+            var start = 0
+            var i = 0
+            let n = u.count
+            while i + 1 < n {
+                if u[i] == 0x0A && u[i + 1] == 0x0A {
+                    out.append(String(decoding: UnsafeBufferPointer(rebasing: u[start..<i]), as: UTF8.self))
+                    i += 2
+                    start = i
+                } else {
+                    i += 1
+                }
+            }
+            if out.isEmpty { return nil }
+            out.append(String(decoding: UnsafeBufferPointer(rebasing: u[start..<n]), as: UTF8.self))
+            return out
+        }
+        guard let parts else {
+            w.varint(1)
+            w.varint(UInt64(t.intern(content)))
+            return
+        }
+        w.varint(parts.count)
+        for p in parts { w.varint(UInt64(t.intern(p))) }
+    }
+
+    @inline(__always)
+    static func decodeContent<T: TextLookup>(_ r: inout ByteReader, _ texts: T) -> String? {
+        let n = r.count(limit: r.remaining)
+        guard n >= 1 else { return nil }
+        if n == 1 { return str(&r, texts) }
+        var out = ""
+        for k in 0..<n {
+            guard let p = str(&r, texts) else { return nil }
+            if k > 0 { out += "\n\n" }
+            out += p
+        }
+        return out
+    }
+
+    /// Collects the text ids of message and document contents from one row's details, without
+    /// building strings: what the full-text indexer needs from a segment.
+    public static func contentTextIDs(_ r: inout ByteReader, into ids: inout Set<UInt32>) -> Bool {
+        func content(_ r: inout ByteReader) -> Bool {
+            let n = r.count(limit: r.remaining)
+            guard n >= 1 else { return false }
+            for _ in 0..<n {
+                let id = r.varint()
+                guard id <= UInt64(UInt32.max) else { return false }
+                ids.insert(UInt32(id))
+            }
+            return !r.failed
+        }
+        for _ in 0..<2 {  // input, then output messages
+            let n = r.count(limit: r.remaining)
+            for _ in 0..<n {
+                _ = r.varint()  // role
+                guard content(&r) else { return false }
+            }
+        }
+        let nDocs = r.count(limit: r.remaining)
+        for _ in 0..<nDocs {
+            _ = r.varint()  // id + 1
+            guard content(&r) else { return false }
+            if r.u8() == 1 { _ = r.f64() }
+        }
+        return !r.failed
+    }
+
+    /// The paragraphs `encodeContent` would store for `content` (the units of the full-text index).
+    public static func paragraphs(_ content: String) -> [String] {
+        var w = ByteWriter()
+        var t = TextInterner()
+        encodeContent(content, into: &w, texts: &t)
+        return t.strings
     }
 
     static func encodeAttributes(_ attrs: [Attribute], into w: inout ByteWriter, texts t: inout TextInterner) {

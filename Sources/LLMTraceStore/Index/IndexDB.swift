@@ -26,16 +26,18 @@ public final class IndexDB: @unchecked Sendable {
         writer = try SQLiteDatabase(path: path)
         // The index can be rebuilt from segments, so NORMAL (fsync at checkpoints) is enough; segments
         // and the WAL carry durability.
-        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;")
         try writer.exec(IndexSchema.sql)
+        // Let FTS5 buffer 16 MB of pending terms per flush (default 1 MB): fewer, larger index
+        // segments and less merging while a segment's texts go in.
+        try writer.exec("INSERT INTO text_fts(text_fts, rank) VALUES('hashsize', 16777216)")
         reader = try SQLiteDatabase(path: path)
         try reader.exec("PRAGMA query_only=1;")
     }
 
     // MARK: Writes
 
-    /// Indexes a sealed segment in one transaction. Texts seen for the first time are added to the
-    /// full-text index; texts already there only have their newest segment updated.
+    /// Indexes a sealed segment in one transaction. Its texts are indexed later (`indexSegmentTexts`).
     public func addSegment(_ s: SegmentSummary, file: String) throws {
         try writeLock.withLock {
             try writer.transaction {
@@ -54,7 +56,8 @@ public final class IndexDB: @unchecked Sendable {
                     try tr.run()
                 }
                 let sp = try writer.prepare("INSERT OR IGNORE INTO span_rows(span_id, segment_id, row) VALUES (?,?,?)")
-                for r in s.spanRows {
+                // In key order: B-tree inserts then touch neighbouring pages instead of random ones.
+                for r in s.spanRows.sorted(by: { Int64(bitPattern: $0.spanID.value) < Int64(bitPattern: $1.spanID.value) }) {
                     sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, Int64(s.id)).bind(3, r.row)
                     try sp.run()
                 }
@@ -68,7 +71,6 @@ public final class IndexDB: @unchecked Sendable {
                     us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
                     try us.run()
                 }
-                try indexTexts(s.searchableTexts, segment: s.id)
             }
         }
     }
@@ -94,11 +96,25 @@ public final class IndexDB: @unchecked Sendable {
         }
     }
 
-    /// Full-text indexes texts of spans still in the head (no segment yet), off the ingest path.
-    public func indexLiveTexts(_ texts: [String]) throws {
-        guard !texts.isEmpty else { return }
+    /// Adds a segment's paragraphs to the full-text index and marks the segment done, atomically.
+    public func indexSegmentTexts(segment: UInt64, texts: [String]) throws {
         try writeLock.withLock {
-            try writer.transaction { try indexTexts(texts, segment: nil) }
+            try writer.transaction {
+                try indexTexts(texts, segment: segment)
+                let st = try writer.prepare("UPDATE segments SET text_indexed = 1 WHERE id = ?")
+                st.bind(1, Int64(segment))
+                try st.run()
+            }
+        }
+    }
+
+    /// Segments whose texts are not in the full-text index yet, oldest first.
+    public func segmentsPendingTextIndex() throws -> [UInt64] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT id FROM segments WHERE text_indexed = 0 ORDER BY id")
+            var out: [UInt64] = []
+            while try st.step() { out.append(UInt64(st.int(0))) }
+            return out
         }
     }
 

@@ -19,7 +19,9 @@ CREATE TABLE IF NOT EXISTS segments (
     span_count    INTEGER NOT NULL,
     bytes         INTEGER NOT NULL,
     max_wal_file  INTEGER NOT NULL,
-    sealed_at_ns  INTEGER NOT NULL
+    sealed_at_ns  INTEGER NOT NULL,
+    -- 1 once the segment's texts are in text_fts (done after sealing, off the ingest path).
+    text_indexed  INTEGER NOT NULL DEFAULT 0
 );
 
 -- Which projects a segment holds, with their own counts and time ranges (query pruning by project).
@@ -66,8 +68,10 @@ CREATE TABLE IF NOT EXISTS user_traces (
     PRIMARY KEY (project, user_id, trace_id, segment_id)
 ) WITHOUT ROWID;
 
--- Each distinct prompt, completion or document text is full-text indexed once, keyed by its stable
--- 64-bit TextHash. last_segment is the newest segment holding it, so retention knows when the last copy goes.
+-- Each distinct paragraph of a prompt, completion or document (texts are split at blank lines, as the
+-- segments store them) is full-text indexed once, keyed by its stable 64-bit TextHash. last_segment is
+-- the newest segment holding it, so retention knows when the last copy goes. A search for several
+-- terms matches paragraphs per term and combines them per message.
 CREATE TABLE IF NOT EXISTS texts (
     hash          INTEGER PRIMARY KEY,
     last_segment  INTEGER

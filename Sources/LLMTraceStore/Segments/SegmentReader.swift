@@ -181,6 +181,30 @@ public final class SegmentReader: @unchecked Sendable {
         return data.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
     }
 
+    /// Every text of the store, in id order (inflates each block once).
+    func allTexts() throws -> [String] {
+        var out: [String] = []
+        out.reserveCapacity(textCount)
+        let offsets = try checked(textOffsets, "text offsets")
+        for (bi, tb) in textBlocks.enumerated() {
+            let data = try inflate(tb.block, "text block \(bi)")
+            let end = bi + 1 < textBlocks.count ? textBlocks[bi + 1].first : textCount
+            guard tb.first <= end, end <= textCount else { throw StoreError("corrupt segment: text block \(bi) ids out of order", path: path) }
+            var o = ByteReader(offsets, at: 4 * tb.first)
+            var starts: [Int] = []
+            for _ in tb.first..<end { starts.append(Int(o.u32())) }
+            starts.append(data.count)
+            for k in 0..<(end - tb.first) {
+                guard starts[k] <= starts[k + 1], starts[k + 1] <= data.count else {
+                    throw StoreError("corrupt segment: text \(tb.first + k) offsets out of range", path: path)
+                }
+                out.append(data.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[starts[k]..<starts[k + 1]]), as: UTF8.self) })
+            }
+        }
+        guard out.count == textCount else { throw StoreError("corrupt segment: text store holds \(out.count) texts, footer says \(textCount)", path: path) }
+        return out
+    }
+
     private func textBlock(_ bi: Int) throws -> [UInt8] {
         if let d = lock.withLock({ textBlockCache[bi] }) { return d }
         let d = try inflate(textBlocks[bi].block, "text block \(bi)")
@@ -220,6 +244,9 @@ public final class SegmentReader: @unchecked Sendable {
         var doubles: [SegmentFormat.Column: [Double?]] = [:]
         for c in [SegmentFormat.Column.costUSD, .temperature, .topP] { doubles[c] = try decodeDoubles(c, rows) }
         let details = try decodeBlobs(rows)
+        // Wide reads (scans, verification, text indexing) inflate the whole text store once, in
+        // order; point reads go through the block cache.
+        let bulkTexts: [String]? = rows.count >= 2048 ? try allTexts() : nil
 
         for k in 0..<rows.count {
             guard let kindS = dicts[.kind]![k], let kind = SpanKind(rawValue: kindS),
@@ -244,11 +271,24 @@ public final class SegmentReader: @unchecked Sendable {
             s.reasoningTokens = ints[.reasoningTokens]![k]
             s.timeToFirstTokenNanos = ints[.ttft]![k]
             s.maxTokens = ints[.maxTokens]![k]
-            if let m = ints[.statusMessage]![k] { s.statusMessage = try text(Int(m)) }
+            if let m = ints[.statusMessage]![k] {
+                if let bulkTexts {
+                    guard Int(m) < bulkTexts.count else { throw StoreError("corrupt segment: text id \(m) out of range", path: path) }
+                    s.statusMessage = bulkTexts[Int(m)]
+                } else {
+                    s.statusMessage = try text(Int(m))
+                }
+            }
             s.costUSD = doubles[.costUSD]![k]
             s.temperature = doubles[.temperature]![k]
             s.topP = doubles[.topP]![k]
-            if let d = details[k] {
+            if let d = details[k], let bulkTexts {
+                let ok = d.withUnsafeBytes { p -> Bool in
+                    var r = ByteReader(p)
+                    return SpanBinaryCodec.decodeDetails(&r, texts: bulkTexts, into: &s) && r.isAtEnd
+                }
+                guard ok else { throw StoreError("corrupt segment: details of row \(rows.lowerBound + k) do not decode", path: path) }
+            } else if let d = details[k] {
                 let lookup = SegmentTextLookup(reader: self)
                 let ok = d.withUnsafeBytes { p -> Bool in
                     var r = ByteReader(p)
@@ -408,6 +448,30 @@ public final class SegmentReader: @unchecked Sendable {
                     r.pos += len
                 }
             }
+        }
+        return out
+    }
+
+    /// The distinct paragraphs of every message and document in the segment (the full-text units),
+    /// read from the details column and the text store without decoding whole spans.
+    public func searchableTexts() throws -> [String] {
+        guard rowCount > 0 else { return [] }
+        var ids = Set<UInt32>()
+        let blobs = try decodeBlobs(0..<rowCount)
+        for (k, b) in blobs.enumerated() {
+            guard let b else { continue }
+            let ok = b.withUnsafeBytes { p -> Bool in
+                var r = ByteReader(p)
+                return SpanBinaryCodec.contentTextIDs(&r, into: &ids)
+            }
+            guard ok else { throw StoreError("corrupt segment: details of row \(k) do not decode", path: path) }
+        }
+        let texts = try allTexts()
+        var out: [String] = []
+        out.reserveCapacity(ids.count)
+        for id in ids {
+            guard Int(id) < texts.count else { throw StoreError("corrupt segment: text id \(id) out of range", path: path) }
+            if !texts[Int(id)].isEmpty { out.append(texts[Int(id)]) }
         }
         return out
     }

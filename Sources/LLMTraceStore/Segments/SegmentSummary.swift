@@ -17,6 +17,7 @@ public struct SegmentSummary: Sendable {
     /// Distinct (project, session or user, trace) triples.
     public var sessions: [(project: String, id: String, traceID: TraceID)] = []
     public var users: [(project: String, id: String, traceID: TraceID)] = []
-    /// Distinct prompt, completion and document texts, for the full-text index.
+    /// Distinct paragraphs of prompts, completions and documents (the full-text units). Filled only
+    /// when read back from a file (text indexing and retention), not at seal time.
     public var searchableTexts: [String] = []
 }

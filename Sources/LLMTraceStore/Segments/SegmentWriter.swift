@@ -17,13 +17,12 @@ public struct SegmentWriter {
     /// Writes the segment for `spans` durably at `directory/<id>.seg` and returns its summary.
     public func write(spans input: [Span], id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
         precondition(!input.isEmpty, "an empty head is never sealed")
-        let order = input.indices.sorted { a, b in
-            let x = input[a], y = input[b]
-            if x.traceID != y.traceID { return x.traceID < y.traceID }
-            if x.startNanos != y.startNanos { return x.startNanos < y.startNanos }
-            return x.spanID < y.spanID
-        }
-        let spans = order.map { input[$0] }
+        // Sort small keys, not spans: comparing Span values would copy (retain) every field.
+        var keys = [SortKey]()
+        keys.reserveCapacity(input.count)
+        for (i, s) in input.enumerated() { keys.append(SortKey(trace: s.traceID, start: s.startNanos, span: s.spanID, index: Int32(i))) }
+        keys.sort()
+        let spans = keys.map { input[Int($0.index)] }
         let n = spans.count
         var out = ByteWriter(capacity: 1 << 22)
         out.raw(SegmentFormat.magic)
@@ -68,7 +67,7 @@ public struct SegmentWriter {
     }
 
     /// Index rows for `spans` already in segment row order (also used to re-index an existing file).
-    static func summarize(_ spans: [Span], into summary: inout SegmentSummary) {
+    static func summarize(_ spans: [Span], into summary: inout SegmentSummary, includeTexts: Bool = false) {
         var searchable = Set<String>()
         var sessions = Set<SessionKey>()
         var users = Set<SessionKey>()
@@ -87,9 +86,7 @@ public struct SegmentWriter {
             summary.projects[s.project] = p
             if let sid = s.sessionID { sessions.insert(SessionKey(project: s.project, id: sid, trace: s.traceID)) }
             if let uid = s.userID { users.insert(SessionKey(project: s.project, id: uid, trace: s.traceID)) }
-            for m in s.inputMessages where !m.content.isEmpty { searchable.insert(m.content) }
-            for m in s.outputMessages where !m.content.isEmpty { searchable.insert(m.content) }
-            for d in s.documents where !d.content.isEmpty { searchable.insert(d.content) }
+            if includeTexts { Self.collectSearchable(s, into: &searchable) }
         }
         if !spans.isEmpty {
             summary.traces.append((spans[runStart].traceID, runStart, spans.count - runStart, spans[runStart].project))
@@ -97,6 +94,25 @@ public struct SegmentWriter {
         summary.sessions = sessions.map { ($0.project, $0.id, $0.trace) }
         summary.users = users.map { ($0.project, $0.id, $0.trace) }
         summary.searchableTexts = Array(searchable)
+    }
+
+    /// The full-text units of a span: the paragraphs of its messages and documents, as stored.
+    static func collectSearchable(_ s: Span, into set: inout Set<String>) {
+        for m in s.inputMessages where !m.content.isEmpty { set.formUnion(SpanBinaryCodec.paragraphs(m.content)) }
+        for m in s.outputMessages where !m.content.isEmpty { set.formUnion(SpanBinaryCodec.paragraphs(m.content)) }
+        for d in s.documents where !d.content.isEmpty { set.formUnion(SpanBinaryCodec.paragraphs(d.content)) }
+    }
+
+    struct SortKey: Comparable {
+        var trace: TraceID
+        var start: Int64
+        var span: SpanID
+        var index: Int32
+        static func < (a: SortKey, b: SortKey) -> Bool {
+            if a.trace != b.trace { return a.trace < b.trace }
+            if a.start != b.start { return a.start < b.start }
+            return a.span < b.span
+        }
     }
 
     struct SessionKey: Hashable {
