@@ -6,3 +6,8 @@
 #include <sys/timerfd.h>
 #include <sys/socket.h>
 extern int accept4(int, struct sockaddr *, socklen_t *, int);
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
+/// The calling thread's kernel id (for per-thread priority with setpriority).
+static inline int clinux_gettid(void) { return (int)syscall(SYS_gettid); }

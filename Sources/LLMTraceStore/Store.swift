@@ -30,7 +30,10 @@ public final class Store: @unchecked Sendable {
     private var stopping = false
     private var sealerThread: Thread?
     private var sealerDone = false
-    private let sealLock = Condition()  // one seal at a time
+    /// Held for a whole seal (swap, write, index, publish): one seal at a time.
+    private let sealMutex = Condition()
+    /// The sealer thread sleeps here; appends that fill the head wake it.
+    private let sealWake = Condition()
     /// What recovery did, for `tracectl verify` and logs.
     public private(set) var recovery = RecoveryReport()
 
@@ -237,7 +240,7 @@ public final class Store: @unchecked Sendable {
         state.broadcast()
         state.unlock()
         if let walError { throw walError }
-        if shouldSeal { sealLock.withLock { sealLock.broadcast() } }
+        if shouldSeal { sealWake.withLock { sealWake.broadcast() } }
     }
 
     // MARK: Sealing
@@ -247,7 +250,9 @@ public final class Store: @unchecked Sendable {
     @discardableResult
     public func sealNow() throws -> UInt64? {
         guard let wal else { return nil }
-        return try sealLock.withLock { () throws -> UInt64? in
+        sealMutex.lock()
+        defer { sealMutex.unlock() }
+        return try { () throws -> UInt64? in
             state.lock()
             swapPending = true
             while appendsInFlight > 0 { state.wait() }
@@ -268,7 +273,7 @@ public final class Store: @unchecked Sendable {
             nextSegmentID += 1
             sealing.append((id, old))
             return id
-        }.map { id in
+        }().map { id in
             try finishSeal(id)
             return id
         }
@@ -279,9 +284,13 @@ public final class Store: @unchecked Sendable {
         let old: Head = state.withLock { sealing.first { $0.id == id }!.head }
         let maxWAL = old.walFiles.max() ?? 0
         let writer = SegmentWriter(compressionLevel: options.compressionLevel)
+        let t0 = monotonicNanos()
         let summary = try writer.write(spans: old.spans, id: id, maxWALFile: maxWAL, directory: segmentDir)
+        let t1 = monotonicNanos()
         try index.addSegment(summary, file: SegmentFormat.name(id))
+        let t2 = monotonicNanos()
         let reader = try SegmentReader(path: summary.path)
+        options.log("DEBUG seal \(id): \(old.count) spans; write \((t1 - t0) / 1_000_000) ms, index \((t2 - t1) / 1_000_000) ms")
         state.withLock {
             segments[id] = reader
             sealing.removeAll { $0.id == id }
@@ -323,6 +332,8 @@ public final class Store: @unchecked Sendable {
     }
 
     private func textIndexLoop() {
+        // Full-text indexing may lag; ingest and sealing may not. Run this thread at lower priority.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(clinux_gettid()), 10)
         while !state.withLock({ stopping }) {
             do { try indexPendingTexts() } catch { options.log("error: full-text indexing failed: \(error); will retry") }
             textLock.withLock {
@@ -345,16 +356,16 @@ public final class Store: @unchecked Sendable {
                 // A failed seal leaves its head in `sealing`; retry it here.
                 let stuck = state.withLock { sealing.map(\.id) }
                 for id in stuck {
-                    do { try sealLock.withLock { try finishSeal(id) } } catch { options.log("error: sealing segment \(id) failed again: \(error)") }
+                    do { try sealMutex.withLock { try finishSeal(id) } } catch { options.log("error: sealing segment \(id) failed again: \(error)") }
                 }
             }
             if options.retentionNanos != nil, monotonicNanos() - lastRetention > 60 * 1_000_000_000 {
                 lastRetention = monotonicNanos()
                 do { _ = try applyRetention() } catch { options.log("error: retention failed: \(error)") }
             }
-            sealLock.withLock {
+            sealWake.withLock {
                 let again = state.withLock { !stopping && head.count < options.sealSpanCount }
-                if again { sealLock.wait(nanos: 1_000_000_000) }
+                if again { sealWake.wait(nanos: 1_000_000_000) }
             }
         }
         state.withLock { sealerDone = true; state.broadcast() }
@@ -432,7 +443,7 @@ public final class Store: @unchecked Sendable {
     public func close(seal: Bool = false) throws {
         if seal && !options.readOnly { try sealNow() }
         state.withLock { stopping = true }
-        sealLock.withLock { sealLock.broadcast() }
+        sealWake.withLock { sealWake.broadcast() }
         textLock.withLock { textLock.broadcast() }
         if sealerThread != nil {
             state.withLock { while !sealerDone || !textDone { state.wait() } }

@@ -12,7 +12,7 @@ enum StoreBench {
         let total = try a.int("spans", default: 1_000_000)
         let batchSize = try a.int("batch", default: 512)
         let sealSpans = try a.int("seal-spans", default: 100_000)
-        let level = try a.int("compression", default: 6)
+        let level = try a.int("compression", default: 1)
         let lookups = try a.int("lookups", default: 1000)
         guard total > 0, batchSize > 0 else { throw UsageError("--spans and --batch must be positive") }
         let dir = a.value("dir") ?? (NSTemporaryDirectory() + "llmtrace-bench-\(getpid())")

@@ -30,7 +30,7 @@ struct Llmtraced {
       --seal-spans N       LLMTRACE_SEAL_SPANS   seal the head at N spans (default 100000)
       --seal-age S         LLMTRACE_SEAL_AGE     ...or when it is S seconds old (default 300)
       --retention D        LLMTRACE_RETENTION    drop segments older than D: 30d, 12h, 90m (default: keep all)
-      --compression L      LLMTRACE_COMPRESSION  zlib level for segment text, 1-9 (default 6)
+      --compression L      LLMTRACE_COMPRESSION  zlib level for segment text, 1-9 (default 1)
 
     EXAMPLES
       llmtraced

@@ -17,6 +17,7 @@ public struct SegmentWriter {
     /// Writes the segment for `spans` durably at `directory/<id>.seg` and returns its summary.
     public func write(spans input: [Span], id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
         precondition(!input.isEmpty, "an empty head is never sealed")
+        let tSort = monotonicNanos()
         // Sort small keys, not spans: comparing Span values would copy (retain) every field.
         var keys = [SortKey]()
         keys.reserveCapacity(input.count)
@@ -45,10 +46,18 @@ public struct SegmentWriter {
         footer.varint(SegmentFormat.Column.allCases.count)
 
         var texts = TextInterner()
+        let t0 = monotonicNanos()
+        var times: [String] = []
         for col in SegmentFormat.Column.allCases {
+            let a = monotonicNanos()
             writeColumn(col, spans: spans, out: &out, footer: &footer, texts: &texts)
+            let ms = (monotonicNanos() - a) / 1_000_000
+            if ms > 20 { times.append("\(col)=\(ms)") }
         }
+        let t1 = monotonicNanos()
         writeTextStore(texts.strings, out: &out, footer: &footer)
+        let t2 = monotonicNanos()
+        StoreLog.stderr("DEBUG writer: sort \((t0 - tSort) / 1_000_000) ms, columns \((t1 - t0) / 1_000_000) ms [\(times.joined(separator: " "))], texts \((t2 - t1) / 1_000_000) ms (\(texts.count) texts, \(texts.totalBytes) bytes)")
 
         let footerStart = out.count
         out.raw(footer.bytes)
