@@ -2,10 +2,18 @@ import LLMTraceModel
 
 /// The in-memory head: spans acknowledged since the last seal, readable at once.
 ///
-/// Not thread-safe on its own; the `Store` guards it. Strings in head spans share storage with the
-/// WAL's interner (and with the caller's spans), so a repeated prompt costs one copy here too.
+/// It keeps each span's fixed fields as a `Span` whose message, document, tag, attribute and event
+/// arrays are emptied, plus the details exactly as the WAL encoded them (text ids into the WAL
+/// file's `SharedTextTable`). That is a fraction of the memory of full spans, and sealing copies those
+/// bytes and that table into the segment instead of encoding everything again.
+///
+/// Not thread-safe on its own; the `Store` guards it.
 final class Head {
-    private(set) var spans: [Span] = []
+    let texts: SharedTextTable
+    private(set) var rows: [Span] = []
+    private(set) var details: [UInt8] = []
+    /// Start and length of each row's details in `details`.
+    private(set) var detailRanges: [(start: UInt32, count: UInt32)] = []
     private var traceRows: [TraceID: [Int32]] = [:]
     /// WAL files whose records are all in this head (and nowhere else).
     var walFiles: [UInt64]
@@ -13,24 +21,59 @@ final class Head {
     private(set) var minStart = Int64.max
     private(set) var maxStart = Int64.min
 
-    init(walFiles: [UInt64], createdNanos: Int64 = monotonicNanos()) {
+    init(texts: SharedTextTable, walFiles: [UInt64], createdNanos: Int64 = monotonicNanos()) {
+        self.texts = texts
         self.walFiles = walFiles
         self.createdNanos = createdNanos
     }
 
-    var count: Int { spans.count }
+    var count: Int { rows.count }
 
-    func add(_ batch: [Span]) {
-        for s in batch {
-            traceRows[s.traceID, default: []].append(Int32(spans.count))
-            spans.append(s)
+    /// Adds an acknowledged batch with its WAL encoding.
+    func add(_ batch: [Span], _ appended: WAL.Appended) {
+        precondition(appended.table === texts, "a head holds the spans of one WAL file")
+        for (k, s) in batch.enumerated() {
+            traceRows[s.traceID, default: []].append(Int32(rows.count))
+            var row = s
+            row.inputMessages = []
+            row.outputMessages = []
+            row.documents = []
+            row.tags = []
+            row.attributes = []
+            row.events = []
+            rows.append(row)
+            let r = appended.details[k]
+            detailRanges.append((UInt32(details.count), UInt32(r.count)))
+            details.append(contentsOf: appended.body[r])
             if s.startNanos < minStart { minStart = s.startNanos }
             if s.startNanos > maxStart { maxStart = s.startNanos }
         }
     }
 
+    /// The details bytes of row `i`.
+    func withDetails<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let r = detailRanges[i]
+        return try details.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(r.start)..<Int(r.start + r.count)])) }
+    }
+
+    /// Row `i` as a whole span.
+    func span(_ i: Int, texts table: [String]) -> Span {
+        var s = rows[i]
+        guard detailRanges[i].count > 0 else { return s }
+        let ok = withDetails(i) { p -> Bool in
+            var r = ByteReader(p)
+            return SpanBinaryCodec.decodeDetails(&r, texts: table, into: &s)
+        }
+        precondition(ok, "head details do not decode: the WAL encoding and the head disagree")
+        return s
+    }
+
     func trace(_ id: TraceID) -> [Span] {
-        guard let rows = traceRows[id] else { return [] }
-        return rows.map { spans[Int($0)] }
+        guard let idx = traceRows[id] else { return [] }
+        return texts.withTexts { t in idx.map { span(Int($0), texts: t) } }
+    }
+
+    var allSpans: [Span] {
+        texts.withTexts { t in rows.indices.map { span($0, texts: t) } }
     }
 }

@@ -21,6 +21,8 @@ public final class Store: @unchecked Sendable {
     /// Guards everything below, and is the seal gate (see `append`).
     private let state = Condition()
     private var head: Head
+    /// Read-only opens cannot seal, so spans replayed from the WAL are served from here instead.
+    private var replayed: [Span] = []
     /// Heads being written to segments, oldest first, with the id their segment will have.
     private var sealing: [(id: UInt64, head: Head)] = []
     private var segments: [UInt64: SegmentReader] = [:]
@@ -61,7 +63,7 @@ public final class Store: @unchecked Sendable {
             try FileIO.makeDirectory(walDir)
             try FileIO.makeDirectory(segmentDir)
         }
-        head = Head(walFiles: [])
+        head = Head(texts: SharedTextTable(), walFiles: [])
         if !options.readOnly {
             lockFD = try FileIO.open(dir + "/LOCK", O_RDWR | O_CREAT)
             if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
@@ -161,11 +163,14 @@ public final class Store: @unchecked Sendable {
         return s
     }
 
+    /// Replays WAL files not covered by a segment and seals what they held into a segment at once, so
+    /// the head always corresponds to exactly one WAL file (its text table) from here on.
     private func replayWAL() throws {
         let covered = segments.values.map(\.maxWALFile).max() ?? 0
         var lastSeq: UInt64 = 0
         var maxFile: UInt64 = covered
-        var replayed: [UInt64] = []
+        var replayedFiles: [UInt64] = []
+        var spans: [Span] = []
         for (number, path) in WALReader.files(in: walDir) {
             maxFile = max(maxFile, number)
             if number <= covered {
@@ -178,12 +183,12 @@ public final class Store: @unchecked Sendable {
                 // Never apply a record twice: sequence numbers only grow across files.
                 guard rec.seq > lastSeq else { return }
                 lastSeq = rec.seq
-                head.add(rec.spans)
+                spans.append(contentsOf: rec.spans)
                 recovery.walRecordsReplayed += 1
                 recovery.walSpansReplayed += rec.spans.count
             }
             recovery.walFilesReplayed += 1
-            replayed.append(number)
+            replayedFiles.append(number)
             if let problem = scan.problem {
                 let msg = "WAL \(path): \(problem) at offset \(scan.validEnd) of \(scan.size); " +
                     (options.readOnly ? "ignoring the rest" : "truncating \(scan.size - scan.validEnd) bytes")
@@ -192,17 +197,29 @@ public final class Store: @unchecked Sendable {
                 if !options.readOnly {
                     if scan.validEnd < WALFile.headerSize {
                         try FileIO.remove(path)
-                        replayed.removeLast()
                     } else {
                         try FileIO.truncate(path, to: scan.validEnd)
                     }
                 }
             }
         }
-        head.walFiles = replayed
-        guard !options.readOnly else { return }
+        guard !options.readOnly else {
+            replayed = spans
+            return
+        }
+        if !spans.isEmpty {
+            let id = nextSegmentID
+            nextSegmentID += 1
+            let writer = SegmentWriter(compressionLevel: options.compressionLevel)
+            let summary = try writer.write(spans: spans, id: id, maxWALFile: maxFile, directory: segmentDir)
+            try index.addSegment(summary, file: SegmentFormat.name(id))
+            segments[id] = try SegmentReader(path: summary.path)
+            options.log("recovery: sealed \(spans.count) replayed span(s) into segment \(id)")
+        }
+        for f in replayedFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
+        try FileIO.fsyncDirectory(walDir)
         let w = try WAL(directory: walDir, fileNumber: maxFile + 1, lastSeq: lastSeq, policy: options.fsync)
-        head.walFiles.append(w.fileNumber)
+        head = Head(texts: w.table, walFiles: [w.fileNumber])
         wal = w
     }
 
@@ -232,9 +249,10 @@ public final class Store: @unchecked Sendable {
         appendsInFlight += 1
         state.unlock()
         var walError: Error?
-        do { try wal.append(spans) } catch { walError = error }
+        var appended: WAL.Appended?
+        do { appended = try wal.append(spans) } catch { walError = error }
         state.lock()
-        if walError == nil { head.add(spans) }
+        if let appended { head.add(spans, appended) }
         appendsInFlight -= 1
         let shouldSeal = head.count >= options.sealSpanCount
         state.broadcast()
@@ -268,7 +286,7 @@ public final class Store: @unchecked Sendable {
                 _ = try wal.rotate()
                 newFile = wal.fileNumber
             }
-            head = Head(walFiles: [newFile])
+            head = Head(texts: wal.table, walFiles: [newFile])
             let id = nextSegmentID
             nextSegmentID += 1
             sealing.append((id, old))
@@ -285,7 +303,7 @@ public final class Store: @unchecked Sendable {
         let maxWAL = old.walFiles.max() ?? 0
         let writer = SegmentWriter(compressionLevel: options.compressionLevel)
         let t0 = monotonicNanos()
-        let summary = try writer.write(spans: old.spans, id: id, maxWALFile: maxWAL, directory: segmentDir)
+        let summary = try writer.write(head: old, id: id, maxWALFile: maxWAL, directory: segmentDir)
         let t1 = monotonicNanos()
         try index.addSegment(summary, file: SegmentFormat.name(id))
         let t2 = monotonicNanos()
@@ -404,6 +422,7 @@ public final class Store: @unchecked Sendable {
         let readers: [UInt64: SegmentReader] = state.withLock {
             out.append(contentsOf: head.trace(id))
             for s in sealing { out.append(contentsOf: s.head.trace(id)) }
+            if !replayed.isEmpty { out.append(contentsOf: replayed.filter { $0.traceID == id }) }
             return segments
         }
         for loc in try index.traceLocations(id) {
@@ -417,7 +436,7 @@ public final class Store: @unchecked Sendable {
 
     /// Snapshot of spans in the head and sealing heads (for scans and tests).
     public func headSpans() -> [Span] {
-        state.withLock { sealing.flatMap { $0.head.spans } + head.spans }
+        state.withLock { replayed + sealing.flatMap { $0.head.allSpans } + head.allSpans }
     }
 
     public var segmentReaders: [SegmentReader] {

@@ -5,30 +5,40 @@ import LLMTraceSynthetic
 @testable import LLMTraceStore
 
 @Suite struct StoreRoundTripTests {
-    /// Every field survives WAL -> head -> (restart: WAL replay) -> segment -> read.
+    /// Every field survives WAL -> head -> segment -> read, and WAL -> (restart) replay -> segment.
     @Test func everyFieldRoundTripsThroughEveryLayer() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let spans = [fullSpan(1), fullSpan(2), minimalSpan(trace: 9, span: 9)]
+        let later = [fullSpan(3), fullSpan(4)]
         var store = try Store.open(testOptions(dir.path))
         try store.append(spans)
         #expect(try store.trace(spans[0].traceID) == [spans[0]], "head read")
-        try store.close()
-
-        store = try Store.open(testOptions(dir.path))
-        #expect(store.recovery.walSpansReplayed == 3)
-        #expect(try store.trace(spans[1].traceID) == [spans[1]], "after WAL replay")
+        #expect(store.headSpans().sorted { $0.spanID < $1.spanID } == spans.sorted { $0.spanID < $1.spanID })
         let segID = try store.sealNow()
         #expect(segID != nil)
         #expect(store.headCount == 0)
         #expect(try store.trace(spans[0].traceID) == [spans[0]], "segment read")
         #expect(try store.trace(spans[2].traceID) == [spans[2]])
+        try store.append(later)
+        try store.close()
+
+        // Read-only opens (tracectl) see WAL spans without changing anything.
+        var ro = testOptions(dir.path)
+        ro.readOnly = true
+        let reader = try Store.open(ro)
+        #expect(try reader.trace(later[0].traceID) == [later[0]], "read-only replay")
+        try reader.close()
+
+        store = try Store.open(testOptions(dir.path))
+        #expect(store.recovery.walSpansReplayed == 2, "only the unsealed batch is replayed")
+        #expect(try store.trace(later[1].traceID) == [later[1]], "replayed, then sealed at recovery")
         try store.close()
 
         store = try Store.open(testOptions(dir.path))
         #expect(store.recovery.walSpansReplayed == 0, "sealed spans are not replayed again")
         let all = try allSpans(store).sorted { $0.spanID < $1.spanID }
-        #expect(all == spans.sorted { $0.spanID < $1.spanID })
+        #expect(all == (spans + later).sorted { $0.spanID < $1.spanID })
         try store.close()
     }
 

@@ -19,7 +19,10 @@ public enum SpanBinaryCodec {
 
     // MARK: Whole spans (WAL)
 
-    public static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) {
+    /// Returns where the details start in `w` (they run to the end of the span), or nil when the
+    /// span has none.
+    @discardableResult
+    public static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) -> Int? {
         w.u64(s.traceID.hi)
         w.u64(s.traceID.lo)
         w.u64(s.spanID.value)
@@ -70,7 +73,10 @@ public enum SpanBinaryCodec {
         if let v = s.sessionID { w.varint(UInt64(t.intern(v))) }
         if let v = s.userID { w.varint(UInt64(t.intern(v))) }
         if let v = s.environment { w.varint(UInt64(t.intern(v))) }
-        if bits & bDetails != 0 { encodeDetails(s, into: &w, texts: &t) }
+        guard bits & bDetails != 0 else { return nil }
+        let start = w.count
+        encodeDetails(s, into: &w, texts: &t)
+        return start
     }
 
     public static func decode<T: TextLookup>(_ r: inout ByteReader, texts: T) -> Span? {

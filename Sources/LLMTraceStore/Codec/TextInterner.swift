@@ -30,12 +30,17 @@ public struct TextInterner {
 
     public mutating func commit() { committedCount = strings.count }
 
-    public mutating func rollback() {
-        for s in strings[committedCount...] {
+    public mutating func rollback() { truncate(to: committedCount) }
+
+    /// Forgets every id from `count` on (texts of records that never reached the disk).
+    public mutating func truncate(to count: Int) {
+        guard count < strings.count else { return }
+        for s in strings[count...] {
             ids[s] = nil
             totalBytes -= s.utf8.count
         }
-        strings.removeSubrange(committedCount...)
+        strings.removeSubrange(count...)
+        committedCount = min(committedCount, count)
     }
 }
 

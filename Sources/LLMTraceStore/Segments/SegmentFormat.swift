@@ -57,9 +57,9 @@ public enum SegmentFormat {
         case .start: return .deltaVarint
         case .duration: return .varint
         case .project, .service, .name, .kind, .status, .provider, .requestModel, .responseModel, .environment,
-             .promptName, .promptVersion, .sessionID, .userID:
+             .promptName, .promptVersion, .sessionID, .userID, .statusMessage:
             return .dictionary
-        case .inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens, .statusMessage:
+        case .inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens:
             return .nullableVarint
         case .costUSD, .temperature, .topP: return .float64
         case .details: return .compressedBlobs

@@ -234,11 +234,11 @@ public final class SegmentReader: @unchecked Sendable {
         let durations = try decodeVarints(.duration, rows)
         var dicts: [SegmentFormat.Column: [String?]] = [:]
         for c in [SegmentFormat.Column.project, .service, .name, .kind, .status, .provider, .requestModel, .responseModel,
-                  .environment, .promptName, .promptVersion, .sessionID, .userID] {
+                  .environment, .promptName, .promptVersion, .sessionID, .userID, .statusMessage] {
             dicts[c] = try decodeDict(c, rows)
         }
         var ints: [SegmentFormat.Column: [Int64?]] = [:]
-        for c in [SegmentFormat.Column.inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens, .statusMessage] {
+        for c in [SegmentFormat.Column.inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens] {
             ints[c] = try decodeNullable(c, rows)
         }
         var doubles: [SegmentFormat.Column: [Double?]] = [:]
@@ -271,14 +271,7 @@ public final class SegmentReader: @unchecked Sendable {
             s.reasoningTokens = ints[.reasoningTokens]![k]
             s.timeToFirstTokenNanos = ints[.ttft]![k]
             s.maxTokens = ints[.maxTokens]![k]
-            if let m = ints[.statusMessage]![k] {
-                if let bulkTexts {
-                    guard Int(m) < bulkTexts.count else { throw StoreError("corrupt segment: text id \(m) out of range", path: path) }
-                    s.statusMessage = bulkTexts[Int(m)]
-                } else {
-                    s.statusMessage = try text(Int(m))
-                }
-            }
+            s.statusMessage = dicts[.statusMessage]![k]
             s.costUSD = doubles[.costUSD]![k]
             s.temperature = doubles[.temperature]![k]
             s.topP = doubles[.topP]![k]

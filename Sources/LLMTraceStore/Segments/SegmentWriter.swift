@@ -14,16 +14,47 @@ public struct SegmentWriter {
         self.compressionLevel = compressionLevel
     }
 
-    /// Writes the segment for `spans` durably at `directory/<id>.seg` and returns its summary.
+    /// Writes the segment for full spans (recovery, tests): encodes their details first.
     public func write(spans input: [Span], id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
+        var texts = TextInterner()
+        var details = ByteWriter(capacity: 128 * input.count)
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(input.count)
+        for s in input {
+            let start = details.count
+            if SpanBinaryCodec.hasDetails(s) { SpanBinaryCodec.encodeDetails(s, into: &details, texts: &texts) }
+            ranges.append(start..<details.count)
+        }
+        let bytes = details.bytes
+        return try bytes.withUnsafeBytes { b in
+            try write(rows: input, details: { UnsafeRawBufferPointer(rebasing: b[ranges[$0]]) }, texts: texts.strings,
+                      id: id, maxWALFile: maxWALFile, directory: directory)
+        }
+    }
+
+    /// Writes the segment for a sealed head: its details bytes and text table go in as they are.
+    func write(head: Head, id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
+        let texts = head.texts.snapshot
+        return try head.details.withUnsafeBytes { b in
+            try write(rows: head.rows, details: { i in
+                let r = head.detailRanges[i]
+                return UnsafeRawBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
+            }, texts: texts, id: id, maxWALFile: maxWALFile, directory: directory)
+        }
+    }
+
+    /// Writes `rows` (fixed fields; their detail arrays are ignored) with `details(i)`, the encoded
+    /// details of row i whose text ids index `texts`, durably at `directory/<id>.seg`.
+    func write(rows input: [Span], details: (Int) -> UnsafeRawBufferPointer, texts: [String],
+               id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
         precondition(!input.isEmpty, "an empty head is never sealed")
-        let tSort = monotonicNanos()
         // Sort small keys, not spans: comparing Span values would copy (retain) every field.
         var keys = [SortKey]()
         keys.reserveCapacity(input.count)
         for (i, s) in input.enumerated() { keys.append(SortKey(trace: s.traceID, start: s.startNanos, span: s.spanID, index: Int32(i))) }
         keys.sort()
         let spans = keys.map { input[Int($0.index)] }
+        let order = keys.map { Int($0.index) }
         let n = spans.count
         var out = ByteWriter(capacity: 1 << 22)
         out.raw(SegmentFormat.magic)
@@ -45,26 +76,15 @@ public struct SegmentWriter {
         footer.u32(UInt32(SegmentFormat.rowsPerBlock))
         footer.varint(SegmentFormat.Column.allCases.count)
 
-        var texts = TextInterner()
-        let t0 = monotonicNanos()
-        var times: [String] = []
         for col in SegmentFormat.Column.allCases {
-            let a = monotonicNanos()
-            writeColumn(col, spans: spans, out: &out, footer: &footer, texts: &texts)
-            let ms = (monotonicNanos() - a) / 1_000_000
-            if ms > 20 { times.append("\(col)=\(ms)") }
+            writeColumn(col, spans: spans, details: { details(order[$0]) }, out: &out, footer: &footer)
         }
-        let t1 = monotonicNanos()
-        writeTextStore(texts.strings, out: &out, footer: &footer)
-        let t2 = monotonicNanos()
-        StoreLog.stderr("DEBUG writer: sort \((t0 - tSort) / 1_000_000) ms, columns \((t1 - t0) / 1_000_000) ms [\(times.joined(separator: " "))], texts \((t2 - t1) / 1_000_000) ms (\(texts.count) texts, \(texts.totalBytes) bytes)")
+        writeTextStore(texts, out: &out, footer: &footer)
 
-        let footerStart = out.count
         out.raw(footer.bytes)
         out.u32(UInt32(footer.count))
         out.u32(Checksum.crc32(footer.bytes))
         out.raw(SegmentFormat.magic)
-        _ = footerStart
 
         let path = directory + "/" + SegmentFormat.name(id)
         try FileIO.replaceFile(path, with: out.bytes)
@@ -145,8 +165,8 @@ public struct SegmentWriter {
         return ref
     }
 
-    private func writeColumn(_ col: SegmentFormat.Column, spans: [Span], out: inout ByteWriter,
-                             footer: inout ByteWriter, texts: inout TextInterner) {
+    private func writeColumn(_ col: SegmentFormat.Column, spans: [Span], details: (Int) -> UnsafeRawBufferPointer,
+                             out: inout ByteWriter, footer: inout ByteWriter) {
         let enc = SegmentFormat.encoding(of: col)
         let n = spans.count
         let bs = SegmentFormat.rowsPerBlock
@@ -230,13 +250,8 @@ public struct SegmentWriter {
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 2 * bs)
                 for i in b..<min(n, b + bs) {
-                    let v: Int64?
-                    if col == .statusMessage {
-                        v = spans[i].statusMessage.map { Int64(texts.intern($0)) }
-                    } else {
-                        v = Self.intValue(col, spans[i])
-                        if let v { track(v) }
-                    }
+                    let v = Self.intValue(col, spans[i])
+                    if let v { track(v) }
                     if let v { w.varint(UInt64(bitPattern: v) &+ 1) } else { w.u8(0) }
                 }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
@@ -260,16 +275,10 @@ public struct SegmentWriter {
         case .compressedBlobs:
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 64 * bs)
-                var d = ByteWriter(capacity: 256)
                 for i in b..<min(n, b + bs) {
-                    if SpanBinaryCodec.hasDetails(spans[i]) {
-                        d.bytes.removeAll(keepingCapacity: true)
-                        SpanBinaryCodec.encodeDetails(spans[i], into: &d, texts: &texts)
-                        w.varint(d.count)
-                        w.raw(d.bytes)
-                    } else {
-                        w.u8(0)
-                    }
+                    let d = details(i)
+                    w.varint(d.count)
+                    if d.count > 0 { w.raw(d) }
                 }
                 blocks.append(emit(Zlib.compress(w.bytes, level: compressionLevel), raw: w.count, out: &out))
             }
@@ -336,6 +345,7 @@ public struct SegmentWriter {
         case .promptVersion: return s.promptVersion
         case .sessionID: return s.sessionID
         case .userID: return s.userID
+        case .statusMessage: return s.statusMessage
         default: return nil
         }
     }

@@ -45,6 +45,10 @@ public final class WAL: @unchecked Sendable {
     public private(set) var fileNumber: UInt64 = 0
     private var path = ""
     private var interner = TextInterner()
+    /// The current file's texts that are durable, shared with the head.
+    public private(set) var table = SharedTextTable()
+    /// How many of the interner's texts are in `table` (all of them durable).
+    private var publishedTexts = 0
     private var pending = ByteWriter(capacity: 1 << 20)
     private var pendingMaxSeq: UInt64 = 0
     private var nextSeq: UInt64
@@ -94,19 +98,32 @@ public final class WAL: @unchecked Sendable {
         path = p
         fileNumber = number
         interner = TextInterner()
+        table = SharedTextTable()
+        publishedTexts = 0
         durableSize = header.count
     }
 
-    /// Appends one batch and returns its sequence number once it is durable.
+    /// What an acknowledged batch left behind: its encoded spans, whose details (text ids into
+    /// `table`) the head keeps instead of the spans' message and attribute arrays.
+    public struct Appended {
+        public var seq: UInt64
+        public var table: SharedTextTable
+        /// The record body; span k's details are `body[details[k]]` (empty when it has none).
+        public var body: [UInt8]
+        public var details: [Range<Int>]
+    }
+
+    /// Appends one batch and returns once it is durable.
     @discardableResult
-    public func append(_ spans: [Span]) throws -> UInt64 {
+    public func append(_ spans: [Span]) throws -> Appended {
         cond.lock()
         defer { cond.unlock() }
         guard !closed else { throw StoreError("WAL is closed", path: directory) }
         let seq = nextSeq
         nextSeq += 1
-        encodeRecord(seq: seq, spans: spans)
+        var result = encodeRecord(seq: seq, spans: spans)
         pendingMaxSeq = seq
+        pendingTextCount = interner.count
         while durableSeq < seq && failedThrough < seq {
             if flushing {
                 cond.wait()
@@ -114,12 +131,18 @@ public final class WAL: @unchecked Sendable {
                 flushPending()
             }
         }
-        if durableSeq >= seq { return seq }
+        if durableSeq >= seq {
+            result.table = table
+            return result
+        }
         throw failure ?? StoreError("WAL write failed", path: path)
     }
 
+    /// Interner size when the last record was encoded: what the next flush makes durable.
+    private var pendingTextCount = 0
+
     /// Hot path: frames one record directly into the pending buffer.
-    private func encodeRecord(seq: UInt64, spans: [Span]) {
+    private func encodeRecord(seq: UInt64, spans: [Span]) -> Appended {
         let start = pending.count
         pending.u32(0)  // length, patched below
         pending.u32(0)  // CRC, patched below
@@ -128,7 +151,12 @@ public final class WAL: @unchecked Sendable {
         // Spans first into a side buffer so the new texts they intern can be written before them.
         var body = ByteWriter(capacity: 256 * spans.count)
         body.varint(spans.count)
-        for s in spans { SpanBinaryCodec.encode(s, into: &body, texts: &interner) }
+        var details: [Range<Int>] = []
+        details.reserveCapacity(spans.count)
+        for s in spans {
+            let start = SpanBinaryCodec.encode(s, into: &body, texts: &interner)
+            details.append(start.map { $0..<body.count } ?? body.count..<body.count)
+        }
         let staged = interner.staged
         pending.varint(staged.count)
         for s in staged { pending.string(s) }
@@ -140,6 +168,7 @@ public final class WAL: @unchecked Sendable {
             Checksum.crc32(UnsafeRawBufferPointer(rebasing: $0[(start + WALFile.frameSize)...]))
         }
         pending.patchU32(crc, at: start + 4)
+        return Appended(seq: seq, table: table, body: body.bytes, details: details)
     }
 
     /// Called with the lock held by the leader; releases it while doing I/O.
@@ -153,6 +182,7 @@ public final class WAL: @unchecked Sendable {
         }
         let buf = pending
         let upTo = pendingMaxSeq
+        let textsUpTo = pendingTextCount
         pending = ByteWriter(capacity: max(1 << 20, buf.count))
         let writeFD = fd
         let writePath = path
@@ -173,13 +203,19 @@ public final class WAL: @unchecked Sendable {
         lastSyncNanos = t1
         if let err {
             // Nothing past the last durable byte can be trusted, and records encoded after the failed
-            // ones may reference texts interned by them: fail everything pending and start a new file.
+            // ones may reference texts interned by them: fail everything pending, cut the file back
+            // to its durable end and forget the texts that never reached the disk.
             failure = err
             failedThrough = nextSeq - 1
             pending = ByteWriter(capacity: 1 << 20)
             _ = ftruncate(fd, off_t(durableSize))
-            try? openFile(fileNumber + 1)
+            interner.truncate(to: publishedTexts)
+            interner.commit()
+            pendingTextCount = publishedTexts
         } else {
+            // Texts become visible to head readers before the batches that use them are acknowledged.
+            table.append(contentsOf: interner.strings[publishedTexts..<textsUpTo])
+            publishedTexts = textsUpTo
             durableSeq = upTo
             durableSize += buf.count
             bytesWritten += UInt64(buf.count)
@@ -189,8 +225,8 @@ public final class WAL: @unchecked Sendable {
         cond.broadcast()
     }
 
-    /// Starts a new file and returns the number of the one it replaces. Callers hold the store's seal
-    /// gate, so no append is in flight.
+    /// Starts a new file (and text table) and returns the number of the one it replaces. Callers
+    /// hold the store's seal gate, so no append is in flight.
     public func rotate() throws -> UInt64 {
         cond.lock()
         defer { cond.unlock() }
