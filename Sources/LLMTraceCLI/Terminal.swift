@@ -46,13 +46,16 @@ public enum Terminal {
     }
 
     /// Peak resident set size of this process in MiB (VmHWM from /proc/self/status).
-    public static func peakRSSMiB(pid: String = "self") -> Double {
+    public static func peakRSSMiB(pid: String = "self") -> Double { procStatusMiB("VmHWM:", pid: pid) }
+
+    /// A memory line of /proc/PID/status (VmHWM:, RssAnon:, RssFile:) in MiB.
+    public static func procStatusMiB(_ field: String, pid: String = "self") -> Double {
         guard let f = fopen("/proc/\(pid)/status", "r") else { return 0 }
         defer { fclose(f) }
         var line = [CChar](repeating: 0, count: 512)
         while fgets(&line, 512, f) != nil {
             let s = line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            if s.hasPrefix("VmHWM:") {
+            if s.hasPrefix(field) {
                 let kb = Double(s.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
                 return kb / 1024
             }

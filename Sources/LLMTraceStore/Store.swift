@@ -28,6 +28,7 @@ public final class Store: @unchecked Sendable {
     private var segments: [UInt64: SegmentReader] = [:]
     private var nextSegmentID: UInt64 = 1
     private var appendsInFlight = 0
+    private var lastAppendNanos: Int64 = 0
     private var swapPending = false
     private var stopping = false
     private var sealerThread: Thread?
@@ -252,7 +253,10 @@ public final class Store: @unchecked Sendable {
         var appended: WAL.Appended?
         do { appended = try wal.append(spans) } catch { walError = error }
         state.lock()
-        if let appended { head.add(spans, appended) }
+        if let appended {
+            head.add(spans, appended)
+            lastAppendNanos = monotonicNanos()
+        }
         appendsInFlight -= 1
         let shouldSeal = head.count >= options.sealSpanCount
         state.broadcast()
@@ -342,7 +346,18 @@ public final class Store: @unchecked Sendable {
         var n = 0
         for id in try index.segmentsPendingTextIndex() {
             guard let reader = state.withLock({ segments[id] }) else { continue }
-            try index.indexSegmentTexts(segment: id, texts: try reader.searchableTexts())
+            // Between small transactions, while appends are arriving, sleep three times as long as
+            // the last one took: FTS5 gets at most a quarter of a core under load (it catches up
+            // when ingest pauses), and a seal's index commit never waits behind a long transaction.
+            var last = monotonicNanos()
+            try index.indexSegmentTexts(segment: id, texts: try reader.searchableTexts()) {
+                let now = monotonicNanos()
+                if self.state.withLock({ now - self.lastAppendNanos < 1_000_000_000 }) {
+                    usleep(UInt32(min(500_000, max(0, 3 * (now - last) / 1000))))
+                }
+                last = monotonicNanos()
+            }
+            index.checkpointPassive()
             trimMemory()
             n += 1
         }
@@ -350,8 +365,6 @@ public final class Store: @unchecked Sendable {
     }
 
     private func textIndexLoop() {
-        // Full-text indexing may lag; ingest and sealing may not. Run this thread at lower priority.
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(clinux_gettid()), 10)
         while !state.withLock({ stopping }) {
             do { try indexPendingTexts() } catch { options.log("error: full-text indexing failed: \(error); will retry") }
             textLock.withLock {

@@ -115,6 +115,8 @@ enum StoreBench {
             ("lookup_p50_ms", String(format: "%.3f", pct(0.5))), ("lookup_p99_ms", String(format: "%.3f", pct(0.99))),
             ("lookup_max_ms", String(format: "%.3f", lat.last ?? 0)),
             ("peak_rss_mb", String(format: "%.1f", Terminal.peakRSSMiB())),
+            ("rss_anon_mb_at_end", String(format: "%.1f", Terminal.procStatusMiB("RssAnon:"))),
+            ("rss_file_mb_at_end", String(format: "%.1f", Terminal.procStatusMiB("RssFile:"))),
         ]
         Terminal.error("append: \(String(format: "%.2f", appendSeconds)) s, with final seal: \(String(format: "%.2f", sealedSeconds)) s")
         Terminal.print("{" + result.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")

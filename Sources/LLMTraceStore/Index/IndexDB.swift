@@ -26,7 +26,9 @@ public final class IndexDB: @unchecked Sendable {
         writer = try SQLiteDatabase(path: path)
         // The index can be rebuilt from segments, so NORMAL (fsync at checkpoints) is enough; segments
         // and the WAL carry durability.
-        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;")
+        // No automatic checkpoints: they would run inside a seal's commit. `checkpoint()` runs them
+        // from the background indexer instead.
+        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0;")
         try writer.exec(IndexSchema.sql)
         // Let FTS5 buffer 16 MB of pending terms per flush (default 1 MB): fewer, larger index
         // segments and less merging while a segment's texts go in.
@@ -39,6 +41,7 @@ public final class IndexDB: @unchecked Sendable {
 
     /// Indexes a sealed segment in one transaction. Its texts are indexed later (`indexSegmentTexts`).
     public func addSegment(_ s: SegmentSummary, file: String) throws {
+        let tW = monotonicNanos()
         try writeLock.withLock {
             try writer.transaction {
                 let seg = try writer.prepare("INSERT OR REPLACE INTO segments(id, file, min_start_ns, max_start_ns, span_count, bytes, max_wal_file, sealed_at_ns) VALUES (?,?,?,?,?,?,?,?)")
@@ -55,12 +58,15 @@ public final class IndexDB: @unchecked Sendable {
                     tr.bind(1, t.traceID.bytes).bind(2, Int64(s.id)).bind(3, t.firstRow).bind(4, t.rowCount).bind(5, t.project)
                     try tr.run()
                 }
+                let tA = monotonicNanos()
                 let sp = try writer.prepare("INSERT OR IGNORE INTO span_rows(span_id, segment_id, row) VALUES (?,?,?)")
                 // In key order: B-tree inserts then touch neighbouring pages instead of random ones.
                 for r in s.spanRows.sorted(by: { Int64(bitPattern: $0.spanID.value) < Int64(bitPattern: $1.spanID.value) }) {
                     sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, Int64(s.id)).bind(3, r.row)
                     try sp.run()
                 }
+                let tB = monotonicNanos()
+                StoreLog.stderr("DEBUG index: before spans \((tA - tW) / 1_000_000) ms, span_rows \((tB - tA) / 1_000_000) ms")
                 let ss = try writer.prepare("INSERT OR IGNORE INTO session_traces(project, session_id, trace_id, segment_id) VALUES (?,?,?,?)")
                 for x in s.sessions {
                     ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
@@ -96,15 +102,27 @@ public final class IndexDB: @unchecked Sendable {
         }
     }
 
-    /// Adds a segment's paragraphs to the full-text index and marks the segment done, atomically.
-    public func indexSegmentTexts(segment: UInt64, texts: [String]) throws {
-        try writeLock.withLock {
-            try writer.transaction {
-                try indexTexts(texts, segment: segment)
-                let st = try writer.prepare("UPDATE segments SET text_indexed = 1 WHERE id = ?")
-                st.bind(1, Int64(segment))
-                try st.run()
+    /// Adds a segment's paragraphs to the full-text index, then marks the segment done. Works in
+    /// transactions of about 256 KB of text so a seal's index commit never waits long behind it;
+    /// a crash part-way is harmless (each text goes in once, by hash) and the segment stays pending.
+    public func indexSegmentTexts(segment: UInt64, texts: [String], between: () -> Void = {}) throws {
+        var i = 0
+        while i < texts.count {
+            var j = i, bytes = 0
+            while j < texts.count && bytes < 256 << 10 {
+                bytes += texts[j].utf8.count
+                j += 1
             }
+            try writeLock.withLock {
+                try writer.transaction { try indexTexts(Array(texts[i..<j]), segment: segment) }
+            }
+            i = j
+            between()
+        }
+        try writeLock.withLock {
+            let st = try writer.prepare("UPDATE segments SET text_indexed = 1 WHERE id = ?")
+            st.bind(1, Int64(segment))
+            try st.run()
         }
     }
 
@@ -283,7 +301,13 @@ public final class IndexDB: @unchecked Sendable {
         (FileIO.fileSize(path) ?? 0) + (FileIO.fileSize(path + "-wal") ?? 0)
     }
 
+    /// Copies the SQLite WAL into the database file and truncates the WAL.
     public func checkpoint() {
         writeLock.withLock { try? writer.exec("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
+    /// Checkpoints without blocking on readers; keeps the SQLite WAL from growing between seals.
+    public func checkpointPassive() {
+        writeLock.withLock { try? writer.exec("PRAGMA wal_checkpoint(PASSIVE)") }
     }
 }

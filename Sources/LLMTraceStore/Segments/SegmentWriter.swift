@@ -221,13 +221,20 @@ public struct SegmentWriter {
             var dict: [String: UInt32] = [:]
             var entries: [String] = []
             var codes = [UInt32](repeating: 0, count: n)
+            // Rows are sorted by trace, so neighbours often share a value: compare with the last
+            // one (equal strings that share storage compare in O(1)) before hashing.
+            var lastValue: String? = nil
+            var lastCode: UInt32 = 0
             for (i, s) in spans.enumerated() {
                 guard let v = Self.dictValue(col, s) else { continue }
-                if let c = dict[v] { codes[i] = c; continue }
+                if let lv = lastValue, lv == v { codes[i] = lastCode; continue }
+                lastValue = v
+                if let c = dict[v] { codes[i] = c; lastCode = c; continue }
                 entries.append(v)
                 let c = UInt32(entries.count)
                 dict[v] = c
                 codes[i] = c
+                lastCode = c
             }
             width = entries.count < 255 ? 1 : (entries.count < 65535 ? 2 : 4)
             var dw = ByteWriter(capacity: 64 * entries.count + 16)
