@@ -306,13 +306,9 @@ public final class Store: @unchecked Sendable {
         let old: Head = state.withLock { sealing.first { $0.id == id }!.head }
         let maxWAL = old.walFiles.max() ?? 0
         let writer = SegmentWriter(compressionLevel: options.compressionLevel)
-        let t0 = monotonicNanos()
         let summary = try writer.write(head: old, id: id, maxWALFile: maxWAL, directory: segmentDir)
-        let t1 = monotonicNanos()
         try index.addSegment(summary, file: SegmentFormat.name(id))
-        let t2 = monotonicNanos()
         let reader = try SegmentReader(path: summary.path)
-        options.log("DEBUG seal \(id): \(old.count) spans; write \((t1 - t0) / 1_000_000) ms, index \((t2 - t1) / 1_000_000) ms")
         state.withLock {
             segments[id] = reader
             sealing.removeAll { $0.id == id }
@@ -346,14 +342,15 @@ public final class Store: @unchecked Sendable {
         var n = 0
         for id in try index.segmentsPendingTextIndex() {
             guard let reader = state.withLock({ segments[id] }) else { continue }
-            // Between small transactions, while appends are arriving, sleep three times as long as
-            // the last one took: FTS5 gets at most a quarter of a core under load (it catches up
-            // when ingest pauses), and a seal's index commit never waits behind a long transaction.
+            // Between small transactions, while appends are arriving, sleep nine times as long as
+            // the last one took: FTS5 gets at most a tenth of a core under load and catches up when
+            // ingest slows (on two cores, FTS5 at full speed cannot keep up with 100k spans/s of LLM
+            // text anyway), and a seal's index commit never waits behind a long transaction.
             var last = monotonicNanos()
             try index.indexSegmentTexts(segment: id, texts: try reader.searchableTexts()) {
                 let now = monotonicNanos()
                 if self.state.withLock({ now - self.lastAppendNanos < 1_000_000_000 }) {
-                    usleep(UInt32(min(500_000, max(0, 3 * (now - last) / 1000))))
+                    usleep(UInt32(min(1_000_000, max(0, 9 * (now - last) / 1000))))
                 }
                 last = monotonicNanos()
             }

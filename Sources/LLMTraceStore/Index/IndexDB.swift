@@ -41,7 +41,6 @@ public final class IndexDB: @unchecked Sendable {
 
     /// Indexes a sealed segment in one transaction. Its texts are indexed later (`indexSegmentTexts`).
     public func addSegment(_ s: SegmentSummary, file: String) throws {
-        let tW = monotonicNanos()
         try writeLock.withLock {
             try writer.transaction {
                 let seg = try writer.prepare("INSERT OR REPLACE INTO segments(id, file, min_start_ns, max_start_ns, span_count, bytes, max_wal_file, sealed_at_ns) VALUES (?,?,?,?,?,?,?,?)")
@@ -58,15 +57,12 @@ public final class IndexDB: @unchecked Sendable {
                     tr.bind(1, t.traceID.bytes).bind(2, Int64(s.id)).bind(3, t.firstRow).bind(4, t.rowCount).bind(5, t.project)
                     try tr.run()
                 }
-                let tA = monotonicNanos()
                 let sp = try writer.prepare("INSERT OR IGNORE INTO span_rows(span_id, segment_id, row) VALUES (?,?,?)")
                 // In key order: B-tree inserts then touch neighbouring pages instead of random ones.
                 for r in s.spanRows.sorted(by: { Int64(bitPattern: $0.spanID.value) < Int64(bitPattern: $1.spanID.value) }) {
                     sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, Int64(s.id)).bind(3, r.row)
                     try sp.run()
                 }
-                let tB = monotonicNanos()
-                StoreLog.stderr("DEBUG index: before spans \((tA - tW) / 1_000_000) ms, span_rows \((tB - tA) / 1_000_000) ms")
                 let ss = try writer.prepare("INSERT OR IGNORE INTO session_traces(project, session_id, trace_id, segment_id) VALUES (?,?,?,?)")
                 for x in s.sessions {
                     ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))

@@ -51,7 +51,9 @@ public struct SegmentWriter {
         // Sort small keys, not spans: comparing Span values would copy (retain) every field.
         var keys = [SortKey]()
         keys.reserveCapacity(input.count)
-        for (i, s) in input.enumerated() { keys.append(SortKey(trace: s.traceID, start: s.startNanos, span: s.spanID, index: Int32(i))) }
+        for i in input.indices {
+            keys.append(SortKey(trace: input[i].traceID, start: input[i].startNanos, span: input[i].spanID, index: Int32(i)))
+        }
         keys.sort()
         let spans = keys.map { input[Int($0.index)] }
         let order = keys.map { Int($0.index) }
