@@ -22,7 +22,7 @@ let package = Package(
         // Span model and its codecs (JSON). Depends on nothing but Foundation.
         .target(name: "LLMTraceModel"),
         // WAL, head, columnar segments, SQLite index, retention, verification.
-        .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "CSQLite", "CZlib", "CLinux"]),
+        .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "CSQLite", "CZlib", "CLinux"], exclude: ["FORMAT.md"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.

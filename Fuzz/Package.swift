@@ -1,0 +1,15 @@
+// swift-tools-version:6.0
+// libFuzzer targets for LLMTrace's decoders. Kept out of the main package because a fuzz target has no
+// main() until libFuzzer links one in. Build and run (see Fuzz/README.md):
+//   swift build -c release --product FuzzSpanJSON --sanitize=address --sanitize=fuzzer -Xswiftc -parse-as-library
+import PackageDescription
+
+let package = Package(
+    name: "LLMTraceFuzz",
+    dependencies: [.package(name: "LLMTrace", path: "..")],
+    targets: [
+        .executableTarget(name: "FuzzSpanJSON", dependencies: [.product(name: "LLMTraceModel", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzWALRecord", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzSegment", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
+    ]
+)
