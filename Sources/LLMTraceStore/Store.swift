@@ -354,6 +354,7 @@ public final class Store: @unchecked Sendable {
                 }
                 last = monotonicNanos()
             }
+            reader.dropResidentPages()
             index.checkpointPassive()
             trimMemory()
             n += 1

@@ -7,13 +7,16 @@ import LLMTraceSynthetic
 /// `llmtrace-bench store`: WAL append throughput with fsync=always, disk footprint, trace lookups.
 enum StoreBench {
     static func run(_ argv: [String]) throws {
-        let a = try ArgumentParser.parse(argv, options: ["spans", "batch", "seal-spans", "compression", "dir", "lookups"], flags: ["keep", "help"])
+        let a = try ArgumentParser.parse(argv, options: ["spans", "batch", "seal-spans", "compression", "dir", "lookups", "writers"], flags: ["keep", "help"])
         if a.has("help") { Terminal.print(BenchMain.usage); return }
         let total = try a.int("spans", default: 1_000_000)
         let batchSize = try a.int("batch", default: 512)
         let sealSpans = try a.int("seal-spans", default: 100_000)
         let level = try a.int("compression", default: 1)
         let lookups = try a.int("lookups", default: 1000)
+        // Concurrent appenders, as a collector's event loops are: one batch's encoding overlaps
+        // another's fsync, and group commit lets one fsync cover both.
+        let writers = max(1, try a.int("writers", default: 2))
         guard total > 0, batchSize > 0 else { throw UsageError("--spans and --batch must be positive") }
         let dir = a.value("dir") ?? (NSTemporaryDirectory() + "llmtrace-bench-\(getpid())")
         try? FileManager.default.removeItem(atPath: dir)
@@ -59,17 +62,25 @@ enum StoreBench {
             }
             queue.put(nil)
         }
-        Terminal.error("appending \(total) spans in batches of \(batchSize) (fsync=always)…")
+        Terminal.error("appending \(total) spans in batches of \(batchSize) from \(writers) writer thread(s) (fsync=always)…")
         let t0 = monotonicNanos()
         producer.start()
-        var appended = 0
-        var inAppend: Int64 = 0
-        while let batch = queue.take() {
-            let s = monotonicNanos()
-            try store.append(batch)
-            inAppend += monotonicNanos() - s
-            appended += batch.count
+        let counters = AppendCounters()
+        for _ in 0..<writers {
+            Thread {
+                while let batch = queue.take() {
+                    let s = monotonicNanos()
+                    do { try store.append(batch) } catch { counters.fail("\(error)") }
+                    counters.add(batch.count, monotonicNanos() - s)
+                }
+                queue.put(nil)  // let the other writers see the end too
+                counters.writerDone()
+            }.start()
         }
+        counters.waitForWriters(writers)
+        if let e = counters.error { throw StoreError("append failed: \(e)") }
+        let appended = counters.spans
+        let inAppend = counters.nanos
         let tAppended = monotonicNanos()
         try store.sealNow()
         let tSealed = monotonicNanos()
@@ -101,6 +112,7 @@ enum StoreBench {
 
         let result: [(String, String)] = [
             ("spans", "\(appended)"),
+            ("writers", "\(writers)"), ("batch", "\(batchSize)"),
             ("append_spans_per_s", String(format: "%.0f", Double(appended) / appendSeconds)),
             ("append_and_seal_spans_per_s", String(format: "%.0f", Double(appended) / sealedSeconds)),
             ("text_index_caught_up_s", String(format: "%.2f", Double(tText - t0) / 1e9)),
@@ -121,6 +133,19 @@ enum StoreBench {
         Terminal.error("append: \(String(format: "%.2f", appendSeconds)) s, with final seal: \(String(format: "%.2f", sealedSeconds)) s")
         Terminal.print("{" + result.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }
+}
+
+/// Totals from the writer threads.
+final class AppendCounters: @unchecked Sendable {
+    private let lock = Condition()
+    private(set) var spans = 0
+    private(set) var nanos: Int64 = 0
+    private(set) var error: String?
+    func add(_ n: Int, _ t: Int64) { lock.withLock { spans += n; nanos += t } }
+    func fail(_ e: String) { lock.withLock { if error == nil { error = e } } }
+    private var finished = 0
+    func writerDone() { lock.withLock { finished += 1; lock.broadcast() } }
+    func waitForWriters(_ n: Int) { lock.withLock { while finished < n { lock.wait() } } }
 }
 
 /// A bounded blocking queue of batches between the generator thread and the appender.

@@ -28,7 +28,7 @@ public final class IndexDB: @unchecked Sendable {
         // and the WAL carry durability.
         // No automatic checkpoints: they would run inside a seal's commit. `checkpoint()` runs them
         // from the background indexer instead.
-        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0;")
+        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;")
         try writer.exec(IndexSchema.sql)
         // Let FTS5 buffer 16 MB of pending terms per flush (default 1 MB): fewer, larger index
         // segments and less merging while a segment's texts go in.

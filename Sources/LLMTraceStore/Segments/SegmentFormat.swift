@@ -6,7 +6,7 @@ public enum SegmentFormat {
     public static let headerSize = 8
     /// footer length (u32) + footer CRC (u32) + magic (4)
     public static let trailerSize = 12
-    public static let rowsPerBlock = 8192
+    public static let rowsPerBlock = 2048
     /// Target uncompressed size of a text block: big enough to compress well, small enough that
     /// reading one prompt inflates little else.
     public static let textBlockTarget = 64 * 1024

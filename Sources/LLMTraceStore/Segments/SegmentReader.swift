@@ -45,6 +45,15 @@ public final class SegmentReader: @unchecked Sendable {
 
     public var fileSize: Int { file.bytes.count }
 
+    /// See `MappedFile.dropResidentPages`; also empties the decoded-block caches.
+    public func dropResidentPages() {
+        lock.withLock {
+            textBlockCache.removeAll()
+            textCacheOrder.removeAll()
+        }
+        file.dropResidentPages()
+    }
+
     public init(path: String) throws {
         self.path = path
         file = try MappedFile(path: path)

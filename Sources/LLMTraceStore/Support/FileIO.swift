@@ -157,4 +157,10 @@ public final class MappedFile: @unchecked Sendable {
     deinit {
         if let base { munmap(base, bytes.count) }
     }
+
+    /// Drops this mapping's resident pages after a bulk pass (text indexing, verification): they stay
+    /// in the page cache and fault back in on the next read, but stop counting in this process's RSS.
+    public func dropResidentPages() {
+        if let base { _ = madvise(base, bytes.count, MADV_DONTNEED) }
+    }
 }
