@@ -1,0 +1,223 @@
+import Testing
+import Foundation
+import LLMTraceModel
+import LLMTraceCLI
+import LLMTraceSynthetic
+@testable import LLMTraceStore
+
+/// Runs a built product and captures its output.
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func productsDirectory() -> String {
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var dir = (exe as NSString).deletingLastPathComponent
+    if dir.hasSuffix(".xctest") { dir = (dir as NSString).deletingLastPathComponent }
+    return dir
+}
+
+func run(_ tool: String, _ args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> Run {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: productsDirectory() + "/" + tool)
+    p.arguments = args
+    var e = ProcessInfo.processInfo.environment
+    e["SWIFT_BACKTRACE"] = "enable=no"
+    for (k, v) in env { e[k] = v }
+    p.environment = e
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    let input = Pipe()
+    p.standardInput = input
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let r = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self))
+}
+
+func tempDir(_ name: String = #function) -> String {
+    let d = NSTemporaryDirectory() + "llmtrace-cli-\(name.filter { $0.isLetter })-\(UInt32.random(in: 0...UInt32.max))"
+    try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+@Suite(.serialized) struct TracectlTests {
+    @Test func importReportsBadLinesStoresGoodOnesAndTraceShowsThem() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var gen = SyntheticWorkload(seed: 21)
+        let trace = gen.nextTrace()
+        var lines = trace.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }
+        lines.insert(#"{"trace_id":"zz","span_id":"0011223344556677","name":"x","start_ns":1,"end_ns":2}"#, at: 1)
+        lines.insert("not json at all", at: 3)
+        lines.append("")
+        let file = dir + "/spans.jsonl"
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+
+        let imp = try run("tracectl", ["import", file, "--data", dir + "/data"])
+        #expect(imp.status == 3, "partial import exits 3: \(imp.stderr)")
+        #expect(imp.stderr.contains("line 2: field 'trace_id': expected 32 hex digits"), "\(imp.stderr)")
+        #expect(imp.stderr.contains("line 4:"), "\(imp.stderr)")
+        #expect(imp.stderr.contains("imported \(trace.count) spans"), "\(imp.stderr)")
+
+        let human = try run("tracectl", ["trace", trace[0].traceID.hex, "--data", dir + "/data"], env: ["NO_COLOR": "1"])
+        #expect(human.status == 0, "\(human.stderr)")
+        #expect(human.stdout.contains("Trace \(trace[0].traceID.hex)"))
+        #expect(human.stdout.contains("agent.run"))
+        #expect(human.stdout.contains("└─ ") || human.stdout.contains("├─ "))
+        #expect(!human.stdout.contains("\u{1B}["), "no colour without a terminal")
+        let llm = trace.first { $0.kind == .llm }!
+        #expect(human.stdout.contains(llm.responseModel!))
+
+        let json = try run("tracectl", ["trace", trace[0].traceID.hex, "--data", dir + "/data", "--json"])
+        #expect(json.status == 0)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let spans = try #require(obj["spans"] as? [[String: Any]])
+        #expect(spans.count == trace.count)
+        // Every span comes back exactly: re-encode each JSON span and decode it natively.
+        let decoded = try spans.map { try Span.decodeJSON(Array(try JSONSerialization.data(withJSONObject: $0))) }
+        #expect(Set(decoded.map(\.spanID)) == Set(trace.map(\.spanID)))
+        #expect(decoded.first { $0.spanID == llm.spanID } == llm)
+
+        let verify = try run("tracectl", ["verify", "--data", dir + "/data"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        #expect(verify.stdout.contains("OK: no corruption found"))
+    }
+
+    @Test func importFromStdinAndExitCodes() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let span = minimal()
+        let ok = try run("tracectl", ["import", "-", "--data", dir], stdin: String(decoding: span.jsonBytes(), as: UTF8.self) + "\n")
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let missing = try run("tracectl", ["trace", "ffffffffffffffffffffffffffffffff", "--data", dir])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("not found"))
+        let badID = try run("tracectl", ["trace", "xyz", "--data", dir])
+        #expect(badID.status == 2)
+        #expect(badID.stderr.contains("32 hex digits"))
+        let unknown = try run("tracectl", ["frobnicate"])
+        #expect(unknown.status == 2)
+        let badOpt = try run("tracectl", ["trace", "--fulll", "x"])
+        #expect(badOpt.status == 2)
+        #expect(badOpt.stderr.contains("did you mean --full"), "\(badOpt.stderr)")
+        let allBad = try run("tracectl", ["import", "-", "--data", dir], stdin: "{}\n[]\n")
+        #expect(allBad.status == 1, "nothing imported")
+    }
+
+    @Test func verifyFailsOnCorruption() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var gen = SyntheticWorkload(seed: 4)
+        let lines = gen.nextBatch(count: 200).map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
+        #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: lines).status == 0)
+        let seg = dir + "/segments/" + (try FileManager.default.contentsOfDirectory(atPath: dir + "/segments").first { $0.hasSuffix(".seg") }!)
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: seg)))
+        bytes[bytes.count / 2] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: seg))
+        let v = try run("tracectl", ["verify", "--data", dir])
+        #expect(v.status == 1)
+        #expect(v.stdout.contains("CORRUPT:") && v.stdout.contains(seg), "\(v.stdout)")
+        let j = try run("tracectl", ["verify", "--data", dir, "--json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any])
+        #expect(obj["ok"] as? Bool == false)
+    }
+
+    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"]])
+    func everyCommandHasHelpWithExamples(args: [String]) throws {
+        let r = try run("tracectl", args)
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("USAGE"))
+        #expect(r.stdout.contains("EXAMPLES"))
+    }
+
+    @Test func daemonAndBenchHaveHelp() throws {
+        let d = try run("llmtraced", ["--help"])
+        #expect(d.status == 0 && d.stdout.contains("--retention"))
+        let bad = try run("llmtraced", ["--retention", "forever"])
+        #expect(bad.status == 2 && bad.stderr.contains("duration"))
+        let b = try run("llmtrace-bench", ["--help"])
+        #expect(b.status == 0 && b.stdout.contains("llmtrace-bench store"))
+    }
+
+    @Test func daemonSealsOnSIGTERM() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let span = minimal()
+        #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: String(decoding: span.jsonBytes(), as: UTF8.self)).status == 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
+        p.arguments = ["--data", dir]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        // Wait for the start-up line, then stop it.
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("stop with Ctrl-C") && Date() < deadline {
+            text += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        text += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("stopped cleanly"), "\(text)")
+    }
+
+    func minimal() -> Span {
+        var s = Span(traceID: TraceID(hi: 7, lo: 7), spanID: SpanID(7), name: "op", kind: .llm, startNanos: 1_000, endNanos: 2_000)
+        s.outputMessages = [Message(role: "assistant", content: "hello")]
+        return s
+    }
+}
+
+@Suite struct RendererTests {
+    @Test func formats() {
+        #expect(TraceRenderer.duration(999) == "999ns")
+        #expect(TraceRenderer.duration(1_500_000) == "1.50ms")
+        #expect(TraceRenderer.duration(43_000_000) == "43ms")
+        #expect(TraceRenderer.duration(3_310_000_000) == "3.31s")
+        #expect(TraceRenderer.grouped(1234567) == "1,234,567")
+        #expect(TraceRenderer.usd(0.00358) == "$0.00358")
+        #expect(TraceRenderer.usd(12.5) == "$12.50")
+        #expect(TraceRenderer.timestamp(1_767_225_600_123_000_000) == "2026-01-01T00:00:00.123Z")
+        #expect(TraceRenderer.timestamp(0) == "1970-01-01T00:00:00.000Z")
+    }
+
+    @Test func orphanSpansAreShownNotHidden() {
+        let t = TraceID(hi: 1, lo: 1)
+        let root = Span(traceID: t, spanID: SpanID(1), name: "root", startNanos: 0, endNanos: 100)
+        let child = Span(traceID: t, spanID: SpanID(2), parentSpanID: SpanID(1), name: "child", startNanos: 10, endNanos: 20)
+        let orphan = Span(traceID: t, spanID: SpanID(3), parentSpanID: SpanID(99), name: "orphan", startNanos: 30, endNanos: 40)
+        let out = TraceRenderer(color: false, full: false).render([orphan, child, root])
+        #expect(out.contains("root"))
+        #expect(out.contains("└─ child"))
+        #expect(out.contains("orphan"))
+        #expect(out.contains("3 spans"))
+    }
+
+    @Test func longTextIsShortenedUnlessFull() {
+        var s = Span(traceID: TraceID(hi: 1, lo: 1), spanID: SpanID(1), name: "llm", kind: .llm, startNanos: 0, endNanos: 1)
+        s.outputMessages = [Message(role: "assistant", content: String(repeating: "x", count: 1000) + "END")]
+        #expect(!TraceRenderer(color: false, full: false).render([s]).contains("END"))
+        #expect(TraceRenderer(color: false, full: true).render([s]).contains("END"))
+    }
+}
+
+@Suite struct ArgumentParserTests {
+    @Test func parsesOptionsFlagsAndPositionals() throws {
+        let a = try ArgumentParser.parse(["trace", "--data=/x", "--full", "abc", "--", "--literal"], options: ["data"], flags: ["full"])
+        #expect(a.value("data") == "/x")
+        #expect(a.has("full"))
+        #expect(a.positionals == ["trace", "abc", "--literal"])
+        #expect(throws: UsageError.self) { try ArgumentParser.parse(["--data"], options: ["data"], flags: []) }
+        #expect(throws: UsageError.self) { try ArgumentParser.parse(["--full=1"], options: [], flags: ["full"]) }
+        #expect(try ArgumentParser.parse(["--spans", "1_000"], options: ["spans"], flags: []).int("spans", default: 0) == 1000)
+    }
+}
