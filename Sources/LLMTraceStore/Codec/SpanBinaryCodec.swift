@@ -207,32 +207,38 @@ public enum SpanBinaryCodec {
     @inline(__always)
     static func encodeContent(_ content: String, into w: inout ByteWriter, texts t: inout TextInterner) {
         var c = content
-        let parts: [String]? = c.withUTF8 { u -> [String]? in
-            guard u.count >= paragraphSplitMinimum else { return nil }
-            var out: [String] = []
+        c.withUTF8 { u in
+            let n = u.count
+            // Count the paragraphs first: most contents have none to split.
+            var parts = 1
+            if n >= paragraphSplitMinimum {
+                var i = 0
+                while i + 1 < n {
+                    if u[i] == 0x0A && u[i + 1] == 0x0A { parts += 1; i += 2 } else { i += 1 }
+                }
+            }
+            w.varint(parts)
+            if parts == 1 {
+                w.varint(UInt64(t.intern(UnsafeRawBufferPointer(u)) { content }))
+                return
+            }
             var start = 0
             var i = 0
-            let n = u.count
+            func emit(_ end: Int) {
+                let slice = UnsafeBufferPointer(rebasing: u[start..<end])
+                w.varint(UInt64(t.intern(UnsafeRawBufferPointer(slice)) { String(decoding: slice, as: UTF8.self) }))
+            }
             while i + 1 < n {
                 if u[i] == 0x0A && u[i + 1] == 0x0A {
-                    out.append(String(decoding: UnsafeBufferPointer(rebasing: u[start..<i]), as: UTF8.self))
+                    emit(i)
                     i += 2
                     start = i
                 } else {
                     i += 1
                 }
             }
-            if out.isEmpty { return nil }
-            out.append(String(decoding: UnsafeBufferPointer(rebasing: u[start..<n]), as: UTF8.self))
-            return out
+            emit(n)
         }
-        guard let parts else {
-            w.varint(1)
-            w.varint(UInt64(t.intern(content)))
-            return
-        }
-        w.varint(parts.count)
-        for p in parts { w.varint(UInt64(t.intern(p))) }
     }
 
     @inline(__always)

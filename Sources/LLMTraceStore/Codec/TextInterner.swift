@@ -1,12 +1,25 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Assigns dense ids to distinct strings, so repeated text (system prompts, retrieved chunks, model
 /// names) is written once per WAL file or segment and referenced by a varint afterwards.
 ///
-/// Changes are staged: `commit()` keeps the ids handed out since the last commit, `rollback()` forgets
-/// them (used when a WAL write fails, so the table never references text that is not on disk).
+/// Hot path: every string of every acknowledged span is interned once in the WAL. Swift's
+/// `Dictionary<String, _>` hashes with SipHash and allocates a `String` for every lookup key; this
+/// table hashes UTF-8 bytes with `TextHash` (8 bytes a step), compares candidates with `memcmp`, and
+/// can look up a byte range (a paragraph of a longer text) without creating a `String` unless the
+/// text is new.
+///
+/// Changes are staged: `commit()` keeps the ids handed out since the last commit, `rollback()` and
+/// `truncate(to:)` forget them (used when a WAL write fails, so the table never references text that
+/// is not on disk).
 public struct TextInterner {
-    private var ids: [String: UInt32] = [:]
     /// Every string in id order.
     public private(set) var strings: [String] = []
+    private var hashes: [UInt64] = []
+    /// Open addressing, linear probing; -1 is empty. Capacity is a power of two, at most half full.
+    private var slots: [Int32] = Array(repeating: -1, count: 256)
     private var committedCount = 0
     /// Sum of UTF-8 lengths of all strings, to size segment text blocks.
     public private(set) var totalBytes = 0
@@ -20,12 +33,47 @@ public struct TextInterner {
     /// The id of `s`, adding it when new.
     @inline(__always)
     public mutating func intern(_ s: String) -> UInt32 {
-        if let id = ids[s] { return id }
-        let id = UInt32(strings.count)
-        ids[s] = id
-        strings.append(s)
-        totalBytes += s.utf8.count
-        return id
+        var bytes = s
+        return bytes.withUTF8 { u in intern(UnsafeRawBufferPointer(u)) { s } }
+    }
+
+    /// The id of the text in `bytes`, adding `make()` (a String with those bytes) when new.
+    @inline(__always)
+    public mutating func intern(_ bytes: UnsafeRawBufferPointer, make: () -> String) -> UInt32 {
+        let h = UInt64(bitPattern: TextHash.hash(bytes))
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let id = slots[i]
+            if id < 0 { break }
+            if hashes[Int(id)] == h && Self.equal(strings[Int(id)], bytes) { return UInt32(id) }
+            i = (i + 1) & mask
+        }
+        let id = strings.count
+        strings.append(make())
+        hashes.append(h)
+        totalBytes += bytes.count
+        slots[i] = Int32(id)
+        if strings.count * 2 > slots.count { rehash(slots.count * 2) }
+        return UInt32(id)
+    }
+
+    @inline(__always)
+    private static func equal(_ s: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var s = s
+        return s.withUTF8 { u in
+            u.count == bytes.count && (u.count == 0 || memcmp(u.baseAddress!, bytes.baseAddress!, u.count) == 0)
+        }
+    }
+
+    private mutating func rehash(_ capacity: Int) {
+        slots = Array(repeating: -1, count: capacity)
+        let mask = capacity - 1
+        for (id, h) in hashes.enumerated() {
+            var i = Int(truncatingIfNeeded: h) & mask
+            while slots[i] >= 0 { i = (i + 1) & mask }
+            slots[i] = Int32(id)
+        }
     }
 
     public mutating func commit() { committedCount = strings.count }
@@ -35,12 +83,11 @@ public struct TextInterner {
     /// Forgets every id from `count` on (texts of records that never reached the disk).
     public mutating func truncate(to count: Int) {
         guard count < strings.count else { return }
-        for s in strings[count...] {
-            ids[s] = nil
-            totalBytes -= s.utf8.count
-        }
+        for s in strings[count...] { totalBytes -= s.utf8.count }
         strings.removeSubrange(count...)
+        hashes.removeSubrange(count...)
         committedCount = min(committedCount, count)
+        rehash(slots.count)
     }
 }
 
