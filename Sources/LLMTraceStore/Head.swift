@@ -21,10 +21,14 @@ final class Head {
     private(set) var minStart = Int64.max
     private(set) var maxStart = Int64.min
 
-    init(texts: SharedTextTable, walFiles: [UInt64], createdNanos: Int64 = monotonicNanos()) {
+    init(texts: SharedTextTable, walFiles: [UInt64], expectedRows: Int = 0, createdNanos: Int64 = monotonicNanos()) {
         self.texts = texts
         self.walFiles = walFiles
         self.createdNanos = createdNanos
+        // Reserve once for the expected size: growing by doubling would copy the rows and briefly
+        // hold both copies.
+        rows.reserveCapacity(expectedRows)
+        detailRanges.reserveCapacity(expectedRows)
     }
 
     var count: Int { rows.count }

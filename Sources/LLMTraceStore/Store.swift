@@ -220,7 +220,7 @@ public final class Store: @unchecked Sendable {
         for f in replayedFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
         try FileIO.fsyncDirectory(walDir)
         let w = try WAL(directory: walDir, fileNumber: maxFile + 1, lastSeq: lastSeq, policy: options.fsync)
-        head = Head(texts: w.table, walFiles: [w.fileNumber])
+        head = Head(texts: w.table, walFiles: [w.fileNumber], expectedRows: min(options.sealSpanCount + 1024, 1 << 18))
         wal = w
     }
 
@@ -290,7 +290,7 @@ public final class Store: @unchecked Sendable {
                 _ = try wal.rotate()
                 newFile = wal.fileNumber
             }
-            head = Head(texts: wal.table, walFiles: [newFile])
+            head = Head(texts: wal.table, walFiles: [newFile], expectedRows: min(options.sealSpanCount + 1024, 1 << 18))
             let id = nextSegmentID
             nextSegmentID += 1
             sealing.append((id, old))

@@ -55,8 +55,11 @@ public struct SegmentWriter {
             keys.append(SortKey(trace: input[i].traceID, start: input[i].startNanos, span: input[i].spanID, index: Int32(i)))
         }
         keys.sort()
-        let spans = keys.map { input[Int($0.index)] }
+        // Rows are addressed through `order` rather than copied into sorted order: a head is tens of
+        // megabytes of spans, and a copy would double it during the seal.
+        let spans = input
         let order = keys.map { Int($0.index) }
+        keys = []
         let n = spans.count
         var out = ByteWriter(capacity: 1 << 22)
         out.raw(SegmentFormat.magic)
@@ -79,7 +82,7 @@ public struct SegmentWriter {
         footer.varint(SegmentFormat.Column.allCases.count)
 
         for col in SegmentFormat.Column.allCases {
-            writeColumn(col, spans: spans, details: { details(order[$0]) }, out: &out, footer: &footer)
+            writeColumn(col, spans: spans, order: order, details: { details(order[$0]) }, out: &out, footer: &footer)
         }
         writeTextStore(texts, out: &out, footer: &footer)
 
@@ -93,20 +96,22 @@ public struct SegmentWriter {
 
         var summary = SegmentSummary(id: id, path: path, spanCount: n, minStart: minStart, maxStart: maxStart,
                                      bytes: out.count, maxWALFile: maxWALFile)
-        Self.summarize(spans, into: &summary)
+        Self.summarize(spans, order: order, into: &summary)
         return summary
     }
 
     /// Index rows for `spans` already in segment row order (also used to re-index an existing file).
-    static func summarize(_ spans: [Span], into summary: inout SegmentSummary, includeTexts: Bool = false) {
+    static func summarize(_ spans: [Span], order: [Int]? = nil, into summary: inout SegmentSummary, includeTexts: Bool = false) {
+        let order = order ?? Array(spans.indices)
         var searchable = Set<String>()
         var sessions = Set<SessionKey>()
         var users = Set<SessionKey>()
         var runStart = 0
         summary.spanRows.reserveCapacity(spans.count)
-        for (row, s) in spans.enumerated() {
-            if row > 0 && s.traceID != spans[row - 1].traceID {
-                summary.traces.append((spans[runStart].traceID, runStart, row - runStart, spans[runStart].project))
+        for row in 0..<spans.count {
+            let s = spans[order[row]]
+            if row > 0 && s.traceID != spans[order[row - 1]].traceID {
+                summary.traces.append((spans[order[runStart]].traceID, runStart, row - runStart, spans[order[runStart]].project))
                 runStart = row
             }
             summary.spanRows.append((s.spanID, row))
@@ -120,7 +125,7 @@ public struct SegmentWriter {
             if includeTexts { Self.collectSearchable(s, into: &searchable) }
         }
         if !spans.isEmpty {
-            summary.traces.append((spans[runStart].traceID, runStart, spans.count - runStart, spans[runStart].project))
+            summary.traces.append((spans[order[runStart]].traceID, runStart, spans.count - runStart, spans[order[runStart]].project))
         }
         summary.sessions = sessions.map { ($0.project, $0.id, $0.trace) }
         summary.users = users.map { ($0.project, $0.id, $0.trace) }
@@ -167,7 +172,8 @@ public struct SegmentWriter {
         return ref
     }
 
-    private func writeColumn(_ col: SegmentFormat.Column, spans: [Span], details: (Int) -> UnsafeRawBufferPointer,
+    /// Row i of the segment is `spans[order[i]]`.
+    private func writeColumn(_ col: SegmentFormat.Column, spans: [Span], order o: [Int], details: (Int) -> UnsafeRawBufferPointer,
                              out: inout ByteWriter, footer: inout ByteWriter) {
         let enc = SegmentFormat.encoding(of: col)
         let n = spans.count
@@ -188,7 +194,7 @@ public struct SegmentWriter {
                 var w = ByteWriter(capacity: 1024)
                 var runs: [(TraceID, Int)] = []
                 for i in b..<min(n, b + bs) {
-                    if let last = runs.last, last.0 == spans[i].traceID { runs[runs.count - 1].1 += 1 } else { runs.append((spans[i].traceID, 1)) }
+                    if let last = runs.last, last.0 == spans[o[i]].traceID { runs[runs.count - 1].1 += 1 } else { runs.append((spans[o[i]].traceID, 1)) }
                 }
                 w.varint(runs.count)
                 for (t, c) in runs { w.u64(t.hi); w.u64(t.lo); w.varint(c) }
@@ -197,7 +203,7 @@ public struct SegmentWriter {
         case .rawU64:
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 8 * bs)
-                for i in b..<min(n, b + bs) { w.u64(col == .spanID ? spans[i].spanID.value : spans[i].parentSpanID.value) }
+                for i in b..<min(n, b + bs) { w.u64(col == .spanID ? spans[o[i]].spanID.value : spans[o[i]].parentSpanID.value) }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .deltaVarint:
@@ -207,8 +213,8 @@ public struct SegmentWriter {
                 var w = ByteWriter(capacity: 4 * bs)
                 var prev = base
                 for i in b..<min(n, b + bs) {
-                    w.svarint(spans[i].startNanos &- prev)
-                    prev = spans[i].startNanos
+                    w.svarint(spans[o[i]].startNanos &- prev)
+                    prev = spans[o[i]].startNanos
                 }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
@@ -216,7 +222,7 @@ public struct SegmentWriter {
             for s in spans { track(s.durationNanos) }
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 4 * bs)
-                for i in b..<min(n, b + bs) { w.varint(UInt64(bitPattern: spans[i].durationNanos)) }
+                for i in b..<min(n, b + bs) { w.varint(UInt64(bitPattern: spans[o[i]].durationNanos)) }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .dictionary:
@@ -227,8 +233,8 @@ public struct SegmentWriter {
             // one (equal strings that share storage compare in O(1)) before hashing.
             var lastValue: String? = nil
             var lastCode: UInt32 = 0
-            for (i, s) in spans.enumerated() {
-                guard let v = Self.dictValue(col, s) else { continue }
+            for i in 0..<n {
+                guard let v = Self.dictValue(col, spans[o[i]]) else { continue }
                 if let lv = lastValue, lv == v { codes[i] = lastCode; continue }
                 lastValue = v
                 if let c = dict[v] { codes[i] = c; lastCode = c; continue }
@@ -259,7 +265,7 @@ public struct SegmentWriter {
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 2 * bs)
                 for i in b..<min(n, b + bs) {
-                    let v = Self.intValue(col, spans[i])
+                    let v = Self.intValue(col, spans[o[i]])
                     if let v { track(v) }
                     if let v { w.varint(UInt64(bitPattern: v) &+ 1) } else { w.u8(0) }
                 }
@@ -270,7 +276,7 @@ public struct SegmentWriter {
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 8 * bs)
                 for i in b..<min(n, b + bs) {
-                    if let d = Self.doubleValue(col, spans[i]) {
+                    if let d = Self.doubleValue(col, spans[o[i]]) {
                         w.f64(d)
                         lo = min(lo, d)
                         hi = max(hi, d)
