@@ -349,10 +349,10 @@ public final class Store: @unchecked Sendable {
             var last = monotonicNanos()
             try index.indexSegmentTexts(segment: id, texts: try reader.searchableTexts()) {
                 let now = monotonicNanos()
-                if self.state.withLock({ now - self.lastAppendNanos < 1_000_000_000 }) {
-                    usleep(UInt32(min(1_000_000, max(0, 9 * (now - last) / 1000))))
-                }
+                let busy = self.state.withLock { now - self.lastAppendNanos < 1_000_000_000 }
+                if busy { usleep(UInt32(min(1_000_000, max(0, 9 * (now - last) / 1000)))) }
                 last = monotonicNanos()
+                return busy ? 256 << 10 : 64 << 20
             }
             reader.dropResidentPages()
             index.checkpointPassive()

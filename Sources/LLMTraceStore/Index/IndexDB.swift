@@ -30,9 +30,6 @@ public final class IndexDB: @unchecked Sendable {
         // from the background indexer instead.
         try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;")
         try writer.exec(IndexSchema.sql)
-        // Let FTS5 buffer 16 MB of pending terms per flush (default 1 MB): fewer, larger index
-        // segments and less merging while a segment's texts go in.
-        try writer.exec("INSERT INTO text_fts(text_fts, rank) VALUES('hashsize', 16777216)")
         reader = try SQLiteDatabase(path: path)
         try reader.exec("PRAGMA query_only=1;")
     }
@@ -99,13 +96,16 @@ public final class IndexDB: @unchecked Sendable {
     }
 
     /// Adds a segment's paragraphs to the full-text index, then marks the segment done. Works in
-    /// transactions of about 256 KB of text so a seal's index commit never waits long behind it;
+    /// transactions of a few hundred KB of text (a few MB when ingest is idle: FTS5 is faster with
+    /// bigger ones) so a seal's index commit never waits long behind it;
     /// a crash part-way is harmless (each text goes in once, by hash) and the segment stays pending.
-    public func indexSegmentTexts(segment: UInt64, texts: [String], between: () -> Void = {}) throws {
+    /// `between` runs after each transaction and returns the byte budget of the next one.
+    public func indexSegmentTexts(segment: UInt64, texts: [String], between: () -> Int = { 4 << 20 }) throws {
         var i = 0
+        var budget = 256 << 10
         while i < texts.count {
             var j = i, bytes = 0
-            while j < texts.count && bytes < 256 << 10 {
+            while j < texts.count && bytes < budget {
                 bytes += texts[j].utf8.count
                 j += 1
             }
@@ -113,7 +113,7 @@ public final class IndexDB: @unchecked Sendable {
                 try writer.transaction { try indexTexts(Array(texts[i..<j]), segment: segment) }
             }
             i = j
-            between()
+            budget = between()
         }
         try writeLock.withLock {
             let st = try writer.prepare("UPDATE segments SET text_indexed = 1 WHERE id = ?")
