@@ -363,6 +363,7 @@ public final class Store: @unchecked Sendable {
     }
 
     private func textIndexLoop() {
+        clinux_set_thread_name("llmtrace-fts")
         while !state.withLock({ stopping }) {
             do { try indexPendingTexts() } catch { options.log("error: full-text indexing failed: \(error); will retry") }
             textLock.withLock {
@@ -373,6 +374,7 @@ public final class Store: @unchecked Sendable {
     }
 
     private func sealerLoop() {
+        clinux_set_thread_name("llmtrace-sealer")
         var lastRetention = monotonicNanos()
         while true {
             let (stop, due) = state.withLock { () -> (Bool, Bool) in

@@ -10,7 +10,7 @@ struct BenchMain {
     llmtrace-bench: measure LLMTrace's hot paths on this machine (build with -c release).
 
     USAGE
-      llmtrace-bench store [--spans N] [--batch 512] [--seal-spans 100000] [--compression 1] [--dir DIR] [--keep]
+      llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression 1] [--dir DIR] [--keep]
       llmtrace-bench json  [--spans N]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P]   > spans.jsonl
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)

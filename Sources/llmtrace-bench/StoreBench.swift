@@ -16,7 +16,7 @@ enum StoreBench {
         let lookups = try a.int("lookups", default: 1000)
         // Concurrent appenders, as a collector's event loops are: one batch's encoding overlaps
         // another's fsync, and group commit lets one fsync cover both.
-        let writers = max(1, try a.int("writers", default: 2))
+        let writers = max(1, try a.int("writers", default: 4))
         guard total > 0, batchSize > 0 else { throw UsageError("--spans and --batch must be positive") }
         let dir = a.value("dir") ?? (NSTemporaryDirectory() + "llmtrace-bench-\(getpid())")
         try? FileManager.default.removeItem(atPath: dir)
@@ -50,6 +50,7 @@ enum StoreBench {
         let store = try Store.open(opts)
         let queue = BatchQueue(capacity: 4)
         let producer = Thread {
+            setCurrentThreadName("generator")
             var g = SyntheticWorkload(seed: 7)
             var left = total
             var pending: [Span] = []
@@ -62,12 +63,15 @@ enum StoreBench {
             }
             queue.put(nil)
         }
+        let cpu0 = threadCPU()
+        let proc0 = processCPUSeconds()
         Terminal.error("appending \(total) spans in batches of \(batchSize) from \(writers) writer thread(s) (fsync=always)…")
         let t0 = monotonicNanos()
         producer.start()
         let counters = AppendCounters()
         for _ in 0..<writers {
             Thread {
+                setCurrentThreadName("writer")
                 while let batch = queue.take() {
                     let s = monotonicNanos()
                     do { try store.append(batch) } catch { counters.fail("\(error)") }
@@ -82,6 +86,12 @@ enum StoreBench {
         let appended = counters.spans
         let inAppend = counters.nanos
         let tAppended = monotonicNanos()
+        let cpu1 = threadCPU()
+        var perThread: [String: Double] = [:]
+        for (tid, v) in cpu1 { perThread[v.name, default: 0] += v.seconds - (cpu0[tid]?.seconds ?? 0) }
+        let procCPU = processCPUSeconds() - proc0
+        Terminal.error("CPU seconds during the append phase (\(String(format: "%.1f", Double(tAppended - t0) / 1e9)) s wall): process \(String(format: "%.2f", procCPU)); still-running threads: "
+                       + perThread.sorted { $0.value > $1.value }.map { "\($0.key) \(String(format: "%.2f", $0.value))" }.joined(separator: ", "))
         try store.sealNow()
         let tSealed = monotonicNanos()
         // Full-text indexing runs behind ingest on its own thread; wait for it to catch up.
@@ -133,6 +143,28 @@ enum StoreBench {
         Terminal.error("append: \(String(format: "%.2f", appendSeconds)) s, with final seal: \(String(format: "%.2f", sealedSeconds)) s")
         Terminal.print("{" + result.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }
+}
+
+/// User+system CPU seconds of the whole process (threads that exited included).
+func processCPUSeconds() -> Double {
+    var ru = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &ru)
+    return Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) / 1e6 + Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) / 1e6
+}
+
+/// User+system CPU seconds of each thread of this process, from /proc/self/task/*/stat.
+func threadCPU() -> [String: (name: String, seconds: Double)] {
+    var out: [String: (String, Double)] = [:]
+    let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
+    for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
+        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+        let name = String(stat[stat.index(after: open)..<close])
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { continue }
+        out[tid] = (name, (u + s) / hz)
+    }
+    return out
 }
 
 /// Totals from the writer threads.

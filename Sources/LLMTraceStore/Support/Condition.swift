@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 
 /// A pthread mutex with one condition variable: the primitive under group commit and the seal gate.
 public final class Condition: @unchecked Sendable {
@@ -61,4 +62,9 @@ public func wallNanos() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+/// Names the calling thread for top -H, perf and /proc (at most 15 bytes are kept).
+public func setCurrentThreadName(_ name: String) {
+    clinux_set_thread_name(name)
 }
