@@ -303,7 +303,7 @@ public final class Store: @unchecked Sendable {
 
     /// Writes, indexes and publishes the segment for the sealing head `id`, then drops its WAL files.
     private func finishSeal(_ id: UInt64) throws {
-        let old: Head = state.withLock { sealing.first { $0.id == id }!.head }
+        guard let old: Head = state.withLock({ sealing.first { $0.id == id }?.head }) else { return }
         let maxWAL = old.walFiles.max() ?? 0
         let writer = SegmentWriter(compressionLevel: options.compressionLevel)
         let summary = try writer.write(head: old, id: id, maxWALFile: maxWAL, directory: segmentDir)
@@ -385,9 +385,13 @@ public final class Store: @unchecked Sendable {
             if due {
                 do { try sealNow() } catch { options.log("error: sealing failed: \(error); will retry") }
                 // A failed seal leaves its head in `sealing`; retry it here.
-                let stuck = state.withLock { sealing.map(\.id) }
-                for id in stuck {
-                    do { try sealMutex.withLock { try finishSeal(id) } } catch { options.log("error: sealing segment \(id) failed again: \(error)") }
+                // (Checked under the seal mutex: another caller may have finished it meanwhile.)
+                do {
+                    try sealMutex.withLock {
+                        for id in state.withLock({ sealing.map(\.id) }) { try finishSeal(id) }
+                    }
+                } catch {
+                    options.log("error: sealing failed again: \(error)")
                 }
             }
             if options.retentionNanos != nil, monotonicNanos() - lastRetention > 60 * 1_000_000_000 {

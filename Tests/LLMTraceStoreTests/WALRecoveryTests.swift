@@ -93,3 +93,33 @@ import LLMTraceModel
         try s.close()
     }
 }
+
+@Suite struct ConcurrentSealTests {
+    /// Explicit seals race the background sealer while writers append: nothing crashes, nothing is
+    /// lost or doubled.
+    @Test func explicitSealsRaceTheBackgroundSealer() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var opts = testOptions(dir.path)
+        opts.backgroundSealing = true
+        opts.sealSpanCount = 300
+        let store = try Store.open(opts)
+        DispatchQueue.concurrentPerform(iterations: 3) { t in
+            for i in 0..<60 {
+                if t == 2 {
+                    if i % 3 == 0 { _ = try? store.sealNow() }
+                    continue
+                }
+                let base = UInt64(t * 100_000 + i * 100 + 1)
+                try! store.append((0..<40).map { k in minimalSpan(trace: base + UInt64(k % 5), span: base + UInt64(k)) })
+            }
+        }
+        try store.close(seal: true)
+        let again = try Store.open(testOptions(dir.path))
+        let spans = try allSpans(again)
+        #expect(spans.count == 2 * 60 * 40)
+        #expect(Set(spans.map(\.spanID)).count == spans.count)
+        #expect(StoreVerifier.verify(directory: dir.path).ok)
+        try again.close()
+    }
+}
