@@ -67,8 +67,11 @@ public struct SegmentWriter {
         out.u16(0)
 
         var footer = ByteWriter(capacity: 8192)
-        let columns = Columns(spans, order: order)
-        let minStart = columns.starts.min()!, maxStart = columns.starts.max()!
+        var minStart = Int64.max, maxStart = Int64.min
+        for s in spans {
+            minStart = min(minStart, s.startNanos)
+            maxStart = max(maxStart, s.startNanos)
+        }
         footer.u64(id)
         footer.u32(UInt32(n))
         footer.i64(minStart)
@@ -79,7 +82,7 @@ public struct SegmentWriter {
         footer.varint(SegmentFormat.Column.allCases.count)
 
         for col in SegmentFormat.Column.allCases {
-            writeColumn(col, columns, details: { details(order[$0]) }, out: &out, footer: &footer)
+            writeColumn(col, spans: spans, order: order, details: { details(order[$0]) }, out: &out, footer: &footer)
         }
         writeTextStore(texts, out: &out, footer: &footer)
 
@@ -170,84 +173,10 @@ public struct SegmentWriter {
     }
 
     /// Row i of the segment is `spans[order[i]]`.
-    /// Every column of a segment as flat arrays in row order, filled in one pass over the rows:
-    /// encoding column by column straight from the spans would stream the whole head (450-byte
-    /// structs) through the cache once per column.
-    struct Columns {
-        var traceIDs: [TraceID] = []
-        var spanIDs: [UInt64] = []
-        var parents: [UInt64] = []
-        var starts: [Int64] = []
-        var durations: [UInt64] = []
-        /// Per dictionary column: codes (0 = null) and entries.
-        var codes: [SegmentFormat.Column: [UInt32]] = [:]
-        var entries: [SegmentFormat.Column: [String]] = [:]
-        /// Per nullable integer column: 0 = null, v+1 = v.
-        var ints: [SegmentFormat.Column: [UInt64]] = [:]
-        /// Per float column: bit patterns, null as `SegmentFormat.nullDoubleBits`.
-        var doubles: [SegmentFormat.Column: [UInt64]] = [:]
-
-        static let dictColumns: [SegmentFormat.Column] = SegmentFormat.Column.allCases.filter { SegmentFormat.encoding(of: $0) == .dictionary }
-        static let intColumns: [SegmentFormat.Column] = SegmentFormat.Column.allCases.filter { SegmentFormat.encoding(of: $0) == .nullableVarint }
-        static let doubleColumns: [SegmentFormat.Column] = SegmentFormat.Column.allCases.filter { SegmentFormat.encoding(of: $0) == .float64 }
-
-        init(_ spans: [Span], order: [Int]) {
-            let n = order.count
-            traceIDs.reserveCapacity(n); spanIDs.reserveCapacity(n); parents.reserveCapacity(n)
-            starts.reserveCapacity(n); durations.reserveCapacity(n)
-            var dictCodes = [[UInt32]](repeating: [], count: Self.dictColumns.count)
-            var dictMaps = [[String: UInt32]](repeating: [:], count: Self.dictColumns.count)
-            var dictEntries = [[String]](repeating: [], count: Self.dictColumns.count)
-            var last = [(String, UInt32)?](repeating: nil, count: Self.dictColumns.count)
-            var intCols = [[UInt64]](repeating: [], count: Self.intColumns.count)
-            var dblCols = [[UInt64]](repeating: [], count: Self.doubleColumns.count)
-            for k in dictCodes.indices { dictCodes[k].reserveCapacity(n) }
-            for k in intCols.indices { intCols[k].reserveCapacity(n) }
-            for k in dblCols.indices { dblCols[k].reserveCapacity(n) }
-            for row in 0..<n {
-                let s = spans[order[row]]
-                traceIDs.append(s.traceID)
-                spanIDs.append(s.spanID.value)
-                parents.append(s.parentSpanID.value)
-                starts.append(s.startNanos)
-                durations.append(UInt64(bitPattern: s.durationNanos))
-                for (k, col) in Self.dictColumns.enumerated() {
-                    guard let v = SegmentWriter.dictValue(col, s) else { dictCodes[k].append(0); continue }
-                    // Rows are sorted by trace, so neighbours often share a value: compare with the
-                    // last one (equal strings sharing storage compare in O(1)) before hashing.
-                    if let (lv, lc) = last[k], lv == v { dictCodes[k].append(lc); continue }
-                    let code: UInt32
-                    if let c = dictMaps[k][v] {
-                        code = c
-                    } else {
-                        dictEntries[k].append(v)
-                        code = UInt32(dictEntries[k].count)
-                        dictMaps[k][v] = code
-                    }
-                    last[k] = (v, code)
-                    dictCodes[k].append(code)
-                }
-                for (k, col) in Self.intColumns.enumerated() {
-                    intCols[k].append(SegmentWriter.intValue(col, s).map { UInt64(bitPattern: $0) &+ 1 } ?? 0)
-                }
-                for (k, col) in Self.doubleColumns.enumerated() {
-                    dblCols[k].append(SegmentWriter.doubleValue(col, s)?.bitPattern ?? SegmentFormat.nullDoubleBits)
-                }
-            }
-            for (k, col) in Self.dictColumns.enumerated() {
-                codes[col] = dictCodes[k]
-                entries[col] = dictEntries[k]
-            }
-            for (k, col) in Self.intColumns.enumerated() { ints[col] = intCols[k] }
-            for (k, col) in Self.doubleColumns.enumerated() { doubles[col] = dblCols[k] }
-        }
-    }
-
-    /// Encodes one column in blocks of `rowsPerBlock` rows and records it in the footer.
-    private func writeColumn(_ col: SegmentFormat.Column, _ c: Columns, details: (Int) -> UnsafeRawBufferPointer,
+    private func writeColumn(_ col: SegmentFormat.Column, spans: [Span], order o: [Int], details: (Int) -> UnsafeRawBufferPointer,
                              out: inout ByteWriter, footer: inout ByteWriter) {
         let enc = SegmentFormat.encoding(of: col)
-        let n = c.traceIDs.count
+        let n = spans.count
         let bs = SegmentFormat.rowsPerBlock
         var blocks: [BlockRef] = []
         var width: UInt8 = 0
@@ -255,50 +184,71 @@ public struct SegmentWriter {
         var dictRef: BlockRef? = nil
         var dictCount = 0
 
+        func track(_ v: Int64) {
+            if let (lo, hi) = minMax { minMax = (min(lo, v), max(hi, v)) } else { minMax = (v, v) }
+        }
+
         switch enc {
         case .traceRuns:
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 1024)
                 var runs: [(TraceID, Int)] = []
                 for i in b..<min(n, b + bs) {
-                    if let l = runs.last, l.0 == c.traceIDs[i] { runs[runs.count - 1].1 += 1 } else { runs.append((c.traceIDs[i], 1)) }
+                    if let last = runs.last, last.0 == spans[o[i]].traceID { runs[runs.count - 1].1 += 1 } else { runs.append((spans[o[i]].traceID, 1)) }
                 }
                 w.varint(runs.count)
-                for (t, k) in runs { w.u64(t.hi); w.u64(t.lo); w.varint(k) }
+                for (t, c) in runs { w.u64(t.hi); w.u64(t.lo); w.varint(c) }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .rawU64:
-            let values = col == .spanID ? c.spanIDs : c.parents
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 8 * bs)
-                for i in b..<min(n, b + bs) { w.u64(values[i]) }
+                for i in b..<min(n, b + bs) { w.u64(col == .spanID ? spans[o[i]].spanID.value : spans[o[i]].parentSpanID.value) }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .deltaVarint:
-            let lo = c.starts.min()!, hi = c.starts.max()!
-            minMax = (lo, hi)
+            for s in spans { track(s.startNanos) }
+            let base = minMax!.0
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 4 * bs)
-                var prev = lo
+                var prev = base
                 for i in b..<min(n, b + bs) {
-                    w.svarint(c.starts[i] &- prev)
-                    prev = c.starts[i]
+                    w.svarint(spans[o[i]].startNanos &- prev)
+                    prev = spans[o[i]].startNanos
                 }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .varint:
-            minMax = (Int64(bitPattern: c.durations.min()!), Int64(bitPattern: c.durations.max()!))
+            for s in spans { track(s.durationNanos) }
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 4 * bs)
-                for i in b..<min(n, b + bs) { w.varint(c.durations[i]) }
+                for i in b..<min(n, b + bs) { w.varint(UInt64(bitPattern: spans[o[i]].durationNanos)) }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .dictionary:
-            let codes = c.codes[col]!, entries = c.entries[col]!
+            var dict: [String: UInt32] = [:]
+            var entries: [String] = []
+            var codes = [UInt32](repeating: 0, count: n)
+            // Rows are sorted by trace, so neighbours often share a value: compare with the last
+            // one (equal strings that share storage compare in O(1)) before hashing.
+            var lastValue: String? = nil
+            var lastCode: UInt32 = 0
+            for i in 0..<n {
+                guard let v = Self.dictValue(col, spans[o[i]]) else { continue }
+                if let lv = lastValue, lv == v { codes[i] = lastCode; continue }
+                lastValue = v
+                if let c = dict[v] { codes[i] = c; lastCode = c; continue }
+                entries.append(v)
+                let c = UInt32(entries.count)
+                dict[v] = c
+                codes[i] = c
+                lastCode = c
+            }
             width = entries.count < 255 ? 1 : (entries.count < 65535 ? 2 : 4)
             var dw = ByteWriter(capacity: 64 * entries.count + 16)
             for e in entries { dw.string(e) }
-            dictRef = emit(Zlib.compress(dw.bytes, level: compressionLevel), raw: dw.count, out: &out)
+            let packed = Zlib.compress(dw.bytes, level: compressionLevel)
+            dictRef = emit(packed, raw: dw.count, out: &out)
             dictCount = entries.count
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: Int(width) * bs)
@@ -312,27 +262,26 @@ public struct SegmentWriter {
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .nullableVarint:
-            let values = c.ints[col]!
-            for v in values where v != 0 {
-                let x = Int64(bitPattern: v &- 1)
-                minMax = minMax.map { (min($0.0, x), max($0.1, x)) } ?? (x, x)
-            }
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 2 * bs)
-                for i in b..<min(n, b + bs) { w.varint(values[i]) }
+                for i in b..<min(n, b + bs) {
+                    let v = Self.intValue(col, spans[o[i]])
+                    if let v { track(v) }
+                    if let v { w.varint(UInt64(bitPattern: v) &+ 1) } else { w.u8(0) }
+                }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .float64:
-            let values = c.doubles[col]!
             var lo = Double.infinity, hi = -Double.infinity
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 8 * bs)
                 for i in b..<min(n, b + bs) {
-                    w.u64(values[i])
-                    if values[i] != SegmentFormat.nullDoubleBits {
-                        let d = Double(bitPattern: values[i])
+                    if let d = Self.doubleValue(col, spans[o[i]]) {
+                        w.f64(d)
                         lo = min(lo, d)
                         hi = max(hi, d)
+                    } else {
+                        w.u64(SegmentFormat.nullDoubleBits)
                     }
                 }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
