@@ -77,6 +77,22 @@ final class Head {
         return texts.withTexts { t in idx.map { span(Int($0), texts: t) } }
     }
 
+    /// The distinct message and document paragraphs of rows `from..<count` (for the live
+    /// full-text pass), and the row count they cover.
+    func contentTexts(from: Int, limit: Int) -> (texts: [String], upTo: Int) {
+        let upTo = min(rows.count, from + limit)
+        guard from < upTo else { return ([], upTo) }
+        var ids = Set<UInt32>()
+        for i in from..<upTo where detailRanges[i].count > 0 {
+            withDetails(i) { p in
+                var r = ByteReader(p)
+                _ = SpanBinaryCodec.contentTextIDs(&r, into: &ids)
+            }
+        }
+        let texts = self.texts.withTexts { t in ids.compactMap { Int($0) < t.count && !t[Int($0)].isEmpty ? t[Int($0)] : nil } }
+        return (texts, upTo)
+    }
+
     var allSpans: [Span] {
         texts.withTexts { t in rows.indices.map { span($0, texts: t) } }
     }

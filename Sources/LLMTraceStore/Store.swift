@@ -67,9 +67,15 @@ public final class Store: @unchecked Sendable {
         head = Head(texts: SharedTextTable(), walFiles: [])
         if !options.readOnly {
             lockFD = try FileIO.open(dir + "/LOCK", O_RDWR | O_CREAT)
-            if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
-                Glibc.close(lockFD)
-                throw StoreError("data directory is in use by another process (lock held on LOCK)", path: dir)
+            // Retry briefly: a child forked by this process (between fork and exec) can hold a copy
+            // of a just-closed lock descriptor for a moment. A real second owner is still reported.
+            let deadline = monotonicNanos() + 2_000_000_000
+            while flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+                if monotonicNanos() > deadline {
+                    Glibc.close(lockFD)
+                    throw StoreError("data directory is in use by another process (lock held on LOCK)", path: dir)
+                }
+                usleep(20_000)
             }
         }
         if options.readOnly && !FileIO.exists(dir + "/index.db") {
@@ -291,6 +297,7 @@ public final class Store: @unchecked Sendable {
                 newFile = wal.fileNumber
             }
             head = Head(texts: wal.table, walFiles: [newFile], expectedRows: min(options.sealSpanCount + 1024, 1 << 18))
+            headGeneration += 1
             let id = nextSegmentID
             nextSegmentID += 1
             sealing.append((id, old))
@@ -362,12 +369,45 @@ public final class Store: @unchecked Sendable {
         return n
     }
 
+    /// Live pass: the paragraphs of head rows added since the last pass, at most `maxRows` of them.
+    /// Returns how many rows it covered.
+    @discardableResult
+    public func indexHeadTexts(maxRows: Int = 20_000) throws -> Int {
+        textIndexing.lock()
+        defer { textIndexing.unlock() }
+        let (texts, from, upTo): ([String], Int, Int) = state.withLock {
+            if headTextCursor.generation != headGeneration { headTextCursor = (headGeneration, 0) }
+            let from = headTextCursor.row
+            let (texts, upTo) = head.contentTexts(from: from, limit: maxRows)
+            headTextCursor.row = upTo
+            return (texts, from, upTo)
+        }
+        try index.indexHeadTexts(texts)
+        return upTo - from
+    }
+
+    /// Which head the live pass last read, and how far.
+    private var headTextCursor: (generation: Int, row: Int) = (-1, 0)
+    /// Bumped each time the head is swapped out.
+    private var headGeneration = 0
+
     private func textIndexLoop() {
         clinux_set_thread_name("llmtrace-fts")
         while !state.withLock({ stopping }) {
-            do { try indexPendingTexts() } catch { options.log("error: full-text indexing failed: \(error); will retry") }
+            do {
+                try indexPendingTexts()
+                // The live pass keeps up with moderate traffic (a second's worth of rows at a time);
+                // under a flood the segment pass, duty-cycled, takes over.
+                let skip = state.withLock { () -> Bool in
+                    let backlog = head.count - (headTextCursor.generation == headGeneration ? headTextCursor.row : 0)
+                    return monotonicNanos() - lastAppendNanos < 1_000_000_000 && backlog > 20_000
+                }
+                if !skip { try indexHeadTexts() }
+            } catch {
+                options.log("error: full-text indexing failed: \(error); will retry")
+            }
             textLock.withLock {
-                if !state.withLock({ stopping }) { textLock.wait(nanos: 2_000_000_000) }
+                if !state.withLock({ stopping }) { textLock.wait(nanos: 1_000_000_000) }
             }
         }
         state.withLock { textDone = true; state.broadcast() }

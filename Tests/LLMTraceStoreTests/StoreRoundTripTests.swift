@@ -136,3 +136,45 @@ import LLMTraceSynthetic
         #expect(t.strings.contains(chunk), "the repeated chunk is one text")
     }
 }
+
+@Suite struct LiveTextIndexTests {
+    /// Text of spans still in the head is searchable within seconds, without waiting for a seal.
+    @Test func headTextIsSearchableWithoutASeal() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var opts = testOptions(dir.path)
+        opts.backgroundSealing = true  // starts the full-text thread; the head stays far below a seal
+        let store = try Store.open(opts)
+        var s = minimalSpan(trace: 42, span: 42)
+        s.outputMessages = [Message(role: "assistant", content: "the quokka refund was approved")]
+        try store.append([s])
+        let deadline = monotonicNanos() + 10_000_000_000
+        var found = false
+        while !found && monotonicNanos() < deadline {
+            found = try !store.index.matchTexts("quokka").isEmpty
+            if !found { usleep(100_000) }
+        }
+        #expect(found, "head text not searchable within 10 s")
+        #expect(store.headCount == 1, "found without sealing")
+        // The segment pass later records the segment; retention can then remove it.
+        try store.sealNow()
+        try store.indexPendingTexts()  // waits for the background pass if it is running
+        #expect(try store.index.segmentsPendingTextIndex().isEmpty)
+        #expect(try !store.index.matchTexts("quokka").isEmpty)
+        try store.close()
+    }
+
+    @Test func livePassCoversOnlyNewRows() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(testOptions(dir.path))
+        var gen = SyntheticWorkload(seed: 8)
+        try store.append(gen.nextBatch(count: 100))
+        let first = try store.indexHeadTexts()
+        #expect(first >= 100)
+        #expect(try store.indexHeadTexts() == 0)
+        try store.append(gen.nextBatch(count: 10))
+        #expect(try store.indexHeadTexts() >= 10)
+        try store.close()
+    }
+}

@@ -122,6 +122,15 @@ public final class IndexDB: @unchecked Sendable {
         }
     }
 
+    /// Adds paragraphs of spans still in the head (no segment yet), so they are searchable within
+    /// seconds; the segment pass later records which segment holds them.
+    public func indexHeadTexts(_ texts: [String]) throws {
+        guard !texts.isEmpty else { return }
+        try writeLock.withLock {
+            try writer.transaction { try indexTexts(texts, segment: nil) }
+        }
+    }
+
     /// Segments whose texts are not in the full-text index yet, oldest first.
     public func segmentsPendingTextIndex() throws -> [UInt64] {
         try readLock.withLock {
