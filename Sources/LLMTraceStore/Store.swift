@@ -372,7 +372,7 @@ public final class Store: @unchecked Sendable {
     /// Live pass: the paragraphs of head rows added since the last pass, at most `maxRows` of them.
     /// Returns how many rows it covered.
     @discardableResult
-    public func indexHeadTexts(maxRows: Int = 20_000) throws -> Int {
+    public func indexHeadTexts(maxRows: Int = 5_000) throws -> Int {
         textIndexing.lock()
         defer { textIndexing.unlock() }
         let (texts, from, upTo): ([String], Int, Int) = state.withLock {
@@ -400,7 +400,7 @@ public final class Store: @unchecked Sendable {
                 // under a flood the segment pass, duty-cycled, takes over.
                 let skip = state.withLock { () -> Bool in
                     let backlog = head.count - (headTextCursor.generation == headGeneration ? headTextCursor.row : 0)
-                    return monotonicNanos() - lastAppendNanos < 1_000_000_000 && backlog > 20_000
+                    return monotonicNanos() - lastAppendNanos < 1_000_000_000 && backlog > 5_000
                 }
                 if !skip { try indexHeadTexts() }
             } catch {
