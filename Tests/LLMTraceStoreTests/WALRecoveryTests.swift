@@ -123,3 +123,34 @@ import LLMTraceModel
         try again.close()
     }
 }
+
+@Suite struct FsyncPolicyTests {
+    @Test func parsesPolicies() {
+        #expect(FsyncPolicy(parsing: "always") == .always)
+        #expect(FsyncPolicy(parsing: "interval=250ms") == .interval(milliseconds: 250))
+        #expect(FsyncPolicy(parsing: "interval=40") == .interval(milliseconds: 40))
+        #expect(FsyncPolicy(parsing: "interval=0ms") == nil)
+        #expect(FsyncPolicy(parsing: "sometimes") == nil)
+    }
+
+    /// Under interval=N ms one fsync covers the batches of several appenders, and every acknowledged
+    /// batch is on disk after a restart.
+    @Test func intervalPolicyGroupsFsyncsAndLosesNothing() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var opts = testOptions(dir.path)
+        opts.fsync = .interval(milliseconds: 20)
+        let store = try Store.open(opts)
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            for i in 0..<25 {
+                let id = UInt64(t * 1000 + i + 1)
+                try! store.append([minimalSpan(trace: id, span: id)])
+            }
+        }
+        #expect(store.walFsyncs < 100, "\(store.walFsyncs) fsyncs for 100 batches")
+        try store.close()
+        let again = try Store.open(testOptions(dir.path))
+        #expect(try allSpans(again).count == 100)
+        try again.close()
+    }
+}
