@@ -12,6 +12,8 @@ public struct SyntheticWorkload {
     public private(set) var clockNanos: Int64
     private let systemPrompts: [String]
     private let chunks: [String]
+    /// The id of each chunk ("doc-N"), precomputed: documents carry it on every retrieval.
+    private let chunkIDs: [String]
     private let sentences: [String]
     private let questions: [String]
     private var traceCounter: UInt64 = 0
@@ -57,6 +59,7 @@ public struct SyntheticWorkload {
         chunks = (0..<2000).map { i in
             "[doc-\(i)] " + paragraph(&poolRNG, bytes: 200 + Int(poolRNG.next() % 600))
         }
+        chunkIDs = (0..<2000).map { "doc-\($0)" }
         sentences = (0..<4000).map { _ in sentence(&poolRNG, 5 + Int(poolRNG.next() % 20)) }
         questions = (0..<500).map { _ in
             "How do I " + sentence(&poolRNG, 4 + Int(poolRNG.next() % 10)).lowercased().dropLast() + "?"
@@ -70,6 +73,7 @@ public struct SyntheticWorkload {
     private mutating func completion() -> String {
         let target = int(100, 1500)
         var s = ""
+        s.reserveCapacity(target + 160)
         while s.utf8.count < target {
             s += pick(sentences)
             if chance(0.3) { s += " Reference #\(rng.next() % 1_000_000)." }
@@ -110,9 +114,9 @@ public struct SyntheticWorkload {
         ret.inputMessages = [Message(role: "user", content: question)]
         var docs: [String] = []
         for k in 0..<int(3, 5) {
-            let c = pick(chunks)
-            docs.append(c)
-            ret.documents.append(RetrievedDocument(id: String(c.prefix(while: { $0 != "]" }).dropFirst()), content: c, score: 0.9 - Double(k) * 0.07))
+            let i = Int(rng.next() % UInt64(chunks.count))
+            docs.append(chunks[i])
+            ret.documents.append(RetrievedDocument(id: chunkIDs[i], content: chunks[i], score: 0.9 - Double(k) * 0.07))
         }
         ret.sessionID = currentSession
         ret.environment = env
@@ -144,7 +148,11 @@ public struct SyntheticWorkload {
             llm.responseModel = m.model
             var user = question
             let nCtx = int(0, 2)
-            for k in 0..<nCtx { user += "\n\nContext:\n" + docs[k % docs.count] }
+            if nCtx > 0 { user.reserveCapacity(question.utf8.count + nCtx * 900) }
+            for k in 0..<nCtx {
+                user += "\n\nContext:\n"
+                user += docs[k % docs.count]
+            }
             llm.inputMessages = [Message(role: "system", content: pick(systemPrompts)), Message(role: "user", content: user)]
             if call == 1 { llm.inputMessages.append(Message(role: "assistant", content: "Let me check that.")) }
             let out = completion()

@@ -1,15 +1,24 @@
 import LLMTraceCLI
 import LLMTraceModel
+import LLMTraceStore
 import LLMTraceSynthetic
 
 /// `llmtrace-bench gen`: writes the synthetic workload as native JSON lines (for demos and imports).
 enum GenCommand {
     static func run(_ argv: [String]) throws {
-        let a = try ArgumentParser.parse(argv, options: ["spans", "seed", "project"], flags: [])
+        let a = try ArgumentParser.parse(argv, options: ["spans", "seed", "project"], flags: ["time-only"])
         let total = try a.int("spans", default: 1000)
         var gen = SyntheticWorkload(seed: UInt64(try a.int("seed", default: 1)))
         let project = a.value("project") ?? "default"
         var produced = 0
+        if a.has("time-only") {
+            // Measures the generator alone (the store benchmark runs it in-process, on the same cores).
+            let t0 = monotonicNanos()
+            while produced < total { produced += gen.nextTrace(project: project).count }
+            let s = Double(monotonicNanos() - t0) / 1e9
+            Terminal.print("{\"spans\": \(produced), \"seconds\": \(s), \"spans_per_s\": \(Int(Double(produced) / s))}")
+            return
+        }
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20)
         while produced < total {

@@ -49,13 +49,16 @@ enum StoreBench {
         opts.fsync = .always
         let store = try Store.open(opts)
         let queue = BatchQueue(capacity: 4)
+        let generatorNanos = AppendCounters()
         let producer = Thread {
             setCurrentThreadName("generator")
             var g = SyntheticWorkload(seed: 7)
             var left = total
             var pending: [Span] = []
             while left > 0 {
+                let g0 = monotonicNanos()
                 while pending.count < batchSize && pending.count < left { pending.append(contentsOf: g.nextTrace()) }
+                generatorNanos.add(0, monotonicNanos() - g0)
                 let n = min(batchSize, left)
                 queue.put(Array(pending.prefix(n)))
                 pending.removeFirst(n)
@@ -132,6 +135,7 @@ enum StoreBench {
             ("segment_bytes", "\(du.segments)"), ("index_bytes", "\(du.index)"), ("wal_bytes_left", "\(du.wal)"),
             ("wal_bytes_written", "\(walBytes)"), ("wal_fsyncs", "\(fsyncs)"),
             ("wal_write_fsync_s", String(format: "%.2f", fsyncSeconds)),
+            ("generator_s", String(format: "%.2f", Double(generatorNanos.nanos) / 1e9)),
             ("time_in_append_s", String(format: "%.2f", Double(inAppend) / 1e9)),
             ("lookups", "\(lat.count)"), ("lookups_found", "\(found)"),
             ("lookup_p50_ms", String(format: "%.3f", pct(0.5))), ("lookup_p99_ms", String(format: "%.3f", pct(0.99))),

@@ -28,7 +28,7 @@ public final class IndexDB: @unchecked Sendable {
         // and the WAL carry durability.
         // No automatic checkpoints: they would run inside a seal's commit. `checkpoint()` runs them
         // from the background indexer instead.
-        try writer.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;")
+        try writer.exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0;")
         try writer.exec(IndexSchema.sql)
         reader = try SQLiteDatabase(path: path)
         try reader.exec("PRAGMA query_only=1;")
