@@ -354,8 +354,10 @@ public final class Store: @unchecked Sendable {
             // ingest slows (on two cores, FTS5 at full speed cannot keep up with 100k spans/s of LLM
             // text anyway), and a seal's index commit never waits behind a long transaction.
             var last = monotonicNanos()
-            try index.indexSegmentTexts(segment: id, texts: try reader.searchableTexts()) {
+            try index.indexSegmentTexts(segment: id, texts: try reader.searchableTexts()) { () -> Int? in
                 let now = monotonicNanos()
+                // Shutdown does not wait for a catch-up: the segment stays pending until next start.
+                if self.state.withLock({ self.stopping }) { return nil }
                 let busy = self.state.withLock { now - self.lastAppendNanos < 1_000_000_000 }
                 if busy { usleep(UInt32(min(1_000_000, max(0, 9 * (now - last) / 1000)))) }
                 last = monotonicNanos()

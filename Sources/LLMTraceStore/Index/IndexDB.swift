@@ -99,8 +99,9 @@ public final class IndexDB: @unchecked Sendable {
     /// transactions of a few hundred KB of text (a few MB when ingest is idle: FTS5 is faster with
     /// bigger ones) so a seal's index commit never waits long behind it;
     /// a crash part-way is harmless (each text goes in once, by hash) and the segment stays pending.
-    /// `between` runs after each transaction and returns the byte budget of the next one.
-    public func indexSegmentTexts(segment: UInt64, texts: [String], between: () -> Int = { 4 << 20 }) throws {
+    /// `between` runs after each transaction and returns the byte budget of the next one, or nil to
+    /// stop early (shutdown); the segment then stays pending and the next pass finishes it.
+    public func indexSegmentTexts(segment: UInt64, texts: [String], between: () -> Int? = { 4 << 20 }) throws {
         var i = 0
         var budget = 256 << 10
         while i < texts.count {
@@ -113,7 +114,8 @@ public final class IndexDB: @unchecked Sendable {
                 try writer.transaction { try indexTexts(Array(texts[i..<j]), segment: segment) }
             }
             i = j
-            budget = between()
+            guard let next = between() else { return }
+            budget = next
         }
         try writeLock.withLock {
             let st = try writer.prepare("UPDATE segments SET text_indexed = 1 WHERE id = ?")
