@@ -11,8 +11,8 @@ import Glibc
 /// can look up a byte range (a paragraph of a longer text) without creating a `String` unless the
 /// text is new.
 ///
-/// Changes are staged: `commit()` keeps the ids handed out since the last commit, `rollback()` and
-/// `truncate(to:)` forget them (used when a WAL write fails, so the table never references text that
+/// Changes are staged: `commit()` marks the ids handed out so far as written (`staged` lists the
+/// newer ones), and `truncate(to:)` forgets ids (used when a WAL write fails, so the table never references text that
 /// is not on disk).
 public struct TextInterner {
     /// Every string in id order.
@@ -77,8 +77,6 @@ public struct TextInterner {
     }
 
     public mutating func commit() { committedCount = strings.count }
-
-    public mutating func rollback() { truncate(to: committedCount) }
 
     /// Forgets every id from `count` on (texts of records that never reached the disk).
     public mutating func truncate(to count: Int) {

@@ -236,9 +236,6 @@ public final class WAL: @unchecked Sendable {
         return old
     }
 
-    /// The highest durable sequence number.
-    public var lastSequence: UInt64 { cond.withLock { durableSeq } }
-    public var currentFileSize: Int { cond.withLock { durableSize } }
 
     public func close() {
         cond.lock()
