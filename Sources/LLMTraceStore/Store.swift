@@ -162,11 +162,14 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Rebuilds the index rows of a segment from its file.
+    /// Rebuilds the index rows of a segment from its file; with `includeTexts`, also the paragraphs
+    /// the full-text indexer took from it (the same `searchableTexts()`), so retention removes
+    /// exactly what was indexed.
     static func summary(of r: SegmentReader, includeTexts: Bool) throws -> SegmentSummary {
         var s = SegmentSummary(id: r.id, path: r.path, spanCount: r.rowCount, minStart: r.minStart, maxStart: r.maxStart,
                                bytes: r.fileSize, maxWALFile: r.maxWALFile)
-        SegmentWriter.summarize(try r.allSpans(), into: &s, includeTexts: includeTexts)
+        SegmentWriter.summarize(try r.allSpans(), into: &s)
+        if includeTexts { s.searchableTexts = try r.searchableTexts() }
         return s
     }
 

@@ -294,14 +294,6 @@ public enum SpanBinaryCodec {
         return !r.failed
     }
 
-    /// The paragraphs `encodeContent` would store for `content` (the units of the full-text index).
-    public static func paragraphs(_ content: String) -> [String] {
-        var w = ByteWriter()
-        var t = TextInterner()
-        encodeContent(content, into: &w, texts: &t)
-        return t.strings
-    }
-
     static func encodeAttributes(_ attrs: [Attribute], into w: inout ByteWriter, texts t: inout TextInterner) {
         w.varint(attrs.count)
         for a in attrs {

@@ -18,6 +18,6 @@ public struct SegmentSummary: Sendable {
     public var sessions: [(project: String, id: String, traceID: TraceID)] = []
     public var users: [(project: String, id: String, traceID: TraceID)] = []
     /// Distinct paragraphs of prompts, completions and documents (the full-text units). Filled only
-    /// when read back from a file (text indexing and retention), not at seal time.
+    /// for retention, from `SegmentReader.searchableTexts()`, not at seal time.
     public var searchableTexts: [String] = []
 }

@@ -101,9 +101,8 @@ public struct SegmentWriter {
     }
 
     /// Index rows for `spans` already in segment row order (also used to re-index an existing file).
-    static func summarize(_ spans: [Span], order: [Int]? = nil, into summary: inout SegmentSummary, includeTexts: Bool = false) {
+    static func summarize(_ spans: [Span], order: [Int]? = nil, into summary: inout SegmentSummary) {
         let order = order ?? Array(spans.indices)
-        var searchable = Set<String>()
         var sessions = Set<SessionKey>()
         var users = Set<SessionKey>()
         var runStart = 0
@@ -122,21 +121,12 @@ public struct SegmentWriter {
             summary.projects[s.project] = p
             if let sid = s.sessionID { sessions.insert(SessionKey(project: s.project, id: sid, trace: s.traceID)) }
             if let uid = s.userID { users.insert(SessionKey(project: s.project, id: uid, trace: s.traceID)) }
-            if includeTexts { Self.collectSearchable(s, into: &searchable) }
         }
         if !spans.isEmpty {
             summary.traces.append((spans[order[runStart]].traceID, runStart, spans.count - runStart, spans[order[runStart]].project))
         }
         summary.sessions = sessions.map { ($0.project, $0.id, $0.trace) }
         summary.users = users.map { ($0.project, $0.id, $0.trace) }
-        summary.searchableTexts = Array(searchable)
-    }
-
-    /// The full-text units of a span: the paragraphs of its messages and documents, as stored.
-    static func collectSearchable(_ s: Span, into set: inout Set<String>) {
-        for m in s.inputMessages where !m.content.isEmpty { set.formUnion(SpanBinaryCodec.paragraphs(m.content)) }
-        for m in s.outputMessages where !m.content.isEmpty { set.formUnion(SpanBinaryCodec.paragraphs(m.content)) }
-        for d in s.documents where !d.content.isEmpty { set.formUnion(SpanBinaryCodec.paragraphs(d.content)) }
     }
 
     struct SortKey: Comparable {
