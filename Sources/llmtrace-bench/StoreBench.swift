@@ -21,66 +21,60 @@ enum StoreBench {
         let dir = a.value("dir") ?? (NSTemporaryDirectory() + "llmtrace-bench-\(getpid())")
         try? FileManager.default.removeItem(atPath: dir)
 
+        // Each writer thread generates its own share of the load: spans are allocated and freed on
+        // one thread (handing them from a generator thread to the writers made glibc's cross-thread
+        // frees cost ~3x the generation itself, CPU the store then lacked).
+        let shares = (0..<writers).map { w in total / writers + (w < total % writers ? 1 : 0) }
+
         // Pass 1 (untimed): the raw JSON size of the exact spans pass 2 appends, and a sample of trace ids.
         Terminal.error("measuring raw JSON size of \(total) spans…")
-        var gen = SyntheticWorkload(seed: 7)
         var jsonBytes = 0
-        var produced = 0
         var sample: [TraceID] = []
         var rng = SplitMix64(seed: 99)
         var traces = 0
-        while produced < total {
-            var t = gen.nextTrace()
-            if produced + t.count > total { t.removeLast(produced + t.count - total) }
-            for s in t { jsonBytes += s.jsonBytes().count + 1 }  // +1: the newline of JSON lines
-            produced += t.count
-            traces += 1
-            // Reservoir sample of trace ids for the lookups.
-            if sample.count < lookups { sample.append(t[0].traceID) } else {
-                let j = Int(rng.next() % UInt64(traces))
-                if j < lookups { sample[j] = t[0].traceID }
+        for w in 0..<writers {
+            var load = WriterLoad(writer: w, spans: shares[w], batchSize: batchSize)
+            var lastTrace: TraceID?
+            while let batch = load.next() {
+                for s in batch {
+                    jsonBytes += s.jsonBytes().count + 1  // +1: the newline of JSON lines
+                    guard s.traceID != lastTrace else { continue }
+                    lastTrace = s.traceID
+                    traces += 1
+                    // Reservoir sample of trace ids for the lookups.
+                    if sample.count < lookups { sample.append(s.traceID) } else {
+                        let j = Int(rng.next() % UInt64(traces))
+                        if j < lookups { sample[j] = s.traceID }
+                    }
+                }
             }
         }
 
-        // Pass 2 (timed): a producer thread generates batches; this thread appends them.
+        // Pass 2 (timed): the writer threads generate and append their batches.
         var opts = StoreOptions(directory: dir)
         opts.sealSpanCount = sealSpans
         opts.compressionLevel = Int32(level)
         opts.fsync = .always
         let store = try Store.open(opts)
-        let queue = BatchQueue(capacity: 4)
         let generatorNanos = AppendCounters()
-        let producer = Thread {
-            setCurrentThreadName("generator")
-            var g = SyntheticWorkload(seed: 7)
-            var left = total
-            var pending: [Span] = []
-            while left > 0 {
-                let g0 = monotonicNanos()
-                while pending.count < batchSize && pending.count < left { pending.append(contentsOf: g.nextTrace()) }
-                generatorNanos.add(0, monotonicNanos() - g0)
-                let n = min(batchSize, left)
-                queue.put(Array(pending.prefix(n)))
-                pending.removeFirst(n)
-                left -= n
-            }
-            queue.put(nil)
-        }
         let cpu0 = threadCPU()
         let proc0 = processCPUSeconds()
         Terminal.error("appending \(total) spans in batches of \(batchSize) from \(writers) writer thread(s) (fsync=always)…")
         let t0 = monotonicNanos()
-        producer.start()
         let counters = AppendCounters()
-        for _ in 0..<writers {
+        for w in 0..<writers {
+            let share = shares[w]
             Thread {
                 setCurrentThreadName("writer")
-                while let batch = queue.take() {
+                var load = WriterLoad(writer: w, spans: share, batchSize: batchSize)
+                while true {
+                    let g0 = monotonicNanos()
+                    guard let batch = load.next() else { break }
                     let s = monotonicNanos()
+                    generatorNanos.add(0, s - g0)
                     do { try store.append(batch) } catch { counters.fail("\(error)") }
                     counters.add(batch.count, monotonicNanos() - s)
                 }
-                queue.put(nil)  // let the other writers see the end too
                 counters.writerDone()
             }.start()
         }
@@ -120,6 +114,7 @@ enum StoreBench {
         let walBytes = store.walBytesWritten
         let fsyncs = store.walFsyncs
         let fsyncSeconds = Double(store.walFsyncNanos) / 1e9
+        let backpressure = store.appendBackpressureNanos
         try store.close()
         if !a.has("keep") { try? FileManager.default.removeItem(atPath: dir) }
 
@@ -135,6 +130,7 @@ enum StoreBench {
             ("segment_bytes", "\(du.segments)"), ("index_bytes", "\(du.index)"), ("wal_bytes_left", "\(du.wal)"),
             ("wal_bytes_written", "\(walBytes)"), ("wal_fsyncs", "\(fsyncs)"),
             ("wal_write_fsync_s", String(format: "%.2f", fsyncSeconds)),
+            ("append_backpressure_s", String(format: "%.2f", Double(backpressure) / 1e9)),
             ("generator_s", String(format: "%.2f", Double(generatorNanos.nanos) / 1e9)),
             ("time_in_append_s", String(format: "%.2f", Double(inAppend) / 1e9)),
             ("lookups", "\(lat.count)"), ("lookups_found", "\(found)"),
@@ -184,28 +180,24 @@ final class AppendCounters: @unchecked Sendable {
     func waitForWriters(_ n: Int) { lock.withLock { while finished < n { lock.wait() } } }
 }
 
-/// A bounded blocking queue of batches between the generator thread and the appender.
-final class BatchQueue: @unchecked Sendable {
-    private let cond = Condition()
-    private var items: [[Span]?] = []
-    private let capacity: Int
+/// One writer's share of the synthetic load, as batches of whole traces of at least `batchSize`
+/// spans (the last one cut to fit).
+struct WriterLoad {
+    private var gen: SyntheticWorkload
+    private var left: Int
+    private let batchSize: Int
 
-    init(capacity: Int) { self.capacity = capacity }
-
-    func put(_ b: [Span]?) {
-        cond.lock()
-        while items.count >= capacity { cond.wait() }
-        items.append(b)
-        cond.broadcast()
-        cond.unlock()
+    init(writer: Int, spans: Int, batchSize: Int) {
+        gen = SyntheticWorkload(seed: 7 &+ UInt64(writer) &* 1_000_003)
+        left = spans
+        self.batchSize = batchSize
     }
 
-    func take() -> [Span]? {
-        cond.lock()
-        while items.isEmpty { cond.wait() }
-        let b = items.removeFirst()
-        cond.broadcast()
-        cond.unlock()
-        return b
+    mutating func next() -> [Span]? {
+        guard left > 0 else { return nil }
+        var batch = gen.nextBatch(count: min(batchSize, left))
+        if batch.count > left { batch.removeLast(batch.count - left) }
+        left -= batch.count
+        return batch
     }
 }
