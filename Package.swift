@@ -19,10 +19,14 @@ let package = Package(
         // Linux calls Glibc does not export (malloc_trim; epoll, eventfd, accept4 for the server).
         .systemLibrary(name: "CLinux"),
 
+        // Locks, clocks and thread names shared by the store and the server.
+        .target(name: "LLMTraceSupport", dependencies: ["CLinux"]),
         // Span model and its codecs (JSON). Depends on nothing but Foundation.
         .target(name: "LLMTraceModel"),
         // WAL, head, columnar segments, SQLite index, retention, verification.
-        .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "CSQLite", "CZlib", "CLinux"], exclude: ["FORMAT.md"]),
+        .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "LLMTraceSupport", "CSQLite", "CZlib", "CLinux"], exclude: ["FORMAT.md"]),
+        // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
+        .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
@@ -33,6 +37,7 @@ let package = Package(
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
+        .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
     ]
