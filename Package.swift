@@ -27,17 +27,21 @@ let package = Package(
         .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "LLMTraceSupport", "CSQLite", "CZlib", "CLinux"], exclude: ["FORMAT.md"]),
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
+        // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
+        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
         .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore"]),
 
-        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI"]),
+        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceCollector", "LLMTraceHTTP"]),
         .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceCLI"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),
+        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic"],
+                    exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
     ]

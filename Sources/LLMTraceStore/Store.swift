@@ -507,6 +507,14 @@ public final class Store: @unchecked Sendable {
         state.withLock { segments.values.sorted { $0.id < $1.id } }
     }
 
+    /// Why appends would fail right now (read-only, closing, a WAL write error), or nil when the
+    /// store accepts writes: what `/readyz` reports.
+    public var notWritableReason: String? {
+        guard let wal else { return "store is open read-only" }
+        if state.withLock({ stopping }) { return "store is shutting down" }
+        if let f = wal.writeFailure { return "write-ahead log failed: \(f)" }
+        return nil
+    }
     public var headCount: Int { state.withLock { head.count } }
     public var walBytesWritten: UInt64 { wal?.bytesWritten ?? 0 }
     public var walFsyncs: UInt64 { wal?.fsyncCount ?? 0 }

@@ -1,40 +1,60 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import LLMTraceCLI
+import LLMTraceCollector
+import LLMTraceHTTP
 import LLMTraceStore
 
-/// `llmtraced`: the LLMTrace server process. Today it owns the data directory: recovery, sealing,
-/// retention and a clean shutdown. The HTTP collector (native JSON and OTLP ingest) is the next step.
+/// `llmtraced`: the LLMTrace server. Owns the data directory (recovery, sealing, retention) and
+/// serves the HTTP API: native and OTLP/HTTP ingest, health checks.
 @main
 struct Llmtraced {
     static let usage = """
     llmtraced: the LLMTrace collector and store.
 
     USAGE
-      llmtraced [--data DIR] [--fsync always|interval=Nms] [--seal-spans N] [--seal-age SECONDS]
-                [--retention DURATION] [--compression 1-9]
+      llmtraced [--listen HOST:PORT] [--data DIR] [--config FILE] [options]
 
-    Opens (or creates) the data directory, recovers it (replays the write-ahead log, truncating a torn
-    tail with a warning), then seals the in-memory head into columnar segments when it reaches
-    --seal-spans spans or --seal-age seconds, and drops segments older than --retention. SIGINT or
-    SIGTERM seals the head and exits cleanly.
+    Opens (or creates) the data directory and recovers it (replays the write-ahead log, truncating a
+    torn tail with a warning), then serves HTTP on --listen:
+      POST /v1/traces   OTLP/HTTP, application/x-protobuf or application/json, gzip or deflate
+      POST /v1/spans    native spans (schemas/span.schema.json): a JSON array or JSON lines
+      GET  /healthz     alive;  GET /readyz: store open and WAL writable
+    A request is answered 200 only after its spans are fsynced (--fsync). Spans that fail validation
+    are reported (OTLP partial_success, or the "errors" list) and the valid ones stored. SIGINT or
+    SIGTERM stops accepting, finishes in-flight requests, seals the head and exits.
 
-    Status: the HTTP ingest endpoints (POST /v1/spans, OTLP/HTTP POST /v1/traces) are not built yet;
-    today spans enter through `tracectl import` while llmtraced is stopped.
+    OPTIONS (each also as an environment variable; flags win over the environment, which wins over --config)
+      --listen HOST:PORT     LLMTRACE_LISTEN         default 127.0.0.1:4318 (the OTLP/HTTP port)
+      --data DIR             LLMTRACE_DATA           data directory (default ./llmtrace-data)
+      --config FILE          LLMTRACE_CONFIG         JSON config: settings below and projects with keys
+      --log-format FORMAT    LLMTRACE_LOG_FORMAT     text (default) or json, one line per event on stderr
+      --access-log on|off    LLMTRACE_ACCESS_LOG     a line per request (default on)
+      --fsync POLICY         LLMTRACE_FSYNC          always (default) or interval=Nms
+      --seal-spans N         LLMTRACE_SEAL_SPANS     seal the head at N spans (default 100000)
+      --seal-age S           LLMTRACE_SEAL_AGE       ...or when it is S seconds old (default 300)
+      --retention D          LLMTRACE_RETENTION      drop segments older than D: 30d, 12h, 90m (default: keep)
+      --compression L        LLMTRACE_COMPRESSION    zlib level for segment text, 1-9 (default 1)
+      --max-body-bytes N     LLMTRACE_MAX_BODY_BYTES request body limit (default 16777216; 413 beyond)
+      --max-connections N    LLMTRACE_MAX_CONNECTIONS
+      --workers N            LLMTRACE_WORKERS        handler threads (default 8)
+      --queue-depth N        LLMTRACE_QUEUE_DEPTH    requests waiting for a worker before 429 (default 64)
+      --conventions FILE     LLMTRACE_CONVENTIONS    attribute mapping (default: built-in schemas/conventions.json)
+      --pricing FILE         LLMTRACE_PRICING        model prices (default: built-in schemas/pricing.json)
+                             LLMTRACE_INGEST_KEYS    project=key,... ingest keys (added to --config's)
+                             LLMTRACE_READ_KEYS      project=key,... read keys
 
-    OPTIONS (each also as an environment variable)
-      --data DIR           LLMTRACE_DATA         data directory (default ./llmtrace-data)
-      --fsync POLICY       LLMTRACE_FSYNC        always (default) or interval=Nms; a batch is acknowledged
-                                                 only after an fsync covers it under both
-      --seal-spans N       LLMTRACE_SEAL_SPANS   seal the head at N spans (default 100000)
-      --seal-age S         LLMTRACE_SEAL_AGE     ...or when it is S seconds old (default 300)
-      --retention D        LLMTRACE_RETENTION    drop segments older than D: 30d, 12h, 90m (default: keep all)
-      --compression L      LLMTRACE_COMPRESSION  zlib level for segment text, 1-9 (default 1)
+    KEYS
+      With keys configured, every request needs 'Authorization: Bearer KEY' or 'x-api-key: KEY', and an
+      ingest key stores spans in its own project. With none, llmtraced listens on loopback only.
 
     EXAMPLES
       llmtraced
-      llmtraced --data /var/lib/llmtrace --retention 30d
+      llmtraced --data /var/lib/llmtrace --retention 30d --log-format json
+      LLMTRACE_INGEST_KEYS=chat=lt_ingest_0123456789abcdef llmtraced --listen 0.0.0.0:4318
+      OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 python my_app.py   # any OTel SDK
     """
 
     static func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
@@ -52,9 +72,13 @@ struct Llmtraced {
     }
 
     static func main() {
+        signal(SIGPIPE, SIG_IGN)
         do {
             exit(try run(Array(CommandLine.arguments.dropFirst())))
         } catch let e as UsageError {
+            Terminal.error("llmtraced: \(e)")
+            exit(2)
+        } catch let e as ConfigError {
             Terminal.error("llmtraced: \(e)")
             exit(2)
         } catch {
@@ -63,34 +87,89 @@ struct Llmtraced {
         }
     }
 
+    static let flagNames: [String] = ["listen", "data", "config", "log-format", "access-log", "fsync", "seal-spans", "seal-age",
+                                      "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
+                                      "conventions", "pricing", "event-loops"]
+
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: ["data", "fsync", "seal-spans", "seal-age", "retention", "compression"], flags: ["help"])
+        let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'; see llmtraced --help") }
-        func opt(_ name: String, _ envName: String) -> String? { a.value(name) ?? env(envName) }
 
-        var opts = StoreOptions(directory: opt("data", "LLMTRACE_DATA") ?? DataDirectory.defaultPath)
-        if let f = opt("fsync", "LLMTRACE_FSYNC") {
+        var config = CollectorConfig()
+        if let path = a.value("config") ?? env("LLMTRACE_CONFIG") {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read config file \(path)") }
+            config = try CollectorConfig(json: Array(data), path: path)
+        }
+        try config.addKeys(ingest: env("LLMTRACE_INGEST_KEYS"), read: env("LLMTRACE_READ_KEYS"))
+        /// Flag, then environment, then config file.
+        func opt(_ name: String) -> String? {
+            let envName = "LLMTRACE_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+            return a.value(name) ?? env(envName) ?? config.settings[name.replacingOccurrences(of: "-", with: "_")]
+        }
+        func int(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let v = opt(name) else { return nil }
+            guard let n = Int(v), range.contains(n) else { throw UsageError("--\(name) expects an integer in \(range.lowerBound)...\(range.upperBound), got '\(v)'") }
+            return n
+        }
+
+        var opts = StoreOptions(directory: opt("data") ?? DataDirectory.defaultPath)
+        if let f = opt("fsync") {
             guard let p = FsyncPolicy(parsing: f) else { throw UsageError("--fsync expects always or interval=Nms, got '\(f)'") }
             opts.fsync = p
         }
-        if let v = opt("seal-spans", "LLMTRACE_SEAL_SPANS") {
-            guard let n = Int(v), n > 0 else { throw UsageError("--seal-spans expects a positive integer, got '\(v)'") }
-            opts.sealSpanCount = n
-        }
-        if let v = opt("seal-age", "LLMTRACE_SEAL_AGE") {
-            guard let n = Int64(v), n > 0 else { throw UsageError("--seal-age expects seconds, got '\(v)'") }
-            opts.sealAgeNanos = n * 1_000_000_000
-        }
-        if let v = opt("retention", "LLMTRACE_RETENTION") {
+        if let n = try int("seal-spans", 1...100_000_000) { opts.sealSpanCount = n }
+        if let n = try int("seal-age", 1...86_400 * 365) { opts.sealAgeNanos = Int64(n) * 1_000_000_000 }
+        if let v = opt("retention") {
             guard let d = duration(v) else { throw UsageError("--retention expects a duration like 30d, 12h or 90m, got '\(v)'") }
             opts.retentionNanos = d
         }
-        if let v = opt("compression", "LLMTRACE_COMPRESSION") {
-            guard let l = Int32(v), (1...9).contains(l) else { throw UsageError("--compression expects 1 to 9, got '\(v)'") }
-            opts.compressionLevel = l
+        if let n = try int("compression", 1...9) { opts.compressionLevel = Int32(n) }
+
+        let format: LogSink.Format
+        switch opt("log-format") ?? "text" {
+        case "text": format = .text
+        case "json": format = .json
+        case let f: throw UsageError("--log-format expects text or json, got '\(f)'")
         }
-        opts.log = { Terminal.error("llmtraced: \($0)") }
+        let accessLog: Bool
+        switch opt("access-log") ?? "on" {
+        case "on", "true", "1": accessLog = true
+        case "off", "false", "0": accessLog = false
+        case let v: throw UsageError("--access-log expects on or off, got '\(v)'")
+        }
+        let log = LogSink(format: format, accessLog: accessLog)
+        opts.log = { log.info($0) }
+
+        var server = HTTPServer.Configuration()
+        let listen = try CollectorConfig.parseListen(opt("listen") ?? "127.0.0.1:4318")
+        server.host = listen.host
+        server.port = listen.port
+        if let n = try int("max-body-bytes", 1024...1 << 30) { server.limits.maxBodyBytes = n }
+        if let n = try int("max-connections", 1...1_000_000) { server.maxConnections = n }
+        if let n = try int("workers", 1...1024) { server.workers = n }
+        if let n = try int("queue-depth", 1...1_000_000) { server.queueDepth = n }
+        if let n = try int("event-loops", 1...64) { server.eventLoops = n }
+
+        let conventions: Conventions
+        if let path = opt("conventions") {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read conventions file \(path)") }
+            conventions = try Conventions(json: Array(data))
+        } else {
+            conventions = Conventions.builtIn()
+        }
+        let pricing: Pricing
+        if let path = opt("pricing") {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError("cannot read pricing file \(path)") }
+            pricing = try Pricing(json: Array(data))
+        } else {
+            pricing = Pricing.builtIn()
+        }
+        let keys = KeyRing(projects: config.projects)
+        if keys.isOpen && !CollectorConfig.isLoopback(server.host) {
+            log.warn("no API keys are configured, so llmtraced listens on 127.0.0.1 only (asked for \(server.host)); configure projects with keys (--config or LLMTRACE_INGEST_KEYS) to accept other hosts")
+            server.host = "127.0.0.1"
+        }
 
         // Block the shutdown signals before any thread starts, then wait for them here.
         var set = sigset_t()
@@ -102,18 +181,41 @@ struct Llmtraced {
         let started = monotonicNanos()
         let store = try Store.open(opts)
         let r = store.recovery
-        let ms = Double(monotonicNanos() - started) / 1e6
-        Terminal.error("llmtraced: data directory \(opts.directory): \(r.segmentsOpened) segment(s), "
-                       + "\(r.walSpansReplayed) span(s) replayed from \(r.walFilesReplayed) WAL file(s) in \(TraceRenderer.fixed(ms, 1)) ms")
-        Terminal.error("llmtraced: fsync=\(opts.fsync), seal at \(opts.sealSpanCount) spans or \(opts.sealAgeNanos / 1_000_000_000) s"
-                       + (opts.retentionNanos.map { ", retention \($0 / 1_000_000_000) s" } ?? ", retention off"))
-        Terminal.error("llmtraced: HTTP ingest is not available yet; stop with Ctrl-C (the head is sealed on exit)")
+        log.info("data directory opened", [("dir", opts.directory), ("segments", "\(r.segmentsOpened)"),
+                                             ("replayed_spans", "\(r.walSpansReplayed)"), ("wal_files", "\(r.walFilesReplayed)"),
+                                             ("ms", TraceRenderer.fixed(Double(monotonicNanos() - started) / 1e6, 1))])
+        let collector = Collector(store: store, keys: keys, conventions: conventions, pricing: pricing, log: log)
+        var access: (@Sendable (HTTPServer.AccessLogEntry) -> Void)? = nil
+        if accessLog {
+            access = { (e: HTTPServer.AccessLogEntry) in
+                let ms = TraceRenderer.fixed(Double(e.durationNanos) / 1e6, 2)
+                log.info("request", [("method", e.method), ("path", e.target), ("status", String(e.status)),
+                                     ("in_bytes", String(e.requestBytes)), ("out_bytes", String(e.responseBytes)),
+                                     ("ms", ms), ("remote", e.remote)])
+            }
+        }
+        let handler: HTTPServer.Handler = { collector.handle($0) }
+        let inline: HTTPServer.InlineHandler = { collector.inline($0) }
+        let http = HTTPServer(configuration: server, handler: handler, inline: inline, accessLog: access, errorLog: { log.error($0) })
+        let port: Int
+        do {
+            port = try http.start()
+        } catch {
+            try? store.close(seal: false)
+            throw error
+        }
+        log.info("listening", [("address", "\(server.host):\(port)"), ("fsync", "\(opts.fsync)"),
+                               ("keys", keys.isOpen ? "none (open, loopback only)" : "\(keys.projects.count) project(s)"),
+                               ("pricing_models", "\(pricing.models.count)"), ("workers", "\(server.workers)"),
+                               ("event_loops", "\(server.eventLoops)")])
 
         var sig: Int32 = 0
         sigwait(&set, &sig)
-        Terminal.error("llmtraced: received signal \(sig), sealing the head and shutting down")
+        log.info("shutting down", [("signal", "\(sig)")])
+        http.shutdown()
+        let totals = collector.totals
         try store.close(seal: true)
-        Terminal.error("llmtraced: stopped cleanly")
+        log.info("stopped cleanly", [("accepted_spans", "\(totals.accepted)"), ("rejected_spans", "\(totals.rejected)")])
         return 0
     }
 }

@@ -61,6 +61,8 @@ public final class WAL: @unchecked Sendable {
     private var failure: StoreError?
     private var lastSyncNanos: Int64 = 0
     private var closed = false
+    /// The write error that stopped this WAL, if any (appends fail until the store is reopened).
+    public var writeFailure: StoreError? { cond.withLock { failure } }
 
     /// Totals for metrics and benchmarks.
     public private(set) var bytesWritten: UInt64 = 0

@@ -1,0 +1,323 @@
+import LLMTraceHTTP
+import LLMTraceModel
+import LLMTraceStore
+
+/// The collector's HTTP API: ingest (native spans, OTLP/HTTP protobuf and JSON), health, and the
+/// key checks in front of them. Runs on the server's worker threads; `inline` answers the cheap
+/// routes on the event loop so health checks work while ingest is saturated.
+public final class Collector: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Request bodies after gzip/deflate decoding (413 beyond).
+        public var maxDecodedBodyBytes = 64 * 1024 * 1024
+        public var mapping = Conventions.Limits()
+        /// Rejection reasons quoted in a reply (the count is always exact).
+        public var maxReportedErrors = 20
+        public var retryAfterSeconds = 1
+        public init() {}
+    }
+
+    public let store: Store
+    public let keys: KeyRing
+    public let conventions: Conventions
+    public let pricing: Pricing
+    public let fanout: SpanFanout
+    public let options: Options
+    let log: LogSink
+    private let counters = Condition()
+    private var accepted = 0
+    private var rejected = 0
+
+    public init(store: Store, keys: KeyRing, conventions: Conventions, pricing: Pricing, fanout: SpanFanout = SpanFanout(),
+                options: Options = Options(), log: LogSink = LogSink()) {
+        self.store = store
+        self.keys = keys
+        self.conventions = conventions
+        self.pricing = pricing
+        self.fanout = fanout
+        self.options = options
+        self.log = log
+    }
+
+    /// Spans stored and spans rejected since start.
+    public var totals: (accepted: Int, rejected: Int) { counters.withLock { (accepted, rejected) } }
+
+    // MARK: Routing
+
+    /// Event-loop routes: must not block.
+    public func inline(_ req: HTTPRequest) -> HTTPResponse? {
+        switch (req.method, req.path) {
+        case ("GET", "/healthz"), ("HEAD", "/healthz"):
+            return .json(200, Array("{\"status\":\"ok\"}\n".utf8))
+        case ("GET", "/readyz"), ("HEAD", "/readyz"):
+            if let why = store.notWritableReason { return .error(503, "not ready: \(why)") }
+            return .json(200, Array("{\"status\":\"ready\"}\n".utf8))
+        default:
+            return nil
+        }
+    }
+
+    /// Worker routes.
+    public func handle(_ req: HTTPRequest) -> HTTPResponse {
+        let path = req.path
+        switch path {
+        case "/v1/traces":
+            guard req.method == "POST" else { return Self.methodNotAllowed("POST") }
+            return ingestOTLP(req)
+        case "/v1/spans":
+            guard req.method == "POST" else { return Self.methodNotAllowed("POST") }
+            return ingestNative(req)
+        case "/healthz", "/readyz":
+            return inline(req) ?? Self.methodNotAllowed("GET, HEAD")
+        default:
+            return .error(404, "no route for \(req.method) \(path); see the README's API section")
+        }
+    }
+
+    static func methodNotAllowed(_ allow: String) -> HTTPResponse {
+        .error(405, "method not allowed; use \(allow)", headers: [("allow", allow)])
+    }
+
+    // MARK: Auth
+
+    /// The grant for an ingest request, or the 401/403 to answer. With no keys configured every
+    /// request may ingest, into the project its spans name.
+    func authorize(_ req: HTTPRequest, _ scope: KeyRing.Scope) -> Result<KeyRing.Grant?, Refusal> {
+        if keys.isOpen { return .success(nil) }
+        var presented = req.header("x-api-key")
+        if presented == nil, let auth = req.header("authorization") {
+            let parts = auth.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { presented = String(parts[1]).trimmingASCIISpaces() }
+        }
+        guard let key = presented, !key.isEmpty else {
+            return .failure(Refusal(.error(401, "missing API key: send 'Authorization: Bearer KEY' or 'x-api-key: KEY'",
+                                   headers: [("www-authenticate", "Bearer")])))
+        }
+        guard let g = keys.grant(for: key) else {
+            return .failure(Refusal(.error(401, "invalid API key", headers: [("www-authenticate", "Bearer")])))
+        }
+        switch scope {
+        case .ingest where !g.canIngest: return .failure(Refusal(.error(403, "this key may read project '\(g.project)' but not ingest")))
+        case .read where !g.canRead: return .failure(Refusal(.error(403, "this key may ingest into project '\(g.project)' but not read")))
+        default: return .success(g)
+        }
+    }
+
+    func body(_ req: HTTPRequest) -> Result<[UInt8], Refusal> {
+        do {
+            let b = try BodyDecoding.decodedBody(req, limit: options.maxDecodedBodyBytes)
+            if b.isEmpty { return .failure(Refusal(.error(400, "empty request body"))) }
+            return .success(b)
+        } catch {
+            return .failure(Refusal(.error(error.status, error.message)))
+        }
+    }
+
+    /// Stores accepted spans; nil on success, else the 503 to answer (nothing was stored).
+    func store(_ spans: [Span]) -> HTTPResponse? {
+        guard !spans.isEmpty else { return nil }
+        do {
+            try store.append(spans)
+        } catch {
+            log.error("append failed", [("error", "\(error)"), ("spans", "\(spans.count)")])
+            return .error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
+        }
+        fanout.publish(spans)
+        return nil
+    }
+
+    func count(accepted a: Int, rejected r: Int) {
+        counters.withLock {
+            accepted += a
+            rejected += r
+        }
+    }
+
+    // MARK: OTLP
+
+    func ingestOTLP(_ req: HTTPRequest) -> HTTPResponse {
+        let grant: KeyRing.Grant?
+        switch authorize(req, .ingest) {
+        case .failure(let r): return r.response
+        case .success(let g): grant = g
+        }
+        let json: Bool
+        switch req.mediaType {
+        case "application/x-protobuf", "application/protobuf": json = false
+        case "application/json": json = true
+        case let other:
+            return .error(415, "unsupported Content-Type '\(other ?? "none")': OTLP/HTTP takes application/x-protobuf or application/json")
+        }
+        let payload: [UInt8]
+        switch body(req) {
+        case .failure(let r): return r.response
+        case .success(let b): payload = b
+        }
+        let traces: OTLPTraces
+        do {
+            traces = json ? try OTLPJSON.decode(payload) : try OTLPProtobuf.decode(payload)
+        } catch {
+            return otlpError(400, "cannot decode ExportTraceServiceRequest: \(error)", json: json)
+        }
+        var spans: [Span] = []
+        spans.reserveCapacity(traces.spanCount)
+        var reasons: [String] = []
+        var rejectedCount = 0
+        var index = 0
+        for res in traces.resources {
+            for scope in res.scopes {
+                for o in scope.spans {
+                    switch conventions.map(o, resource: res.attributes, scope: scope, project: grant?.project ?? Span.defaultProject,
+                                           pricing: pricing, limits: options.mapping) {
+                    case .success(var s):
+                        if let g = grant { s.project = g.project }
+                        spans.append(s)
+                    case .failure(let why):
+                        rejectedCount += 1
+                        if reasons.count < options.maxReportedErrors { reasons.append("span \(index): \(why.reason)") }
+                    }
+                    index += 1
+                }
+            }
+        }
+        if let r = store(spans) { return r }
+        count(accepted: spans.count, rejected: rejectedCount)
+        var message = reasons.joined(separator: "; ")
+        if rejectedCount > reasons.count { message += "; and \(rejectedCount - reasons.count) more" }
+        if spans.isEmpty && rejectedCount > 0 {
+            return otlpError(400, "all \(rejectedCount) span(s) rejected: \(message)", json: json)
+        }
+        let bytes = json ? OTLPJSON.response(rejected: rejectedCount, message: message) : OTLPProtobuf.response(rejected: rejectedCount, message: message)
+        return HTTPResponse(status: 200, headers: [("content-type", json ? "application/json" : "application/x-protobuf")], body: bytes)
+    }
+
+    /// OTLP error replies carry a `google.rpc.Status` (code 3 = INVALID_ARGUMENT) in the request's encoding.
+    func otlpError(_ status: Int, _ message: String, json: Bool) -> HTTPResponse {
+        if json {
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("code"); w.int(3)
+            w.key("message"); w.string(message)
+            w.endObject()
+            return .json(status, w.bytes)
+        }
+        var p = ProtoWriter()
+        p.varintField(1, 3)
+        p.stringField(2, message)
+        return HTTPResponse(status: status, headers: [("content-type", "application/x-protobuf")], body: p.bytes)
+    }
+
+    // MARK: Native spans
+
+    /// `POST /v1/spans`: a JSON array of spans or JSON lines. Each span is validated on its own;
+    /// the good ones are stored and the reply lists the bad ones by index (and line).
+    func ingestNative(_ req: HTTPRequest) -> HTTPResponse {
+        let grant: KeyRing.Grant?
+        switch authorize(req, .ingest) {
+        case .failure(let r): return r.response
+        case .success(let g): grant = g
+        }
+        if let mt = req.mediaType, mt != "application/json", mt != "application/x-ndjson", mt != "application/jsonl", mt != "application/json-lines", mt != "text/plain" {
+            return .error(415, "unsupported Content-Type '\(mt)': /v1/spans takes application/json (an array or JSON lines)")
+        }
+        let payload: [UInt8]
+        switch body(req) {
+        case .failure(let r): return r.response
+        case .success(let b): payload = b
+        }
+        var spans: [Span] = []
+        var errors: [(index: Int, line: Int?, reason: String)] = []
+        var rejectedCount = 0
+        func reject(_ i: Int, _ line: Int?, _ reason: String) {
+            rejectedCount += 1
+            if errors.count < options.maxReportedErrors { errors.append((i, line, reason)) }
+        }
+        func accept(_ s: Span, _ i: Int, _ line: Int?) {
+            var s = s
+            if let g = grant { s.project = g.project }
+            if s.costUSD == nil {
+                s.costUSD = pricing.cost(model: s.responseModel ?? s.requestModel, input: s.inputTokens, output: s.outputTokens, cached: s.cachedTokens)
+            }
+            for a in s.attributes {
+                if case .string(let v) = a.value, v.utf8.count > options.mapping.maxAttributeBytes {
+                    reject(i, line, "attribute '\(a.key)' is \(v.utf8.count) bytes, over the limit of \(options.mapping.maxAttributeBytes)")
+                    return
+                }
+            }
+            spans.append(s)
+        }
+        let firstByte = payload.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+        if firstByte == UInt8(ascii: "[") {
+            // Find each element's bytes (a syntax error anywhere refuses the request), then decode
+            // them one by one so one bad span does not cost the others.
+            var ranges: [Range<Int>] = []
+            do {
+                try payload.withUnsafeBufferPointer { b throws(JSONError) in
+                    var r = JSONReader(b)
+                    try r.beginArray()
+                    var first = true
+                    while try r.nextElement(first: &first) {
+                        _ = r.peek()
+                        let start = r.pos
+                        try r.skipValue()
+                        ranges.append(start..<r.pos)
+                    }
+                    try r.expectEnd()
+                }
+            } catch {
+                return .error(400, "invalid JSON: \(error)")
+            }
+            for (i, range) in ranges.enumerated() {
+                do { accept(try Span.decodeJSON(Array(payload[range])), i, nil) } catch { reject(i, nil, "\(error)") }
+            }
+        } else {
+            var i = 0
+            var lineNo = 0
+            var start = 0
+            while start < payload.count {
+                lineNo += 1
+                let end = payload[start...].firstIndex(of: 0x0A) ?? payload.count
+                let line = payload[start..<end]
+                start = end + 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                do { accept(try Span.decodeJSON(Array(line)), i, lineNo) } catch { reject(i, lineNo, "\(error)") }
+                i += 1
+            }
+        }
+        if let r = store(spans) { return r }
+        count(accepted: spans.count, rejected: rejectedCount)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("accepted"); w.int(Int64(spans.count))
+        w.key("rejected"); w.int(Int64(rejectedCount))
+        if !errors.isEmpty {
+            w.key("errors")
+            w.beginArray()
+            for e in errors {
+                w.beginObject()
+                w.key("index"); w.int(Int64(e.index))
+                if let l = e.line { w.key("line"); w.int(Int64(l)) }
+                w.key("reason"); w.string(e.reason)
+                w.endObject()
+            }
+            w.endArray()
+        }
+        w.endObject()
+        var out = w.bytes
+        out.append(0x0A)
+        let status = spans.isEmpty && rejectedCount > 0 ? 400 : (spans.isEmpty ? 400 : 200)
+        if spans.isEmpty && rejectedCount == 0 { return .error(400, "no spans in the request body") }
+        return .json(status, out)
+    }
+}
+
+/// A response that ends a request early (auth, body), carried as an error.
+struct Refusal: Error {
+    var response: HTTPResponse
+    init(_ r: HTTPResponse) { response = r }
+}
+
+extension String {
+    func trimmingASCIISpaces() -> String {
+        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+import LLMTraceModel
+@testable import LLMTraceCollector
+
+/// Repository root, from this file's path.
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+func fixture(_ name: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: URL(fileURLWithPath: repoRoot + "/Tests/Fixtures/otlp/" + name)))
+}
+
+/// Maps every span of a decoded export with the built-in conventions and prices.
+func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rejected: [String]) {
+    let conv = Conventions.builtIn()
+    let pricing = Pricing.builtIn()
+    var out: [Span] = []
+    var rejected: [String] = []
+    for r in t.resources {
+        for sc in r.scopes {
+            for o in sc.spans {
+                switch conv.map(o, resource: r.attributes, scope: sc, project: project, pricing: pricing, limits: .init()) {
+                case .success(let s): out.append(s)
+                case .failure(let e): rejected.append(e.reason)
+                }
+            }
+        }
+    }
+    return (out, rejected)
+}
+
+@Suite struct OTLPMappingTests {
+    /// Fixtures written by Tests/integration/otel_workload.py with the real OpenTelemetry Python SDK.
+    @Test func protobufFixtureFromThePythonSDK() throws {
+        let (spans, rejected) = mapAll(try OTLPProtobuf.decode(try fixture("traces.pb")))
+        #expect(rejected.isEmpty)
+        #expect(spans.count == 7)
+        try checkFixtureSpans(spans)
+    }
+
+    @Test func jsonFixtureMapsToTheSameSpans() throws {
+        let fromPB = mapAll(try OTLPProtobuf.decode(try fixture("traces.pb"))).spans
+        let fromJSON = mapAll(try OTLPJSON.decode(try fixture("traces.json"))).spans
+        #expect(fromJSON.count == fromPB.count)
+        for (a, b) in zip(fromPB, fromJSON) { #expect(a == b, "\(a.name)") }
+    }
+
+    func checkFixtureSpans(_ spans: [Span]) throws {
+        func span(_ name: String) throws -> Span { try #require(spans.first { $0.name == name }, "span \(name)") }
+        let traceIDs = Set(spans.map(\.traceID))
+        #expect(traceIDs.count == 1)
+        for s in spans {
+            #expect(s.service == "fixture-support")
+            #expect(s.environment == "test")
+            #expect(s.project == "default")
+            #expect(s.attributes.contains { $0.key == "resource.telemetry.sdk.language" && $0.value == .string("python") })
+            #expect(s.attributes.contains { $0.key == "otel.scope.name" && $0.value == .string("llmtrace.fixtures") })
+        }
+
+        let root = try span("support_request")
+        #expect(root.isRoot)
+        #expect(root.kind == .agent)
+        #expect(root.sessionID == "sess-fixture")
+        #expect(root.userID == "user-42")
+        #expect(root.attributes.contains { $0.key == "customer.tier" && $0.value == .string("gold") })
+
+        let retrieval = try span("retrieve_policy")
+        #expect(retrieval.parentSpanID == root.spanID)
+        #expect(retrieval.kind == .retrieval)
+        #expect(retrieval.documents == [
+            RetrievedDocument(id: "kb-17", content: "Refunds are issued within 30 days of purchase.", score: 0.91),
+            RetrievedDocument(id: "kb-3", content: "Shipping is free above $50.", score: 0.42),
+        ])
+        #expect(retrieval.inputMessages == [Message(role: "user", content: "what is the refund policy?")])
+
+        let gpt = try span("chat gpt-4o")
+        #expect(gpt.kind == .llm)
+        #expect(gpt.provider == "openai")
+        #expect(gpt.requestModel == "gpt-4o")
+        #expect(gpt.responseModel == "gpt-4o-2024-08-06")
+        #expect(gpt.inputTokens == 1200 && gpt.outputTokens == 150)
+        #expect(gpt.temperature == 0.2 && gpt.maxTokens == 512 && gpt.topP == 0.9)
+        #expect(gpt.inputMessages == [Message(role: "system", content: "You are a helpful support agent."),
+                                      Message(role: "user", content: "What is the refund policy?")])
+        #expect(gpt.outputMessages == [Message(role: "assistant", content: "Refunds are issued within 30 days of purchase.")])
+        // Priced from the dated response model's base entry: 1200 x $2.50/M + 150 x $10/M.
+        #expect(abs((gpt.costUSD ?? 0) - 0.0045) < 1e-12)
+        let ttft = try #require(gpt.timeToFirstTokenNanos)
+        #expect(ttft > 1_000_000 && ttft < gpt.durationNanos)
+        // Unmapped attributes stay, mapped ones do not appear twice.
+        #expect(gpt.attributes.contains { $0.key == "gen_ai.completion.0.finish_reason" })
+        #expect(gpt.attributes.contains { $0.key == "llm.is_streaming" && $0.value == .bool(true) })
+        #expect(!gpt.attributes.contains { $0.key == "gen_ai.usage.input_tokens" || $0.key == "gen_ai.prompt.0.content" })
+
+        let claude = try span("chat claude-3-5-sonnet")
+        #expect(claude.kind == .llm && claude.provider == "anthropic")
+        #expect(claude.cachedTokens == 500)
+        #expect(claude.inputMessages == [Message(role: "system", content: "Answer briefly."),
+                                         Message(role: "user", content: "Summarize the refund policy.")])
+        #expect(claude.outputMessages == [Message(role: "assistant", content: "30-day refunds.")])
+        // 300 uncached x $3/M + 500 cached x $0.30/M + 60 x $15/M.
+        #expect(abs((claude.costUSD ?? 0) - 0.00195) < 1e-12)
+
+        let oi = try span("ChatCompletion")
+        #expect(oi.kind == .llm && oi.requestModel == "gpt-4o-mini" && oi.provider == "openai")
+        #expect(oi.inputTokens == 300 && oi.outputTokens == 40)
+        #expect(oi.promptName == "classifier" && oi.promptVersion == "v3")
+        #expect(oi.inputMessages == [Message(role: "user", content: "Classify: refund request")])
+        #expect(oi.outputMessages == [Message(role: "assistant", content: "category=refund")])
+
+        let ollm = try span("openai.chat")
+        #expect(ollm.kind == .llm)
+        #expect(ollm.inputTokens == 100 && ollm.outputTokens == 20)
+        #expect(ollm.costUSD == 0.5)  // a cost the span carries wins over the price table
+
+        let tool = try span("execute_tool lookup_order")
+        #expect(tool.kind == .tool)
+        #expect(tool.status == .error && tool.statusMessage == "order service timed out")
+        #expect(tool.events.first?.name == "exception")
+    }
+
+    @Test func invalidSpansAreRejectedWithReasons() throws {
+        var t = try OTLPProtobuf.decode(try fixture("traces.pb"))
+        t.resources[0].scopes[0].spans[0].traceID = []
+        t.resources[0].scopes[0].spans[1].spanID = [0, 0, 0, 0, 0, 0, 0, 0]
+        t.resources[0].scopes[0].spans[2].endNanos = 1
+        t.resources[0].scopes[0].spans[3].attributes.append(.init("huge", .string(String(repeating: "x", count: 10 << 20))))
+        let (spans, rejected) = mapAll(t)
+        #expect(spans.count == 3)
+        #expect(rejected.count == 4)
+        #expect(rejected[0].contains("trace_id"))
+        #expect(rejected[1].contains("span_id"))
+        #expect(rejected[2].contains("before start"))
+        #expect(rejected[3].contains("'huge'"))
+    }
+
+    /// Every prefix of a valid message either decodes (a shorter message is valid protobuf when the
+    /// cut falls between fields) or throws; none crashes. Byte flips likewise.
+    @Test func truncatedAndCorruptedProtobufNeverCrash() throws {
+        let pb = try fixture("traces.pb")
+        var errors = 0
+        for cut in 0..<pb.count {
+            do { _ = try OTLPProtobuf.decode(Array(pb[..<cut])) } catch { errors += 1 }
+        }
+        #expect(errors > pb.count / 2)
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            var b = pb
+            for _ in 0..<3 { b[Int.random(in: 0..<b.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            _ = try? OTLPProtobuf.decode(b)
+        }
+    }
+
+    @Test func responsesEncodePartialSuccess() throws {
+        #expect(OTLPProtobuf.response(rejected: 0, message: "").isEmpty)
+        let b = OTLPProtobuf.response(rejected: 2, message: "bad")
+        // field 1 (partial_success) { field 1 varint 2, field 2 "bad" }
+        #expect(b == [0x0A, 7, 0x08, 2, 0x12, 3, 0x62, 0x61, 0x64])
+        let j = try JSONValue.parse(OTLPJSON.response(rejected: 2, message: "bad"))
+        #expect(j["partialSuccess"]?["rejectedSpans"]?.string == "2")
+        #expect(j["partialSuccess"]?["errorMessage"]?.string == "bad")
+    }
+
+    @Test func pricingMatchesDatedAndPrefixedModels() {
+        let p = Pricing.builtIn()
+        #expect(p.price(for: "gpt-4o-2024-08-06") == p.price(for: "gpt-4o"))
+        #expect(p.price(for: "gpt-4o-mini-2024-07-18") == p.price(for: "gpt-4o-mini"))
+        #expect(p.price(for: "claude-3-5-sonnet-20241022") == p.price(for: "claude-3-5-sonnet"))
+        #expect(p.price(for: "openai/GPT-4o") == p.price(for: "gpt-4o"))
+        #expect(p.price(for: "gpt-4o-mini") != p.price(for: "gpt-4o"))
+        #expect(p.price(for: "gpt-4o-turbo-special") == nil)
+        #expect(p.price(for: "no-such-model") == nil)
+        #expect(p.cost(model: "gpt-4o", input: nil, output: nil, cached: nil) == nil)
+    }
+
+    @Test func builtInSchemasAreTheFilesInSchemas() throws {
+        let conv = try String(contentsOfFile: repoRoot + "/schemas/conventions.json", encoding: .utf8)
+        let price = try String(contentsOfFile: repoRoot + "/schemas/pricing.json", encoding: .utf8)
+        #expect(DefaultSchemas.conventions + "\n" == conv)
+        #expect(DefaultSchemas.pricing + "\n" == price)
+    }
+
+    @Test func conventionsFileErrorsAreClear() {
+        #expect(throws: ConfigError.self) { try Conventions(json: Array(#"{"fields": {"no_such_field": ["x"]}}"#.utf8)) }
+        #expect(throws: ConfigError.self) { try Conventions(json: Array(#"{"kind": {"attributes": [{"key": "k", "values": {"A": "bogus"}}]}}"#.utf8)) }
+        #expect(throws: ConfigError.self) { try Conventions(json: Array("not json".utf8)) }
+    }
+
+    @Test func configFile() throws {
+        let c = try CollectorConfig(json: Array(#"{"listen": "0.0.0.0:9999", "workers": 4, "projects": [{"name": "chat", "ingest_keys": ["ingest-key-0123456789"], "read_keys": ["read-key-0123456789ab"]}]}"#.utf8))
+        #expect(c.settings["listen"] == "0.0.0.0:9999")
+        #expect(c.settings["workers"] == "4")
+        let ring = KeyRing(projects: c.projects)
+        #expect(ring.grant(for: "ingest-key-0123456789") == KeyRing.Grant(project: "chat", canIngest: true, canRead: false))
+        #expect(ring.grant(for: "read-key-0123456789ab")?.canRead == true)
+        #expect(ring.grant(for: "ingest-key-012345678") == nil)
+        #expect(ring.grant(for: "ingest-key-01234567890") == nil)
+        #expect(throws: ConfigError.self) { try CollectorConfig(json: Array(#"{"listn": "x"}"#.utf8)) }
+        #expect(throws: ConfigError.self) { try CollectorConfig(json: Array(#"{"projects": [{"name": "p", "ingest_keys": ["short"]}]}"#.utf8)) }
+        #expect(try CollectorConfig.parseListen("[::1]:4318") == ("::1", 4318))
+        #expect(try CollectorConfig.parseListen(":4318") == ("0.0.0.0", 4318))
+        #expect(throws: ConfigError.self) { try CollectorConfig.parseListen("localhost") }
+    }
+}
