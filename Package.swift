@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "llmtrace-bench", targets: ["llmtrace-bench"]),
         .library(name: "LLMTraceModel", targets: ["LLMTraceModel"]),
         .library(name: "LLMTraceStore", targets: ["LLMTraceStore"]),
+        .library(name: "LLMTraceHTTP", targets: ["LLMTraceHTTP"]),
+        .library(name: "LLMTraceCollector", targets: ["LLMTraceCollector"]),
     ],
     targets: [
         // System libraries: one-line shim header + modulemap each.

@@ -11,5 +11,7 @@ let package = Package(
         .executableTarget(name: "FuzzSpanJSON", dependencies: [.product(name: "LLMTraceModel", package: "LLMTrace")]),
         .executableTarget(name: "FuzzWALRecord", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
         .executableTarget(name: "FuzzSegment", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzOTLPProtobuf", dependencies: [.product(name: "LLMTraceCollector", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzHTTPParser", dependencies: [.product(name: "LLMTraceHTTP", package: "LLMTrace")]),
     ]
 )

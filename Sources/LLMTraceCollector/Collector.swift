@@ -321,3 +321,31 @@ extension String {
         String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
+
+/// OTLP decoding and mapping with given conventions, for tools outside the server (fuzzing, the
+/// benchmark, tests): the same path `POST /v1/traces` takes.
+public enum OTLPIngest {
+    public static func spans(protobuf body: [UInt8], conventions: Conventions, pricing: Pricing) throws(OTLPDecodeError) -> (spans: [Span], rejected: [String]) {
+        map(try OTLPProtobuf.decode(body), conventions, pricing)
+    }
+
+    public static func spans(json body: [UInt8], conventions: Conventions, pricing: Pricing) throws(OTLPDecodeError) -> (spans: [Span], rejected: [String]) {
+        map(try OTLPJSON.decode(body), conventions, pricing)
+    }
+
+    static func map(_ t: OTLPTraces, _ c: Conventions, _ p: Pricing) -> (spans: [Span], rejected: [String]) {
+        var out: [Span] = []
+        var rejected: [String] = []
+        for r in t.resources {
+            for sc in r.scopes {
+                for o in sc.spans {
+                    switch c.map(o, resource: r.attributes, scope: sc, project: Span.defaultProject, pricing: p, limits: .init()) {
+                    case .success(let s): out.append(s)
+                    case .failure(let e): rejected.append(e.reason)
+                    }
+                }
+            }
+        }
+        return (out, rejected)
+    }
+}

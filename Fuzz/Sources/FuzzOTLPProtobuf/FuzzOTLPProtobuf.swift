@@ -1,0 +1,16 @@
+import LLMTraceCollector
+
+let conventions = Conventions.builtIn()
+let pricing = Pricing.builtIn()
+
+/// Any bytes as an OTLP ExportTraceServiceRequest: decoding and mapping must return spans and
+/// rejections or an OTLPDecodeError, never crash, hang or allocate without bound.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    if let r = try? OTLPIngest.spans(protobuf: bytes, conventions: conventions, pricing: pricing) {
+        for s in r.spans { precondition(s.endNanos >= s.startNanos && !s.traceID.isZero && !s.spanID.isZero, "an invalid span was accepted") }
+    }
+    return 0
+}
