@@ -38,7 +38,7 @@ let package = Package(
 
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceCollector", "LLMTraceHTTP"]),
         .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceCLI"]),
-        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
+        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceCollector", "LLMTraceHTTP"]),
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),

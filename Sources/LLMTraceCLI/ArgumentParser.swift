@@ -4,8 +4,17 @@ public struct ParsedArguments {
     public var options: [String: String] = [:]
     public var flags: Set<String> = []
     public var positionals: [String] = []
+    /// Every value of each option, in order (for repeatable options).
+    public var all: [String: [String]] = [:]
 
     public func value(_ name: String) -> String? { options[name] }
+    public func values(_ name: String) -> [String] { all[name] ?? [] }
+
+    public func double(_ name: String, default d: Double) throws -> Double {
+        guard let v = options[name] else { return d }
+        guard let x = Double(v), x.isFinite else { throw UsageError("--\(name) expects a number, got '\(v)'") }
+        return x
+    }
     public func has(_ flag: String) -> Bool { flags.contains(flag) }
 
     public func int(_ name: String, default d: Int) throws -> Int {
@@ -49,13 +58,16 @@ public enum ArgumentParser {
                 guard inline == nil else { throw UsageError("--\(name) takes no value") }
                 out.flags.insert(name)
             } else if options.contains(name) {
+                let v: String
                 if let inline {
-                    out.options[name] = inline
+                    v = inline
                 } else {
                     guard i < args.count else { throw UsageError("--\(name) needs a value") }
-                    out.options[name] = args[i]
+                    v = args[i]
                     i += 1
                 }
+                out.options[name] = v
+                out.all[name, default: []].append(v)
             } else {
                 let all = (options.union(flags)).sorted()
                 let near = all.first { $0.hasPrefix(String(name.prefix(3))) }

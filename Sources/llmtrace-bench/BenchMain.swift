@@ -13,6 +13,8 @@ struct BenchMain {
       llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression 1] [--dir DIR] [--keep]
       llmtrace-bench json  [--spans N]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P]   > spans.jsonl
+      llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
+                            [--gzip] [--server-pid PID] [--server-arg ARG]...
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
@@ -21,6 +23,11 @@ struct BenchMain {
               raw_json_bytes_per_span, disk_bytes_per_span, lookup_p50_ms, lookup_p99_ms, peak_rss_mb.
       json    Decodes native span JSON with LLMTrace's byte-level reader and with Foundation's
               JSONSerialization and JSONDecoder-free parsing; prints MB/s for each.
+      ingest  Posts OTLP/HTTP protobuf batches of realistic LLM spans (GenAI attribute names) from
+              --connections keep-alive connections for --seconds, as fast as answered or at --rate
+              spans/s. --spawn starts the llmtraced next to this binary on a free port with a temp data
+              directory (fsync=always). Last line: JSON with spans_per_s, p50_ms, p99_ms, errors and
+              the server's peak_rss_mb (VmHWM from /proc; --server-pid for a server started by hand).
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
@@ -28,6 +35,8 @@ struct BenchMain {
     EXAMPLES
       swift run -c release llmtrace-bench store --spans 1000000
       swift run -c release llmtrace-bench json --spans 100000
+      swift run -c release llmtrace-bench ingest --spawn --seconds 60
+      swift run -c release llmtrace-bench ingest --spawn --seconds 60 --rate 25000
     """
 
     static func main() {
@@ -43,6 +52,7 @@ struct BenchMain {
             case "json": try JSONBench.run(args)
             case "writer": try CrashWriter.run(args)
             case "gen": try GenCommand.run(args)
+            case "ingest": try IngestBench.run(args)
             default: throw UsageError("unknown command '\(cmd)'; see llmtrace-bench --help")
             }
         } catch let e as UsageError {

@@ -1,0 +1,140 @@
+import LLMTraceModel
+
+/// Spans as an OTLP `ExportTraceServiceRequest` (protobuf) using the GenAI semantic conventions'
+/// attribute names, the way an instrumented service would send them: for the ingest benchmark's
+/// client and for tests. One ResourceSpans per service.
+public enum OTLPEncoder {
+    /// The encoded request and the byte offset of every span's 16-byte trace id in it (a load
+    /// generator can rewrite ids in place to send fresh traces without re-encoding).
+    public static func encode(_ spans: [Span]) -> (bytes: [UInt8], traceIDOffsets: [Int]) {
+        var order: [String] = []
+        var byService: [String: [Span]] = [:]
+        for s in spans {
+            if byService[s.service] == nil { order.append(s.service) }
+            byService[s.service, default: []].append(s)
+        }
+        var w = ProtoWriter()
+        var offsets: [Int] = []
+        for service in order {
+            let group = byService[service]!
+            let resource = encodeResource(service: service, environment: group.first?.environment)
+            var scopeBody = ProtoWriter()
+            scopeBody.messageField(1) { $0.stringField(1, "llmtrace.bench"); $0.stringField(2, "1.0") }
+            var spanOffsets: [Int] = []
+            for s in group {
+                let body = encodeSpan(s)
+                scopeBody.tag(2, 2)
+                scopeBody.varint(UInt64(body.count))
+                // trace_id is the first field of the span body: tag (1 byte) + length (1 byte).
+                spanOffsets.append(scopeBody.bytes.count + 2)
+                scopeBody.bytes.append(contentsOf: body)
+            }
+            var rs = ProtoWriter()
+            rs.bytesField(1, resource)
+            rs.tag(2, 2)
+            rs.varint(UInt64(scopeBody.bytes.count))
+            let scopeStart = rs.bytes.count
+            rs.bytes.append(contentsOf: scopeBody.bytes)
+            w.tag(1, 2)
+            w.varint(UInt64(rs.bytes.count))
+            let rsStart = w.bytes.count
+            w.bytes.append(contentsOf: rs.bytes)
+            offsets += spanOffsets.map { rsStart + scopeStart + $0 }
+        }
+        return (w.bytes, offsets)
+    }
+
+    static func encodeResource(service: String, environment: String?) -> [UInt8] {
+        var r = ProtoWriter()
+        attr(&r, 1, "service.name", .string(service))
+        if let e = environment { attr(&r, 1, "deployment.environment.name", .string(e)) }
+        attr(&r, 1, "telemetry.sdk.name", .string("llmtrace-bench"))
+        return r.bytes
+    }
+
+    static func encodeSpan(_ s: Span) -> [UInt8] {
+        var p = ProtoWriter()
+        p.bytesField(1, s.traceID.bytes)
+        p.bytesField(2, withUnsafeBytes(of: s.spanID.value.bigEndian) { Array($0) })
+        if !s.parentSpanID.isZero { p.bytesField(4, withUnsafeBytes(of: s.parentSpanID.value.bigEndian) { Array($0) }) }
+        p.stringField(5, s.name)
+        p.varintField(6, s.kind == .llm || s.kind == .embedding || s.kind == .retrieval ? 3 : 1)
+        p.fixed64Field(7, UInt64(s.startNanos))
+        p.fixed64Field(8, UInt64(s.endNanos))
+        let kindName: String
+        switch s.kind {
+        case .llm: kindName = "LLM"
+        case .retrieval: kindName = "RETRIEVER"
+        case .embedding: kindName = "EMBEDDING"
+        case .tool: kindName = "TOOL"
+        case .agent: kindName = "AGENT"
+        case .chain: kindName = "CHAIN"
+        case .guardrail: kindName = "GUARDRAIL"
+        case .cache, .other: kindName = ""
+        }
+        if !kindName.isEmpty { attr(&p, 9, "openinference.span.kind", .string(kindName)) }
+        if let v = s.provider { attr(&p, 9, "gen_ai.system", .string(v)) }
+        if let v = s.requestModel { attr(&p, 9, "gen_ai.request.model", .string(v)) }
+        if let v = s.responseModel { attr(&p, 9, "gen_ai.response.model", .string(v)) }
+        if let v = s.inputTokens { attr(&p, 9, "gen_ai.usage.input_tokens", .int(v)) }
+        if let v = s.outputTokens { attr(&p, 9, "gen_ai.usage.output_tokens", .int(v)) }
+        if let v = s.cachedTokens { attr(&p, 9, "gen_ai.usage.cache_read_input_tokens", .int(v)) }
+        if let v = s.reasoningTokens { attr(&p, 9, "gen_ai.usage.reasoning_tokens", .int(v)) }
+        if let v = s.temperature { attr(&p, 9, "gen_ai.request.temperature", .double(v)) }
+        if let v = s.maxTokens { attr(&p, 9, "gen_ai.request.max_tokens", .int(v)) }
+        if let v = s.topP { attr(&p, 9, "gen_ai.request.top_p", .double(v)) }
+        if let v = s.sessionID { attr(&p, 9, "session.id", .string(v)) }
+        if let v = s.userID { attr(&p, 9, "user.id", .string(v)) }
+        if let v = s.promptName { attr(&p, 9, "gen_ai.prompt.name", .string(v)) }
+        if let v = s.promptVersion { attr(&p, 9, "gen_ai.prompt.version", .string(v)) }
+        if !s.tags.isEmpty { attr(&p, 9, "tag.tags", .array(s.tags.map { .string($0) })) }
+        for (i, m) in s.inputMessages.enumerated() {
+            attr(&p, 9, "gen_ai.prompt.\(i).role", .string(m.role))
+            attr(&p, 9, "gen_ai.prompt.\(i).content", .string(m.content))
+        }
+        for (i, m) in s.outputMessages.enumerated() {
+            attr(&p, 9, "gen_ai.completion.\(i).role", .string(m.role))
+            attr(&p, 9, "gen_ai.completion.\(i).content", .string(m.content))
+        }
+        for (i, d) in s.documents.enumerated() {
+            if let id = d.id { attr(&p, 9, "retrieval.documents.\(i).document.id", .string(id)) }
+            attr(&p, 9, "retrieval.documents.\(i).document.content", .string(d.content))
+            if let sc = d.score { attr(&p, 9, "retrieval.documents.\(i).document.score", .double(sc)) }
+        }
+        for a in s.attributes { attr(&p, 9, a.key, a.value) }
+        for e in s.events {
+            p.messageField(11) { ev in
+                ev.fixed64Field(1, UInt64(e.timeNanos))
+                ev.stringField(2, e.name)
+                for a in e.attributes { attr(&ev, 3, a.key, a.value) }
+            }
+        }
+        if s.status != .unset || s.statusMessage != nil {
+            p.messageField(15) { st in
+                if let m = s.statusMessage { st.stringField(2, m) }
+                st.varintField(3, s.status == .ok ? 1 : (s.status == .error ? 2 : 0))
+            }
+        }
+        return p.bytes
+    }
+
+    static func attr(_ w: inout ProtoWriter, _ field: Int, _ key: String, _ value: AttributeValue) {
+        w.messageField(field) { kv in
+            kv.stringField(1, key)
+            kv.messageField(2) { anyValue(&$0, value) }
+        }
+    }
+
+    static func anyValue(_ w: inout ProtoWriter, _ v: AttributeValue) {
+        switch v {
+        case .string(let s): w.stringField(1, s)
+        case .bool(let b): w.varintField(2, b ? 1 : 0)
+        case .int(let i): w.varintField(3, UInt64(bitPattern: i))
+        case .double(let d): w.doubleField(4, d)
+        case .array(let a):
+            w.messageField(5) { arr in
+                for x in a { arr.messageField(1) { anyValue(&$0, x) } }
+            }
+        }
+    }
+}

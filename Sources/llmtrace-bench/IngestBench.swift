@@ -1,0 +1,324 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMTraceCLI
+import LLMTraceCollector
+import LLMTraceHTTP
+import LLMTraceModel
+import LLMTraceStore
+import LLMTraceSynthetic
+
+/// `llmtrace-bench ingest`: OTLP/HTTP protobuf load against a running (or spawned) llmtraced.
+///
+/// Each connection is a thread with a keep-alive socket that posts batches of realistic LLM spans
+/// (the synthetic workload, GenAI attribute names) and waits for the answer, as an exporter does.
+/// Bodies are encoded once; every request rewrites the trace ids in place, so each sends new traces
+/// without the client spending CPU on encoding (client and server share the machine's two cores).
+enum IngestBench {
+    static func run(_ argv: [String]) throws {
+        let a = try ArgumentParser.parse(argv, options: ["endpoint", "connections", "seconds", "batch", "rate", "server-pid", "key",
+                                                         "data", "server-arg", "bodies"],
+                                         flags: ["spawn", "gzip", "keep", "help"])
+        if a.has("help") { Terminal.print(BenchMain.usage); return }
+        let connections = max(1, try a.int("connections", default: 8))
+        let seconds = try a.double("seconds", default: 60)
+        let batch = max(1, try a.int("batch", default: 512))
+        let rate = try a.double("rate", default: 0)
+        let bodiesPerConnection = max(1, try a.int("bodies", default: 4))
+        let gzip = a.has("gzip")
+        var endpoint = a.value("endpoint") ?? "http://127.0.0.1:4318"
+        var serverPID: Int32? = try a.value("server-pid").map {
+            guard let p = Int32($0) else { throw UsageError("--server-pid expects a process id") }
+            return p
+        }
+
+        // Optionally start the server: the llmtraced next to this binary, a temp data directory.
+        var spawned: Process? = nil
+        var spawnedDir: String? = nil
+        if a.has("spawn") {
+            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llmtraced").path
+            let dir = a.value("data") ?? (NSTemporaryDirectory() + "llmtrace-ingest-\(getpid())")
+            try? FileManager.default.removeItem(atPath: dir)
+            let port = try freePort()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: bin)
+            p.arguments = ["--listen", "127.0.0.1:\(port)", "--data", dir, "--access-log", "off"] + a.values("server-arg")
+            var env = ProcessInfo.processInfo.environment
+            env["SWIFT_BACKTRACE"] = "enable=no"
+            p.environment = env
+            try p.run()
+            spawned = p
+            spawnedDir = dir
+            serverPID = p.processIdentifier
+            endpoint = "http://127.0.0.1:\(port)"
+            Terminal.error("spawned \(bin) (pid \(p.processIdentifier)) on \(endpoint), data in \(dir)")
+        }
+        defer {
+            if let p = spawned {
+                p.terminate()
+                p.waitUntilExit()
+                if !a.has("keep"), let d = spawnedDir { try? FileManager.default.removeItem(atPath: d) }
+            }
+        }
+        let (host, port, path) = try parseEndpoint(endpoint)
+        try waitForHealth(host: host, port: port, seconds: 30)
+
+        // Request bodies: distinct batches per connection, encoded once.
+        Terminal.error("encoding \(connections * bodiesPerConnection) OTLP batches of \(batch) spans…")
+        var bodies: [[(bytes: [UInt8], offsets: [Int])]] = []
+        var rawBytes = 0
+        for c in 0..<connections {
+            var gen = SyntheticWorkload(seed: 1000 + UInt64(c))
+            var mine: [(bytes: [UInt8], offsets: [Int])] = []
+            for _ in 0..<bodiesPerConnection {
+                var spans = gen.nextBatch(count: batch)
+                spans.removeLast(spans.count - batch)
+                let enc = OTLPEncoder.encode(spans)
+                var e: (bytes: [UInt8], offsets: [Int]) = (enc.bytes, enc.traceIDOffsets)
+                rawBytes += e.bytes.count
+                if gzip { e = (BodyDecoding.gzip(e.bytes, level: 1), []) }
+                mine.append(e)
+            }
+            bodies.append(mine)
+        }
+        if gzip { Terminal.error("note: with --gzip, trace ids cannot be rewritten in place; batches repeat") }
+
+        let results = Results()
+        let t0 = monotonicNanos()
+        let deadline = t0 + Int64(seconds * 1e9)
+        let serverCPU0 = serverPID.map(serverCPUSeconds(pid:)) ?? 0
+        let clientCPU0 = processCPUSeconds()
+        let interval = rate > 0 ? Double(connections * batch) / rate : 0
+        Terminal.error("posting to \(endpoint)\(path) from \(connections) connection(s) for \(seconds) s"
+                       + (rate > 0 ? " at \(Int(rate)) spans/s" : " as fast as answered") + (gzip ? ", gzip" : ""))
+        var threads: [Thread] = []
+        for c in 0..<connections {
+            let mine = bodies[c]
+            let t = Thread {
+                setCurrentThreadName("ingest-\(c)")
+                var conn: Int32 = -1
+                var local = Results.Local()
+                var bodies = mine
+                var n: UInt64 = 0
+                var next = Double(monotonicNanos())
+                // Stagger paced connections so requests do not arrive in bursts.
+                if interval > 0 { next += interval * 1e9 * Double(c) / Double(connections) }
+                while monotonicNanos() < deadline {
+                    if interval > 0 {
+                        let now = Double(monotonicNanos())
+                        if now < next { usleep(UInt32((next - now) / 1000)) }
+                        next += interval * 1e9
+                        if monotonicNanos() >= deadline { break }
+                    }
+                    let i = Int(n % UInt64(bodies.count))
+                    // Fresh trace ids: the connection and the request counter in the first 8 bytes.
+                    let stamp = (UInt64(c + 1) << 48) | (n + 1)
+                    for off in bodies[i].offsets {
+                        bodies[i].bytes.withUnsafeMutableBytes { $0.storeBytes(of: stamp.bigEndian, toByteOffset: off, as: UInt64.self) }
+                    }
+                    n += 1
+                    if conn < 0 { conn = connect(host: host, port: port) }
+                    if conn < 0 { local.ioErrors += 1; usleep(100_000); continue }
+                    let s = monotonicNanos()
+                    let status = post(conn, host: host, path: path, body: bodies[i].bytes, gzip: gzip)
+                    let ms = Double(monotonicNanos() - s) / 1e6
+                    switch status {
+                    case 200:
+                        local.latencies.append(ms)
+                        local.spans += batch
+                    case 429, 503:
+                        local.overloaded += 1
+                        usleep(50_000)
+                    case -1:
+                        local.ioErrors += 1
+                        close(conn)
+                        conn = -1
+                    default:
+                        local.errors += 1
+                        if local.firstError == nil { local.firstError = status }
+                    }
+                }
+                if conn >= 0 { close(conn) }
+                results.add(local)
+            }
+            t.stackSize = 1 << 20
+            threads.append(t)
+            t.start()
+        }
+        results.waitFor(connections)
+        let elapsed = Double(monotonicNanos() - t0) / 1e9
+        let serverCPU = serverPID.map { serverCPUSeconds(pid: $0) - serverCPU0 } ?? 0
+        let clientCPU = processCPUSeconds() - clientCPU0
+        let serverRSS = serverPID.map { procStatusMiB(pid: $0, "VmHWM:") } ?? 0
+
+        var lat = results.latencies
+        lat.sort()
+        func pct(_ p: Double) -> Double { lat.isEmpty ? 0 : lat[min(lat.count - 1, Int(Double(lat.count) * p))] }
+        Terminal.error("\(results.spans) spans in \(String(format: "%.1f", elapsed)) s; CPU seconds: server \(String(format: "%.1f", serverCPU)), client \(String(format: "%.1f", clientCPU))"
+                       + (results.firstError.map { "; first error status \($0)" } ?? ""))
+        let out: [(String, String)] = [
+            ("spans_per_s", String(format: "%.0f", Double(results.spans) / elapsed)),
+            ("requests", "\(lat.count)"),
+            ("p50_ms", String(format: "%.2f", pct(0.5))), ("p90_ms", String(format: "%.2f", pct(0.9))),
+            ("p99_ms", String(format: "%.2f", pct(0.99))), ("max_ms", String(format: "%.2f", lat.last ?? 0)),
+            ("errors", "\(results.errors + results.ioErrors)"), ("overloaded_429_503", "\(results.overloaded)"),
+            ("peak_rss_mb", String(format: "%.1f", serverRSS)),
+            ("server_cpu_s", String(format: "%.1f", serverCPU)), ("client_cpu_s", String(format: "%.1f", clientCPU)),
+            ("seconds", String(format: "%.1f", elapsed)), ("connections", "\(connections)"), ("batch", "\(batch)"),
+            ("target_rate", String(format: "%.0f", rate)), ("gzip", gzip ? "true" : "false"),
+            ("protobuf_bytes_per_span", String(format: "%.0f", Double(rawBytes) / Double(connections * bodiesPerConnection * batch))),
+        ]
+        Terminal.print("{" + out.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    }
+
+    final class Results: @unchecked Sendable {
+        struct Local {
+            var latencies: [Double] = []
+            var spans = 0
+            var errors = 0
+            var ioErrors = 0
+            var overloaded = 0
+            var firstError: Int?
+        }
+        private let c = Condition()
+        private(set) var latencies: [Double] = []
+        private(set) var spans = 0, errors = 0, ioErrors = 0, overloaded = 0, done = 0
+        private(set) var firstError: Int?
+        func add(_ l: Local) {
+            c.withLock {
+                latencies += l.latencies
+                spans += l.spans
+                errors += l.errors
+                ioErrors += l.ioErrors
+                overloaded += l.overloaded
+                if firstError == nil { firstError = l.firstError }
+                done += 1
+                c.broadcast()
+            }
+        }
+        func waitFor(_ n: Int) { c.withLock { while done < n { c.wait() } } }
+    }
+
+    static func parseEndpoint(_ s: String) throws -> (String, Int, String) {
+        guard s.hasPrefix("http://") else { throw UsageError("--endpoint must be http://HOST:PORT (got \(s))") }
+        var rest = s.dropFirst(7)
+        var path = "/v1/traces"
+        if let slash = rest.firstIndex(of: "/") {
+            let p = String(rest[slash...])
+            if p != "/" { path = p }
+            rest = rest[..<slash]
+        }
+        let (h, port) = try CollectorConfig.parseListen(String(rest.contains(":") ? rest : rest + ":80"))
+        return (h, port, path)
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func connect(host: String, port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr(host == "localhost" ? "127.0.0.1" : host)
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if rc != 0 { close(fd); return -1 }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(4))
+        var tv = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    /// One request on a keep-alive connection; the response status, or -1 on an I/O error.
+    static func post(_ fd: Int32, host: String, path: String, body: [UInt8], gzip: Bool) -> Int {
+        let head = "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/x-protobuf\r\n"
+            + (gzip ? "Content-Encoding: gzip\r\n" : "") + "Content-Length: \(body.count)\r\n\r\n"
+        guard writeAll(fd, Array(head.utf8)), writeAll(fd, body) else { return -1 }
+        var buf = [UInt8](repeating: 0, count: 16384)
+        var have = 0
+        var headerEnd = -1
+        while headerEnd < 0 {
+            if have == buf.count { buf += [UInt8](repeating: 0, count: buf.count) }
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + have, $0.count - have, 0) }
+            if n <= 0 { return -1 }
+            have += n
+            if have >= 4 {
+                for i in max(0, have - n - 3)..<(have - 3) where buf[i] == 13 && buf[i + 1] == 10 && buf[i + 2] == 13 && buf[i + 3] == 10 {
+                    headerEnd = i + 4
+                    break
+                }
+            }
+        }
+        let head2 = String(decoding: buf[0..<headerEnd], as: UTF8.self).lowercased()
+        let parts = head2.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, let status = Int(parts[1]) else { return -1 }
+        var length = 0
+        if let r = head2.range(of: "content-length:") {
+            length = Int(head2[r.upperBound...].prefix { $0 != "\r" }.trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        var remaining = length - (have - headerEnd)
+        while remaining > 0 {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, min($0.count, remaining), 0) }
+            if n <= 0 { return -1 }
+            remaining -= n
+        }
+        if head2.contains("connection: close") { return -1 }  // the server will close: reconnect
+        return status
+    }
+
+    static func writeAll(_ fd: Int32, _ b: [UInt8]) -> Bool {
+        var off = 0
+        while off < b.count {
+            let n = b.withUnsafeBytes { send(fd, $0.baseAddress! + off, b.count - off, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { if errno == EINTR { continue }; return false }
+            off += n
+        }
+        return true
+    }
+
+    static func waitForHealth(host: String, port: Int, seconds: Double) throws {
+        let end = monotonicNanos() + Int64(seconds * 1e9)
+        while monotonicNanos() < end {
+            let fd = connect(host: host, port: port)
+            if fd >= 0 {
+                defer { close(fd) }
+                let req = Array("GET /healthz HTTP/1.1\r\nHost: \(host)\r\n\r\n".utf8)
+                if writeAll(fd, req) {
+                    var b = [UInt8](repeating: 0, count: 256)
+                    let n = b.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                    if n > 12, String(decoding: b[0..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200") { return }
+                }
+            }
+            usleep(100_000)
+        }
+        throw UsageError("no answer from http://\(host):\(port)/healthz within \(Int(seconds)) s")
+    }
+
+    /// User+system CPU seconds of another process, from /proc/PID/stat.
+    static func serverCPUSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        let f = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        guard f.count > 13, let u = Double(f[11]), let s = Double(f[12]) else { return 0 }
+        return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func procStatusMiB(pid: Int32, _ field: String) -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        for line in s.split(separator: "\n") where line.hasPrefix(field) {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+}
