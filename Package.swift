@@ -36,7 +36,7 @@ let package = Package(
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
         .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore"]),
 
-        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceCollector", "LLMTraceHTTP"]),
+        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
         .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceCLI"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceCollector", "LLMTraceHTTP"]),
 

@@ -162,21 +162,14 @@ public final class Collector: @unchecked Sendable {
         spans.reserveCapacity(traces.spanCount)
         var reasons: [String] = []
         var rejectedCount = 0
-        var index = 0
-        for res in traces.resources {
-            for scope in res.scopes {
-                for o in scope.spans {
-                    switch conventions.map(o, resource: res.attributes, scope: scope, project: grant?.project ?? Span.defaultProject,
-                                           pricing: pricing, limits: options.mapping) {
-                    case .success(var s):
-                        if let g = grant { s.project = g.project }
-                        spans.append(s)
-                    case .failure(let why):
-                        rejectedCount += 1
-                        if reasons.count < options.maxReportedErrors { reasons.append("span \(index): \(why.reason)") }
-                    }
-                    index += 1
-                }
+        conventions.mapAll(traces, project: grant?.project ?? Span.defaultProject, pricing: pricing, limits: options.mapping) { result, index in
+            switch result {
+            case .success(var s):
+                if let g = grant { s.project = g.project }
+                spans.append(s)
+            case .failure(let why):
+                rejectedCount += 1
+                if reasons.count < options.maxReportedErrors { reasons.append("span \(index): \(why.reason)") }
             }
         }
         if let r = store(spans) { return r }
@@ -336,14 +329,10 @@ public enum OTLPIngest {
     static func map(_ t: OTLPTraces, _ c: Conventions, _ p: Pricing) -> (spans: [Span], rejected: [String]) {
         var out: [Span] = []
         var rejected: [String] = []
-        for r in t.resources {
-            for sc in r.scopes {
-                for o in sc.spans {
-                    switch c.map(o, resource: r.attributes, scope: sc, project: Span.defaultProject, pricing: p, limits: .init()) {
-                    case .success(let s): out.append(s)
-                    case .failure(let e): rejected.append(e.reason)
-                    }
-                }
+        c.mapAll(t, project: Span.defaultProject, pricing: p, limits: .init()) { r, _ in
+            switch r {
+            case .success(let s): out.append(s)
+            case .failure(let e): rejected.append(e.reason)
             }
         }
         return (out, rejected)

@@ -96,9 +96,130 @@ public struct Conventions: Sendable {
         public init() {}
     }
 
+    /// Span fields the `fields` rules fill.
+    enum Field: Int, CaseIterable {
+        case project, provider, requestModel, responseModel, inputTokens, outputTokens, cachedTokens, reasoningTokens
+        case costUSD, temperature, maxTokens, topP, sessionID, userID, promptName, promptVersion, environment
+        case ttftSeconds, ttftMillis, tags
+
+        static func named(_ n: String) -> Field? {
+            switch n {
+            case "project": return .project
+            case "provider": return .provider
+            case "request_model": return .requestModel
+            case "response_model": return .responseModel
+            case "input_tokens": return .inputTokens
+            case "output_tokens": return .outputTokens
+            case "cached_tokens": return .cachedTokens
+            case "reasoning_tokens": return .reasoningTokens
+            case "cost_usd": return .costUSD
+            case "temperature": return .temperature
+            case "max_tokens": return .maxTokens
+            case "top_p": return .topP
+            case "session_id": return .sessionID
+            case "user_id": return .userID
+            case "prompt_name": return .promptName
+            case "prompt_version": return .promptVersion
+            case "environment": return .environment
+            case "time_to_first_token_s": return .ttftSeconds
+            case "time_to_first_token_ms": return .ttftMillis
+            case "tags": return .tags
+            default: return nil
+            }
+        }
+    }
+
+    /// What one attribute key means under these conventions; computed once per distinct key.
+    struct KeyClass {
+        enum Action {
+            case field(Field, priority: Int)
+            case kind(rule: Int)
+            case jsonMessages(rule: Int)
+            case valueMessage(rule: Int)
+            case llmHint
+        }
+        var actions: [Action] = []
+        /// Indexed rule (messages first, then documents) this key belongs to, with N and the column.
+        var indexedRule = -1
+        var index = 0
+        var column = -1
+    }
+
+    func classify(_ key: String) -> KeyClass {
+        var c = KeyClass()
+        for (name, keys) in fields {
+            guard let f = Field.named(name) else { continue }
+            if let prio = keys.firstIndex(of: key) { c.actions.append(.field(f, priority: prio)) }
+        }
+        for (i, r) in kindRules.enumerated() where r.key == key { c.actions.append(.kind(rule: i)) }
+        for (i, r) in jsonMessages.enumerated() where r.key == key { c.actions.append(.jsonMessages(rule: i)) }
+        for (i, r) in valueMessages.enumerated() where r.key == key { c.actions.append(.valueMessage(rule: i)) }
+        if llmIfPresent.contains(key) { c.actions.append(.llmHint) }
+        let indexed: [(prefix: String, columns: [String])] = indexedMessages.map { ($0.prefix, [$0.role, $0.content]) }
+            + indexedDocuments.map { ($0.prefix, [$0.id, $0.content, $0.score]) }
+        let u = Array(key.utf8)
+        for (ri, rule) in indexed.enumerated() {
+            let p = Array(rule.prefix.utf8)
+            guard u.count > p.count + 2, u.starts(with: p) else { continue }
+            var k = p.count
+            var n = 0
+            var digits = 0
+            while k < u.count, u[k] >= 0x30, u[k] <= 0x39, digits < 6 { n = n * 10 + Int(u[k] - 0x30); k += 1; digits += 1 }
+            guard digits > 0, k < u.count, u[k] == UInt8(ascii: ".") else { continue }
+            let field = String(decoding: u[(k + 1)...], as: UTF8.self)
+            guard let col = rule.columns.firstIndex(of: field) else { continue }
+            c.indexedRule = ri
+            c.index = n
+            c.column = col
+            break
+        }
+        return c
+    }
+
+    /// The per-request cache of key classes, indexed by `KeyTable` id.
+    struct Classifier {
+        var classes: [KeyClass?] = []
+        mutating func get(_ id: Int32, _ keys: KeyTable, _ conv: Conventions) -> KeyClass {
+            let i = Int(id)
+            if i >= classes.count { classes.append(contentsOf: repeatElement(nil, count: max(i + 1, keys.count) - classes.count)) }
+            if let c = classes[i] { return c }
+            let c = conv.classify(keys.keys[i])
+            classes[i] = c
+            return c
+        }
+    }
+
+    /// The resource-level part of the mapping, done once per ResourceSpans.
+    struct ResourceInfo {
+        var service = Span.defaultService
+        var environment: String?
+        var project: String?
+        /// Resource attributes no rule used, as `resource.<key>`, plus the scope name.
+        var extras: [Attribute] = []
+    }
+
+    func resourceInfo(_ attrs: [Attribute]) -> ResourceInfo {
+        var info = ResourceInfo()
+        var used = Set<Int>()
+        func first(_ keys: [String]?) -> String? {
+            for k in keys ?? [] {
+                if let i = attrs.firstIndex(where: { $0.key == k }), let v = attrs[i].value.stringValue {
+                    used.insert(i)
+                    return v
+                }
+            }
+            return nil
+        }
+        if let v = first(resourceFields["service"]) { info.service = v }
+        info.environment = first(resourceFields["environment"])
+        info.project = first(resourceFields["project"])
+        for (i, a) in attrs.enumerated() where !used.contains(i) { info.extras.append(Attribute("resource." + a.key, a.value)) }
+        return info
+    }
+
     /// Maps one OTLP span onto the span model, or says why it is rejected.
-    func map(_ o: OTLPSpan, resource: [Attribute], scope: OTLPScope, project defaultProject: String,
-             pricing: Pricing, limits: Limits) -> Result<Span, SpanRejection> {
+    func map(_ o: OTLPSpan, resource: ResourceInfo, scope: OTLPScope, project defaultProject: String,
+             pricing: Pricing, limits: Limits, keys: KeyTable, classifier: inout Classifier) -> Result<Span, SpanRejection> {
         // Identity and times first: a span without them cannot be stored or found.
         if let e = o.idError { return .failure(SpanRejection(e)) }
         guard o.traceID.count == 16, o.traceID.contains(where: { $0 != 0 }) else {
@@ -126,8 +247,10 @@ public struct Conventions: Sendable {
         let traceID = o.traceID.withUnsafeBytes { TraceID(bytes: $0) }
         let spanID = SpanID(o.spanID.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) })
         let parent = o.parentSpanID.isEmpty ? SpanID(0) : SpanID(o.parentSpanID.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) })
-        var s = Span(traceID: traceID, spanID: spanID, parentSpanID: parent, name: o.name.isEmpty ? "unnamed" : o.name,
+        var s = Span(traceID: traceID, spanID: spanID, parentSpanID: parent, project: resource.project ?? defaultProject,
+                     service: resource.service, name: o.name.isEmpty ? "unnamed" : o.name,
                      startNanos: Int64(o.startNanos), endNanos: Int64(o.endNanos))
+        s.environment = resource.environment
         switch o.statusCode {
         case 1: s.status = .ok
         case 2: s.status = .error
@@ -135,92 +258,109 @@ public struct Conventions: Sendable {
         }
         if !o.statusMessage.isEmpty { s.statusMessage = o.statusMessage }
 
-        var attrs = AttributeIndex(o.attributes)
-        var res = AttributeIndex(resource)
+        // One pass over the attributes, by key class.
+        let attrs = o.attributes
+        var used = [Bool](repeating: false, count: attrs.count)
+        var fieldHits: [(field: Field, priority: Int, index: Int)] = []
+        var kindHit: (rule: Int, kind: SpanKind)? = nil
+        var jsonHits: [(rule: Int, index: Int)] = []
+        var valueHits: [(rule: Int, index: Int)] = []
+        var indexedHits: [(rule: Int, n: Int, column: Int, index: Int)] = []
+        var llmHint = false
+        for i in attrs.indices {
+            let c = i < o.keyIDs.count ? classifier.get(o.keyIDs[i], keys, self) : classify(attrs[i].key)
+            for act in c.actions {
+                switch act {
+                case .field(let f, let p): fieldHits.append((f, p, i))
+                case .kind(let r):
+                    if kindHit == nil || r < kindHit!.rule, let v = attrs[i].value.stringValue,
+                       let k = kindRules[r].values[v] ?? kindRules[r].values[v.lowercased()] ?? kindRules[r].values[v.uppercased()] {
+                        kindHit = (r, k)
+                    }
+                case .jsonMessages(let r): jsonHits.append((r, i))
+                case .valueMessage(let r): valueHits.append((r, i))
+                case .llmHint: llmHint = true
+                }
+            }
+            if c.indexedRule >= 0 { indexedHits.append((c.indexedRule, c.index, c.column, i)) }
+        }
 
-        // Resource-level fields, overridable per span.
-        s.service = res.take(resourceFields["service"])?.stringValue ?? Span.defaultService
-        s.environment = res.take(resourceFields["environment"])?.stringValue
-        s.project = res.take(resourceFields["project"])?.stringValue ?? defaultProject
-
-        if let v = attrs.take(fields["project"])?.stringValue { s.project = v }
-        s.provider = attrs.take(fields["provider"])?.stringValue
-        s.requestModel = attrs.take(fields["request_model"])?.stringValue
-        s.responseModel = attrs.take(fields["response_model"])?.stringValue
-        s.inputTokens = attrs.takeInt(fields["input_tokens"])
-        s.outputTokens = attrs.takeInt(fields["output_tokens"])
-        s.cachedTokens = attrs.takeInt(fields["cached_tokens"])
-        s.reasoningTokens = attrs.takeInt(fields["reasoning_tokens"])
-        s.costUSD = attrs.takeDouble(fields["cost_usd"])
-        s.temperature = attrs.takeDouble(fields["temperature"])
-        s.maxTokens = attrs.takeInt(fields["max_tokens"])
-        s.topP = attrs.takeDouble(fields["top_p"])
-        s.sessionID = attrs.take(fields["session_id"])?.stringValue
-        s.userID = attrs.take(fields["user_id"])?.stringValue
-        s.promptName = attrs.take(fields["prompt_name"])?.stringValue
-        s.promptVersion = attrs.take(fields["prompt_version"])?.stringValue
-        if let env = attrs.take(fields["environment"])?.stringValue { s.environment = env }
-        if let sec = attrs.takeDouble(fields["time_to_first_token_s"]) { s.timeToFirstTokenNanos = Int64(sec * 1e9) }
-        if let ms = attrs.takeDouble(fields["time_to_first_token_ms"]) { s.timeToFirstTokenNanos = Int64(ms * 1e6) }
-        if let t = attrs.take(fields["tags"]) {
-            switch t {
-            case .array(let a): s.tags = a.compactMap(\.stringValue)
-            case .string(let str):
-                if let parsed = try? JSONValue.parse(str), let list = parsed.strings { s.tags = list }
-                else { s.tags = str.split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }.filter { !$0.isEmpty } }
-            default: break
+        // Fields: per field, the highest-priority key whose value has a usable type.
+        fieldHits.sort { $0.field.rawValue != $1.field.rawValue ? $0.field.rawValue < $1.field.rawValue : $0.priority < $1.priority }
+        var done = Set<Int>()
+        for h in fieldHits where !done.contains(h.field.rawValue) {
+            if apply(h.field, attrs[h.index].value, to: &s) {
+                used[h.index] = true
+                done.insert(h.field.rawValue)
             }
         }
 
         // Messages: indexed attributes, then JSON message lists, then plain input/output values,
         // each only when a more specific rule filled nothing for that side.
         var filledIn = false, filledOut = false
-        for rule in indexedMessages {
-            if rule.toInput ? filledIn : filledOut { continue }
-            let msgs = attrs.takeIndexed(prefix: rule.prefix, fields: [rule.role, rule.content])
-            guard !msgs.isEmpty else { continue }
-            let list = msgs.map { Message(role: $0[0]?.stringValue ?? (rule.toInput ? "user" : "assistant"), content: Self.text($0[1])) }
+        let messageRules = indexedMessages.count
+        for (r, rule) in indexedMessages.enumerated() where !(rule.toInput ? filledIn : filledOut) {
+            let hits = indexedHits.filter { $0.rule == r }
+            guard !hits.isEmpty else { continue }
+            var rows: [Int: (role: String?, content: String?)] = [:]
+            for h in hits {
+                var row = rows[h.n] ?? (nil, nil)
+                if h.column == 0 { row.role = attrs[h.index].value.stringValue } else { row.content = Self.text(attrs[h.index].value) }
+                rows[h.n] = row
+                used[h.index] = true
+            }
+            let list = rows.keys.sorted().map { n in
+                Message(role: rows[n]!.role ?? (rule.toInput ? "user" : "assistant"), content: rows[n]!.content ?? "")
+            }
             if rule.toInput { s.inputMessages = list; filledIn = true } else { s.outputMessages = list; filledOut = true }
         }
         var jsonIn: [Message] = [], jsonOut: [Message] = []
-        for rule in jsonMessages {
+        jsonHits.sort { $0.rule < $1.rule }
+        for h in jsonHits {
+            let rule = jsonMessages[h.rule]
             if rule.toInput ? filledIn : filledOut { continue }
-            guard let raw = attrs.peek(rule.key)?.stringValue, let parsed = Self.parseMessages(raw, role: rule.role) else { continue }
-            _ = attrs.take([rule.key])
+            guard let raw = attrs[h.index].value.stringValue, let parsed = Self.parseMessages(raw, role: rule.role) else { continue }
+            used[h.index] = true
             if rule.toInput { jsonIn += parsed } else { jsonOut += parsed }
         }
         if !jsonIn.isEmpty { s.inputMessages = jsonIn; filledIn = true }
         if !jsonOut.isEmpty { s.outputMessages = jsonOut; filledOut = true }
-        for rule in valueMessages {
+        valueHits.sort { $0.rule < $1.rule }
+        for h in valueHits {
+            let rule = valueMessages[h.rule]
             if rule.toInput ? filledIn : filledOut { continue }
-            guard let v = attrs.peek(rule.key) else { continue }
-            _ = attrs.take([rule.key])
-            let m = Message(role: rule.role, content: Self.text(v))
+            used[h.index] = true
+            let m = Message(role: rule.role, content: Self.text(attrs[h.index].value))
             if rule.toInput { s.inputMessages = [m]; filledIn = true } else { s.outputMessages = [m]; filledOut = true }
         }
 
-        for rule in indexedDocuments where s.documents.isEmpty {
-            let docs = attrs.takeIndexed(prefix: rule.prefix, fields: [rule.id, rule.content, rule.score])
-            s.documents = docs.map { d in
-                RetrievedDocument(id: d[0].map { Self.text($0) }, content: d[1].map { Self.text($0) } ?? "", score: d[2].flatMap(AttributeIndex.double))
+        for (d, rule) in indexedDocuments.enumerated() where s.documents.isEmpty {
+            let hits = indexedHits.filter { $0.rule == messageRules + d }
+            guard !hits.isEmpty else { continue }
+            _ = rule
+            var rows: [Int: (id: String?, content: String, score: Double?)] = [:]
+            for h in hits {
+                var row = rows[h.n] ?? (nil, "", nil)
+                switch h.column {
+                case 0: row.id = Self.text(attrs[h.index].value)
+                case 1: row.content = Self.text(attrs[h.index].value)
+                default: row.score = AttributeIndex.double(attrs[h.index].value)
+                }
+                rows[h.n] = row
+                used[h.index] = true
             }
+            s.documents = rows.keys.sorted().map { RetrievedDocument(id: rows[$0]!.id, content: rows[$0]!.content, score: rows[$0]!.score) }
         }
 
         // Kind: the first convention that names it, else "llm" when model attributes are present.
-        var kind: SpanKind? = nil
-        for rule in kindRules where kind == nil {
-            if let v = attrs.peekAny(rule.key)?.stringValue, let k = rule.values[v] ?? rule.values[v.lowercased()] ?? rule.values[v.uppercased()] {
-                kind = k
-            }
-        }
-        if kind == nil, llmIfPresent.contains(where: { attrs.peekAny($0) != nil }) || s.requestModel != nil || s.responseModel != nil {
-            kind = .llm
-        }
-        s.kind = kind ?? (s.documents.isEmpty ? .other : .retrieval)
+        if let k = kindHit { s.kind = k.kind }
+        else if llmHint || s.requestModel != nil || s.responseModel != nil { s.kind = .llm }
+        else { s.kind = s.documents.isEmpty ? .other : .retrieval }
 
         // Time to first token from a streaming event, when no attribute said it.
         if s.timeToFirstTokenNanos == nil {
-            let first = o.events.filter { firstTokenEvents.contains($0.name) }.map(\.timeNanos).min()
+            var first: Int64? = nil
+            for e in o.events where firstTokenEvents.contains(e.name) { first = min(first ?? e.timeNanos, e.timeNanos) }
             if let t = first, t >= s.startNanos { s.timeToFirstTokenNanos = t - s.startNanos }
         }
         s.events = o.events
@@ -230,11 +370,66 @@ public struct Conventions: Sendable {
                 ?? (s.responseModel != nil ? pricing.cost(model: s.requestModel, input: s.inputTokens, output: s.outputTokens, cached: s.cachedTokens) : nil)
         }
 
-        // Everything no rule used is kept verbatim, resource attributes under "resource.".
-        s.attributes = attrs.remaining
-        if !scope.name.isEmpty { s.attributes.append(Attribute("otel.scope.name", .string(scope.name))) }
-        for a in res.remaining { s.attributes.append(Attribute("resource." + a.key, a.value)) }
+        // Everything no rule used is kept verbatim, then the scope and the resource's leftovers.
+        var rest: [Attribute] = []
+        rest.reserveCapacity(attrs.count - used.lazy.filter { $0 }.count + 1 + resource.extras.count)
+        for i in attrs.indices where !used[i] { rest.append(attrs[i]) }
+        if !scope.name.isEmpty { rest.append(Attribute("otel.scope.name", .string(scope.name))) }
+        rest.append(contentsOf: resource.extras)
+        s.attributes = rest
         return .success(s)
+    }
+
+    /// Maps every span of a decoded export, in order, calling `each` with the result and the
+    /// span's position in the request.
+    func mapAll(_ t: OTLPTraces, project: String, pricing: Pricing, limits: Limits,
+                _ each: (Result<Span, SpanRejection>, Int) -> Void) {
+        var classifier = Classifier()
+        var index = 0
+        for r in t.resources {
+            let info = resourceInfo(r.attributes)
+            for sc in r.scopes {
+                for o in sc.spans {
+                    each(map(o, resource: info, scope: sc, project: project, pricing: pricing, limits: limits,
+                             keys: t.keys, classifier: &classifier), index)
+                    index += 1
+                }
+            }
+        }
+    }
+
+    /// Sets a field from an attribute value; false when the value's type does not fit.
+    private func apply(_ f: Field, _ v: AttributeValue, to s: inout Span) -> Bool {
+        switch f {
+        case .project: guard let x = v.stringValue else { return false }; s.project = x
+        case .provider: guard let x = v.stringValue else { return false }; s.provider = x
+        case .requestModel: guard let x = v.stringValue else { return false }; s.requestModel = x
+        case .responseModel: guard let x = v.stringValue else { return false }; s.responseModel = x
+        case .sessionID: guard let x = v.stringValue else { return false }; s.sessionID = x
+        case .userID: guard let x = v.stringValue else { return false }; s.userID = x
+        case .promptName: guard let x = v.stringValue else { return false }; s.promptName = x
+        case .promptVersion: s.promptVersion = v.stringValue ?? AttributeIndex.int(v).map(String.init); if s.promptVersion == nil { return false }
+        case .environment: guard let x = v.stringValue else { return false }; s.environment = x
+        case .inputTokens: guard let x = AttributeIndex.int(v) else { return false }; s.inputTokens = x
+        case .outputTokens: guard let x = AttributeIndex.int(v) else { return false }; s.outputTokens = x
+        case .cachedTokens: guard let x = AttributeIndex.int(v) else { return false }; s.cachedTokens = x
+        case .reasoningTokens: guard let x = AttributeIndex.int(v) else { return false }; s.reasoningTokens = x
+        case .maxTokens: guard let x = AttributeIndex.int(v) else { return false }; s.maxTokens = x
+        case .costUSD: guard let x = AttributeIndex.double(v) else { return false }; s.costUSD = x
+        case .temperature: guard let x = AttributeIndex.double(v) else { return false }; s.temperature = x
+        case .topP: guard let x = AttributeIndex.double(v) else { return false }; s.topP = x
+        case .ttftSeconds: guard let x = AttributeIndex.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e9)
+        case .ttftMillis: guard let x = AttributeIndex.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e6)
+        case .tags:
+            switch v {
+            case .array(let a): s.tags = a.compactMap(\.stringValue)
+            case .string(let str):
+                if let parsed = try? JSONValue.parse(str), let list = parsed.strings { s.tags = list }
+                else { s.tags = str.split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }.filter { !$0.isEmpty } }
+            default: return false
+            }
+        }
+        return true
     }
 
     static func text(_ v: AttributeValue?) -> String {
@@ -291,35 +486,8 @@ public struct SpanRejection: Error, Sendable, CustomStringConvertible {
     public var description: String { reason }
 }
 
-/// Attribute lookup by key with "used" marks, so the unused ones can be kept verbatim in order.
-struct AttributeIndex {
-    private var list: [Attribute]
-    private var used: [Bool]
-    private var byKey: [String: Int] = [:]
-
-    init(_ list: [Attribute]) {
-        self.list = list
-        used = [Bool](repeating: false, count: list.count)
-        byKey.reserveCapacity(list.count)
-        for (i, a) in list.enumerated() where byKey[a.key] == nil { byKey[a.key] = i }
-    }
-
-    /// The first present key's value, marked used.
-    mutating func take(_ keys: [String]?) -> AttributeValue? {
-        guard let keys else { return nil }
-        for k in keys {
-            if let i = byKey[k] {
-                used[i] = true
-                return list[i].value
-            }
-        }
-        return nil
-    }
-
-    func peek(_ key: String) -> AttributeValue? { byKey[key].map { list[$0].value } }
-    /// Like `peek`, also finding a key that an earlier rule already used.
-    func peekAny(_ key: String) -> AttributeValue? { peek(key) }
-
+/// Value conversions shared by the mapping rules.
+enum AttributeIndex {
     static func int(_ v: AttributeValue) -> Int64? {
         switch v {
         case .int(let i): return i
@@ -336,43 +504,5 @@ struct AttributeIndex {
         case .string(let s): return Double(s)
         default: return nil
         }
-    }
-
-    /// The first present key with a numeric value; a key of the wrong type stays unused (kept verbatim).
-    mutating func takeInt(_ keys: [String]?) -> Int64? {
-        for k in keys ?? [] {
-            if let i = byKey[k], let v = Self.int(list[i].value) { used[i] = true; return v }
-        }
-        return nil
-    }
-
-    mutating func takeDouble(_ keys: [String]?) -> Double? {
-        for k in keys ?? [] {
-            if let i = byKey[k], let v = Self.double(list[i].value) { used[i] = true; return v }
-        }
-        return nil
-    }
-
-    /// Collects `prefix<N>.<field>` attributes into rows ordered by N, one column per requested
-    /// field; marks those used. Other `prefix<N>.*` keys (tool calls, finish reasons) stay unused.
-    mutating func takeIndexed(prefix: String, fields: [String]) -> [[AttributeValue?]] {
-        var rows: [Int: [AttributeValue?]] = [:]
-        for (i, a) in list.enumerated() where a.key.hasPrefix(prefix) {
-            let rest = a.key.utf8.dropFirst(prefix.utf8.count)
-            guard let dot = rest.firstIndex(of: UInt8(ascii: ".")), let n = Int(String(decoding: rest[..<dot], as: UTF8.self)), n >= 0, n < 100_000 else { continue }
-            let field = String(decoding: rest[rest.index(after: dot)...], as: UTF8.self)
-            guard let col = fields.firstIndex(of: field) else { continue }
-            var row = rows[n] ?? [AttributeValue?](repeating: nil, count: fields.count)
-            row[col] = a.value
-            rows[n] = row
-            used[i] = true
-        }
-        return rows.keys.sorted().map { rows[$0]! }
-    }
-
-    var remaining: [Attribute] {
-        var out: [Attribute] = []
-        for (i, a) in list.enumerated() where !used[i] { out.append(a) }
-        return out
     }
 }

@@ -13,7 +13,8 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private let cond = Condition()
-    private var queue: [Job] = []
+    /// Jobs from `head`; taken slots are set to nil at once (a taken job holds its request body).
+    private var queue: [Job?] = []
     private var head = 0
     private var queuedBytes = 0
     private let maxJobs: Int
@@ -63,10 +64,14 @@ final class WorkerPool: @unchecked Sendable {
                 cond.unlock()
                 return
             }
-            let job = queue[head]
+            let job = queue[head]!
+            queue[head] = nil
             head += 1
             queuedBytes -= job.request.body.count
-            if head > 1024 && head * 2 > queue.count {
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024 && head * 2 > queue.count {
                 queue.removeFirst(head)
                 head = 0
             }

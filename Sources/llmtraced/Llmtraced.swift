@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import Foundation
 import LLMTraceCLI
 import LLMTraceCollector
@@ -73,6 +74,10 @@ struct Llmtraced {
 
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        // glibc gives each thread that mallocs its own arena; with 8 handler threads building
+        // megabyte-sized batches that fragments into hundreds of MB of RSS. Two arenas keep the
+        // heap compact at a small cost in lock contention.
+        _ = mallopt(M_ARENA_MAX, 2)
         do {
             exit(try run(Array(CommandLine.arguments.dropFirst())))
         } catch let e as UsageError {

@@ -12,21 +12,7 @@ func fixture(_ name: String) throws -> [UInt8] {
 
 /// Maps every span of a decoded export with the built-in conventions and prices.
 func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rejected: [String]) {
-    let conv = Conventions.builtIn()
-    let pricing = Pricing.builtIn()
-    var out: [Span] = []
-    var rejected: [String] = []
-    for r in t.resources {
-        for sc in r.scopes {
-            for o in sc.spans {
-                switch conv.map(o, resource: r.attributes, scope: sc, project: project, pricing: pricing, limits: .init()) {
-                case .success(let s): out.append(s)
-                case .failure(let e): rejected.append(e.reason)
-                }
-            }
-        }
-    }
-    return (out, rejected)
+    OTLPIngest.map(t, Conventions.builtIn(), Pricing.builtIn())
 }
 
 @Suite struct OTLPMappingTests {

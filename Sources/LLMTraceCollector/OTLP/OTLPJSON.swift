@@ -13,7 +13,7 @@ enum OTLPJSON {
                 var first = true
                 while let k = try r.nextKey(first: &first) {
                     if k == "resourceSpans" || k == "resource_spans" {
-                        try eachElement(&r) { r throws(JSONError) in out.resources.append(try resourceSpans(&r)) }
+                        try eachElement(&r) { r throws(JSONError) in out.resources.append(try resourceSpans(&r, &out.keys)) }
                     } else {
                         try r.skipValue()
                     }
@@ -33,7 +33,7 @@ enum OTLPJSON {
         while try r.nextElement(first: &first) { try body(&r) }
     }
 
-    private static func resourceSpans(_ r: inout JSONReader) throws(JSONError) -> OTLPResource {
+    private static func resourceSpans(_ r: inout JSONReader, _ keys: inout KeyTable) throws(JSONError) -> OTLPResource {
         var res = OTLPResource()
         try r.beginObject()
         var first = true
@@ -46,7 +46,7 @@ enum OTLPJSON {
                     if k2 == "attributes" { res.attributes = try attributes(&r, depth: 0) } else { try r.skipValue() }
                 }
             } else if k == "scopeSpans" || k == "scope_spans" {
-                try eachElement(&r) { r throws(JSONError) in res.scopes.append(try scopeSpans(&r)) }
+                try eachElement(&r) { r throws(JSONError) in res.scopes.append(try scopeSpans(&r, &keys)) }
             } else {
                 try r.skipValue()
             }
@@ -54,7 +54,7 @@ enum OTLPJSON {
         return res
     }
 
-    private static func scopeSpans(_ r: inout JSONReader) throws(JSONError) -> OTLPScope {
+    private static func scopeSpans(_ r: inout JSONReader, _ keys: inout KeyTable) throws(JSONError) -> OTLPScope {
         var scope = OTLPScope()
         try r.beginObject()
         var first = true
@@ -69,7 +69,7 @@ enum OTLPJSON {
                     else { try r.skipValue() }
                 }
             } else if k == "spans" {
-                try eachElement(&r) { r throws(JSONError) in scope.spans.append(try span(&r)) }
+                try eachElement(&r) { r throws(JSONError) in scope.spans.append(try span(&r, &keys)) }
             } else {
                 try r.skipValue()
             }
@@ -77,7 +77,7 @@ enum OTLPJSON {
         return scope
     }
 
-    private static func span(_ r: inout JSONReader) throws(JSONError) -> OTLPSpan {
+    private static func span(_ r: inout JSONReader, _ keys: inout KeyTable) throws(JSONError) -> OTLPSpan {
         var s = OTLPSpan()
         try r.beginObject()
         var first = true
@@ -89,8 +89,10 @@ enum OTLPJSON {
             else if k == "kind" { s.kind = try enumValue(&r, names: ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"]) }
             else if k == "startTimeUnixNano" || k == "start_time_unix_nano" { s.startNanos = try uint64(&r) }
             else if k == "endTimeUnixNano" || k == "end_time_unix_nano" { s.endNanos = try uint64(&r) }
-            else if k == "attributes" { s.attributes = try attributes(&r, depth: 0) }
-            else if k == "events" {
+            else if k == "attributes" {
+                s.attributes = try attributes(&r, depth: 0)
+                s.keyIDs = s.attributes.map { keys.intern($0.key) }
+            } else if k == "events" {
                 try eachElement(&r) { r throws(JSONError) in
                     var e = SpanEvent(name: "", timeNanos: 0)
                     try r.beginObject()

@@ -14,7 +14,7 @@ enum OTLPProtobuf {
                     if f == 1 {
                         try r.expect(w, 2, "resource_spans")
                         var m = try r.message()
-                        out.resources.append(try resourceSpans(&m))
+                        out.resources.append(try resourceSpans(&m, &out.keys))
                     } else {
                         try r.skip(wire: w)
                     }
@@ -27,7 +27,7 @@ enum OTLPProtobuf {
         return out
     }
 
-    private static func resourceSpans(_ r: inout ProtoReader) throws(OTLPDecodeError) -> OTLPResource {
+    private static func resourceSpans(_ r: inout ProtoReader, _ keys: inout KeyTable) throws(OTLPDecodeError) -> OTLPResource {
         var res = OTLPResource()
         while let (f, w) = try r.nextTag() {
             switch f {
@@ -44,7 +44,7 @@ enum OTLPProtobuf {
             case 2:  // ScopeSpans
                 try r.expect(w, 2, "scope_spans")
                 var m = try r.message()
-                res.scopes.append(try scopeSpans(&m))
+                res.scopes.append(try scopeSpans(&m, &keys))
             default:
                 try r.skip(wire: w)
             }
@@ -52,7 +52,7 @@ enum OTLPProtobuf {
         return res
     }
 
-    private static func scopeSpans(_ r: inout ProtoReader) throws(OTLPDecodeError) -> OTLPScope {
+    private static func scopeSpans(_ r: inout ProtoReader, _ keys: inout KeyTable) throws(OTLPDecodeError) -> OTLPScope {
         var scope = OTLPScope()
         while let (f, w) = try r.nextTag() {
             switch f {
@@ -69,7 +69,7 @@ enum OTLPProtobuf {
             case 2:
                 try r.expect(w, 2, "spans")
                 var m = try r.message()
-                scope.spans.append(try span(&m))
+                scope.spans.append(try span(&m, &keys))
             default:
                 try r.skip(wire: w)
             }
@@ -77,7 +77,7 @@ enum OTLPProtobuf {
         return scope
     }
 
-    private static func span(_ r: inout ProtoReader) throws(OTLPDecodeError) -> OTLPSpan {
+    private static func span(_ r: inout ProtoReader, _ keys: inout KeyTable) throws(OTLPDecodeError) -> OTLPSpan {
         var s = OTLPSpan()
         while let (f, w) = try r.nextTag() {
             switch f {
@@ -91,7 +91,9 @@ enum OTLPProtobuf {
             case 9:
                 try r.expect(w, 2, "span.attributes")
                 var m = try r.message()
-                s.attributes.append(try keyValue(&m, depth: 0))
+                var id: Int32 = -1
+                s.attributes.append(try keyValue(&m, depth: 0, keys: &keys, id: &id))
+                s.keyIDs.append(id)
             case 11:
                 try r.expect(w, 2, "span.events")
                 var m = try r.message()
@@ -126,11 +128,21 @@ enum OTLPProtobuf {
     }
 
     private static func keyValue(_ r: inout ProtoReader, depth: Int) throws(OTLPDecodeError) -> Attribute {
+        var scratch = KeyTable()
+        var id: Int32 = -1
+        return try keyValue(&r, depth: depth, keys: &scratch, id: &id)
+    }
+
+    /// A KeyValue. Span attribute keys go through the request's key table (no String per key).
+    private static func keyValue(_ r: inout ProtoReader, depth: Int, keys: inout KeyTable, id: inout Int32) throws(OTLPDecodeError) -> Attribute {
         var key = ""
         var value = AttributeValue.string("")
         while let (f, w) = try r.nextTag() {
             switch f {
-            case 1: try r.expect(w, 2, "key"); key = try r.string()
+            case 1:
+                try r.expect(w, 2, "key")
+                id = keys.intern(try r.bytes())
+                key = keys.keys[Int(id)]
             case 2:
                 try r.expect(w, 2, "value")
                 var m = try r.message()

@@ -4,6 +4,8 @@ import LLMTraceModel
 /// protobuf and the JSON decoder produce.
 struct OTLPTraces {
     var resources: [OTLPResource] = []
+    /// The distinct span attribute keys (span attributes carry ids into it).
+    var keys = KeyTable()
     var spanCount: Int { resources.reduce(0) { $0 + $1.scopes.reduce(0) { $0 + $1.spans.count } } }
 }
 
@@ -31,6 +33,8 @@ struct OTLPSpan {
     var startNanos: UInt64 = 0
     var endNanos: UInt64 = 0
     var attributes: [Attribute] = []
+    /// `keys` ids of `attributes`' keys, in the same order.
+    var keyIDs: [Int32] = []
     var events: [SpanEvent] = []
     /// 0 unset, 1 ok, 2 error.
     var statusCode = 0
