@@ -14,3 +14,9 @@ static inline int clinux_gettid(void) { return (int)syscall(SYS_gettid); }
 #include <sys/prctl.h>
 /// Names the calling thread (shown by top -H, perf and /proc/self/task/*/stat).
 static inline void clinux_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+#include <fcntl.h>
+/// sync_file_range(2) and its flags (glibc declares them only under _GNU_SOURCE).
+extern int sync_file_range(int fd, long long offset, long long nbytes, unsigned int flags);
+#define CLINUX_SYNC_FILE_RANGE_WAIT_BEFORE 1
+#define CLINUX_SYNC_FILE_RANGE_WRITE 2
+#define CLINUX_SYNC_FILE_RANGE_WAIT_AFTER 4

@@ -152,7 +152,7 @@ public final class Collector: @unchecked Sendable {
         case .failure(let r): return r.response
         case .success(let b): payload = b
         }
-        let traces: OTLPTraces
+        var traces: OTLPTraces
         do {
             traces = json ? try OTLPJSON.decode(payload) : try OTLPProtobuf.decode(payload)
         } catch {
@@ -162,7 +162,7 @@ public final class Collector: @unchecked Sendable {
         spans.reserveCapacity(traces.spanCount)
         var reasons: [String] = []
         var rejectedCount = 0
-        conventions.mapAll(traces, project: grant?.project ?? Span.defaultProject, pricing: pricing, limits: options.mapping) { result, index in
+        conventions.mapAll(&traces, project: grant?.project ?? Span.defaultProject, pricing: pricing, limits: options.mapping) { result, index in
             switch result {
             case .success(var s):
                 if let g = grant { s.project = g.project }
@@ -327,9 +327,10 @@ public enum OTLPIngest {
     }
 
     static func map(_ t: OTLPTraces, _ c: Conventions, _ p: Pricing) -> (spans: [Span], rejected: [String]) {
+        var t = t
         var out: [Span] = []
         var rejected: [String] = []
-        c.mapAll(t, project: Span.defaultProject, pricing: p, limits: .init()) { r, _ in
+        c.mapAll(&t, project: Span.defaultProject, pricing: p, limits: .init()) { r, _ in
             switch r {
             case .success(let s): out.append(s)
             case .failure(let e): rejected.append(e.reason)

@@ -218,14 +218,16 @@ public struct Conventions: Sendable {
     }
 
     /// Maps one OTLP span onto the span model, or says why it is rejected.
-    func map(_ o: OTLPSpan, resource: ResourceInfo, scope: OTLPScope, project defaultProject: String,
+    /// The span's attribute and event arrays are moved out of `o` (it is spent afterwards), so
+    /// their elements go into the span without being retained and released again.
+    func map(_ o: inout OTLPSpan, resource: ResourceInfo, scopeName: String, project defaultProject: String,
              pricing: Pricing, limits: Limits, keys: KeyTable, classifier: inout Classifier) -> Result<Span, SpanRejection> {
         // Identity and times first: a span without them cannot be stored or found.
         if let e = o.idError { return .failure(SpanRejection(e)) }
-        guard o.traceID.count == 16, o.traceID.contains(where: { $0 != 0 }) else {
+        guard o.traceID.count == 16, !o.traceID.isZero else {
             return .failure(SpanRejection("trace_id must be 16 bytes and not all zero (got \(o.traceID.count) bytes)"))
         }
-        guard o.spanID.count == 8, o.spanID.contains(where: { $0 != 0 }) else {
+        guard o.spanID.count == 8, !o.spanID.isZero else {
             return .failure(SpanRejection("span_id must be 8 bytes and not all zero (got \(o.spanID.count) bytes)"))
         }
         guard o.parentSpanID.isEmpty || o.parentSpanID.count == 8 else {
@@ -244,9 +246,9 @@ public struct Conventions: Sendable {
             }
         }
 
-        let traceID = o.traceID.withUnsafeBytes { TraceID(bytes: $0) }
-        let spanID = SpanID(o.spanID.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) })
-        let parent = o.parentSpanID.isEmpty ? SpanID(0) : SpanID(o.parentSpanID.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) })
+        let traceID = TraceID(hi: o.traceID.hi, lo: o.traceID.lo)
+        let spanID = SpanID(o.spanID.hi)
+        let parent = SpanID(o.parentSpanID.hi)
         var s = Span(traceID: traceID, spanID: spanID, parentSpanID: parent, project: resource.project ?? defaultProject,
                      service: resource.service, name: o.name.isEmpty ? "unnamed" : o.name,
                      startNanos: Int64(o.startNanos), endNanos: Int64(o.endNanos))
@@ -259,7 +261,8 @@ public struct Conventions: Sendable {
         if !o.statusMessage.isEmpty { s.statusMessage = o.statusMessage }
 
         // One pass over the attributes, by key class.
-        let attrs = o.attributes
+        var attrs: [Attribute] = []
+        swap(&attrs, &o.attributes)
         var used = [Bool](repeating: false, count: attrs.count)
         var fieldHits: [(field: Field, priority: Int, index: Int)] = []
         var kindHit: (rule: Int, kind: SpanKind)? = nil
@@ -363,7 +366,7 @@ public struct Conventions: Sendable {
             for e in o.events where firstTokenEvents.contains(e.name) { first = min(first ?? e.timeNanos, e.timeNanos) }
             if let t = first, t >= s.startNanos { s.timeToFirstTokenNanos = t - s.startNanos }
         }
-        s.events = o.events
+        swap(&s.events, &o.events)
 
         if s.costUSD == nil {
             s.costUSD = pricing.cost(model: s.responseModel ?? s.requestModel, input: s.inputTokens, output: s.outputTokens, cached: s.cachedTokens)
@@ -371,27 +374,32 @@ public struct Conventions: Sendable {
         }
 
         // Everything no rule used is kept verbatim, then the scope and the resource's leftovers.
-        var rest: [Attribute] = []
-        rest.reserveCapacity(attrs.count - used.lazy.filter { $0 }.count + 1 + resource.extras.count)
-        for i in attrs.indices where !used[i] { rest.append(attrs[i]) }
-        if !scope.name.isEmpty { rest.append(Attribute("otel.scope.name", .string(scope.name))) }
-        rest.append(contentsOf: resource.extras)
-        s.attributes = rest
+        var kept = 0
+        for i in attrs.indices where !used[i] {
+            if i != kept { attrs.swapAt(kept, i) }
+            kept += 1
+        }
+        attrs.removeLast(attrs.count - kept)
+        if !scopeName.isEmpty { attrs.append(Attribute("otel.scope.name", .string(scopeName))) }
+        attrs.append(contentsOf: resource.extras)
+        s.attributes = attrs
         return .success(s)
     }
 
     /// Maps every span of a decoded export, in order, calling `each` with the result and the
     /// span's position in the request.
-    func mapAll(_ t: OTLPTraces, project: String, pricing: Pricing, limits: Limits,
+    func mapAll(_ t: inout OTLPTraces, project: String, pricing: Pricing, limits: Limits,
                 _ each: (Result<Span, SpanRejection>, Int) -> Void) {
         var classifier = Classifier()
         var index = 0
-        for r in t.resources {
-            let info = resourceInfo(r.attributes)
-            for sc in r.scopes {
-                for o in sc.spans {
-                    each(map(o, resource: info, scope: sc, project: project, pricing: pricing, limits: limits,
-                             keys: t.keys, classifier: &classifier), index)
+        let keys = t.keys
+        for r in t.resources.indices {
+            let info = resourceInfo(t.resources[r].attributes)
+            for sc in t.resources[r].scopes.indices {
+                let scopeName = t.resources[r].scopes[sc].name
+                for k in t.resources[r].scopes[sc].spans.indices {
+                    each(map(&t.resources[r].scopes[sc].spans[k], resource: info, scopeName: scopeName, project: project,
+                             pricing: pricing, limits: limits, keys: keys, classifier: &classifier), index)
                     index += 1
                 }
             }

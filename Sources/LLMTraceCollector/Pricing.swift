@@ -1,4 +1,5 @@
 import LLMTraceModel
+import LLMTraceStore
 
 /// Model prices (USD per 1M tokens) from `schemas/pricing.json`, to cost spans at ingest.
 public struct Pricing: Sendable {
@@ -10,6 +11,14 @@ public struct Pricing: Sendable {
 
     public private(set) var models: [String: Price] = [:]
     private var perTokens = 1_000_000.0
+    private let memo = Memo()
+
+    /// Resolved model names (the suffix search walks every entry); bounded, since model names
+    /// come from clients.
+    private final class Memo: @unchecked Sendable {
+        let lock = Condition()
+        var entries: [String: Price?] = [:]
+    }
 
     public static func builtIn() -> Pricing {
         // The compiled-in table is tested to parse; a failure here is a build defect.
@@ -34,6 +43,16 @@ public struct Pricing: Sendable {
     /// the longest entry it extends by a date or version suffix (`gpt-4o-2024-08-06` → `gpt-4o`,
     /// `claude-3-5-sonnet-20241022` → `claude-3-5-sonnet`, `gpt-4o:latest` → `gpt-4o`).
     public func price(for model: String) -> Price? {
+        if let hit = memo.lock.withLock({ memo.entries[model] }) { return hit }
+        let p = resolve(model)
+        memo.lock.withLock {
+            if memo.entries.count >= 10_000 { memo.entries.removeAll() }
+            memo.entries[model] = p
+        }
+        return p
+    }
+
+    private func resolve(_ model: String) -> Price? {
         var name = model.lowercased()
         if let p = models[name] { return p }
         if let slash = name.lastIndex(of: "/") {

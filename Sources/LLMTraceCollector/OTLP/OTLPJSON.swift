@@ -82,9 +82,9 @@ enum OTLPJSON {
         try r.beginObject()
         var first = true
         while let k = try r.nextKey(first: &first) {
-            if k == "traceId" || k == "trace_id" { s.traceID = hexID(try r.readString(), 16, "traceId", &s.idError) }
-            else if k == "spanId" || k == "span_id" { s.spanID = hexID(try r.readString(), 8, "spanId", &s.idError) }
-            else if k == "parentSpanId" || k == "parent_span_id" { s.parentSpanID = hexID(try r.readString(), 8, "parentSpanId", &s.idError, allowEmpty: true) }
+            if k == "traceId" || k == "trace_id" { s.traceID = RawID(hexID(try r.readString(), 16, "traceId", &s.idError)) }
+            else if k == "spanId" || k == "span_id" { s.spanID = RawID(hexID(try r.readString(), 8, "spanId", &s.idError)) }
+            else if k == "parentSpanId" || k == "parent_span_id" { s.parentSpanID = RawID(hexID(try r.readString(), 8, "parentSpanId", &s.idError, allowEmpty: true)) }
             else if k == "name" { s.name = try r.readString() }
             else if k == "kind" { s.kind = try enumValue(&r, names: ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"]) }
             else if k == "startTimeUnixNano" || k == "start_time_unix_nano" { s.startNanos = try uint64(&r) }

@@ -81,9 +81,9 @@ enum OTLPProtobuf {
         var s = OTLPSpan()
         while let (f, w) = try r.nextTag() {
             switch f {
-            case 1: try r.expect(w, 2, "span.trace_id"); s.traceID = Array(try r.bytes())
-            case 2: try r.expect(w, 2, "span.span_id"); s.spanID = Array(try r.bytes())
-            case 4: try r.expect(w, 2, "span.parent_span_id"); s.parentSpanID = Array(try r.bytes())
+            case 1: try r.expect(w, 2, "span.trace_id"); s.traceID = RawID(try r.bytes())
+            case 2: try r.expect(w, 2, "span.span_id"); s.spanID = RawID(try r.bytes())
+            case 4: try r.expect(w, 2, "span.parent_span_id"); s.parentSpanID = RawID(try r.bytes())
             case 5: try r.expect(w, 2, "span.name"); s.name = try r.string()
             case 6: try r.expect(w, 0, "span.kind"); s.kind = Int(truncatingIfNeeded: try r.varint())
             case 7: try r.expect(w, 1, "span.start_time_unix_nano"); s.startNanos = try r.fixed64()

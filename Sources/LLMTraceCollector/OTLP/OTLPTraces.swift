@@ -22,9 +22,9 @@ struct OTLPScope {
 
 struct OTLPSpan {
     /// Raw id bytes as sent; validated by the mapper (16 and 8 bytes, not all zero).
-    var traceID: [UInt8] = []
-    var spanID: [UInt8] = []
-    var parentSpanID: [UInt8] = []
+    var traceID = RawID()
+    var spanID = RawID()
+    var parentSpanID = RawID()
     /// Set by the JSON decoder when an id is not valid hex (the span is rejected with this reason).
     var idError: String?
     var name = ""
@@ -39,4 +39,33 @@ struct OTLPSpan {
     /// 0 unset, 1 ok, 2 error.
     var statusCode = 0
     var statusMessage = ""
+}
+
+/// An id as sent: up to 16 bytes kept inline (no allocation per span), and the length sent.
+struct RawID: Equatable, ExpressibleByArrayLiteral {
+    /// Bytes 0-7 and 8-15, big-endian (a 16-byte trace id is hi then lo; an 8-byte span id is hi).
+    var hi: UInt64 = 0
+    var lo: UInt64 = 0
+    var count = 0
+
+    init() {}
+
+    init(_ b: UnsafeRawBufferPointer) {
+        count = b.count
+        guard b.count <= 16 else { return }
+        var tmp = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &tmp) { $0.copyMemory(from: b) }
+        hi = UInt64(bigEndian: tmp.0)
+        lo = UInt64(bigEndian: tmp.1)
+    }
+
+    init(_ bytes: [UInt8]) {
+        self.init()
+        bytes.withUnsafeBytes { self = RawID($0) }
+    }
+
+    init(arrayLiteral elements: UInt8...) { self.init(elements) }
+
+    var isEmpty: Bool { count == 0 }
+    var isZero: Bool { hi == 0 && lo == 0 }
 }
