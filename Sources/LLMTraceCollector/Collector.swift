@@ -66,6 +66,9 @@ public final class Collector: @unchecked Sendable {
         case "/v1/spans":
             guard req.method == "POST" else { return Self.methodNotAllowed("POST") }
             return ingestNative(req)
+        case "/v1/scores":
+            guard req.method == "POST" else { return Self.methodNotAllowed("POST") }
+            return ingestScores(req)
         case "/healthz", "/readyz":
             return inline(req) ?? Self.methodNotAllowed("GET, HEAD")
         default:
@@ -307,6 +310,64 @@ public final class Collector: @unchecked Sendable {
 struct Refusal: Error {
     var response: HTTPResponse
     init(_ r: HTTPResponse) { response = r }
+}
+
+extension Collector {
+    /// `POST /v1/scores`: one score object or an array of them (see `Score.decodeJSON`). Valid
+    /// scores are stored, invalid ones listed by index.
+    func ingestScores(_ req: HTTPRequest) -> HTTPResponse {
+        let grant: KeyRing.Grant?
+        switch authorize(req, .ingest) {
+        case .failure(let r): return r.response
+        case .success(let g): grant = g
+        }
+        if let mt = req.mediaType, mt != "application/json" {
+            return .error(415, "unsupported Content-Type '\(mt)': /v1/scores takes application/json")
+        }
+        let payload: [UInt8]
+        switch body(req) {
+        case .failure(let r): return r.response
+        case .success(let b): payload = b
+        }
+        let doc: JSONValue
+        do { doc = try JSONValue.parse(payload) } catch { return .error(400, "invalid JSON: \(error)") }
+        let items = doc.array ?? [doc]
+        var scores: [Score] = []
+        var errors: [(Int, String)] = []
+        let now = wallNanos()
+        for (i, item) in items.enumerated() {
+            do {
+                var sc = try Score.decodeJSON(item, now: now)
+                if let g = grant { sc.project = g.project }
+                scores.append(sc)
+            } catch {
+                errors.append((i, "\(error)"))
+            }
+        }
+        var ids: [Int64] = []
+        if !scores.isEmpty {
+            do { ids = try store.index.addScores(scores) } catch {
+                log.error("storing scores failed", [("error", "\(error)")])
+                return .error(503, "scores not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
+            }
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("accepted"); w.int(Int64(scores.count))
+        w.key("rejected"); w.int(Int64(errors.count))
+        w.key("ids"); w.beginArray(); for id in ids { w.int(id) }; w.endArray()
+        if !errors.isEmpty {
+            w.key("errors"); w.beginArray()
+            for (i, e) in errors.prefix(options.maxReportedErrors) {
+                w.beginObject(); w.key("index"); w.int(Int64(i)); w.key("reason"); w.string(e); w.endObject()
+            }
+            w.endArray()
+        }
+        w.endObject()
+        var out = w.bytes
+        out.append(0x0A)
+        return .json(scores.isEmpty ? 400 : 200, out)
+    }
 }
 
 extension String {

@@ -169,14 +169,14 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: String(decoding: span.jsonBytes(), as: UTF8.self)).status == 0)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
-        p.arguments = ["--data", dir]
+        p.arguments = ["--data", dir, "--listen", "127.0.0.1:0"]
         let err = Pipe()
         p.standardError = err
         try p.run()
         // Wait for the start-up line, then stop it.
         var text = ""
         let deadline = Date().addingTimeInterval(20)
-        while !text.contains("stop with Ctrl-C") && Date() < deadline {
+        while !text.contains("info listening") && p.isRunning && Date() < deadline {
             text += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
         }
         kill(p.processIdentifier, SIGTERM)

@@ -74,6 +74,47 @@ public final class IndexDB: @unchecked Sendable {
         }
     }
 
+    /// Stores scores in one transaction; returns their row ids.
+    public func addScores(_ scores: [Score]) throws -> [Int64] {
+        try writeLock.withLock {
+            try writer.transaction {
+                let st = try writer.prepare("INSERT INTO scores(project, trace_id, span_id, name, value, category, source, comment, time_ns) VALUES (?,?,?,?,?,?,?,?,?)")
+                var ids: [Int64] = []
+                for x in scores {
+                    st.bind(1, x.project).bind(2, x.traceID.bytes)
+                    if let s = x.spanID { st.bind(3, Int64(bitPattern: s.value)) } else { st.bindNull(3) }
+                    st.bind(4, x.name)
+                    switch x.value {
+                    case .number(let d): st.bind(5, d).bindNull(6)
+                    case .category(let c): st.bindNull(5).bind(6, c)
+                    }
+                    st.bind(7, x.source.rawValue)
+                    if let c = x.comment { st.bind(8, c) } else { st.bindNull(8) }
+                    st.bind(9, x.timeNanos)
+                    try st.run()
+                    ids.append(writer.lastInsertRowID)
+                }
+                return ids
+            }
+        }
+    }
+
+    /// The scores of a trace in one project, oldest first.
+    public func scores(project: String, trace: TraceID) throws -> [Score] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT span_id, name, value, category, source, comment, time_ns FROM scores WHERE project = ? AND trace_id = ? ORDER BY time_ns, id")
+            st.bind(1, project).bind(2, trace.bytes)
+            var out: [Score] = []
+            while try st.step() {
+                let value: Score.Value = st.isNull(2) ? .category(st.text(3)) : .number(st.double(2))
+                out.append(Score(project: project, traceID: trace, spanID: st.isNull(0) ? nil : SpanID(UInt64(bitPattern: st.int(0))),
+                                 name: st.text(1), value: value, source: Score.Source(rawValue: st.text(4)) ?? .user,
+                                 comment: st.isNull(5) ? nil : st.text(5), timeNanos: st.int(6)))
+            }
+            return out
+        }
+    }
+
     /// Adds texts to the full-text index, each distinct text once. With a segment, also records it
     /// as the newest segment holding the text. Must run inside a write transaction.
     private func indexTexts(_ texts: [String], segment: UInt64?) throws {

@@ -80,5 +80,21 @@ CREATE TABLE IF NOT EXISTS texts (
 -- Contentless: the text itself lives (compressed, once) in the segments; rowid = texts.hash.
 CREATE VIRTUAL TABLE IF NOT EXISTS text_fts USING fts5(content, content='', tokenize='unicode61 remove_diacritics 2', detail=none);
 
+-- Feedback and evaluations attached to a trace or span (POST /v1/scores). Unlike the tables above,
+-- this one is the source of truth for scores: they are not in the segments.
+CREATE TABLE IF NOT EXISTS scores (
+    id          INTEGER PRIMARY KEY,
+    project     TEXT    NOT NULL,
+    trace_id    BLOB    NOT NULL,   -- 16 bytes, big-endian
+    span_id     INTEGER,            -- 8-byte id as a signed 64-bit integer, NULL for the whole trace
+    name        TEXT    NOT NULL,
+    value       REAL,               -- numeric scores (booleans as 0 and 1)
+    category    TEXT,               -- categorical scores
+    source      TEXT    NOT NULL,   -- user, eval or human
+    comment     TEXT,
+    time_ns     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scores_by_trace ON scores(project, trace_id);
+CREATE INDEX IF NOT EXISTS scores_by_name_time ON scores(project, name, time_ns);
 """#
 }

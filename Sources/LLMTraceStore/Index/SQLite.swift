@@ -40,6 +40,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// Runs `body` in one transaction (BEGIN IMMEDIATE: take the write lock up front).
     public func transaction<T>(_ body: () throws -> T) throws -> T {
@@ -80,6 +81,8 @@ public final class SQLiteStatement {
         return self
     }
     @discardableResult
+    public func bind(_ i: Int32, _ v: Double) -> Self { sqlite3_bind_double(stmt, i, v); return self }
+    @discardableResult
     public func bindNull(_ i: Int32) -> Self { sqlite3_bind_null(stmt, i); return self }
 
     /// Steps once: true when a row is available.
@@ -102,6 +105,7 @@ public final class SQLiteStatement {
     }
 
     public func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+    public func double(_ col: Int32) -> Double { sqlite3_column_double(stmt, col) }
     public func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
     public func text(_ col: Int32) -> String {
         guard let p = sqlite3_column_text(stmt, col) else { return "" }
