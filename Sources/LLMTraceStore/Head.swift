@@ -36,9 +36,9 @@ final class Head {
     /// Adds an acknowledged batch with its WAL encoding.
     func add(_ batch: [Span], _ appended: WAL.Appended) {
         precondition(appended.table === texts, "a head holds the spans of one WAL file")
-        for (k, s) in batch.enumerated() {
-            traceRows[s.traceID, default: []].append(Int32(rows.count))
-            var row = s
+        for k in batch.indices {
+            traceRows[batch[k].traceID, default: []].append(Int32(rows.count))
+            var row = batch[k]
             row.inputMessages = []
             row.outputMessages = []
             row.documents = []
@@ -49,8 +49,8 @@ final class Head {
             let r = appended.details[k]
             detailRanges.append((UInt32(details.count), UInt32(r.count)))
             details.append(contentsOf: appended.body[r])
-            if s.startNanos < minStart { minStart = s.startNanos }
-            if s.startNanos > maxStart { maxStart = s.startNanos }
+            if row.startNanos < minStart { minStart = row.startNanos }
+            if row.startNanos > maxStart { maxStart = row.startNanos }
         }
     }
 

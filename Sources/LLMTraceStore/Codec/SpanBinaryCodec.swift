@@ -132,31 +132,32 @@ public enum SpanBinaryCodec {
 
     /// Messages, documents, tags, attributes and events.
     public static func encodeDetails(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) {
+        // Index loops throughout: for-in would copy (retain and release) every element.
         w.varint(s.inputMessages.count)
-        for m in s.inputMessages {
-            w.varint(UInt64(t.intern(m.role)))
-            encodeContent(m.content, into: &w, texts: &t)
+        for k in s.inputMessages.indices {
+            w.varint(UInt64(t.intern(s.inputMessages[k].role)))
+            encodeContent(s.inputMessages[k].content, into: &w, texts: &t)
         }
         w.varint(s.outputMessages.count)
-        for m in s.outputMessages {
-            w.varint(UInt64(t.intern(m.role)))
-            encodeContent(m.content, into: &w, texts: &t)
+        for k in s.outputMessages.indices {
+            w.varint(UInt64(t.intern(s.outputMessages[k].role)))
+            encodeContent(s.outputMessages[k].content, into: &w, texts: &t)
         }
         w.varint(s.documents.count)
-        for d in s.documents {
+        for k in s.documents.indices {
             // id + 1, so 0 means "no id".
-            w.varint(d.id.map { UInt64(t.intern($0)) + 1 } ?? 0)
-            encodeContent(d.content, into: &w, texts: &t)
-            if let sc = d.score { w.u8(1); w.f64(sc) } else { w.u8(0) }
+            if let id = s.documents[k].id { w.varint(UInt64(t.intern(id)) + 1) } else { w.varint(0) }
+            encodeContent(s.documents[k].content, into: &w, texts: &t)
+            if let sc = s.documents[k].score { w.u8(1); w.f64(sc) } else { w.u8(0) }
         }
         w.varint(s.tags.count)
-        for tag in s.tags { w.varint(UInt64(t.intern(tag))) }
+        for k in s.tags.indices { w.varint(UInt64(t.intern(s.tags[k]))) }
         encodeAttributes(s.attributes, into: &w, texts: &t)
         w.varint(s.events.count)
-        for e in s.events {
-            w.varint(UInt64(t.intern(e.name)))
-            w.svarint(e.timeNanos)
-            encodeAttributes(e.attributes, into: &w, texts: &t)
+        for k in s.events.indices {
+            w.varint(UInt64(t.intern(s.events[k].name)))
+            w.svarint(s.events[k].timeNanos)
+            encodeAttributes(s.events[k].attributes, into: &w, texts: &t)
         }
     }
 
@@ -296,9 +297,9 @@ public enum SpanBinaryCodec {
 
     static func encodeAttributes(_ attrs: [Attribute], into w: inout ByteWriter, texts t: inout TextInterner) {
         w.varint(attrs.count)
-        for a in attrs {
-            w.varint(UInt64(t.intern(a.key)))
-            encodeValue(a.value, into: &w, texts: &t)
+        for k in attrs.indices {
+            w.varint(UInt64(t.intern(attrs[k].key)))
+            encodeValue(attrs[k].value, into: &w, texts: &t)
         }
     }
 

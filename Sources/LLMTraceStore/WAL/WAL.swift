@@ -155,8 +155,9 @@ public final class WAL: @unchecked Sendable {
         body.varint(spans.count)
         var details: [Range<Int>] = []
         details.reserveCapacity(spans.count)
-        for s in spans {
-            let start = SpanBinaryCodec.encode(s, into: &body, texts: &interner)
+        // Index loop: `for s in spans` would copy each span (retaining every field) to encode it.
+        for i in spans.indices {
+            let start = SpanBinaryCodec.encode(spans[i], into: &body, texts: &interner)
             details.append(start.map { $0..<body.count } ?? body.count..<body.count)
         }
         let staged = interner.staged
