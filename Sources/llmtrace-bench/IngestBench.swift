@@ -127,6 +127,7 @@ enum IngestBench {
                     case 200:
                         local.latencies.append(ms)
                         local.spans += batch
+                        results.tick(batch)
                     case 429, 503:
                         local.overloaded += 1
                         usleep(50_000)
@@ -146,6 +147,22 @@ enum IngestBench {
             threads.append(t)
             t.start()
         }
+        // Progress every 10 s on stderr: throughput drifting down over a run shows up here.
+        let reporter = Thread {
+            var last = 0
+            var t = t0
+            while !results.allDone(connections) {
+                usleep(200_000)
+                let now = monotonicNanos()
+                if now - t >= 10_000_000_000 {
+                    let n = results.liveSpans
+                    Terminal.error("  \(Int(Double(now - t0) / 1e9)) s: \(Int(Double(n - last) / (Double(now - t) / 1e9))) spans/s")
+                    last = n
+                    t = now
+                }
+            }
+        }
+        reporter.start()
         results.waitFor(connections)
         let elapsed = Double(monotonicNanos() - t0) / 1e9
         let serverCPU = serverPID.map { serverCPUSeconds(pid: $0) - serverCPU0 } ?? 0
@@ -198,6 +215,9 @@ enum IngestBench {
             }
         }
         func waitFor(_ n: Int) { c.withLock { while done < n { c.wait() } } }
+        func allDone(_ n: Int) -> Bool { c.withLock { done >= n } }
+        private(set) var liveSpans = 0
+        func tick(_ n: Int) { c.withLock { liveSpans += n } }
     }
 
     static func parseEndpoint(_ s: String) throws -> (String, Int, String) {
