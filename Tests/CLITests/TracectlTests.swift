@@ -169,14 +169,14 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: String(decoding: span.jsonBytes(), as: UTF8.self)).status == 0)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
-        p.arguments = ["--data", dir, "--listen", "127.0.0.1:0"]
+        p.arguments = ["--data", dir, "--listen", "127.0.0.1:0", "--log-format", "json"]
         let err = Pipe()
         p.standardError = err
         try p.run()
         // Wait for the start-up line, then stop it.
         var text = ""
         let deadline = Date().addingTimeInterval(20)
-        while !text.contains("info listening") && p.isRunning && Date() < deadline {
+        while !text.contains("\"msg\":\"listening\"") && p.isRunning && Date() < deadline {
             text += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
         }
         kill(p.processIdentifier, SIGTERM)
@@ -184,6 +184,11 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         text += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(p.terminationStatus == 0, "\(text)")
         #expect(text.contains("stopped cleanly"), "\(text)")
+        // --log-format json: every stderr line is one JSON object with ts, level and msg.
+        for line in text.split(separator: "\n") {
+            let v = try? JSONValue.parse(String(line))
+            #expect(v?["ts"]?.string != nil && v?["level"]?.string != nil && v?["msg"]?.string != nil, "\(line)")
+        }
     }
 
     func minimal() -> Span {
