@@ -129,32 +129,40 @@ public struct Conventions: Sendable {
         }
     }
 
-    /// What one attribute key means under these conventions; computed once per distinct key.
+    /// What one attribute key means under these conventions; computed once per distinct key. Plain
+    /// values only (no arrays or strings), so reading it per attribute costs no reference counting.
     struct KeyClass {
-        enum Action {
-            case field(Field, priority: Int)
-            case kind(rule: Int)
-            case jsonMessages(rule: Int)
-            case valueMessage(rule: Int)
-            case llmHint
-        }
-        var actions: [Action] = []
+        /// `Field` raw value and the key's priority in that field's list, or -1. A key listed under
+        /// several fields counts for the first in `Field` order.
+        var field: Int8 = -1
+        var priority: Int16 = 0
+        var kindRule: Int16 = -1
+        var jsonRule: Int16 = -1
+        var valueRule: Int16 = -1
+        var llmHint = false
         /// Indexed rule (messages first, then documents) this key belongs to, with N and the column.
-        var indexedRule = -1
-        var index = 0
-        var column = -1
+        var indexedRule: Int16 = -1
+        var index: Int32 = 0
+        var column: Int8 = -1
+        /// Set once classified (the per-request cache's "present" mark).
+        var known = false
     }
 
     func classify(_ key: String) -> KeyClass {
         var c = KeyClass()
-        for (name, keys) in fields {
-            guard let f = Field.named(name) else { continue }
-            if let prio = keys.firstIndex(of: key) { c.actions.append(.field(f, priority: prio)) }
+        c.known = true
+        for f in Field.allCases {
+            guard let name = fields.first(where: { Field.named($0.key) == f })?.value else { continue }
+            if let prio = name.firstIndex(of: key) {
+                c.field = Int8(f.rawValue)
+                c.priority = Int16(min(prio, Int(Int16.max)))
+                break
+            }
         }
-        for (i, r) in kindRules.enumerated() where r.key == key { c.actions.append(.kind(rule: i)) }
-        for (i, r) in jsonMessages.enumerated() where r.key == key { c.actions.append(.jsonMessages(rule: i)) }
-        for (i, r) in valueMessages.enumerated() where r.key == key { c.actions.append(.valueMessage(rule: i)) }
-        if llmIfPresent.contains(key) { c.actions.append(.llmHint) }
+        if let i = kindRules.firstIndex(where: { $0.key == key }) { c.kindRule = Int16(i) }
+        if let i = jsonMessages.firstIndex(where: { $0.key == key }) { c.jsonRule = Int16(i) }
+        if let i = valueMessages.firstIndex(where: { $0.key == key }) { c.valueRule = Int16(i) }
+        c.llmHint = llmIfPresent.contains(key)
         let indexed: [(prefix: String, columns: [String])] = indexedMessages.map { ($0.prefix, [$0.role, $0.content]) }
             + indexedDocuments.map { ($0.prefix, [$0.id, $0.content, $0.score]) }
         let u = Array(key.utf8)
@@ -168,21 +176,28 @@ public struct Conventions: Sendable {
             guard digits > 0, k < u.count, u[k] == UInt8(ascii: ".") else { continue }
             let field = String(decoding: u[(k + 1)...], as: UTF8.self)
             guard let col = rule.columns.firstIndex(of: field) else { continue }
-            c.indexedRule = ri
-            c.index = n
-            c.column = col
+            c.indexedRule = Int16(ri)
+            c.index = Int32(n)
+            c.column = Int8(col)
             break
         }
         return c
     }
 
-    /// The per-request cache of key classes, indexed by `KeyTable` id.
+    /// Per-request state of the mapping: the key classes by `KeyTable` id, and scratch arrays
+    /// reused from span to span (no allocation per span for them).
     struct Classifier {
-        var classes: [KeyClass?] = []
+        var classes: [KeyClass] = []
+        var used: [Bool] = []
+        var fieldHits: [(field: Int8, priority: Int16, index: Int32)] = []
+        var jsonHits: [(rule: Int16, index: Int32)] = []
+        var valueHits: [(rule: Int16, index: Int32)] = []
+        var indexedHits: [(rule: Int16, n: Int32, column: Int8, index: Int32)] = []
+
         mutating func get(_ id: Int32, _ keys: KeyTable, _ conv: Conventions) -> KeyClass {
             let i = Int(id)
-            if i >= classes.count { classes.append(contentsOf: repeatElement(nil, count: max(i + 1, keys.count) - classes.count)) }
-            if let c = classes[i] { return c }
+            if i >= classes.count { classes.append(contentsOf: repeatElement(KeyClass(), count: max(i + 1, keys.count) - classes.count)) }
+            if classes[i].known { return classes[i] }
             let c = conv.classify(keys.keys[i])
             classes[i] = c
             return c
@@ -263,38 +278,41 @@ public struct Conventions: Sendable {
         // One pass over the attributes, by key class.
         var attrs: [Attribute] = []
         swap(&attrs, &o.attributes)
-        var used = [Bool](repeating: false, count: attrs.count)
-        var fieldHits: [(field: Field, priority: Int, index: Int)] = []
+        classifier.used.removeAll(keepingCapacity: true)
+        classifier.used.append(contentsOf: repeatElement(false, count: attrs.count))
+        classifier.fieldHits.removeAll(keepingCapacity: true)
+        classifier.jsonHits.removeAll(keepingCapacity: true)
+        classifier.valueHits.removeAll(keepingCapacity: true)
+        classifier.indexedHits.removeAll(keepingCapacity: true)
         var kindHit: (rule: Int, kind: SpanKind)? = nil
-        var jsonHits: [(rule: Int, index: Int)] = []
-        var valueHits: [(rule: Int, index: Int)] = []
-        var indexedHits: [(rule: Int, n: Int, column: Int, index: Int)] = []
         var llmHint = false
         for i in attrs.indices {
             let c = i < o.keyIDs.count ? classifier.get(o.keyIDs[i], keys, self) : classify(attrs[i].key)
-            for act in c.actions {
-                switch act {
-                case .field(let f, let p): fieldHits.append((f, p, i))
-                case .kind(let r):
-                    if kindHit == nil || r < kindHit!.rule, let v = attrs[i].value.stringValue,
-                       let k = kindRules[r].values[v] ?? kindRules[r].values[v.lowercased()] ?? kindRules[r].values[v.uppercased()] {
-                        kindHit = (r, k)
-                    }
-                case .jsonMessages(let r): jsonHits.append((r, i))
-                case .valueMessage(let r): valueHits.append((r, i))
-                case .llmHint: llmHint = true
+            if c.field >= 0 { classifier.fieldHits.append((c.field, c.priority, Int32(i))) }
+            if c.kindRule >= 0 {
+                let r = Int(c.kindRule)
+                if kindHit == nil || r < kindHit!.rule, case .string(let v) = attrs[i].value,
+                   let k = kindRules[r].values[v] ?? kindRules[r].values[v.lowercased()] ?? kindRules[r].values[v.uppercased()] {
+                    kindHit = (r, k)
                 }
             }
-            if c.indexedRule >= 0 { indexedHits.append((c.indexedRule, c.index, c.column, i)) }
+            if c.jsonRule >= 0 { classifier.jsonHits.append((c.jsonRule, Int32(i))) }
+            if c.valueRule >= 0 { classifier.valueHits.append((c.valueRule, Int32(i))) }
+            if c.llmHint { llmHint = true }
+            if c.indexedRule >= 0 { classifier.indexedHits.append((c.indexedRule, c.index, c.column, Int32(i))) }
         }
+        var used: [Bool] = []
+        swap(&used, &classifier.used)  // taken for this span, given back at the end (no copy)
+        defer { swap(&used, &classifier.used) }
+        let indexedHits = classifier.indexedHits
 
         // Fields: per field, the highest-priority key whose value has a usable type.
-        fieldHits.sort { $0.field.rawValue != $1.field.rawValue ? $0.field.rawValue < $1.field.rawValue : $0.priority < $1.priority }
-        var done = Set<Int>()
-        for h in fieldHits where !done.contains(h.field.rawValue) {
-            if apply(h.field, attrs[h.index].value, to: &s) {
-                used[h.index] = true
-                done.insert(h.field.rawValue)
+        classifier.fieldHits.sort { $0.field != $1.field ? $0.field < $1.field : $0.priority < $1.priority }
+        var done: UInt32 = 0
+        for h in classifier.fieldHits where done & (1 << UInt32(h.field)) == 0 {
+            if apply(Field(rawValue: Int(h.field))!, attrs[Int(h.index)].value, to: &s) {
+                used[Int(h.index)] = true
+                done |= 1 << UInt32(h.field)
             }
         }
 
@@ -303,14 +321,14 @@ public struct Conventions: Sendable {
         var filledIn = false, filledOut = false
         let messageRules = indexedMessages.count
         for (r, rule) in indexedMessages.enumerated() where !(rule.toInput ? filledIn : filledOut) {
-            let hits = indexedHits.filter { $0.rule == r }
+            let hits = indexedHits.filter { Int($0.rule) == r }
             guard !hits.isEmpty else { continue }
-            var rows: [Int: (role: String?, content: String?)] = [:]
+            var rows: [Int32: (role: String?, content: String?)] = [:]
             for h in hits {
                 var row = rows[h.n] ?? (nil, nil)
-                if h.column == 0 { row.role = attrs[h.index].value.stringValue } else { row.content = Self.text(attrs[h.index].value) }
+                if h.column == 0 { row.role = attrs[Int(h.index)].value.stringValue } else { row.content = Self.text(attrs[Int(h.index)].value) }
                 rows[h.n] = row
-                used[h.index] = true
+                used[Int(h.index)] = true
             }
             let list = rows.keys.sorted().map { n in
                 Message(role: rows[n]!.role ?? (rule.toInput ? "user" : "assistant"), content: rows[n]!.content ?? "")
@@ -318,39 +336,39 @@ public struct Conventions: Sendable {
             if rule.toInput { s.inputMessages = list; filledIn = true } else { s.outputMessages = list; filledOut = true }
         }
         var jsonIn: [Message] = [], jsonOut: [Message] = []
-        jsonHits.sort { $0.rule < $1.rule }
-        for h in jsonHits {
-            let rule = jsonMessages[h.rule]
+        classifier.jsonHits.sort { $0.rule < $1.rule }
+        for h in classifier.jsonHits {
+            let rule = jsonMessages[Int(h.rule)]
             if rule.toInput ? filledIn : filledOut { continue }
-            guard let raw = attrs[h.index].value.stringValue, let parsed = Self.parseMessages(raw, role: rule.role) else { continue }
-            used[h.index] = true
+            guard let raw = attrs[Int(h.index)].value.stringValue, let parsed = Self.parseMessages(raw, role: rule.role) else { continue }
+            used[Int(h.index)] = true
             if rule.toInput { jsonIn += parsed } else { jsonOut += parsed }
         }
         if !jsonIn.isEmpty { s.inputMessages = jsonIn; filledIn = true }
         if !jsonOut.isEmpty { s.outputMessages = jsonOut; filledOut = true }
-        valueHits.sort { $0.rule < $1.rule }
-        for h in valueHits {
-            let rule = valueMessages[h.rule]
+        classifier.valueHits.sort { $0.rule < $1.rule }
+        for h in classifier.valueHits {
+            let rule = valueMessages[Int(h.rule)]
             if rule.toInput ? filledIn : filledOut { continue }
-            used[h.index] = true
-            let m = Message(role: rule.role, content: Self.text(attrs[h.index].value))
+            used[Int(h.index)] = true
+            let m = Message(role: rule.role, content: Self.text(attrs[Int(h.index)].value))
             if rule.toInput { s.inputMessages = [m]; filledIn = true } else { s.outputMessages = [m]; filledOut = true }
         }
 
         for (d, rule) in indexedDocuments.enumerated() where s.documents.isEmpty {
-            let hits = indexedHits.filter { $0.rule == messageRules + d }
+            let hits = indexedHits.filter { Int($0.rule) == messageRules + d }
             guard !hits.isEmpty else { continue }
             _ = rule
-            var rows: [Int: (id: String?, content: String, score: Double?)] = [:]
+            var rows: [Int32: (id: String?, content: String, score: Double?)] = [:]
             for h in hits {
                 var row = rows[h.n] ?? (nil, "", nil)
                 switch h.column {
-                case 0: row.id = Self.text(attrs[h.index].value)
-                case 1: row.content = Self.text(attrs[h.index].value)
-                default: row.score = AttributeIndex.double(attrs[h.index].value)
+                case 0: row.id = Self.text(attrs[Int(h.index)].value)
+                case 1: row.content = Self.text(attrs[Int(h.index)].value)
+                default: row.score = AttributeIndex.double(attrs[Int(h.index)].value)
                 }
                 rows[h.n] = row
-                used[h.index] = true
+                used[Int(h.index)] = true
             }
             s.documents = rows.keys.sorted().map { RetrievedDocument(id: rows[$0]!.id, content: rows[$0]!.content, score: rows[$0]!.score) }
         }
