@@ -334,7 +334,7 @@ public final class Store: @unchecked Sendable {
 
     /// Returns freed heap to the OS after the big, short-lived allocations of a seal or an index pass
     /// (glibc keeps per-thread arenas otherwise, and RSS would only grow).
-    private func trimMemory() { _ = malloc_trim(0) }
+    private func trimMemory() { if options.trimMemoryAfterSeal { _ = malloc_trim(0) } }
 
     // MARK: Full-text indexing
 

@@ -145,6 +145,8 @@ struct Llmtraced {
         }
         let log = LogSink(format: format, accessLog: accessLog)
         opts.log = { log.info($0) }
+        // Two malloc arenas (set in main) keep the heap compact; no trims, which stall allocations.
+        opts.trimMemoryAfterSeal = false
 
         var server = HTTPServer.Configuration()
         let listen = try CollectorConfig.parseListen(opt("listen") ?? "127.0.0.1:4318")
