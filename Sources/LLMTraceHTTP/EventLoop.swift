@@ -206,7 +206,7 @@ final class EventLoop: @unchecked Sendable {
             do {
                 request = try c.parser.next()
             } catch {
-                server.countParseError(error.status)
+                server.countParseError()
                 let r = HTTPResponse.error(error.status, error.message)
                 c.current = ("-", "-", c.parser.bufferedBytes, c.requestStarted, false, false)
                 send(c, r, now: now, forceClose: true)

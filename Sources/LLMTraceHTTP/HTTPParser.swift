@@ -290,7 +290,7 @@ public struct HTTPParser {
         var keepAlive = minor == 1
         for h in headers where h.name == "connection" {
             for token in h.value.lowercased().split(separator: ",") {
-                let t = token.trimmingCharacters(in: " \t")
+                let t = String(token).trimmingASCIIWhitespace()
                 if t == "close" { keepAlive = false } else if t == "keep-alive" && minor == 0 { keepAlive = true }
             }
         }
@@ -308,7 +308,7 @@ public struct HTTPParser {
             case "content-length":
                 // A list of identical values is allowed (RFC 9110 8.6); anything else is not.
                 for part in h.value.split(separator: ",", omittingEmptySubsequences: false) {
-                    let p = part.trimmingCharacters(in: " \t")
+                    let p = String(part).trimmingASCIIWhitespace()
                     guard !p.isEmpty, p.count <= 18, p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(p) else {
                         throw HTTPError(400, "invalid Content-Length")
                     }
@@ -317,7 +317,7 @@ public struct HTTPParser {
                 }
             case "transfer-encoding":
                 sawTE = true
-                let codings = h.value.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: " \t") }
+                let codings = h.value.lowercased().split(separator: ",").map { String($0).trimmingASCIIWhitespace() }
                 guard codings == ["chunked"] else {
                     throw HTTPError(501, "unsupported Transfer-Encoding '\(h.value)' (only chunked)")
                 }
@@ -371,19 +371,4 @@ public struct HTTPParser {
             return k
         }
     }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let s = Set(set.utf8)
-        let u = utf8
-        var a = u.startIndex, b = u.endIndex
-        while a < b, s.contains(u[a]) { a = u.index(after: a) }
-        while b > a, s.contains(u[u.index(before: b)]) { b = u.index(before: b) }
-        return String(self[a..<b])
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
 }

@@ -152,7 +152,7 @@ public final class HTTPServer: @unchecked Sendable {
     func connectionClosed() { lock.withLock { stats.openConnections -= 1 } }
     func countRejectedConnection() { lock.withLock { stats.rejectedConnections += 1 } }
     func countOverload() { lock.withLock { stats.overloadRejections += 1 } }
-    func countParseError(_ status: Int) { lock.withLock { stats.parseErrors += 1 } }
+    func countParseError() { lock.withLock { stats.parseErrors += 1 } }
     func countTimeout() { lock.withLock { stats.timeouts += 1 } }
 
     // MARK: Socket

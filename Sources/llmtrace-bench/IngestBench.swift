@@ -87,7 +87,7 @@ enum IngestBench {
         let results = Results()
         let t0 = monotonicNanos()
         let deadline = t0 + Int64(seconds * 1e9)
-        let serverCPU0 = serverPID.map(serverCPUSeconds(pid:)) ?? 0
+        let serverCPU0 = serverPID.flatMap { procStatCPU("/proc/\($0)/stat")?.seconds } ?? 0
         let clientCPU0 = processCPUSeconds()
         let interval = rate > 0 ? Double(connections * batch) / rate : 0
         Terminal.error("posting to \(endpoint)\(path) from \(connections) connection(s) for \(seconds) s"
@@ -165,9 +165,9 @@ enum IngestBench {
         reporter.start()
         results.waitFor(connections)
         let elapsed = Double(monotonicNanos() - t0) / 1e9
-        let serverCPU = serverPID.map { serverCPUSeconds(pid: $0) - serverCPU0 } ?? 0
+        let serverCPU = serverPID.flatMap { procStatCPU("/proc/\($0)/stat").map { $0.seconds - serverCPU0 } } ?? 0
         let clientCPU = processCPUSeconds() - clientCPU0
-        let serverRSS = serverPID.map { procStatusMiB(pid: $0, "VmHWM:") } ?? 0
+        let serverRSS = serverPID.map { Terminal.peakRSSMiB(pid: String($0)) } ?? 0
 
         var lat = results.latencies
         lat.sort()
@@ -323,22 +323,5 @@ enum IngestBench {
             usleep(100_000)
         }
         throw UsageError("no answer from http://\(host):\(port)/healthz within \(Int(seconds)) s")
-    }
-
-    /// User+system CPU seconds of another process, from /proc/PID/stat.
-    static func serverCPUSeconds(pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
-        let f = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-        guard f.count > 13, let u = Double(f[11]), let s = Double(f[12]) else { return 0 }
-        return (u + s) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
-    static func procStatusMiB(pid: Int32, _ field: String) -> Double {
-        guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-        for line in s.split(separator: "\n") where line.hasPrefix(field) {
-            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
-            return kb / 1024
-        }
-        return 0
     }
 }

@@ -155,16 +155,20 @@ func processCPUSeconds() -> Double {
 /// User+system CPU seconds of each thread of this process, from /proc/self/task/*/stat.
 func threadCPU() -> [String: (name: String, seconds: Double)] {
     var out: [String: (String, Double)] = [:]
-    let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
     for tid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
-        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
-        let name = String(stat[stat.index(after: open)..<close])
-        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-        guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { continue }
-        out[tid] = (name, (u + s) / hz)
+        if let t = procStatCPU("/proc/self/task/\(tid)/stat") { out[tid] = t }
     }
     return out
+}
+
+/// The command name and user+system CPU seconds in a /proc/.../stat file (a process or a thread).
+func procStatCPU(_ path: String) -> (name: String, seconds: Double)? {
+    guard let stat = try? String(contentsOfFile: path, encoding: .utf8),
+          let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
+    let name = String(stat[stat.index(after: open)..<close])
+    let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+    guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return nil }
+    return (name, (u + s) / Double(sysconf(Int32(_SC_CLK_TCK))))
 }
 
 /// Totals from the writer threads.
