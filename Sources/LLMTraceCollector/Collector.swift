@@ -230,14 +230,10 @@ public final class Collector: @unchecked Sendable {
         func accept(_ s: Span, _ i: Int, _ line: Int?) {
             var s = s
             if let g = grant { s.project = g.project }
-            if s.costUSD == nil {
-                s.costUSD = pricing.cost(model: s.responseModel ?? s.requestModel, input: s.inputTokens, output: s.outputTokens, cached: s.cachedTokens)
-            }
-            for a in s.attributes {
-                if case .string(let v) = a.value, v.utf8.count > options.mapping.maxAttributeBytes {
-                    reject(i, line, "attribute '\(a.key)' is \(v.utf8.count) bytes, over the limit of \(options.mapping.maxAttributeBytes)")
-                    return
-                }
+            if s.costUSD == nil { s.costUSD = pricing.cost(of: s) }
+            if let why = options.mapping.oversizedAttribute(s.attributes) {
+                reject(i, line, why)
+                return
             }
             spans.append(s)
         }
@@ -300,9 +296,8 @@ public final class Collector: @unchecked Sendable {
         w.endObject()
         var out = w.bytes
         out.append(0x0A)
-        let status = spans.isEmpty && rejectedCount > 0 ? 400 : (spans.isEmpty ? 400 : 200)
         if spans.isEmpty && rejectedCount == 0 { return .error(400, "no spans in the request body") }
-        return .json(status, out)
+        return .json(spans.isEmpty ? 400 : 200, out)
     }
 }
 

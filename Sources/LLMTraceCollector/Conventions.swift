@@ -94,6 +94,16 @@ public struct Conventions: Sendable {
         public var maxAttributeBytes = 4 * 1024 * 1024
         public var maxAttributes = 4096
         public init() {}
+
+        /// Why one of `attrs` is too long to store, or nil (OTLP and native spans alike).
+        func oversizedAttribute(_ attrs: [Attribute]) -> String? {
+            for a in attrs {
+                if case .string(let s) = a.value, s.utf8.count > maxAttributeBytes {
+                    return "attribute '\(a.key)' is \(s.utf8.count) bytes, over the limit of \(maxAttributeBytes)"
+                }
+            }
+            return nil
+        }
     }
 
     /// Span fields the `fields` rules fill.
@@ -255,11 +265,7 @@ public struct Conventions: Sendable {
         if o.attributes.count > limits.maxAttributes {
             return .failure(SpanRejection("\(o.attributes.count) attributes, over the limit of \(limits.maxAttributes)"))
         }
-        for a in o.attributes {
-            if case .string(let s) = a.value, s.utf8.count > limits.maxAttributeBytes {
-                return .failure(SpanRejection("attribute '\(a.key)' is \(s.utf8.count) bytes, over the limit of \(limits.maxAttributeBytes)"))
-            }
-        }
+        if let why = limits.oversizedAttribute(o.attributes) { return .failure(SpanRejection(why)) }
 
         let traceID = TraceID(hi: o.traceID.hi, lo: o.traceID.lo)
         let spanID = SpanID(o.spanID.hi)
@@ -386,10 +392,7 @@ public struct Conventions: Sendable {
         }
         swap(&s.events, &o.events)
 
-        if s.costUSD == nil {
-            s.costUSD = pricing.cost(model: s.responseModel ?? s.requestModel, input: s.inputTokens, output: s.outputTokens, cached: s.cachedTokens)
-                ?? (s.responseModel != nil ? pricing.cost(model: s.requestModel, input: s.inputTokens, output: s.outputTokens, cached: s.cachedTokens) : nil)
-        }
+        if s.costUSD == nil { s.costUSD = pricing.cost(of: s) }
 
         // Everything no rule used is kept verbatim, then the scope and the resource's leftovers.
         var kept = 0
@@ -451,7 +454,7 @@ public struct Conventions: Sendable {
             case .array(let a): s.tags = a.compactMap(\.stringValue)
             case .string(let str):
                 if let parsed = try? JSONValue.parse(str), let list = parsed.strings { s.tags = list }
-                else { s.tags = str.split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }.filter { !$0.isEmpty } }
+                else { s.tags = str.split(separator: ",").map { String($0).trimmingASCIISpaces() }.filter { !$0.isEmpty } }
             default: return false
             }
         }

@@ -71,6 +71,14 @@ public struct Pricing: Sendable {
         return best?.1
     }
 
+    /// Cost in USD of a span's tokens: priced by the model that answered (often a dated name),
+    /// else by the model asked for; nil when neither is in the table or no tokens are known.
+    public func cost(of s: Span) -> Double? {
+        if let c = cost(model: s.responseModel ?? s.requestModel, input: s.inputTokens, output: s.outputTokens, cached: s.cachedTokens) { return c }
+        guard s.responseModel != nil else { return nil }
+        return cost(model: s.requestModel, input: s.inputTokens, output: s.outputTokens, cached: s.cachedTokens)
+    }
+
     /// Cost in USD of a span's tokens, or nil without a known model or any token count. Cached
     /// input tokens are part of the input tokens (as OpenAI and the GenAI conventions count them)
     /// and are charged at the cached price.
