@@ -11,7 +11,8 @@ public struct Conventions: Sendable {
     struct KindRule: Sendable { var key: String; var values: [String: SpanKind] }
 
     var resourceFields: [String: [String]] = [:]
-    var fields: [String: [String]] = [:]
+    /// Attribute keys per span field, in priority order, indexed by `Field.rawValue`.
+    var fieldKeys = [[String]](repeating: [], count: Field.allCases.count)
     var indexedMessages: [IndexedMessages] = []
     var jsonMessages: [JSONMessages] = []
     var valueMessages: [ValueMessage] = []
@@ -19,12 +20,8 @@ public struct Conventions: Sendable {
     var kindRules: [KindRule] = []
     var llmIfPresent: [String] = []
     var firstTokenEvents: Set<String> = []
-
-    static let knownFields: Set<String> = [
-        "project", "provider", "request_model", "response_model", "input_tokens", "output_tokens", "cached_tokens",
-        "reasoning_tokens", "cost_usd", "temperature", "max_tokens", "top_p", "session_id", "user_id", "prompt_name",
-        "prompt_version", "environment", "time_to_first_token_s", "time_to_first_token_ms", "tags",
-    ]
+    /// The message rules then the document rules, as `classify` matches keys against them.
+    private var indexedRules: [(prefix: [UInt8], columns: [String])] = []
 
     public static func builtIn() -> Conventions {
         // The compiled-in file is tested to load; a failure here is a build defect.
@@ -47,8 +44,10 @@ public struct Conventions: Sendable {
         }
         for (k, v) in doc["resource"]?.object ?? [] { resourceFields[k] = try keyList(v, "resource.\(k)") }
         for (k, v) in doc["fields"]?.object ?? [] {
-            guard Self.knownFields.contains(k) else { throw ConfigError("conventions: unknown span field '\(k)' in \"fields\"") }
-            fields[k] = try keyList(v, "fields.\(k)")
+            guard let f = Field.named(k) else {
+                throw ConfigError("conventions: unknown span field '\(k)' in \"fields\" (known: \(Field.names.joined(separator: ", ")))")
+            }
+            fieldKeys[f.rawValue] = try keyList(v, "fields.\(k)")
         }
         let messages = doc["messages"]
         for r in messages?["indexed"]?.array ?? [] {
@@ -85,6 +84,8 @@ public struct Conventions: Sendable {
         }
         if let l = doc["kind"]?["llm_if_present"] { llmIfPresent = try keyList(l, "kind.llm_if_present") }
         if let l = doc["first_token_events"] { firstTokenEvents = Set(try keyList(l, "first_token_events")) }
+        indexedRules = indexedMessages.map { (Array($0.prefix.utf8), [$0.role, $0.content]) }
+            + indexedDocuments.map { (Array($0.prefix.utf8), [$0.id, $0.content, $0.score]) }
     }
 
     // MARK: Mapping
@@ -112,31 +113,14 @@ public struct Conventions: Sendable {
         case costUSD, temperature, maxTokens, topP, sessionID, userID, promptName, promptVersion, environment
         case ttftSeconds, ttftMillis, tags
 
-        static func named(_ n: String) -> Field? {
-            switch n {
-            case "project": return .project
-            case "provider": return .provider
-            case "request_model": return .requestModel
-            case "response_model": return .responseModel
-            case "input_tokens": return .inputTokens
-            case "output_tokens": return .outputTokens
-            case "cached_tokens": return .cachedTokens
-            case "reasoning_tokens": return .reasoningTokens
-            case "cost_usd": return .costUSD
-            case "temperature": return .temperature
-            case "max_tokens": return .maxTokens
-            case "top_p": return .topP
-            case "session_id": return .sessionID
-            case "user_id": return .userID
-            case "prompt_name": return .promptName
-            case "prompt_version": return .promptVersion
-            case "environment": return .environment
-            case "time_to_first_token_s": return .ttftSeconds
-            case "time_to_first_token_ms": return .ttftMillis
-            case "tags": return .tags
-            default: return nil
-            }
-        }
+        /// The names `fields` uses in conventions.json, in case order.
+        static let names = [
+            "project", "provider", "request_model", "response_model", "input_tokens", "output_tokens", "cached_tokens",
+            "reasoning_tokens", "cost_usd", "temperature", "max_tokens", "top_p", "session_id", "user_id", "prompt_name",
+            "prompt_version", "environment", "time_to_first_token_s", "time_to_first_token_ms", "tags",
+        ]
+
+        static func named(_ n: String) -> Field? { names.firstIndex(of: n).flatMap { Field(rawValue: $0) } }
     }
 
     /// What one attribute key means under these conventions; computed once per distinct key. Plain
@@ -162,8 +146,7 @@ public struct Conventions: Sendable {
         var c = KeyClass()
         c.known = true
         for f in Field.allCases {
-            guard let name = fields.first(where: { Field.named($0.key) == f })?.value else { continue }
-            if let prio = name.firstIndex(of: key) {
+            if let prio = fieldKeys[f.rawValue].firstIndex(of: key) {
                 c.field = Int8(f.rawValue)
                 c.priority = Int16(min(prio, Int(Int16.max)))
                 break
@@ -173,11 +156,9 @@ public struct Conventions: Sendable {
         if let i = jsonMessages.firstIndex(where: { $0.key == key }) { c.jsonRule = Int16(i) }
         if let i = valueMessages.firstIndex(where: { $0.key == key }) { c.valueRule = Int16(i) }
         c.llmHint = llmIfPresent.contains(key)
-        let indexed: [(prefix: String, columns: [String])] = indexedMessages.map { ($0.prefix, [$0.role, $0.content]) }
-            + indexedDocuments.map { ($0.prefix, [$0.id, $0.content, $0.score]) }
         let u = Array(key.utf8)
-        for (ri, rule) in indexed.enumerated() {
-            let p = Array(rule.prefix.utf8)
+        for (ri, rule) in indexedRules.enumerated() {
+            let p = rule.prefix
             guard u.count > p.count + 2, u.starts(with: p) else { continue }
             var k = p.count
             var n = 0
@@ -371,7 +352,7 @@ public struct Conventions: Sendable {
                 switch h.column {
                 case 0: row.id = Self.text(attrs[Int(h.index)].value)
                 case 1: row.content = Self.text(attrs[Int(h.index)].value)
-                default: row.score = AttributeIndex.double(attrs[Int(h.index)].value)
+                default: row.score = AttributeConversion.double(attrs[Int(h.index)].value)
                 }
                 rows[h.n] = row
                 used[Int(h.index)] = true
@@ -437,18 +418,18 @@ public struct Conventions: Sendable {
         case .sessionID: guard let x = v.stringValue else { return false }; s.sessionID = x
         case .userID: guard let x = v.stringValue else { return false }; s.userID = x
         case .promptName: guard let x = v.stringValue else { return false }; s.promptName = x
-        case .promptVersion: s.promptVersion = v.stringValue ?? AttributeIndex.int(v).map(String.init); if s.promptVersion == nil { return false }
+        case .promptVersion: s.promptVersion = v.stringValue ?? AttributeConversion.int(v).map(String.init); if s.promptVersion == nil { return false }
         case .environment: guard let x = v.stringValue else { return false }; s.environment = x
-        case .inputTokens: guard let x = AttributeIndex.int(v) else { return false }; s.inputTokens = x
-        case .outputTokens: guard let x = AttributeIndex.int(v) else { return false }; s.outputTokens = x
-        case .cachedTokens: guard let x = AttributeIndex.int(v) else { return false }; s.cachedTokens = x
-        case .reasoningTokens: guard let x = AttributeIndex.int(v) else { return false }; s.reasoningTokens = x
-        case .maxTokens: guard let x = AttributeIndex.int(v) else { return false }; s.maxTokens = x
-        case .costUSD: guard let x = AttributeIndex.double(v) else { return false }; s.costUSD = x
-        case .temperature: guard let x = AttributeIndex.double(v) else { return false }; s.temperature = x
-        case .topP: guard let x = AttributeIndex.double(v) else { return false }; s.topP = x
-        case .ttftSeconds: guard let x = AttributeIndex.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e9)
-        case .ttftMillis: guard let x = AttributeIndex.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e6)
+        case .inputTokens: guard let x = AttributeConversion.int(v) else { return false }; s.inputTokens = x
+        case .outputTokens: guard let x = AttributeConversion.int(v) else { return false }; s.outputTokens = x
+        case .cachedTokens: guard let x = AttributeConversion.int(v) else { return false }; s.cachedTokens = x
+        case .reasoningTokens: guard let x = AttributeConversion.int(v) else { return false }; s.reasoningTokens = x
+        case .maxTokens: guard let x = AttributeConversion.int(v) else { return false }; s.maxTokens = x
+        case .costUSD: guard let x = AttributeConversion.double(v) else { return false }; s.costUSD = x
+        case .temperature: guard let x = AttributeConversion.double(v) else { return false }; s.temperature = x
+        case .topP: guard let x = AttributeConversion.double(v) else { return false }; s.topP = x
+        case .ttftSeconds: guard let x = AttributeConversion.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e9)
+        case .ttftMillis: guard let x = AttributeConversion.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e6)
         case .tags:
             switch v {
             case .array(let a): s.tags = a.compactMap(\.stringValue)
@@ -516,7 +497,7 @@ public struct SpanRejection: Error, Sendable, CustomStringConvertible {
 }
 
 /// Value conversions shared by the mapping rules.
-enum AttributeIndex {
+enum AttributeConversion {
     static func int(_ v: AttributeValue) -> Int64? {
         switch v {
         case .int(let i): return i

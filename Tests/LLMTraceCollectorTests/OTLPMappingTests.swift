@@ -137,6 +137,18 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
         }
     }
 
+    /// Empty and repeated keys, in span, event and resource attributes, through the request's key table.
+    @Test func emptyAndRepeatedAttributeKeys() throws {
+        var s = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), name: "op", startNanos: 10, endNanos: 20)
+        s.attributes = [Attribute("", .string("a")), Attribute("", .string("b")), Attribute("k", .int(1)), Attribute("k", .int(2))]
+        s.events = [SpanEvent(name: "e", timeNanos: 15, attributes: [Attribute("", .bool(true)), Attribute("k", .double(0.5))])]
+        let (spans, rejected) = try OTLPIngest.spans(protobuf: OTLPEncoder.encode([s]).bytes, conventions: .builtIn(), pricing: .builtIn())
+        #expect(rejected.isEmpty)
+        let got = try #require(spans.first)
+        #expect(Array(got.attributes.prefix(4)) == s.attributes)
+        #expect(got.events == s.events)
+    }
+
     @Test func responsesEncodePartialSuccess() throws {
         #expect(OTLPProtobuf.response(rejected: 0, message: "").isEmpty)
         let b = OTLPProtobuf.response(rejected: 2, message: "bad")
@@ -167,6 +179,9 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
     }
 
     @Test func conventionsFileErrorsAreClear() {
+        // Every span field has exactly one name in conventions.json.
+        #expect(Conventions.Field.names.count == Conventions.Field.allCases.count)
+        #expect(Set(Conventions.Field.names).count == Conventions.Field.names.count)
         #expect(throws: ConfigError.self) { try Conventions(json: Array(#"{"fields": {"no_such_field": ["x"]}}"#.utf8)) }
         #expect(throws: ConfigError.self) { try Conventions(json: Array(#"{"kind": {"attributes": [{"key": "k", "values": {"A": "bogus"}}]}}"#.utf8)) }
         #expect(throws: ConfigError.self) { try Conventions(json: Array("not json".utf8)) }

@@ -25,7 +25,7 @@ struct KeyTable {
             let id = slots[i]
             if id < 0 { break }
             let k = bytes[Int(id)]
-            if k.count == b.count && k.withUnsafeBytes({ memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 || b.count == 0 }) {
+            if k.count == b.count && (b.count == 0 || k.withUnsafeBytes({ memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 })) {
                 return id
             }
             i = (i + 1) & mask

@@ -38,7 +38,8 @@ enum OTLPProtobuf {
                     if f2 == 1 {
                         try m.expect(w2, 2, "resource.attributes")
                         var kv = try m.message()
-                        res.attributes.append(try keyValue(&kv, depth: 0))
+                        var id: Int32 = -1
+                        res.attributes.append(try keyValue(&kv, depth: 0, keys: &keys, id: &id))
                     } else { try m.skip(wire: w2) }
                 }
             case 2:  // ScopeSpans
@@ -105,7 +106,8 @@ enum OTLPProtobuf {
                     case 3:
                         try m.expect(w2, 2, "event.attributes")
                         var kv = try m.message()
-                        e.attributes.append(try keyValue(&kv, depth: 0))
+                        var id: Int32 = -1
+                        e.attributes.append(try keyValue(&kv, depth: 0, keys: &keys, id: &id))
                     default: try m.skip(wire: w2)
                     }
                 }
@@ -127,13 +129,8 @@ enum OTLPProtobuf {
         return s
     }
 
-    private static func keyValue(_ r: inout ProtoReader, depth: Int) throws(OTLPDecodeError) -> Attribute {
-        var scratch = KeyTable()
-        var id: Int32 = -1
-        return try keyValue(&r, depth: depth, keys: &scratch, id: &id)
-    }
-
-    /// A KeyValue. Span attribute keys go through the request's key table (no String per key).
+    /// A KeyValue. Every key goes through the request's key table (no String per repeated key);
+    /// `id` is its id there (span attributes keep it for the mapping).
     private static func keyValue(_ r: inout ProtoReader, depth: Int, keys: inout KeyTable, id: inout Int32) throws(OTLPDecodeError) -> Attribute {
         var key = ""
         var value = AttributeValue.string("")
@@ -146,7 +143,7 @@ enum OTLPProtobuf {
             case 2:
                 try r.expect(w, 2, "value")
                 var m = try r.message()
-                value = try anyValue(&m, depth: depth + 1)
+                value = try anyValue(&m, depth: depth + 1, keys: &keys)
             default: try r.skip(wire: w)
             }
         }
@@ -155,7 +152,7 @@ enum OTLPProtobuf {
 
     /// AnyValue. Arrays of scalars stay arrays; maps (kvlist), nested arrays and bytes become JSON or
     /// base64 strings, since span attributes hold scalars and scalar arrays.
-    private static func anyValue(_ r: inout ProtoReader, depth: Int) throws(OTLPDecodeError) -> AttributeValue {
+    private static func anyValue(_ r: inout ProtoReader, depth: Int, keys: inout KeyTable) throws(OTLPDecodeError) -> AttributeValue {
         guard depth < 32 else { throw OTLPDecodeError("attribute values nested deeper than 32 levels") }
         var v = AttributeValue.string("")
         while let (f, w) = try r.nextTag() {
@@ -172,7 +169,7 @@ enum OTLPProtobuf {
                     if f2 == 1 {
                         try m.expect(w2, 2, "array_value.values")
                         var e = try m.message()
-                        items.append(try anyValue(&e, depth: depth + 1))
+                        items.append(try anyValue(&e, depth: depth + 1, keys: &keys))
                     } else { try m.skip(wire: w2) }
                 }
                 v = AttributeValue.normalizedArray(items)
@@ -184,7 +181,8 @@ enum OTLPProtobuf {
                     if f2 == 1 {
                         try m.expect(w2, 2, "kvlist_value.values")
                         var kv = try m.message()
-                        pairs.append(try keyValue(&kv, depth: depth + 1))
+                        var id: Int32 = -1
+                        pairs.append(try keyValue(&kv, depth: depth + 1, keys: &keys, id: &id))
                     } else { try m.skip(wire: w2) }
                 }
                 v = .string(AttributeValue.jsonObject(pairs))
