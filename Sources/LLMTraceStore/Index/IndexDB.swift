@@ -355,7 +355,20 @@ public final class IndexDB: @unchecked Sendable {
     }
 
     /// Checkpoints without blocking on readers; keeps the SQLite WAL from growing between seals.
+    /// The checkpoint's own fsyncs are replaced by gentle flushes (`FileIO.flushGently`): first the
+    /// SQLite WAL, then, after SQLite copied its pages with synchronous=OFF, the database file. The
+    /// write lock is held throughout, so no transaction commits before the copy is durable, the
+    /// same order SQLite's NORMAL mode keeps.
     public func checkpointPassive() {
-        writeLock.withLock { try? writer.exec("PRAGMA wal_checkpoint(PASSIVE)") }
+        writeLock.withLock {
+            guard let walFD = FileIO.openDescriptor(of: path + "-wal"), let dbFD = FileIO.openDescriptor(of: path) else {
+                try? writer.exec("PRAGMA wal_checkpoint(PASSIVE)")
+                return
+            }
+            FileIO.flushGently(walFD)
+            try? writer.exec("PRAGMA synchronous=OFF; PRAGMA wal_checkpoint(PASSIVE);")
+            FileIO.flushGently(dbFD)
+            try? writer.exec("PRAGMA synchronous=NORMAL;")
+        }
     }
 }

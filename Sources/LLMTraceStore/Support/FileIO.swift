@@ -116,6 +116,45 @@ public enum FileIO {
         try fsyncDirectory(directory(of: path))
     }
 
+    /// Pushes a file's dirty pages to the disk 2 MiB at a time, waiting for each piece, then
+    /// fdatasyncs it. A plain fsync of tens of MB queues every other fsync on the disk behind it
+    /// (an acknowledgement's WAL fsync went from ~5 to 150 ms during an index checkpoint); in
+    /// pieces, the WAL's fsyncs slip in between.
+    public static func flushGently(_ fd: Int32) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return }
+        let size = Int64(st.st_size)
+        let piece: Int64 = 2 << 20
+        var off: Int64 = 0
+        while off < size {
+            _ = sync_file_range(fd, off, min(piece, size - off),
+                                UInt32(CLINUX_SYNC_FILE_RANGE_WAIT_BEFORE | CLINUX_SYNC_FILE_RANGE_WRITE | CLINUX_SYNC_FILE_RANGE_WAIT_AFTER))
+            off += piece
+        }
+        _ = fdatasync(fd)
+    }
+
+    /// The descriptor this process already has open on `path` (found through /proc/self/fd), or nil.
+    /// For files another library owns (SQLite's): opening and closing a second descriptor would drop
+    /// that library's POSIX locks on the file.
+    public static func openDescriptor(of path: String) -> Int32? {
+        guard let real = realpath(path, nil) else { return nil }
+        defer { free(real) }
+        let target = String(cString: real)
+        guard let dir = opendir("/proc/self/fd") else { return nil }
+        defer { closedir(dir) }
+        var buf = [CChar](repeating: 0, count: 4096)
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let fd = Int32(name) else { continue }
+            let n = readlink("/proc/self/fd/" + name, &buf, buf.count - 1)
+            guard n > 0 else { continue }
+            let link = buf.withUnsafeBufferPointer { String(decoding: UnsafeRawBufferPointer($0).prefix(n), as: UTF8.self) }
+            if link == target { return fd }
+        }
+        return nil
+    }
+
     public static func rename(_ from: String, to: String) throws {
         guard Glibc.rename(from, to) == 0 else { throw StoreError("rename to \(to) failed: \(errnoText())", path: from) }
     }
