@@ -128,6 +128,10 @@ public final class SegmentReader: @unchecked Sendable {
         guard textOffsets.offset + textOffsets.stored <= footerStart, textOffsets.stored == 4 * textCount else {
             throw corrupt("text offsets out of bounds", textOffsets.offset)
         }
+        // Reading the header and footer mapped whole page-cache folios (the first 2 MiB of the file
+        // here): everything needed is copied out, so unmap them rather than carry 2 MB of RSS per
+        // open segment.
+        file.dropResidentPages()
     }
 
     public func columnMinMax(_ c: SegmentFormat.Column) -> (Int64, Int64)? { columns[Int(c.rawValue)]?.minMax }

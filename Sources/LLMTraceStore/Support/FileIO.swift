@@ -206,6 +206,9 @@ public final class MappedFile: @unchecked Sendable {
         }
         let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else { throw StoreError("mmap failed: \(FileIO.errnoText())", path: path) }
+        // Without this, a read of one footer byte maps a whole 2 MiB page-cache folio into the
+        // process (FilePmdMapped in smaps): 2 MB of RSS per open segment, 64 MB after 30 segments.
+        _ = madvise(p, size, MADV_NOHUGEPAGE)
         base = p
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
