@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "LLMTraceStore", targets: ["LLMTraceStore"]),
         .library(name: "LLMTraceHTTP", targets: ["LLMTraceHTTP"]),
         .library(name: "LLMTraceCollector", targets: ["LLMTraceCollector"]),
+        .library(name: "LLMTraceQuery", targets: ["LLMTraceQuery"]),
     ],
     targets: [
         // System libraries: one-line shim header + modulemap each.
@@ -27,6 +28,8 @@ let package = Package(
         .target(name: "LLMTraceModel"),
         // WAL, head, columnar segments, SQLite index, retention, verification.
         .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "LLMTraceSupport", "CSQLite", "CZlib", "CLinux"], exclude: ["FORMAT.md"]),
+        // Query engine: SQL subset over the columnar segments and the head.
+        .target(name: "LLMTraceQuery", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceSupport"]),
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
@@ -45,6 +48,7 @@ let package = Package(
         .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic"],
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
+        .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
     ]
 )

@@ -501,6 +501,18 @@ public final class Store: @unchecked Sendable {
         return out
     }
 
+    /// What a query scans, taken at one moment: the published segments (oldest first) and the rows
+    /// not yet in a segment (head, heads being sealed, replayed WAL) with their fixed fields only:
+    /// messages, documents, tags, attributes and events are left empty.
+    public func scanSnapshot() -> (segments: [SegmentReader], headRows: [Span]) {
+        state.withLock {
+            var rows = replayed
+            for h in sealing { rows.append(contentsOf: h.head.rows) }
+            rows.append(contentsOf: head.rows)
+            return (segments.values.sorted { $0.id < $1.id }, rows)
+        }
+    }
+
     /// Snapshot of spans in the head and sealing heads (for scans and tests).
     public func headSpans() -> [Span] {
         state.withLock { replayed + sealing.flatMap { $0.head.allSpans } + head.allSpans }

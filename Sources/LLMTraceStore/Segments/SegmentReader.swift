@@ -155,7 +155,9 @@ public final class SegmentReader: @unchecked Sendable {
         }
     }
 
-    func dictionary(_ c: SegmentFormat.Column) throws -> [String] {
+    /// The distinct values of a dictionary column (entry k-1 is code k); cached after the first read,
+    /// so a query can prune a segment whose dictionary lacks the value it asks for.
+    public func dictionary(_ c: SegmentFormat.Column) throws -> [String] {
         let key = Int(c.rawValue)
         if let d = lock.withLock({ dictCache[key] }) { return d }
         let info = columns[key]!
@@ -457,6 +459,104 @@ public final class SegmentReader: @unchecked Sendable {
         }
         return out
     }
+
+    // MARK: Whole columns (query scans)
+
+    /// A dictionary column as codes (0 = null, k = values[k-1]) and its values: predicates and
+    /// group-by work on the codes without touching a string per row.
+    public func dictColumn(_ c: SegmentFormat.Column) throws -> (codes: [UInt32], values: [String]) {
+        let dict = try dictionary(c)
+        let width = columns[Int(c.rawValue)]!.width
+        var codes = [UInt32](repeating: 0, count: rowCount)
+        guard rowCount > 0 else { return (codes, dict) }
+        var maxCode: UInt32 = 0
+        try codes.withUnsafeMutableBufferPointer { out in
+            try forBlocks(c, 0..<rowCount) { r, rows in
+                let n = rows.count
+                guard r.remaining >= n * width else { r.fail(); return }
+                let base = r.base.baseAddress! + r.pos
+                switch width {
+                case 1: for k in 0..<n { out[rows.lowerBound + k] = UInt32(base.load(fromByteOffset: k, as: UInt8.self)) }
+                case 2: for k in 0..<n { out[rows.lowerBound + k] = UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
+                default: for k in 0..<n { out[rows.lowerBound + k] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)) }
+                }
+                r.pos += n * width
+                for k in rows { maxCode = max(maxCode, out[k]) }
+            }
+        }
+        guard Int(maxCode) <= dict.count else { throw StoreError("corrupt segment: dictionary code \(maxCode) of \(c) out of range", path: path) }
+        return (codes, dict)
+    }
+
+    /// An integer column (start, duration, or a nullable varint column) with its validity
+    /// (nil when no row is null).
+    public func intColumn(_ c: SegmentFormat.Column) throws -> (values: [Int64], valid: [Bool]?) {
+        var values = [Int64](repeating: 0, count: rowCount)
+        guard rowCount > 0 else { return (values, nil) }
+        let enc = columns[Int(c.rawValue)]!.encoding
+        var valid: [Bool]? = nil
+        switch enc {
+        case .deltaVarint:
+            let base = columns[Int(c.rawValue)]!.minMax?.0 ?? 0
+            try values.withUnsafeMutableBufferPointer { out in
+                try forBlocks(c, 0..<rowCount) { r, rows in
+                    var prev = base
+                    for row in rows { prev = prev &+ r.svarint(); out[row] = prev }
+                }
+            }
+        case .varint:
+            try values.withUnsafeMutableBufferPointer { out in
+                try forBlocks(c, 0..<rowCount) { r, rows in
+                    for row in rows { out[row] = Int64(bitPattern: r.varint()) }
+                }
+            }
+        case .nullableVarint:
+            var v = [Bool](repeating: true, count: rowCount)
+            var nulls = 0
+            try values.withUnsafeMutableBufferPointer { out in
+                try v.withUnsafeMutableBufferPointer { ok in
+                    try forBlocks(c, 0..<rowCount) { r, rows in
+                        for row in rows {
+                            let x = r.varint()
+                            if x == 0 { ok[row] = false; nulls += 1 } else { out[row] = Int64(bitPattern: x &- 1) }
+                        }
+                    }
+                }
+            }
+            if nulls > 0 { valid = v }
+        case .rawU64:
+            try values.withUnsafeMutableBufferPointer { out in
+                try forBlocks(c, 0..<rowCount) { r, rows in
+                    for row in rows { out[row] = r.i64() }
+                }
+            }
+        default:
+            throw StoreError("column \(c) is not an integer column", path: path)
+        }
+        return (values, valid)
+    }
+
+    /// A float64 column with its validity (nil when no row is null).
+    public func doubleColumn(_ c: SegmentFormat.Column) throws -> (values: [Double], valid: [Bool]?) {
+        var values = [Double](repeating: 0, count: rowCount)
+        var v = [Bool](repeating: true, count: rowCount)
+        var nulls = 0
+        guard rowCount > 0 else { return (values, nil) }
+        try values.withUnsafeMutableBufferPointer { out in
+            try v.withUnsafeMutableBufferPointer { ok in
+                try forBlocks(c, 0..<rowCount) { r, rows in
+                    for row in rows {
+                        let bits = r.u64()
+                        if bits == SegmentFormat.nullDoubleBits { ok[row] = false; nulls += 1 } else { out[row] = Double(bitPattern: bits) }
+                    }
+                }
+            }
+        }
+        return (values, nulls > 0 ? v : nil)
+    }
+
+    /// Every row's trace id.
+    public func traceIDColumn() throws -> [TraceID] { try decodeTraceIDs(0..<rowCount) }
 
     /// The distinct paragraphs of every message and document in the segment (the full-text units),
     /// read from the details column and the text store without decoding whole spans.

@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import LLMTraceModel
+import LLMTraceStore
+import LLMTraceSupport
+
+/// Runs SQL-subset queries (README, "Query language") over a store: sealed segments are scanned in
+/// parallel, a column at a time, after pruning by time range and dictionary; the unsealed head is
+/// scanned as one more batch. Each batch yields partial groups or candidate rows, merged at the end.
+public final class QueryEngine: Sendable {
+    public struct Limits: Sendable {
+        /// A query running longer is stopped with an error (checked between batches).
+        public var timeoutNanos: Int64 = 30_000_000_000
+        /// Rows returned at most; more are cut and `stats.truncated` is set.
+        public var maxRows = 10_000
+        /// Groups an aggregate query may build.
+        public var maxGroups = 1_000_000
+        /// Batches scanned at once (default: the number of cores).
+        public var threads = max(1, System.coreCount)
+
+        public init() {}
+    }
+
+    private let source: @Sendable () -> (segments: [SegmentReader], headRows: [Span])
+
+    /// A query engine over a store (open for writing or read-only).
+    public convenience init(store: Store) {
+        self.init(snapshot: { store.scanSnapshot() })
+    }
+
+    /// A query engine over whatever `snapshot` returns: segments and unsealed rows.
+    public init(snapshot: @escaping @Sendable () -> (segments: [SegmentReader], headRows: [Span])) {
+        self.source = snapshot
+    }
+
+    /// Checks a query without running it (parse and type errors).
+    public static func check(_ sql: String) throws {
+        _ = try QueryPlanner.plan(QueryParser.parse(sql), now: wallNanos(), project: nil)
+    }
+
+    /// Runs `sql`. With `project`, only that project's spans are visible (API keys confine queries
+    /// this way; the condition is added to the plan, not to the text).
+    public func run(_ sql: String, project: String? = nil, limits: Limits = Limits(), now: Int64 = wallNanos()) throws -> QueryResult {
+        let started = monotonicNanos()
+        let plan = try QueryPlanner.plan(QueryParser.parse(sql), now: now, project: project)
+        let snapshot = source()
+        var stats = QueryResult.Stats()
+
+        // Prune: time range first (from the footer), then dictionaries (one cached read).
+        var batches: [ScanBatch] = []
+        for seg in snapshot.segments {
+            if seg.rowCount == 0 || seg.maxStart < plan.startLow || seg.minStart > plan.startHigh {
+                stats.segmentsPruned += 1
+                continue
+            }
+            var excluded = false
+            for (column, values) in plan.dictionaryConstraints {
+                let dict = try seg.dictionary(column)
+                if !values.contains(where: { dict.contains($0) }) { excluded = true; break }
+            }
+            if excluded { stats.segmentsPruned += 1; continue }
+            batches.append(SegmentBatch(segment: seg))
+        }
+        stats.segmentsRead = batches.count
+        if !snapshot.headRows.isEmpty {
+            let head = snapshot.headRows.filter { $0.startNanos >= plan.startLow && $0.startNanos <= plan.startHigh }
+            stats.headRows = head.count
+            if !head.isEmpty { batches.append(RowBatch(rows: head)) }
+        }
+
+        let partials = try scan(plan, batches, limits: limits, deadline: started + limits.timeoutNanos)
+        stats.rowsScanned = partials.reduce(0) { $0 + $1.rowsScanned }
+        var result = try plan.isAggregate ? finishGroups(plan, partials, limits) : finishRows(plan, partials, limits)
+        stats.truncated = result.stats.truncated
+        result.stats = stats
+        result.stats.elapsedNanos = monotonicNanos() - started
+        return result
+    }
+
+    /// Scans the batches on `limits.threads` threads; each takes the next batch until none is left.
+    private func scan(_ plan: QueryPlan, _ batches: [ScanBatch], limits: Limits, deadline: Int64) throws -> [BatchPartial] {
+        final class Shared: @unchecked Sendable {
+            let lock = Condition()
+            var next = 0
+            var results: [BatchPartial?]
+            var failure: Error?
+            init(_ n: Int) { results = Array(repeating: nil, count: n) }
+        }
+        let shared = Shared(batches.count)
+        let work = batches
+        let threads = min(limits.threads, batches.count)
+        let body: @Sendable (Int) -> Void = { _ in
+            while true {
+                let k: Int? = shared.lock.withLock {
+                    guard shared.failure == nil, shared.next < work.count else { return nil }
+                    if monotonicNanos() > deadline {
+                        shared.failure = QueryError("the query ran past its time limit of \(limits.timeoutNanos / 1_000_000_000) s after \(shared.next) of \(work.count) batches; narrow the time range (WHERE start > now() - 1h) or the filters")
+                        return nil
+                    }
+                    shared.next += 1
+                    return shared.next - 1
+                }
+                guard let k else { return }
+                do {
+                    let p = try BatchScan.run(plan, work[k], maxRows: limits.maxRows, maxGroups: limits.maxGroups)
+                    shared.lock.withLock { shared.results[k] = p }
+                } catch {
+                    shared.lock.withLock { if shared.failure == nil { shared.failure = error } }
+                }
+            }
+        }
+        if threads <= 1 {
+            body(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: threads, execute: body)
+        }
+        if let f = shared.failure {
+            if let se = f as? StoreError { throw QueryError("cannot read the store: \(se)") }
+            throw f
+        }
+        return shared.results.map { $0! }
+    }
+
+    private func finishGroups(_ plan: QueryPlan, _ partials: [BatchPartial], _ limits: Limits) throws -> QueryResult {
+        var groups: [[QueryValue]: [Accumulator]] = [:]
+        for p in partials {
+            for (key, accs) in p.groups {
+                if var existing = groups[key] {
+                    for (a, spec) in plan.aggregates.enumerated() { existing[a].merge(accs[a], spec) }
+                    groups[key] = existing
+                } else {
+                    groups[key] = accs
+                }
+            }
+            guard groups.count <= limits.maxGroups else {
+                throw QueryError("the query makes more than \(limits.maxGroups) groups; group by fewer or coarser keys (bucket(start, 1h) instead of start)")
+            }
+        }
+        if plan.keys.isEmpty && groups.isEmpty {
+            groups[[]] = [Accumulator](repeating: Accumulator(), count: plan.aggregates.count)
+        }
+        var rows: [(values: [QueryValue], order: [QueryValue])] = []
+        rows.reserveCapacity(groups.count)
+        for (key, accs) in groups {
+            let aggs = zip(plan.aggregates, accs).map { $1.result($0, rateSeconds: plan.rateSeconds) }
+            if let h = plan.having, Ops.truth(h.eval({ _ in .null }, aggs: aggs, keys: key)) != 1 { continue }
+            let values = plan.outputs.map { $0.eval({ _ in .null }, aggs: aggs, keys: key) }
+            let order = plan.order.map { $0.expr.eval({ _ in .null }, aggs: aggs, keys: key) }
+            rows.append((values, order))
+        }
+        // Without ORDER BY, groups come out in key order, so results are stable.
+        let desc = plan.order.map(\.descending)
+        let keyed = plan.order.isEmpty
+        rows.sort { a, b in
+            let (x, y) = keyed ? (a.values, b.values) : (a.order, b.order)
+            for k in 0..<min(x.count, y.count) {
+                let c = Ops.sortOrder(x[k], y[k])
+                if c != 0 { return keyed ? c < 0 : (desc[k] ? c > 0 : c < 0) }
+            }
+            return false
+        }
+        return window(plan, rows.map(\.values), limits)
+    }
+
+    private func finishRows(_ plan: QueryPlan, _ partials: [BatchPartial], _ limits: Limits) throws -> QueryResult {
+        var rows: [[QueryValue]] = []
+        var more = false
+        for p in partials {
+            rows.append(contentsOf: p.rows)
+            more = more || p.more
+        }
+        let width = plan.outputs.count
+        if !plan.order.isEmpty {
+            let desc = plan.order.map(\.descending)
+            // Stable: equal rows keep batch order (oldest segment first).
+            rows = rows.enumerated().sorted { a, b in
+                for k in 0..<desc.count {
+                    let c = Ops.sortOrder(a.element[width + k], b.element[width + k])
+                    if c != 0 { return desc[k] ? c > 0 : c < 0 }
+                }
+                return a.offset < b.offset
+            }.map { Array($0.element[0..<width]) }
+        }
+        var r = window(plan, rows, limits)
+        r.stats.truncated = r.stats.truncated || (more && plan.limit == nil)
+        return r
+    }
+
+    /// OFFSET, LIMIT and the row cap.
+    private func window(_ plan: QueryPlan, _ rows: [[QueryValue]], _ limits: Limits) -> QueryResult {
+        let from = min(plan.offset, rows.count)
+        let wanted = plan.limit ?? Int.max
+        let cap = min(wanted, limits.maxRows)
+        let to = min(rows.count, from + cap)
+        var r = QueryResult(columns: plan.names, types: plan.outputTypes, rows: Array(rows[from..<to]))
+        r.stats.truncated = rows.count - from > cap && cap < wanted || (plan.limit == nil && rows.count - from > limits.maxRows)
+        return r
+    }
+}
+
+enum System {
+    static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+}

@@ -1,0 +1,191 @@
+import LLMTraceModel
+import LLMTraceStore
+
+/// A set of rows a query scans in one piece: a sealed segment, or the rows still in the head.
+protocol ScanBatch: Sendable {
+    var rowCount: Int { get }
+    /// One column for every row.
+    func load(_ c: SpanColumn) throws -> Vec
+}
+
+/// A sealed segment: columns decode straight from its blocks into arrays.
+struct SegmentBatch: ScanBatch {
+    let segment: SegmentReader
+    var rowCount: Int { segment.rowCount }
+
+    func load(_ c: SpanColumn) throws -> Vec {
+        let s = segment
+        if let dc = c.dictionaryColumn {
+            let (codes, values) = try s.dictColumn(dc)
+            return .dict(codes, values)
+        }
+        switch c {
+        case .model:
+            let resp = try s.dictColumn(.responseModel), req = try s.dictColumn(.requestModel)
+            return Self.mergeModels(resp, req)
+        case .traceID:
+            let ids = try s.traceIDColumn()
+            var codes = [UInt32](repeating: 0, count: ids.count)
+            var values: [String] = []
+            var last: TraceID? = nil
+            var seen: [TraceID: UInt32] = [:]
+            for (i, id) in ids.enumerated() {
+                if id == last { codes[i] = codes[i - 1]; continue }
+                last = id
+                if let k = seen[id] { codes[i] = k; continue }
+                values.append(id.hex)
+                let k = UInt32(values.count)
+                seen[id] = k
+                codes[i] = k
+            }
+            return .dict(codes, values)
+        case .spanID, .parentSpanID:
+            let (v, _) = try s.intColumn(c == .spanID ? .spanID : .parentSpanID)
+            return .values(v.map { $0 == 0 && c == .parentSpanID ? .null : .string(SpanID(UInt64(bitPattern: $0)).hex) })
+        case .isRoot:
+            let (v, _) = try s.intColumn(.parentSpanID)
+            return .bools(v.map { $0 == 0 ? 1 : 0 })
+        case .start:
+            let (v, valid) = try s.intColumn(.start)
+            return .ints(v, valid)
+        case .end:
+            let (st, _) = try s.intColumn(.start)
+            var (d, _) = try s.intColumn(.duration)
+            for i in 0..<d.count { d[i] = st[i] &+ d[i] }
+            return .ints(d, nil)
+        case .durationMs:
+            let (d, _) = try s.intColumn(.duration)
+            return .doubles(d.map { Double($0) / 1e6 }, nil)
+        case .ttftMs:
+            let (d, valid) = try s.intColumn(.ttft)
+            return .doubles(d.map { Double($0) / 1e6 }, valid)
+        case .inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .maxTokens:
+            let col: SegmentFormat.Column = c == .inputTokens ? .inputTokens : c == .outputTokens ? .outputTokens
+                : c == .cachedTokens ? .cachedTokens : c == .reasoningTokens ? .reasoningTokens : .maxTokens
+            let (v, valid) = try s.intColumn(col)
+            return .ints(v, valid)
+        case .totalTokens:
+            let (a, va) = try s.intColumn(.inputTokens), (b, vb) = try s.intColumn(.outputTokens)
+            return Self.total(a, va, b, vb)
+        case .costUSD, .temperature, .topP:
+            let (v, valid) = try s.doubleColumn(c == .costUSD ? .costUSD : c == .temperature ? .temperature : .topP)
+            return .doubles(v, valid)
+        case .error:
+            let (codes, values) = try s.dictColumn(.status)
+            let table: [UInt8] = [0] + values.map { $0 == SpanStatus.error.rawValue ? 1 : 0 }
+            return .bools(codes.map { table[Int($0)] })
+        default:
+            throw QueryError("column \(c.rawValue) cannot be read from a segment")
+        }
+    }
+
+    /// `model` is the response model where the provider reported one, else the requested model.
+    static func mergeModels(_ resp: (codes: [UInt32], values: [String]), _ req: (codes: [UInt32], values: [String])) -> Vec {
+        var values: [String] = []
+        var index: [String: UInt32] = [:]
+        func code(_ s: String) -> UInt32 {
+            if let k = index[s] { return k }
+            values.append(s)
+            index[s] = UInt32(values.count)
+            return UInt32(values.count)
+        }
+        let respMap: [UInt32] = [0] + resp.values.map(code)
+        let reqMap: [UInt32] = [0] + req.values.map(code)
+        var codes = [UInt32](repeating: 0, count: resp.codes.count)
+        for i in 0..<codes.count {
+            let r = resp.codes[i]
+            codes[i] = r != 0 ? respMap[Int(r)] : reqMap[Int(req.codes[i])]
+        }
+        return .dict(codes, values)
+    }
+
+    static func total(_ a: [Int64], _ va: [Bool]?, _ b: [Int64], _ vb: [Bool]?) -> Vec {
+        var out = [Int64](repeating: 0, count: a.count)
+        var valid: [Bool]? = nil
+        if va != nil || vb != nil { valid = [Bool](repeating: true, count: a.count) }
+        for i in 0..<a.count {
+            let okA = va?[i] ?? true, okB = vb?[i] ?? true
+            out[i] = (okA ? a[i] : 0) &+ (okB ? b[i] : 0)
+            if !okA && !okB { valid![i] = false }
+        }
+        return .ints(out, valid)
+    }
+}
+
+/// Rows not yet sealed, as decoded spans: columns are built from the span fields.
+struct RowBatch: ScanBatch {
+    let rows: [Span]
+    var rowCount: Int { rows.count }
+
+    private func dict(_ get: (Span) -> String?) -> Vec {
+        var values: [String] = []
+        var index: [String: UInt32] = [:]
+        var codes = [UInt32](repeating: 0, count: rows.count)
+        for (i, s) in rows.enumerated() {
+            guard let v = get(s) else { continue }
+            if let k = index[v] { codes[i] = k; continue }
+            values.append(v)
+            let k = UInt32(values.count)
+            index[v] = k
+            codes[i] = k
+        }
+        return .dict(codes, values)
+    }
+
+    private func ints(_ get: (Span) -> Int64?) -> Vec {
+        var out = [Int64](repeating: 0, count: rows.count)
+        var valid = [Bool](repeating: true, count: rows.count)
+        var nulls = false
+        for (i, s) in rows.enumerated() {
+            if let v = get(s) { out[i] = v } else { valid[i] = false; nulls = true }
+        }
+        return .ints(out, nulls ? valid : nil)
+    }
+
+    private func doubles(_ get: (Span) -> Double?) -> Vec {
+        var out = [Double](repeating: 0, count: rows.count)
+        var valid = [Bool](repeating: true, count: rows.count)
+        var nulls = false
+        for (i, s) in rows.enumerated() {
+            if let v = get(s) { out[i] = v } else { valid[i] = false; nulls = true }
+        }
+        return .doubles(out, nulls ? valid : nil)
+    }
+
+    func load(_ c: SpanColumn) throws -> Vec {
+        switch c {
+        case .traceID: return dict { $0.traceID.hex }
+        case .spanID, .parentSpanID: return .values(rows.map { c.value(of: $0) })
+        case .project: return dict { $0.project }
+        case .service: return dict { $0.service }
+        case .name: return dict { $0.name }
+        case .kind: return dict { $0.kind.rawValue }
+        case .status: return dict { $0.status.rawValue }
+        case .statusMessage: return dict { $0.statusMessage }
+        case .provider: return dict { $0.provider }
+        case .model: return dict { $0.responseModel ?? $0.requestModel }
+        case .requestModel: return dict { $0.requestModel }
+        case .responseModel: return dict { $0.responseModel }
+        case .environment: return dict { $0.environment }
+        case .promptName: return dict { $0.promptName }
+        case .promptVersion: return dict { $0.promptVersion }
+        case .sessionID: return dict { $0.sessionID }
+        case .userID: return dict { $0.userID }
+        case .start: return ints { $0.startNanos }
+        case .end: return ints { $0.endNanos }
+        case .durationMs: return doubles { Double($0.durationNanos) / 1e6 }
+        case .inputTokens: return ints { $0.inputTokens }
+        case .outputTokens: return ints { $0.outputTokens }
+        case .cachedTokens: return ints { $0.cachedTokens }
+        case .reasoningTokens: return ints { $0.reasoningTokens }
+        case .totalTokens: return ints { s in s.inputTokens == nil && s.outputTokens == nil ? nil : (s.inputTokens ?? 0) &+ (s.outputTokens ?? 0) }
+        case .costUSD: return doubles { $0.costUSD }
+        case .ttftMs: return doubles { $0.timeToFirstTokenNanos.map { Double($0) / 1e6 } }
+        case .temperature: return doubles { $0.temperature }
+        case .maxTokens: return ints { $0.maxTokens }
+        case .topP: return doubles { $0.topP }
+        case .error: return .bools(rows.map { $0.status == .error ? 1 : 0 })
+        case .isRoot: return .bools(rows.map { $0.parentSpanID.isZero ? 1 : 0 })
+        }
+    }
+}
