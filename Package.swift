@@ -33,15 +33,15 @@ let package = Package(
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
-        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP"]),
+        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
         .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore"]),
 
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
-        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceCLI"]),
-        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceCollector", "LLMTraceHTTP"]),
+        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery"]),
+        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceCollector", "LLMTraceHTTP"]),
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),

@@ -13,5 +13,6 @@ let package = Package(
         .executableTarget(name: "FuzzSegment", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
         .executableTarget(name: "FuzzOTLPProtobuf", dependencies: [.product(name: "LLMTraceCollector", package: "LLMTrace")]),
         .executableTarget(name: "FuzzHTTPParser", dependencies: [.product(name: "LLMTraceHTTP", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzQuery", dependencies: [.product(name: "LLMTraceQuery", package: "LLMTrace"), .product(name: "LLMTraceModel", package: "LLMTrace")]),
     ]
 )

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-30}"
-for t in FuzzSpanJSON FuzzWALRecord FuzzSegment FuzzOTLPProtobuf FuzzHTTPParser; do
+for t in FuzzSpanJSON FuzzWALRecord FuzzSegment FuzzOTLPProtobuf FuzzHTTPParser FuzzQuery; do
   swift build -c release --product "$t" --sanitize=address --sanitize=fuzzer -Xswiftc -parse-as-library --scratch-path .build-fuzz >/dev/null 2>&1 \
     || swift build -c release --product "$t" --sanitize=address --sanitize=fuzzer -Xswiftc -parse-as-library --scratch-path .build-fuzz
   corpus=$(mktemp -d)

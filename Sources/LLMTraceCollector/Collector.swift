@@ -1,5 +1,6 @@
 import LLMTraceHTTP
 import LLMTraceModel
+import LLMTraceQuery
 import LLMTraceStore
 
 /// The collector's HTTP API: ingest (native spans, OTLP/HTTP protobuf and JSON), health, and the
@@ -13,6 +14,10 @@ public final class Collector: @unchecked Sendable {
         /// Rejection reasons quoted in a reply (the count is always exact).
         public var maxReportedErrors = 20
         public var retryAfterSeconds = 1
+        /// A query running longer is stopped (503).
+        public var queryTimeoutNanos: Int64 = 30_000_000_000
+        /// Rows a query returns at most (`stats.truncated` says when more matched).
+        public var queryMaxRows = 10_000
         public init() {}
     }
 
@@ -23,6 +28,7 @@ public final class Collector: @unchecked Sendable {
     public let fanout: SpanFanout
     public let options: Options
     let log: LogSink
+    let queryEngine: QueryEngine
     private let counters = Condition()
     private var accepted = 0
     private var rejected = 0
@@ -36,6 +42,7 @@ public final class Collector: @unchecked Sendable {
         self.fanout = fanout
         self.options = options
         self.log = log
+        self.queryEngine = QueryEngine(store: store)
     }
 
     /// Spans stored and spans rejected since start.
@@ -71,7 +78,14 @@ public final class Collector: @unchecked Sendable {
             return ingestScores(req)
         case "/healthz", "/readyz":
             return inline(req) ?? Self.methodNotAllowed("GET, HEAD")
+        case "/api/query":
+            guard req.method == "POST" else { return Self.methodNotAllowed("POST") }
+            return query(req)
         default:
+            if path.hasPrefix("/api/traces/") {
+                let id = path.dropFirst("/api/traces/".count)
+                if !id.isEmpty && !id.contains("/") { return traceByID(req, id) }
+            }
             return .error(404, "no route for \(req.method) \(path); see the README's API section")
         }
     }

@@ -25,8 +25,11 @@ final class BatchEvaluator {
         let v = try eval(filter)
         if case .const(let c) = v { return Ops.truth(c) == 1 ? nil : [] }
         let b = v.bools(n)
+        var count = 0
+        for x in b where x == 1 { count += 1 }
+        if count == n { return nil }
         var out: [Int32] = []
-        out.reserveCapacity(n / 4)
+        out.reserveCapacity(count)
         b.withUnsafeBufferPointer { p in
             for i in 0..<n where p[i] == 1 { out.append(Int32(i)) }
         }
@@ -42,15 +45,45 @@ final class BatchEvaluator {
             return arith(op, try eval(l), try eval(r), t)
         case .negate(let e, let t):
             return arith("-", .const(t == .double ? .double(0) : .int(0)), try eval(e), t)
+        case .compare(let op, .column(.start), .const(let v, _)):
+            if let known = startFolded(op, v) { return known }
+            return compare(op, try column(.start), .time, .const(v), .time)
+        case .compare(let op, .const(let v, _), .column(.start)):
+            if let known = startFolded(Self.flip(op), v) { return known }
+            return compare(op, .const(v), .time, try column(.start), .time)
         case .compare(let op, let l, let r):
             return compare(op, try eval(l), l.type, try eval(r), r.type)
         case .and(let l, let r):
-            let a = try eval(l).bools(n), c = try eval(r).bools(n)
+            let lv = try eval(l)
+            if case .const(let c) = lv {
+                let t = Ops.truth(c)
+                if t == 0 { return .const(.bool(false)) }
+                if t == 1 { return .bools(try eval(r).bools(n)) }
+            }
+            let rv = try eval(r)
+            if case .const(let c) = rv {
+                let t = Ops.truth(c)
+                if t == 0 { return .const(.bool(false)) }
+                if t == 1 { return .bools(lv.bools(n)) }
+            }
+            let a = lv.bools(n), c = rv.bools(n)
             var out = [UInt8](repeating: 0, count: n)
             for i in 0..<n { out[i] = Ops.and(a[i], c[i]) }
             return .bools(out)
         case .or(let l, let r):
-            let a = try eval(l).bools(n), c = try eval(r).bools(n)
+            let lv = try eval(l)
+            if case .const(let c) = lv {
+                let t = Ops.truth(c)
+                if t == 1 { return .const(.bool(true)) }
+                if t == 0 { return .bools(try eval(r).bools(n)) }
+            }
+            let rv = try eval(r)
+            if case .const(let c) = rv {
+                let t = Ops.truth(c)
+                if t == 1 { return .const(.bool(true)) }
+                if t == 0 { return .bools(lv.bools(n)) }
+            }
+            let a = lv.bools(n), c = rv.bools(n)
             var out = [UInt8](repeating: 0, count: n)
             for i in 0..<n { out[i] = Ops.or(a[i], c[i]) }
             return .bools(out)
@@ -82,6 +115,23 @@ final class BatchEvaluator {
             let types = args.map(\.type)
             return generic(t) { i in Ops.call(name, (0..<vs.count).map { vs[$0].value(i, types[$0]) }, t) }
         }
+    }
+
+    /// `start op v` decided for every row from the batch's start range, when it can be.
+    private func startFolded(_ op: String, _ v: QueryValue) -> Vec? {
+        guard let (lo, hi) = batch.startRange, let x = v.asInt, !v.isNull, n > 0 else { return nil }
+        if case .double = v { return nil }
+        let all: Bool?
+        switch op {
+        case ">": all = lo > x ? true : hi <= x ? false : nil
+        case ">=": all = lo >= x ? true : hi < x ? false : nil
+        case "<": all = hi < x ? true : lo >= x ? false : nil
+        case "<=": all = hi <= x ? true : lo > x ? false : nil
+        case "=": all = (lo == x && hi == x) ? true : (x < lo || x > hi) ? false : nil
+        case "!=": all = (x < lo || x > hi) ? true : (lo == x && hi == x) ? false : nil
+        default: all = nil
+        }
+        return all.map { .const(.bool($0)) }
     }
 
     private func generic(_ t: QueryType, _ f: (Int) -> QueryValue) -> Vec {

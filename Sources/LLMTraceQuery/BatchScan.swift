@@ -27,7 +27,8 @@ enum BatchScan {
     // MARK: Grouping
 
     /// Local codes 0..<values.count for a key column over the selected rows, and the value of each code.
-    private static func localCodes(_ v: Vec, _ t: QueryType, _ sel: [Int32]?, _ n: Int) -> (codes: [Int32], values: [QueryValue]) {
+    /// `step`: the values are multiples of it (time buckets), so a wide range can still be dense.
+    private static func localCodes(_ v: Vec, _ t: QueryType, _ sel: [Int32]?, _ n: Int, step: Int64 = 1) -> (codes: [Int32], values: [QueryValue]) {
         let m = sel?.count ?? n
         var codes = [Int32](repeating: 0, count: m)
         @inline(__always) func row(_ k: Int) -> Int { sel.map { Int($0[k]) } ?? k }
@@ -45,8 +46,8 @@ enum BatchScan {
             var lo = Int64.max, hi = Int64.min
             for k in 0..<m where valid?[row(k)] ?? true { lo = min(lo, a[row(k)]); hi = max(hi, a[row(k)]) }
             var nullCode: Int32 = -1
-            if lo <= hi, hi &- lo >= 0, hi &- lo < 1 << 16 {
-                var table = [Int32](repeating: -1, count: Int(hi - lo) + 1)
+            if lo <= hi, hi &- lo >= 0, (hi &- lo) / step < 1 << 16 {
+                var table = [Int32](repeating: -1, count: Int((hi - lo) / step) + 1)
                 for k in 0..<m {
                     let r = row(k)
                     if let valid, !valid[r] {
@@ -54,7 +55,7 @@ enum BatchScan {
                         codes[k] = nullCode
                         continue
                     }
-                    let slot = Int(a[r] - lo)
+                    let slot = Int((a[r] - lo) / step)
                     if table[slot] < 0 { table[slot] = Int32(values.count); values.append(v.value(r, t)) }
                     codes[k] = table[slot]
                 }
@@ -103,7 +104,9 @@ enum BatchScan {
         var keyValues: [[QueryValue]] = []
         var representative: [Int] = m > 0 ? [0] : []
         for key in plan.keys {
-            let (codes, values) = localCodes(try ev.eval(key), key.type, sel, n)
+            var step: Int64 = 1
+            if case .call("bucket", let args, _) = key, let w = args[1].constant?.asInt { step = w }
+            let (codes, values) = localCodes(try ev.eval(key), key.type, sel, n, step: step)
             keyCodes.append(codes)
             keyValues.append(values)
             let card = values.count

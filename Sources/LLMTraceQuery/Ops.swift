@@ -160,7 +160,7 @@ enum Ops {
     @inline(__always)
     static func bucket(_ t: Int64, _ w: Int64) -> Int64 {
         let q = t / w
-        return (t % w < 0 ? q - 1 : q) * w
+        return (t % w < 0 ? q &- 1 : q) &* w
     }
 
     /// Scalar functions (not aggregates).

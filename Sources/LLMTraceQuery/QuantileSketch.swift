@@ -1,16 +1,18 @@
 import Foundation
 
-/// A mergeable quantile sketch with relative accuracy (DDSketch, Masson et al., VLDB 2019): values
-/// fall in logarithmic buckets of ratio γ = (1+α)/(1−α); a quantile is answered with its bucket's
-/// midpoint, which is within α = 1% of the exact value of the same rank. Sketches from different
-/// segments merge by adding bucket counts, so the bound holds for the whole query.
+/// A mergeable quantile sketch with relative accuracy, in the manner of DDSketch (Masson et al.,
+/// VLDB 2019) with a log-linear bucket mapping (as HDR histograms use): every power-of-two range
+/// [2^e, 2^(e+1)) is cut into 64 equal sub-buckets, taken straight from the exponent and the top six
+/// mantissa bits of the IEEE 754 double, so adding a value costs no logarithm. A quantile is answered
+/// with its bucket's midpoint, within 1/128 (0.78%) of the exact value of the same rank. Sketches from
+/// different segments merge by adding bucket counts, so the bound holds for the whole query.
 ///
 /// The rank answered is the lower nearest rank: for q the value at position ⌊q·(n−1)⌋ of the sorted
 /// values. Values of magnitude under 1e-9 count as zero.
 struct QuantileSketch: Sendable {
-    static let alpha = 0.01
-    static let gamma = (1 + alpha) / (1 - alpha)
-    static let inverseLogGamma = 1 / log(gamma)
+    /// Relative error bound of every answer.
+    static let alpha = 1.0 / 128
+    static let subBits = 6
     static let minMagnitude = 1e-9
 
     private var positive = Buckets()
@@ -18,6 +20,7 @@ struct QuantileSketch: Sendable {
     private var zeros: Int64 = 0
     private(set) var count: Int64 = 0
 
+    /// Counts of a dense run of bucket indexes.
     struct Buckets: Sendable {
         var offset = 0
         var counts: [Int64] = []
@@ -43,10 +46,16 @@ struct QuantileSketch: Sendable {
         }
     }
 
+    /// Bucket of a positive magnitude: exponent and top mantissa bits.
     @inline(__always)
-    static func index(_ magnitude: Double) -> Int { Int((log(magnitude) * inverseLogGamma).rounded(.up)) }
+    static func index(_ magnitude: Double) -> Int { Int(truncatingIfNeeded: magnitude.bitPattern >> (52 - UInt64(subBits))) }
 
-    static func value(_ index: Int) -> Double { 2 * pow(gamma, Double(index)) / (gamma + 1) }
+    /// The midpoint of a bucket.
+    static func value(_ index: Int) -> Double {
+        let lo = Double(bitPattern: UInt64(index) << (52 - UInt64(subBits)))
+        let width = Double(sign: .plus, exponent: lo.exponent - subBits, significand: 1)
+        return lo + width / 2
+    }
 
     mutating func add(_ x: Double) {
         count += 1

@@ -97,11 +97,11 @@ struct QueryParser {
         if accept(keyword: "LIMIT") {
             guard case .integer(let n) = peek.kind, n >= 0 else { throw fail("a row count after LIMIT") }
             i += 1
-            s.limit = Int(n)
+            s.limit = Int(min(n, 1 << 40))
             if accept(keyword: "OFFSET") {
                 guard case .integer(let o) = peek.kind, o >= 0 else { throw fail("a row count after OFFSET") }
                 i += 1
-                s.offset = Int(o)
+                s.offset = Int(min(o, 1 << 40))
             }
         }
         guard peek.kind == .end else {

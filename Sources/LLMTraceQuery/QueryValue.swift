@@ -111,8 +111,12 @@ public enum QueryValue: Hashable, Sendable {
         let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146097 + doe - 719468
+        // Nanoseconds since 1970 fit in Int64 from 1677 to 2262; anything outside is not a time here.
         let total = Int64(days) * 86400 + Int64(h * 3600 + mi * 60 + sec - offset)
-        return total * 1_000_000_000 + frac
+        let (ns, overflow) = total.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (out, overflow2) = ns.addingReportingOverflow(frac)
+        return overflow2 ? nil : out
     }
 }
 

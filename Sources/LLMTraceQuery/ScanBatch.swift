@@ -4,6 +4,8 @@ import LLMTraceStore
 /// A set of rows a query scans in one piece: a sealed segment, or the rows still in the head.
 protocol ScanBatch: Sendable {
     var rowCount: Int { get }
+    /// Smallest and largest start time, known without reading the column (nil: unknown).
+    var startRange: (Int64, Int64)? { get }
     /// One column for every row.
     func load(_ c: SpanColumn) throws -> Vec
 }
@@ -12,6 +14,7 @@ protocol ScanBatch: Sendable {
 struct SegmentBatch: ScanBatch {
     let segment: SegmentReader
     var rowCount: Int { segment.rowCount }
+    var startRange: (Int64, Int64)? { (segment.minStart, segment.maxStart) }
 
     func load(_ c: SpanColumn) throws -> Vec {
         let s = segment
@@ -116,6 +119,7 @@ struct SegmentBatch: ScanBatch {
 struct RowBatch: ScanBatch {
     let rows: [Span]
     var rowCount: Int { rows.count }
+    var startRange: (Int64, Int64)? { nil }
 
     private func dict(_ get: (Span) -> String?) -> Vec {
         var values: [String] = []

@@ -15,6 +15,7 @@ struct BenchMain {
       llmtrace-bench gen   [--spans N] [--seed S] [--project P]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
                             [--gzip] [--server-pid PID] [--server-arg ARG]...
+      llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse]
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
@@ -28,6 +29,12 @@ struct BenchMain {
               spans/s. --spawn starts the llmtraced next to this binary on a free port with a temp data
               directory (fsync=always). Last line: JSON with spans_per_s, p50_ms, p99_ms, errors and
               the server's peak_rss_mb (VmHWM from /proc; --server-pid for a server started by hand).
+      query   Loads N synthetic spans into a store (sealed) and into a SQLite row table (trace_id
+              indexed; --no-text leaves the prompt and output text out of it), then runs each benchmark
+              query --runs times: count by model, p95 duration by model over the last hour of data,
+              cost per service per 1-minute bucket over a day, errors and tokens by service and kind,
+              and --lookups trace lookups by id. --dir DIR --keep keeps both; --reuse runs again on
+              them. Last line: JSON with, per query, p50_ms, p99_ms, rows_scanned_per_s and sqlite_ms.
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
@@ -37,6 +44,7 @@ struct BenchMain {
       swift run -c release llmtrace-bench json --spans 100000
       swift run -c release llmtrace-bench ingest --spawn --seconds 60
       swift run -c release llmtrace-bench ingest --spawn --seconds 60 --rate 25000
+      swift run -c release llmtrace-bench query --spans 10000000 --no-text --dir /tmp/q10m --keep
     """
 
     static func main() {
@@ -53,6 +61,7 @@ struct BenchMain {
             case "writer": try CrashWriter.run(args)
             case "gen": try GenCommand.run(args)
             case "ingest": try IngestBench.run(args)
+            case "query": try QueryBench.run(args)
             default: throw UsageError("unknown command '\(cmd)'; see llmtrace-bench --help")
             }
         } catch let e as UsageError {

@@ -15,6 +15,7 @@ struct Tracectl {
 
     COMMANDS
       trace <trace-id>   Show a trace as a tree with timings, models, tokens, cost, prompts and completions
+      query '<SQL>'      Filter, group and aggregate spans: p95 latency by model, cost per prompt version…
       import <file>      Import native JSON spans, one per line ("-" reads stdin)
       verify             Check every WAL record, segment checksum and index entry
 
@@ -23,12 +24,14 @@ struct Tracectl {
       -h, --help         Help for tracectl or for one command (tracectl trace --help)
 
     EXIT CODES
-      0 success · 1 error (not found, corruption, I/O) · 2 bad usage · 3 partial import (some lines rejected)
+      0 success · 1 error (not found, corruption, I/O, query error) · 2 bad usage · 3 partial import (some lines
+      rejected) · 4 cannot reach the collector (--endpoint)
 
     EXAMPLES
       tracectl import spans.jsonl
       tracectl trace 4bf92f3577b34da6a3ce929d0e0e4736
       tracectl trace 4bf92f3577b34da6a3ce929d0e0e4736 --json > trace.json
+      tracectl query "SELECT model, count(), p95(duration_ms), sum(cost_usd) FROM spans GROUP BY model"
       tracectl verify --data /var/lib/llmtrace
     """
 
@@ -49,7 +52,8 @@ struct Tracectl {
             case "trace": code = try TraceCommand.run(args)
             case "import": code = try ImportCommand.run(args)
             case "verify": code = try VerifyCommand.run(args)
-            default: throw UsageError("unknown command '\(cmd)'; commands are trace, import, verify (see tracectl --help)")
+            case "query": code = try QueryCommand.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; commands are trace, query, import, verify (see tracectl --help)")
             }
         } catch let e as UsageError {
             Terminal.error("tracectl: \(e)")

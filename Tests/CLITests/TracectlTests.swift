@@ -145,7 +145,7 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(obj["ok"] as? Bool == false)
     }
 
-    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"]])
+    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"], ["query", "--help"]])
     func everyCommandHasHelpWithExamples(args: [String]) throws {
         let r = try run("tracectl", args)
         #expect(r.status == 0)
@@ -189,6 +189,72 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
             let v = try? JSONValue.parse(String(line))
             #expect(v?["ts"]?.string != nil && v?["level"]?.string != nil && v?["msg"]?.string != nil, "\(line)")
         }
+    }
+
+    @Test func queryPrintsTablesCSVAndJSONAndPointsAtErrors() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var gen = SyntheticWorkload(seed: 33)
+        let spans = gen.nextBatch(count: 400)
+        let lines = spans.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
+        #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: lines).status == 0)
+        let byService = Dictionary(grouping: spans, by: \.service).mapValues(\.count)
+
+        let sql = "SELECT service, count() AS calls FROM spans GROUP BY service ORDER BY service"
+        let table = try run("tracectl", ["query", sql, "--data", dir], env: ["NO_COLOR": "1"])
+        #expect(table.status == 0, "\(table.stderr)")
+        let rows = table.stdout.split(separator: "\n")
+        #expect(rows.first?.hasPrefix("service") == true && rows.first?.hasSuffix("calls") == true, "\(table.stdout)")
+        #expect(rows.count == byService.count + 2)
+        for (service, n) in byService { #expect(rows.contains { $0.hasPrefix(service + " ") && $0.hasSuffix(" \(n)") }, "\(service) \(n) in \(table.stdout)") }
+        #expect(table.stderr.contains("\(byService.count) rows · scanned \(spans.count) spans"), "\(table.stderr)")
+
+        let csv = try run("tracectl", ["query", sql, "--data", dir, "--csv"])
+        #expect(csv.stdout.hasPrefix("service,calls\r\n"))
+        #expect(csv.stdout.split(separator: "\r\n").count == byService.count + 1)
+
+        let json = try run("tracectl", ["query", "SELECT count(), sum(input_tokens) FROM spans", "--data", dir, "--json"])
+        let doc = try JSONValue.parse(json.stdout)
+        #expect(doc["rows"]?.array?.first?.array?.first?.int == Int64(spans.count))
+        #expect(doc["rows"]?.array?.first?.array?[1].int == spans.reduce(0) { $0 + ($1.inputTokens ?? 0) })
+
+        let bad = try run("tracectl", ["query", "SELECT count() FROM spans WHERE modle = 'x'", "--data", dir])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("at position 33: unknown column 'modle'"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("\n" + String(repeating: " ", count: 34) + "^"), "\(bad.stderr)")
+        #expect(try run("tracectl", ["query", "--data", dir]).status == 2)
+        #expect(try run("tracectl", ["query", "SELECT 1 FROM spans", "--endpoint", "http://127.0.0.1:1"]).status == 4)
+    }
+
+    @Test func queryThroughTheCollector() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var gen = SyntheticWorkload(seed: 34)
+        let spans = gen.nextBatch(count: 300)
+        let lines = spans.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
+        #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: lines).status == 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
+        p.arguments = ["--data", dir, "--listen", "127.0.0.1:0", "--log-format", "json"]
+        p.environment = ["SWIFT_BACKTRACE": "enable=no"]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        defer { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
+        var text = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !text.contains("\"msg\":\"listening\"") && p.isRunning && Date() < deadline {
+            text += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        let line = try #require(text.split(separator: "\n").first { $0.contains("\"listening\"") })
+        let address = try #require(try JSONValue.parse(String(line))["address"]?.string)
+        let r = try run("tracectl", ["query", "SELECT kind, count() FROM spans GROUP BY kind", "--endpoint", "http://" + address, "--csv"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let counts = Dictionary(grouping: spans, by: \.kind.rawValue).mapValues(\.count)
+        #expect(r.stdout == "kind,count()\r\n" + counts.sorted { $0.key < $1.key }.map { "\($0.key),\($0.value)\r\n" }.joined())
+        let e = try run("tracectl", ["query", "SELECT count() FORM spans", "--endpoint", "http://" + address])
+        #expect(e.status == 1)
+        #expect(e.stderr.contains("at position 16: expected FROM"), "\(e.stderr)")
     }
 
     func minimal() -> Span {

@@ -1,0 +1,211 @@
+import CSQLite
+import Foundation
+import LLMTraceCLI
+import LLMTraceModel
+import LLMTraceQuery
+import LLMTraceStore
+import LLMTraceSynthetic
+
+/// `llmtrace-bench query`: the query engine against the same spans in a SQLite row table.
+enum QueryBench {
+    static func run(_ argv: [String]) throws {
+        let a = try ArgumentParser.parse(argv, options: ["spans", "dir", "runs", "lookups", "threads", "only"], flags: ["no-text", "keep", "reuse", "help", "skip-sqlite"])
+        if a.has("help") { Terminal.print(BenchMain.usage); return }
+        let total = try a.int("spans", default: 1_000_000)
+        let runs = max(3, try a.int("runs", default: 20))
+        let lookups = try a.int("lookups", default: 500)
+        let withText = !a.has("no-text")
+        let dir = a.value("dir") ?? (NSTemporaryDirectory() + "llmtrace-qbench-\(getpid())")
+        let sqlitePath = dir + "/compare.sqlite"
+        let reuse = a.has("reuse") && FileManager.default.fileExists(atPath: sqlitePath)
+        if !reuse { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+
+        var opts = StoreOptions(directory: dir + "/store")
+        opts.fsync = .always
+        opts.log = { _ in }
+        if reuse { opts.readOnly = true }
+        var store = try Store.open(opts)
+        let sqlite = try SQLiteTable(path: sqlitePath, withText: withText)
+        if !reuse {
+            Terminal.error("loading \(total) synthetic spans into the store and into SQLite (text in SQLite: \(withText))…")
+            let t0 = monotonicNanos()
+            var load = WriterLoad(writer: 0, spans: total, batchSize: 4096)
+            try sqlite.begin()
+            var n = 0
+            while let batch = load.next() {
+                try store.append(batch)
+                try sqlite.insert(batch)
+                n += batch.count
+                if n % 500_000 < batch.count { Terminal.error("  \(n) spans, \(String(format: "%.0f", Double(monotonicNanos() - t0) / 1e9)) s") }
+            }
+            try sqlite.commit()
+            try store.sealNow()
+            try sqlite.exec("CREATE INDEX spans_trace ON spans(trace_id)")
+            try sqlite.exec("ANALYZE")
+            Terminal.error("loaded in \(String(format: "%.1f", Double(monotonicNanos() - t0) / 1e9)) s")
+        }
+        // Queries run on a read-only open, as tracectl's do: a writable store would have its
+        // full-text indexer catching up on the loaded segments, using a core the queries need.
+        if !reuse {
+            try store.close(seal: true)
+            opts.readOnly = true
+            store = try Store.open(opts)
+        }
+        let snapshot = store.scanSnapshot()
+        let rows = snapshot.segments.reduce(0) { $0 + $1.rowCount } + snapshot.headRows.count
+        guard let maxStart = snapshot.segments.map(\.maxStart).max(), let minStart = snapshot.segments.map(\.minStart).min() else {
+            throw UsageError("the store is empty")
+        }
+        Terminal.error("\(rows) spans in \(snapshot.segments.count) segments, \(String(format: "%.1f", Double(maxStart - minStart) / 3.6e12)) h of data")
+
+        let engine = QueryEngine(store: store)
+        var limits = QueryEngine.Limits()
+        if let t = a.value("threads") { limits.threads = Int(t) ?? limits.threads }
+        let hourAgo = maxStart - 3_600_000_000_000
+        let dayAgo = maxStart - 86_400_000_000_000
+        struct Case { var name: String; var ours: String; var sqlite: String }
+        let cases = [
+            Case(name: "count_by_model", ours: "SELECT model, count() FROM spans GROUP BY model",
+                 sqlite: "SELECT model, count(*) FROM spans GROUP BY model"),
+            Case(name: "p95_duration_by_model_last_hour", ours: "SELECT model, p95(duration_ms), count() FROM spans WHERE start > \(hourAgo) GROUP BY model",
+                 sqlite: "SELECT model, duration_ms FROM spans WHERE start > \(hourAgo) ORDER BY model, duration_ms"),
+            Case(name: "cost_per_service_per_minute_day", ours: "SELECT service, bucket(start, 1m) AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute",
+                 sqlite: "SELECT service, (start / 60000000000) * 60000000000 AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute"),
+            Case(name: "errors_tokens_by_service_kind", ours: "SELECT service, kind, count(), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind",
+                 sqlite: "SELECT service, kind, count(*), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind"),
+        ]
+
+        var results: [(String, [(String, String)])] = []
+        for c in cases where a.value("only").map({ c.name.hasPrefix($0) }) ?? true {
+            var times: [Double] = []
+            var scanned = 0
+            var first: QueryResult?
+            for _ in 0..<runs {
+                let r = try engine.run(c.ours, limits: limits)
+                times.append(r.stats.elapsedMs)
+                scanned = r.stats.rowsScanned
+                if first == nil { first = r }
+            }
+            times.sort()
+            var sq: [Double] = []
+            var sqRows = 0
+            for _ in 0..<(a.has("skip-sqlite") ? 0 : a.value("only") == nil ? 3 : 1) {
+                let t = monotonicNanos()
+                sqRows = try sqlite.count(c.sqlite)
+                sq.append(Double(monotonicNanos() - t) / 1e6)
+            }
+            sq.sort()
+            if sq.isEmpty { sq = [0] }
+            let p50 = times[times.count / 2], p99 = times[min(times.count - 1, Int(Double(times.count) * 0.99))]
+            Terminal.error("\(c.name): p50 \(String(format: "%.1f", p50)) ms, p99 \(String(format: "%.1f", p99)) ms, \(String(format: "%.0f", Double(scanned) / (p50 / 1000) / 1e6))M rows/s, \(first!.rows.count) rows; SQLite \(String(format: "%.0f", sq[sq.count / 2])) ms (\(sqRows) rows): \(String(format: "%.1f", sq[sq.count / 2] / p50))x")
+            results.append((c.name, [
+                ("p50_ms", String(format: "%.2f", p50)), ("p99_ms", String(format: "%.2f", p99)),
+                ("rows_scanned", "\(scanned)"),
+                ("rows_scanned_per_s", String(format: "%.0f", Double(scanned) / (p50 / 1000))),
+                ("sqlite_ms", String(format: "%.1f", sq[sq.count / 2])), ("speedup", String(format: "%.1f", sq[sq.count / 2] / p50)),
+            ]))
+        }
+
+        // Trace lookups: random trace ids from the segments.
+        var ids: [TraceID] = []
+        var rng = SplitMix64(seed: 5)
+        for _ in 0..<lookups {
+            let seg = snapshot.segments[Int(rng.next() % UInt64(snapshot.segments.count))]
+            let all = try seg.traceIDColumn()
+            ids.append(all[Int(rng.next() % UInt64(all.count))])
+        }
+        var lat: [Double] = [], sqLat: [Double] = []
+        for id in ids {
+            let t = monotonicNanos()
+            let spans = try store.trace(id)
+            lat.append(Double(monotonicNanos() - t) / 1e6)
+            guard !spans.isEmpty else { throw StoreError("trace \(id) not found") }
+            let u = monotonicNanos()
+            _ = try sqlite.count("SELECT * FROM spans WHERE trace_id = '\(id.hex)'")
+            sqLat.append(Double(monotonicNanos() - u) / 1e6)
+        }
+        lat.sort(); sqLat.sort()
+        func pct(_ xs: [Double], _ p: Double) -> Double { xs[min(xs.count - 1, Int(Double(xs.count) * p))] }
+        Terminal.error("trace_lookup: p50 \(String(format: "%.3f", pct(lat, 0.5))) ms, p99 \(String(format: "%.3f", pct(lat, 0.99))) ms; SQLite indexed p50 \(String(format: "%.3f", pct(sqLat, 0.5))) ms, p99 \(String(format: "%.3f", pct(sqLat, 0.99))) ms")
+        results.append(("trace_lookup", [
+            ("p50_ms", String(format: "%.3f", pct(lat, 0.5))), ("p99_ms", String(format: "%.3f", pct(lat, 0.99))),
+            ("rows_scanned_per_s", "null"),
+            ("sqlite_ms", String(format: "%.3f", pct(sqLat, 0.5))), ("sqlite_p99_ms", String(format: "%.3f", pct(sqLat, 0.99))),
+        ]))
+        try store.close()
+        if !a.has("keep") { try? FileManager.default.removeItem(atPath: dir) }
+
+        let body = results.map { name, fields in "\"\(name)\": {" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}" }
+        Terminal.print("{\"spans\": \(rows), \"segments\": \(snapshot.segments.count), \"threads\": \(limits.threads), \"runs\": \(runs), \"sqlite_text\": \(withText), " + body.joined(separator: ", ") + ", \"peak_rss_mb\": \(String(format: "%.1f", Terminal.peakRSSMiB()))}")
+    }
+}
+
+/// The comparison table: one row per span, the same columns the query engine offers, optionally
+/// with the prompt and output text.
+final class SQLiteTable {
+    private var db: OpaquePointer?
+    private var insertStmt: OpaquePointer?
+    private let withText: Bool
+    static let columns = ["trace_id TEXT", "span_id TEXT", "service TEXT", "name TEXT", "kind TEXT", "status TEXT", "model TEXT",
+                          "start INTEGER", "duration_ms REAL", "input_tokens INTEGER", "output_tokens INTEGER", "total_tokens INTEGER",
+                          "cost_usd REAL", "user_id TEXT", "session_id TEXT"]
+
+    init(path: String, withText: Bool) throws {
+        self.withText = withText
+        guard sqlite3_open(path, &db) == SQLITE_OK else { throw StoreError("cannot open SQLite", path: path) }
+        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144")
+        let cols = Self.columns + (withText ? ["input_text TEXT", "output_text TEXT"] : [])
+        try exec("CREATE TABLE IF NOT EXISTS spans (\(cols.joined(separator: ", ")))")
+        let sql = "INSERT INTO spans VALUES (\(cols.map { _ in "?" }.joined(separator: ",")))"
+        guard sqlite3_prepare_v2(db, sql, -1, &insertStmt, nil) == SQLITE_OK else { throw StoreError("prepare: \(String(cString: sqlite3_errmsg(db)))") }
+    }
+
+    deinit {
+        sqlite3_finalize(insertStmt)
+        sqlite3_close(db)
+    }
+
+    func exec(_ sql: String) throws {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw StoreError("sqlite: \(String(cString: sqlite3_errmsg(db)))") }
+    }
+
+    func begin() throws { try exec("BEGIN") }
+    func commit() throws { try exec("COMMIT") }
+
+    func insert(_ spans: [Span]) throws {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let st = insertStmt
+        func text(_ i: Int32, _ s: String?) { if let s { sqlite3_bind_text(st, i, s, -1, transient) } else { sqlite3_bind_null(st, i) } }
+        func int(_ i: Int32, _ v: Int64?) { if let v { sqlite3_bind_int64(st, i, v) } else { sqlite3_bind_null(st, i) } }
+        func dbl(_ i: Int32, _ v: Double?) { if let v { sqlite3_bind_double(st, i, v) } else { sqlite3_bind_null(st, i) } }
+        for s in spans {
+            sqlite3_reset(st)
+            text(1, s.traceID.hex); text(2, s.spanID.hex); text(3, s.service); text(4, s.name); text(5, s.kind.rawValue)
+            text(6, s.status.rawValue); text(7, s.responseModel ?? s.requestModel); int(8, s.startNanos)
+            dbl(9, Double(s.durationNanos) / 1e6); int(10, s.inputTokens); int(11, s.outputTokens)
+            int(12, s.inputTokens == nil && s.outputTokens == nil ? nil : (s.inputTokens ?? 0) + (s.outputTokens ?? 0))
+            dbl(13, s.costUSD); text(14, s.userID); text(15, s.sessionID)
+            if withText {
+                text(16, s.inputMessages.map(\.content).joined(separator: "\n"))
+                text(17, s.outputMessages.map(\.content).joined(separator: "\n"))
+            }
+            guard sqlite3_step(st) == SQLITE_DONE else { throw StoreError("sqlite insert: \(String(cString: sqlite3_errmsg(db)))") }
+        }
+    }
+
+    /// Runs a query to the end, reading every column of every row; returns the row count.
+    func count(_ sql: String) throws -> Int {
+        var st: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &st, nil) == SQLITE_OK else { throw StoreError("sqlite: \(String(cString: sqlite3_errmsg(db))) in \(sql)") }
+        defer { sqlite3_finalize(st) }
+        var n = 0
+        var sink = 0.0
+        while sqlite3_step(st) == SQLITE_ROW {
+            for k in 0..<sqlite3_column_count(st) { sink += sqlite3_column_double(st, k) }
+            n += 1
+        }
+        if sink.isNaN { n += 0 }
+        return n
+    }
+}

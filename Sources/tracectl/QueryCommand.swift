@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMTraceCLI
+import LLMTraceModel
+import LLMTraceQuery
+import LLMTraceStore
+
+/// `tracectl query 'SQL'`
+enum QueryCommand {
+    static let usage = """
+    tracectl query: run a query over spans (a SQL subset; see the README's "Query language").
+
+    USAGE
+      tracectl query '<SQL>' [--data DIR | --endpoint URL [--api-key KEY]] [--json | --csv] [--project P]
+                             [--max-rows N] [--timeout SECONDS]
+      tracectl query - ...          read the query from stdin
+
+    Runs against a data directory (read-only, also while llmtraced uses it) or, with --endpoint (or
+    $LLMTRACE_ENDPOINT), against a running collector's POST /api/query with a read key from
+    --api-key or $LLMTRACE_API_KEY: the key confines the query to its project.
+
+    THE TABLE
+      spans: trace_id span_id parent_span_id project service name kind status status_message provider
+      model request_model response_model environment prompt_name prompt_version session_id user_id
+      start end duration_ms input_tokens output_tokens cached_tokens reasoning_tokens total_tokens
+      cost_usd ttft_ms temperature max_tokens top_p error is_root
+      (model is the response model when the provider reported one, else the requested model)
+
+    OUTPUT
+      An aligned table on stdout, and the rows scanned and time taken on stderr; --json prints the
+      API's answer ({"columns", "rows", "stats"}), --csv RFC 4180 with a header row. Times print
+      as RFC 3339 UTC. Colour only on a terminal, never with NO_COLOR.
+
+    OPTIONS
+      --data DIR        Data directory (default: $LLMTRACE_DATA or ./llmtrace-data)
+      --endpoint URL    Collector URL, e.g. http://127.0.0.1:4318 (default: $LLMTRACE_ENDPOINT)
+      --api-key KEY     Read key for --endpoint (default: $LLMTRACE_API_KEY)
+      --project P       Only this project's spans (with --data; with --endpoint the key decides)
+      --max-rows N      Rows returned at most (default 10000; stats say when more matched)
+      --timeout S       Stop a query after S seconds (default 30)
+      --json, --csv     Machine-readable output
+
+    EXIT CODES
+      0 success · 1 the query failed (syntax, type, time limit, store) · 2 bad usage · 4 cannot reach the collector
+
+    EXAMPLES
+      tracectl query "SELECT model, count(), p95(duration_ms), sum(cost_usd) FROM spans
+                      WHERE kind = 'llm' AND start > now() - 1h GROUP BY model ORDER BY 3 DESC"
+      tracectl query "SELECT bucket(start, 5m) AS t, sum(cost_usd) FROM spans GROUP BY t ORDER BY t" --csv
+      tracectl query "SELECT trace_id, name, duration_ms FROM spans WHERE error ORDER BY start DESC LIMIT 20"
+      tracectl query "SELECT prompt_version, avg(cost_usd) FROM spans GROUP BY 1" --endpoint http://127.0.0.1:4318 --json
+    """
+
+    static func run(_ argv: [String]) throws -> Int32 {
+        let a = try ArgumentParser.parse(argv, options: ["data", "endpoint", "api-key", "project", "max-rows", "timeout"],
+                                         flags: ["json", "csv", "help", "no-color"])
+        if a.has("help") { Terminal.print(usage); return 0 }
+        guard a.positionals.count == 1 else {
+            throw UsageError(a.positionals.isEmpty ? "query needs the SQL as one argument (quote it); see tracectl query --help"
+                                                   : "query takes one argument, got \(a.positionals.count): quote the whole query")
+        }
+        var sql = a.positionals[0]
+        if sql == "-" {
+            var data: [UInt8] = []
+            var buf = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = read(0, &buf, buf.count)
+                if n <= 0 { break }
+                data.append(contentsOf: buf[0..<n])
+            }
+            sql = String(decoding: data, as: UTF8.self)
+        }
+        guard !(a.has("json") && a.has("csv")) else { throw UsageError("choose one of --json and --csv") }
+        let maxRows = try a.int("max-rows", default: 10_000)
+        let timeout = try a.int("timeout", default: 30)
+        guard maxRows > 0, timeout > 0 else { throw UsageError("--max-rows and --timeout must be positive") }
+        let color = Terminal.useColor && !a.has("no-color")
+        let endpoint = a.value("endpoint") ?? getenv("LLMTRACE_ENDPOINT").map { String(cString: $0) }
+        if let endpoint, a.value("data") == nil {
+            return try remote(sql, endpoint: endpoint, a, color: color)
+        }
+
+        var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
+        opts.readOnly = true
+        opts.log = { _ in }
+        let store = try Store.open(opts)
+        var limits = QueryEngine.Limits()
+        limits.maxRows = maxRows
+        limits.timeoutNanos = Int64(timeout) * 1_000_000_000
+        let result: QueryResult
+        do {
+            result = try QueryEngine(store: store).run(sql, project: a.value("project"), limits: limits)
+        } catch let e as QueryError {
+            Terminal.error("tracectl: " + e.pointing(into: sql))
+            return 1
+        }
+        if a.has("json") {
+            Terminal.write(String(decoding: result.json(), as: UTF8.self) + "\n")
+            return 0
+        }
+        let table = ResultTable(columns: result.columns, numeric: result.types.map { $0 == .int || $0 == .double },
+                                rows: result.rows.map { $0.map { $0.isNull ? nil : $0.text } })
+        if a.has("csv") {
+            Terminal.write(table.csv())
+            return 0
+        }
+        Terminal.write(table.aligned(color: color))
+        let s = result.stats
+        footer(rows: result.rows.count, scanned: s.rowsScanned, read: s.segmentsRead, pruned: s.segmentsPruned, ms: s.elapsedMs, truncated: s.truncated, color: color)
+        return 0
+    }
+
+    static func footer(rows: Int, scanned: Int, read: Int, pruned: Int, ms: Double, truncated: Bool, color: Bool) {
+        var text = "\(rows) row\(rows == 1 ? "" : "s") · scanned \(scanned) span\(scanned == 1 ? "" : "s") in \(read) segment\(read == 1 ? "" : "s")"
+        if pruned > 0 { text += " (\(pruned) pruned)" }
+        text += " · " + (ms < 10 ? String(format: "%.2f", ms) : String(format: "%.0f", ms)) + " ms"
+        if truncated { text += " · more rows matched: add LIMIT or raise --max-rows" }
+        Terminal.error(Terminal.style(text, .dim, color: color && Terminal.isTTY(2)))
+    }
+
+    static func remote(_ sql: String, endpoint: String, _ a: ParsedArguments, color: Bool) throws -> Int32 {
+        var client = try HTTPClient(endpoint: endpoint)
+        client.timeoutSeconds = (try a.int("timeout", default: 30)) + 5
+        var headers = [("Content-Type", "application/json")]
+        if let key = a.value("api-key") ?? getenv("LLMTRACE_API_KEY").map({ String(cString: $0) }) {
+            headers.append(("Authorization", "Bearer " + key))
+        }
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("query"); w.string(sql)
+        if let p = a.value("project") { w.key("project"); w.string(p) }
+        w.endObject()
+        let response: HTTPClient.Response
+        do {
+            response = try client.request("POST", "/api/query", body: w.bytes, headers: headers)
+        } catch let e as HTTPClient.Failure {
+            Terminal.error("tracectl: \(e)")
+            return 4
+        }
+        let doc = try? JSONValue.parse(response.body)
+        guard response.status == 200, let doc else {
+            let message = doc?["error"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
+            if let pos = doc?["position"]?.int {
+                Terminal.error("tracectl: " + QueryError(message, at: Int(pos)).pointing(into: sql))
+            } else {
+                Terminal.error("tracectl: \(endpoint) answered \(response.status): \(message)")
+            }
+            return response.status == 401 || response.status == 403 ? 2 : 1
+        }
+        if a.has("json") {
+            Terminal.write(String(decoding: response.body, as: UTF8.self))
+            return 0
+        }
+        let cols = doc["columns"]?.array ?? []
+        let names = cols.map { $0["name"]?.string ?? "" }
+        let numeric = cols.map { ["int", "double"].contains($0["type"]?.string ?? "") }
+        let rows: [[String?]] = (doc["rows"]?.array ?? []).map { row in
+            (row.array ?? []).map { v -> String? in
+                switch v {
+                case .null: return nil
+                case .string(let s): return s
+                case .bool(let b): return b ? "true" : "false"
+                default:
+                    if let i = v.int, v.jsonString.allSatisfy({ $0.isNumber || $0 == "-" }) { return String(i) }
+                    return v.double.map { QueryValue.double($0).text } ?? v.jsonString
+                }
+            }
+        }
+        let table = ResultTable(columns: names, numeric: numeric, rows: rows)
+        if a.has("csv") {
+            Terminal.write(table.csv())
+            return 0
+        }
+        Terminal.write(table.aligned(color: color))
+        let s = doc["stats"]
+        footer(rows: rows.count, scanned: Int(s?["rows_scanned"]?.int ?? 0), read: Int(s?["segments_read"]?.int ?? 0),
+               pruned: Int(s?["segments_pruned"]?.int ?? 0), ms: s?["elapsed_ms"]?.double ?? 0, truncated: s?["truncated"]?.bool ?? false, color: color)
+        return 0
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import LLMTraceHTTP
+import LLMTraceModel
+import LLMTraceStore
+@testable import LLMTraceCollector
+
+/// `POST /api/query` and `GET /api/traces/{id}` through the collector, with two projects' keys.
+@Suite struct QueryRoutesTests {
+    static let keys = [
+        "chat": (ingest: "lt_ingest_chat_0123456789", read: "lt_read_chat_0123456789ab"),
+        "billing": (ingest: "lt_ingest_bill_0123456789", read: "lt_read_bill_0123456789ab"),
+    ]
+
+    func withCollector(_ body: (Collector, Store) throws -> Void) throws {
+        let dir = NSTemporaryDirectory() + "llmtrace-queryroutes-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var opts = StoreOptions(directory: dir)
+        opts.backgroundSealing = false
+        opts.log = { _ in }
+        let store = try Store.open(opts)
+        defer { try? store.close() }
+        let ring = KeyRing(projects: Self.keys.map { KeyRing.Project(name: $0.key, ingestKeys: [$0.value.ingest], readKeys: [$0.value.read]) })
+        try body(Collector(store: store, keys: ring, conventions: .builtIn(), pricing: .builtIn()), store)
+    }
+
+    func request(_ c: Collector, _ method: String, _ path: String, _ body: String = "", type: String = "application/json", key: String?) -> (Int, JSONValue?) {
+        var h: [(name: String, value: String)] = [("content-type", type)]
+        if let key { h.append(("authorization", "Bearer " + key)) }
+        let r = c.handle(HTTPRequest(method: method, target: path, headers: h, body: Array(body.utf8)))
+        return (r.status, try? JSONValue.parse(r.body))
+    }
+
+    func span(trace: String, id: Int, model: String, duration: Int64) -> String {
+        let start: Int64 = 1_700_000_000_000_000_000 + Int64(id) * 1_000_000
+        return #"{"trace_id": "\#(trace)", "span_id": "\#(String(format: "%016x", id))", "name": "chat", "kind": "llm", "start_ns": \#(start), "end_ns": \#(start + duration), "request_model": "\#(model)", "input_tokens": 100, "output_tokens": 10}"#
+    }
+
+    func ingest(_ c: Collector, _ project: String, trace: String, count: Int, model: String) {
+        let spans = (1...count).map { span(trace: trace, id: $0, model: model, duration: Int64($0) * 1_000_000) }
+        let (status, _) = request(c, "POST", "/v1/spans", "[" + spans.joined(separator: ",") + "]", key: Self.keys[project]!.ingest)
+        #expect(status == 200)
+    }
+
+    static let chatTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    static let billTrace = "0af7651916cd43dd8448eb211c80319c"
+
+    @Test func readKeysSeeOnlyTheirProject() throws {
+        try withCollector { (c: Collector, store: Store) throws in
+            ingest(c, "chat", trace: Self.chatTrace, count: 30, model: "gpt-4o")
+            _ = try store.sealNow()
+            ingest(c, "billing", trace: Self.billTrace, count: 12, model: "claude-3-5-sonnet")
+            let q = #"{"query": "SELECT project, model, count(), max(duration_ms) FROM spans GROUP BY project, model"}"#
+            let (s1, chat) = request(c, "POST", "/api/query", q, key: Self.keys["chat"]!.read)
+            #expect(s1 == 200)
+            #expect(chat?["columns"]?.array?.map { $0["name"]?.string } == ["project", "model", "count()", "max(duration_ms)"])
+            #expect(chat?["rows"]?.array?.count == 1)
+            #expect(chat?["rows"]?.array?.first?.array?.map(\.jsonString) == [#""chat""#, #""gpt-4o""#, "30", "30.0"])
+            let (_, bill) = request(c, "POST", "/api/query", q, key: Self.keys["billing"]!.read)
+            #expect(bill?["rows"]?.array?.first?.array?.map(\.jsonString) == [#""billing""#, #""claude-3-5-sonnet""#, "12", "12.0"])
+            #expect(bill?["stats"]?["rows_scanned"]?.int == 12)
+            #expect(bill?["stats"]?["segments_pruned"]?.int == 1)
+            // Naming the other project does not reach it.
+            let (_, sneaky) = request(c, "POST", "/api/query", #"{"query": "SELECT count() FROM spans WHERE project = 'chat' OR project != 'x'", "project": "chat"}"#, key: Self.keys["billing"]!.read)
+            #expect(sneaky?["rows"]?.array?.first?.array?.first?.int == 12)
+            // Plain-text SQL works too.
+            let (s2, text) = request(c, "POST", "/api/query", "SELECT count() FROM spans", type: "text/plain", key: Self.keys["chat"]!.read)
+            #expect(s2 == 200)
+            #expect(text?["rows"]?.array?.first?.array?.first?.int == 30)
+            // Traces: only the owner finds them.
+            #expect(request(c, "GET", "/api/traces/" + Self.chatTrace, key: Self.keys["chat"]!.read).1?["span_count"]?.int == 30)
+            #expect(request(c, "GET", "/api/traces/" + Self.chatTrace, key: Self.keys["billing"]!.read).0 == 404)
+            #expect(request(c, "GET", "/api/traces/" + Self.billTrace, key: Self.keys["billing"]!.read).1?["spans"]?.array?.count == 12)
+        }
+    }
+
+    @Test func errorsAreClear() throws {
+        try withCollector { (c: Collector, _: Store) throws in
+            let read = Self.keys["chat"]!.read
+            let (s, e) = request(c, "POST", "/api/query", #"{"query": "SELECT count() FROM spans WHERE modle = 'x'"}"#, key: read)
+            #expect(s == 400)
+            #expect(e?["position"]?.int == 33)
+            #expect(e?["error"]?.string?.contains("unknown column 'modle'") == true)
+            #expect(request(c, "POST", "/api/query", #"{"query": "SELECT count() FROM spans"}"#, key: nil).0 == 401)
+            #expect(request(c, "POST", "/api/query", #"{"query": "SELECT count() FROM spans"}"#, key: Self.keys["chat"]!.ingest).0 == 403)
+            #expect(request(c, "POST", "/api/query", #"{"sql": "SELECT 1"}"#, key: read).0 == 400)
+            #expect(request(c, "POST", "/api/query", "not json", key: read).0 == 400)
+            #expect(request(c, "POST", "/api/query", "x", type: "application/xml", key: read).0 == 415)
+            #expect(request(c, "GET", "/api/query", key: read).0 == 405)
+            #expect(request(c, "GET", "/api/traces/nothex", key: read).0 == 400)
+            #expect(request(c, "GET", "/api/traces/" + Self.chatTrace, key: read).0 == 404)
+        }
+    }
+}
