@@ -125,12 +125,21 @@ enum QueryBench {
             _ = try sqlite.count("SELECT * FROM spans WHERE trace_id = '\(id.hex)'")
             sqLat.append(Double(monotonicNanos() - u) / 1e6)
         }
+        // The same traces again: segments' dictionaries are now decoded and cached.
+        var warm: [Double] = []
+        for id in ids {
+            let t = monotonicNanos()
+            _ = try store.trace(id)
+            warm.append(Double(monotonicNanos() - t) / 1e6)
+        }
+        warm.sort()
         lat.sort(); sqLat.sort()
         func pct(_ xs: [Double], _ p: Double) -> Double { xs[min(xs.count - 1, Int(Double(xs.count) * p))] }
-        Terminal.error("trace_lookup: p50 \(String(format: "%.3f", pct(lat, 0.5))) ms, p99 \(String(format: "%.3f", pct(lat, 0.99))) ms; SQLite indexed p50 \(String(format: "%.3f", pct(sqLat, 0.5))) ms, p99 \(String(format: "%.3f", pct(sqLat, 0.99))) ms")
+        Terminal.error("trace_lookup: p50 \(String(format: "%.3f", pct(lat, 0.5))) ms, p99 \(String(format: "%.3f", pct(lat, 0.99))) ms (again: p50 \(String(format: "%.3f", pct(warm, 0.5))), p99 \(String(format: "%.3f", pct(warm, 0.99))) ms); SQLite indexed p50 \(String(format: "%.3f", pct(sqLat, 0.5))) ms, p99 \(String(format: "%.3f", pct(sqLat, 0.99))) ms")
         results.append(("trace_lookup", [
             ("p50_ms", String(format: "%.3f", pct(lat, 0.5))), ("p99_ms", String(format: "%.3f", pct(lat, 0.99))),
             ("rows_scanned_per_s", "null"),
+            ("again_p50_ms", String(format: "%.3f", pct(warm, 0.5))), ("again_p99_ms", String(format: "%.3f", pct(warm, 0.99))),
             ("sqlite_ms", String(format: "%.3f", pct(sqLat, 0.5))), ("sqlite_p99_ms", String(format: "%.3f", pct(sqLat, 0.99))),
         ]))
         try store.close()

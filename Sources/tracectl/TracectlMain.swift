@@ -16,6 +16,7 @@ struct Tracectl {
     COMMANDS
       trace <trace-id>   Show a trace as a tree with timings, models, tokens, cost, prompts and completions
       query '<SQL>'      Filter, group and aggregate spans: p95 latency by model, cost per prompt version…
+      stats              Calls, error rate, p50/p95 latency, tokens and cost per service and model
       import <file>      Import native JSON spans, one per line ("-" reads stdin)
       verify             Check every WAL record, segment checksum and index entry
 
@@ -53,7 +54,8 @@ struct Tracectl {
             case "import": code = try ImportCommand.run(args)
             case "verify": code = try VerifyCommand.run(args)
             case "query": code = try QueryCommand.run(args)
-            default: throw UsageError("unknown command '\(cmd)'; commands are trace, query, import, verify (see tracectl --help)")
+            case "stats": code = try StatsCommand.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; commands are trace, query, stats, import, verify (see tracectl --help)")
             }
         } catch let e as UsageError {
             Terminal.error("tracectl: \(e)")

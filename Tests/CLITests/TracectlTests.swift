@@ -145,7 +145,7 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(obj["ok"] as? Bool == false)
     }
 
-    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"], ["query", "--help"]])
+    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"], ["query", "--help"], ["stats", "--help"]])
     func everyCommandHasHelpWithExamples(args: [String]) throws {
         let r = try run("tracectl", args)
         #expect(r.status == 0)
@@ -217,6 +217,14 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         let doc = try JSONValue.parse(json.stdout)
         #expect(doc["rows"]?.array?.first?.array?.first?.int == Int64(spans.count))
         #expect(doc["rows"]?.array?.first?.array?[1].int == spans.reduce(0) { $0 + ($1.inputTokens ?? 0) })
+
+        // stats: the per service and model summary over everything imported.
+        let stats = try run("tracectl", ["stats", "--since", "all", "--data", dir, "--csv"])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        let statRows = stats.stdout.split(separator: "\r\n").dropFirst()
+        #expect(statRows.reduce(0) { $0 + (Int($1.split(separator: ",", omittingEmptySubsequences: false)[2]) ?? 0) } == spans.count, "\(stats.stdout)")
+        #expect(stats.stdout.hasPrefix("service,model,calls,errors,error_pct,p50_ms,p95_ms,input_tokens,output_tokens,cost_usd\r\n"))
+        #expect(try run("tracectl", ["stats", "--since", "yesterday", "--data", dir]).status == 2)
 
         let bad = try run("tracectl", ["query", "SELECT count() FROM spans WHERE modle = 'x'", "--data", dir])
         #expect(bad.status == 1)
