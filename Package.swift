@@ -29,7 +29,7 @@ let package = Package(
         // WAL, head, columnar segments, SQLite index, retention, verification.
         .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "LLMTraceSupport", "CSQLite", "CZlib", "CLinux"], exclude: ["FORMAT.md"]),
         // Query engine: SQL subset over the columnar segments and the head.
-        .target(name: "LLMTraceQuery", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceSupport"]),
+        .target(name: "LLMTraceQuery", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceSupport", "CLinux"]),
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.

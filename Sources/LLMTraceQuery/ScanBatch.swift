@@ -103,15 +103,23 @@ struct SegmentBatch: ScanBatch {
     }
 
     static func total(_ a: [Int64], _ va: [Bool]?, _ b: [Int64], _ vb: [Bool]?) -> Vec {
-        var out = [Int64](repeating: 0, count: a.count)
-        var valid: [Bool]? = nil
-        if va != nil || vb != nil { valid = [Bool](repeating: true, count: a.count) }
-        for i in 0..<a.count {
-            let okA = va?[i] ?? true, okB = vb?[i] ?? true
-            out[i] = (okA ? a[i] : 0) &+ (okB ? b[i] : 0)
-            if !okA && !okB { valid![i] = false }
+        let n = a.count
+        var out = [Int64](repeating: 0, count: n)
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { o in
+                    switch (va, vb) {
+                    case (nil, nil): for i in 0..<n { o[i] = a[i] &+ b[i] }
+                    case (let va?, nil): for i in 0..<n { o[i] = (va[i] ? a[i] : 0) &+ b[i] }
+                    case (nil, let vb?): for i in 0..<n { o[i] = a[i] &+ (vb[i] ? b[i] : 0) }
+                    case (let va?, let vb?): for i in 0..<n { o[i] = (va[i] ? a[i] : 0) &+ (vb[i] ? b[i] : 0) }
+                    }
+                }
+            }
         }
-        return .ints(out, valid)
+        // NULL only where both parts are.
+        guard let va, let vb else { return .ints(out, nil) }
+        return .ints(out, zip(va, vb).map { $0 || $1 })
     }
 }
 

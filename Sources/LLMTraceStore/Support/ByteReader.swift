@@ -49,6 +49,30 @@ public struct ByteReader {
     @inline(__always) public mutating func f64() -> Double { Double(bitPattern: u64()) }
 
     @inline(__always) public mutating func varint() -> UInt64 {
+        // Fast path for column scans: with 10 bytes left no byte needs a bounds check, and small
+        // values (token counts) end at the first byte.
+        if base.count - pos >= 10 {
+            let p = base.baseAddress! + pos
+            let b0 = p.load(as: UInt8.self)
+            if b0 < 0x80 { pos += 1; return UInt64(b0) }
+            var result = UInt64(b0 & 0x7F)
+            var i = 1
+            while i < 10 {
+                let b = p.load(fromByteOffset: i, as: UInt8.self)
+                if i == 9 && b > 1 { break }
+                result |= UInt64(b & 0x7F) << UInt64(7 * i)
+                i += 1
+                if b < 0x80 { pos += i; return result }
+            }
+            pos += i
+            fail()
+            return 0
+        }
+        return varintNearEnd()
+    }
+
+    /// The checked decoder, for the last bytes of a buffer.
+    @inline(never) mutating func varintNearEnd() -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while pos < base.count {
