@@ -82,6 +82,11 @@ public final class Collector: @unchecked Sendable {
             guard req.method == "POST" else { return Self.methodNotAllowed("POST") }
             return query(req)
         default:
+            if path == "/api/traces" { return searchTraces(req) }
+            if path.hasPrefix("/api/sessions/") {
+                let id = path.dropFirst("/api/sessions/".count)
+                if !id.isEmpty && !id.contains("/") { return session(req, id) }
+            }
             if path.hasPrefix("/api/traces/") {
                 let id = path.dropFirst("/api/traces/".count)
                 if !id.isEmpty && !id.contains("/") { return traceByID(req, id) }

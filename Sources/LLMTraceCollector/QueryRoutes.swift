@@ -92,3 +92,149 @@ extension Collector {
         return .json(200, out)
     }
 }
+
+extension Collector {
+    /// `GET /api/traces?service=&model=&kind=&status=&min_duration_ms=&since=&until=&session_id=&user_id=&limit=&cursor=`:
+    /// traces with a span matching every given filter, newest first, a page at a time.
+    func searchTraces(_ req: HTTPRequest) -> HTTPResponse {
+        guard req.method == "GET" || req.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
+        let grant: KeyRing.Grant?
+        switch authorize(req, .read) {
+        case .failure(let r): return r.response
+        case .success(let g): grant = g
+        }
+        let q = req.queryItems
+        let known: Set<String> = ["service", "model", "kind", "status", "min_duration_ms", "since", "until", "session_id", "user_id", "limit", "cursor", "text", "project"]
+        if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
+            return .error(400, "unknown parameter '\(unknown)'; parameters: \(known.sorted().joined(separator: ", "))")
+        }
+        if q["text"] != nil {
+            return .error(400, "text search is not available yet; filter by service, model, kind, status, min_duration_ms, since, until, session_id, user_id")
+        }
+        var s = TraceSearch()
+        s.service = q["service"]; s.model = q["model"]; s.kind = q["kind"]; s.status = q["status"]
+        s.sessionID = q["session_id"]; s.userID = q["user_id"]; s.cursor = q["cursor"]
+        let now = wallNanos()
+        if let v = q["min_duration_ms"] {
+            guard let d = Double(v), d >= 0 else { return .error(400, "min_duration_ms must be a number of milliseconds, got '\(v)'") }
+            s.minDurationMs = d
+        }
+        for (name, apply) in [("since", { (t: Int64) in s.since = t }), ("until", { (t: Int64) in s.until = t })] {
+            guard let v = q[name] else { continue }
+            guard let t = Self.timeParameter(v, now: now) else {
+                return .error(400, "\(name) must be an RFC 3339 time (2026-11-25T06:00:00Z), nanoseconds since 1970, or a duration ago (15m, 1h, 7d); got '\(v)'")
+            }
+            apply(t)
+        }
+        if let v = q["limit"] {
+            guard let n = Int(v), (1...1000).contains(n) else { return .error(400, "limit must be between 1 and 1000, got '\(v)'") }
+            s.limit = n
+        }
+        let project = grant?.project ?? q["project"]
+        do {
+            let (traces, next) = try queryEngine.searchTraces(s, project: project, now: now) { try store.trace($0) }
+            var w = JSONWriter(capacity: 256 + traces.count * 300)
+            w.beginObject()
+            w.key("traces")
+            Self.write(traces, &w)
+            w.key("next_cursor")
+            if let next { w.string(next) } else { w.null() }
+            w.endObject()
+            var out = w.bytes
+            out.append(0x0A)
+            return .json(200, out)
+        } catch let e as QueryError {
+            return .error(400, e.message)
+        } catch {
+            log.error("trace search failed", [("error", "\(error)")])
+            return .error(500, "trace search failed: \(error)")
+        }
+    }
+
+    /// `GET /api/sessions/{id}`: every trace of a session (up to 1,000), oldest first.
+    func session(_ req: HTTPRequest, _ id: Substring) -> HTTPResponse {
+        guard req.method == "GET" || req.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
+        let grant: KeyRing.Grant?
+        switch authorize(req, .read) {
+        case .failure(let r): return r.response
+        case .success(let g): grant = g
+        }
+        guard let sessionID = String(id).removingPercentEncodingASCII(), !sessionID.isEmpty else { return .error(400, "bad session id") }
+        var s = TraceSearch()
+        s.sessionID = sessionID
+        s.limit = 1000
+        do {
+            var (traces, _) = try queryEngine.searchTraces(s, project: grant?.project) { try store.trace($0) }
+            guard !traces.isEmpty else { return .error(404, "session '\(sessionID)' not found") }
+            traces.sort { ($0.start, $0.traceID) < ($1.start, $1.traceID) }
+            var w = JSONWriter(capacity: 256 + traces.count * 300)
+            w.beginObject()
+            w.key("session_id"); w.string(sessionID)
+            w.key("trace_count"); w.int(Int64(traces.count))
+            w.key("span_count"); w.int(Int64(traces.reduce(0) { $0 + $1.spanCount }))
+            w.key("cost_usd"); w.double(traces.reduce(0) { $0 + $1.costUSD })
+            w.key("traces")
+            Self.write(traces, &w)
+            w.endObject()
+            var out = w.bytes
+            out.append(0x0A)
+            return .json(200, out)
+        } catch {
+            log.error("session lookup failed", [("error", "\(error)")])
+            return .error(500, "session lookup failed: \(error)")
+        }
+    }
+
+    static func write(_ traces: [TraceSearch.Summary], _ w: inout JSONWriter) {
+        w.beginArray()
+        for t in traces {
+            w.beginObject()
+            w.key("trace_id"); w.string(t.traceID.hex)
+            w.key("name"); w.string(t.name)
+            w.key("service"); w.string(t.service)
+            w.key("start"); w.string(QueryValue.formatTime(t.start))
+            w.key("start_ns"); w.int(t.start)
+            w.key("duration_ms"); w.double(Double(t.durationNanos) / 1e6)
+            w.key("span_count"); w.int(Int64(t.spanCount))
+            w.key("input_tokens"); w.int(t.inputTokens)
+            w.key("output_tokens"); w.int(t.outputTokens)
+            w.key("cost_usd"); w.double(t.costUSD)
+            w.key("errors"); w.int(Int64(t.errors))
+            w.key("models"); w.beginArray(); for m in t.models { w.string(m) }; w.endArray()
+            w.key("session_id"); if let v = t.sessionID { w.string(v) } else { w.null() }
+            w.key("user_id"); if let v = t.userID { w.string(v) } else { w.null() }
+            w.endObject()
+        }
+        w.endArray()
+    }
+
+    /// RFC 3339, integer nanoseconds, or a duration before now (`15m`, `2h`, `7d`).
+    static func timeParameter(_ v: String, now: Int64) -> Int64? {
+        if let t = QueryValue.parseTime(v) { return t }
+        if let ns = Int64(v) { return ns }
+        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000), ("w", 604_800_000_000_000)]
+        for (u, f) in units where v.hasSuffix(u) {
+            guard let n = Double(v.dropLast(u.count)), n >= 0, n * Double(f) < 9e18 else { return nil }
+            return now - Int64(n * Double(f))
+        }
+        return nil
+    }
+}
+
+extension String {
+    /// Decodes %XX escapes of a path segment; nil when an escape is malformed.
+    func removingPercentEncodingASCII() -> String? {
+        var bytes: [UInt8] = []
+        var it = Array(utf8)[...]
+        while let b = it.popFirst() {
+            if b == UInt8(ascii: "%") {
+                guard it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+                bytes.append(v)
+                it = it.dropFirst(2)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(bytes: bytes, encoding: .utf8)
+    }
+}

@@ -74,6 +74,91 @@ import LLMTraceStore
         }
     }
 
+    /// Traces of 1–4 spans over several services, some failing, some in sessions; half sealed.
+    func ingestTraces(_ c: Collector, _ store: Store, project: String, count: Int, seed: UInt64) throws -> [(id: String, spans: [String], service: String, slow: Bool, error: Bool, session: String?, latest: Int64)] {
+        var rng = seed
+        func next() -> UInt64 { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return rng >> 33 }
+        var out: [(id: String, spans: [String], service: String, slow: Bool, error: Bool, session: String?, latest: Int64)] = []
+        var lines: [String] = []
+        for t in 0..<count {
+            let id = String(format: "%016llx%016llx", next(), next() | 1)
+            let service = ["chat", "search", "billing"][Int(next() % 3)]
+            let n = 1 + Int(next() % 4)
+            let base: Int64 = 1_700_000_000_000_000_000 + Int64(t) * 5_000_000_000 + Int64(next() % 1000)
+            let session: String? = next() % 3 == 0 ? "s-\(next() % 4)" : nil
+            var slow = false, error = false, latest: Int64 = 0
+            var spans: [String] = []
+            for k in 0..<n {
+                let start = base + Int64(k) * 1_000_000
+                let dur = Int64(next() % 3000) * 1_000_000
+                let status = next() % 5 == 0 ? "error" : "ok"
+                slow = slow || dur >= 2_000_000_000
+                error = error || status == "error"
+                latest = max(latest, start)
+                let parent = k == 0 ? "" : #", "parent_span_id": "\#(String(format: "%016llx", t * 10 + 1))""#
+                let sess = session.map { #", "session_id": "\#($0)""# } ?? ""
+                let line = #"{"trace_id": "\#(id)", "span_id": "\#(String(format: "%016llx", t * 10 + k + 1))"\#(parent), "service": "\#(service)", "name": "step\#(k)", "kind": "llm", "start_ns": \#(start), "end_ns": \#(start + dur), "status": "\#(status)", "request_model": "gpt-4o", "input_tokens": 10, "output_tokens": 2\#(sess)}"#
+                spans.append(line)
+                lines.append(line)
+            }
+            out.append((id, spans, service, slow, error, session, latest))
+            if t == count / 2 {
+                #expect(request(c, "POST", "/v1/spans", "[" + lines.joined(separator: ",") + "]", key: Self.keys[project]!.ingest).0 == 200)
+                lines = []
+                _ = try store.sealNow()
+            }
+        }
+        #expect(request(c, "POST", "/v1/spans", "[" + lines.joined(separator: ",") + "]", key: Self.keys[project]!.ingest).0 == 200)
+        return out
+    }
+
+    @Test func traceSearchPagesThroughEveryMatchOnce() throws {
+        try withCollector { (c: Collector, store: Store) throws in
+            let traces = try ingestTraces(c, store, project: "chat", count: 60, seed: 1)
+            _ = try ingestTraces(c, store, project: "billing", count: 20, seed: 2)
+            let read = Self.keys["chat"]!.read
+            for (filter, want) in [("service=chat", traces.filter { $0.service == "chat" }),
+                                   ("status=error", traces.filter(\.error)),
+                                   ("min_duration_ms=2000&service=search", traces.filter { $0.slow && $0.service == "search" }),
+                                   ("", traces)] {
+                var seen: [String] = []
+                var cursor: String? = nil
+                var pages = 0
+                repeat {
+                    let path = "/api/traces?limit=7&" + filter + (cursor.map { "&cursor=" + $0 } ?? "")
+                    let (status, doc) = request(c, "GET", path, key: read)
+                    #expect(status == 200, "\(path): \(String(describing: doc))")
+                    seen += doc?["traces"]?.array?.compactMap { $0["trace_id"]?.string } ?? []
+                    cursor = doc?["next_cursor"]?.string
+                    pages += 1
+                } while cursor != nil && pages < 50
+                let expected = want.sorted { ($0.latest, $0.id) > ($1.latest, $1.id) }.map(\.id)
+                #expect(seen == expected, "\(filter): \(seen.count) traces, want \(expected.count)")
+            }
+            let (_, one) = request(c, "GET", "/api/traces?limit=1&status=error", key: read)
+            let first = try #require(one?["traces"]?.array?.first)
+            let t = try #require(traces.first { $0.id == first["trace_id"]?.string })
+            #expect(first["span_count"]?.int == Int64(t.spans.count))
+            #expect(first["input_tokens"]?.int == Int64(10 * t.spans.count))
+            #expect(first["name"]?.string == "step0")
+            // Sessions: every trace of the session, oldest first, only within the key's project.
+            let sessions = Set(traces.compactMap(\.session))
+            let sid = try #require(sessions.sorted().first)
+            let (ss, sdoc) = request(c, "GET", "/api/sessions/" + sid, key: read)
+            #expect(ss == 200)
+            #expect(sdoc?["traces"]?.array?.compactMap { $0["trace_id"]?.string } == traces.filter { $0.session == sid }.map(\.id))
+            #expect(request(c, "GET", "/api/sessions/nope", key: read).0 == 404)
+            #expect(request(c, "GET", "/api/traces?colour=red", key: read).0 == 400)
+            #expect(request(c, "GET", "/api/traces?limit=0", key: read).0 == 400)
+            #expect(request(c, "GET", "/api/traces?since=yesterday", key: read).0 == 400)
+            #expect(request(c, "GET", "/api/traces?cursor=garbage", key: read).0 == 400)
+            #expect(request(c, "GET", "/api/traces?text=refund", key: read).0 == 400)
+            // The billing key sees none of chat's traces.
+            let (_, bill) = request(c, "GET", "/api/traces?limit=1000", key: Self.keys["billing"]!.read)
+            #expect(bill?["traces"]?.array?.count == 20)
+        }
+    }
+
     @Test func errorsAreClear() throws {
         try withCollector { (c: Collector, _: Store) throws in
             let read = Self.keys["chat"]!.read

@@ -1,0 +1,134 @@
+import LLMTraceModel
+import LLMTraceSupport
+
+/// Finds traces by the spans in them: "failing chat traces over 2 s since the deploy". Traces come
+/// newest first, ordered by the start of their latest matching span, a page at a time with an opaque
+/// cursor that resumes exactly where the page ended (keyset pagination: nothing repeats or is skipped
+/// while new spans arrive).
+public struct TraceSearch: Sendable {
+    public var service: String?
+    public var model: String?
+    public var kind: String?
+    public var status: String?
+    public var minDurationMs: Double?
+    /// Inclusive bounds on span start, nanoseconds since the epoch.
+    public var since: Int64?
+    public var until: Int64?
+    public var sessionID: String?
+    public var userID: String?
+    public var limit = 20
+    /// From a previous page's `nextCursor`.
+    public var cursor: String?
+
+    public init() {}
+
+    /// One trace as a search result.
+    public struct Summary: Sendable {
+        public var traceID: TraceID
+        /// The root span's name and service (the earliest span's when the root has not arrived).
+        public var name: String
+        public var service: String
+        public var start: Int64
+        public var durationNanos: Int64
+        public var spanCount: Int
+        public var inputTokens: Int64
+        public var outputTokens: Int64
+        public var costUSD: Double
+        public var errors: Int
+        public var models: [String]
+        public var sessionID: String?
+        public var userID: String?
+        /// Start of the latest span that matched the search (what the order is by).
+        public var matchedAt: Int64
+
+        init(_ id: TraceID, _ spans: [Span], matchedAt: Int64) {
+            traceID = id
+            let root = spans.first { $0.parentSpanID.isZero } ?? spans.min { $0.startNanos < $1.startNanos }!
+            name = root.name
+            service = root.service
+            start = spans.map(\.startNanos).min()!
+            durationNanos = spans.map(\.endNanos).max()! - start
+            spanCount = spans.count
+            inputTokens = spans.reduce(0) { $0 + ($1.inputTokens ?? 0) }
+            outputTokens = spans.reduce(0) { $0 + ($1.outputTokens ?? 0) }
+            costUSD = spans.reduce(0) { $0 + ($1.costUSD ?? 0) }
+            errors = spans.filter { $0.status == .error }.count
+            var seen = Set<String>()
+            models = spans.compactMap { $0.responseModel ?? $0.requestModel }.filter { seen.insert($0).inserted }
+            sessionID = root.sessionID ?? spans.lazy.compactMap(\.sessionID).first
+            userID = root.userID ?? spans.lazy.compactMap(\.userID).first
+            self.matchedAt = matchedAt
+        }
+    }
+
+    /// The condition a matching span meets, as query text (values quoted).
+    func condition() -> String {
+        func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+        var c: [String] = []
+        if let service { c.append("service = \(q(service))") }
+        if let model { c.append("model = \(q(model))") }
+        if let kind { c.append("kind = \(q(kind))") }
+        if let status { c.append("status = \(q(status))") }
+        if let minDurationMs { c.append("duration_ms >= \(minDurationMs)") }
+        if let since { c.append("start >= \(since)") }
+        if let until { c.append("start <= \(until)") }
+        if let sessionID { c.append("session_id = \(q(sessionID))") }
+        if let userID { c.append("user_id = \(q(userID))") }
+        return c.isEmpty ? "TRUE" : c.joined(separator: " AND ")
+    }
+
+    static func parseCursor(_ s: String) throws -> (Int64, TraceID) {
+        let parts = s.split(separator: "-")
+        guard parts.count == 2, let t = Int64(parts[0]), let id = TraceID(hex: parts[1]) else {
+            throw QueryError("invalid cursor '\(s)': pass the nextCursor of the previous page unchanged")
+        }
+        return (t, id)
+    }
+}
+
+extension QueryEngine {
+    /// A page of traces matching `search`, and the cursor of the next page (nil on the last one).
+    /// `lookup` reads a whole trace (the store's trace-by-id index); `project` confines both steps.
+    public func searchTraces(_ search: TraceSearch, project: String?, now: Int64 = wallNanos(),
+                             lookup: (TraceID) throws -> [Span]) throws -> (traces: [TraceSearch.Summary], nextCursor: String?) {
+        guard (1...1000).contains(search.limit) else { throw QueryError("limit must be between 1 and 1000") }
+        if let s = search.status, !["ok", "error", "unset"].contains(s) {
+            throw QueryError("status must be ok, error or unset, not '\(s)'")
+        }
+        let pageCursor = try search.cursor.map(TraceSearch.parseCursor)
+        let condition = search.condition()
+        // The same condition, evaluated span by span on the traces found, decides each trace's latest
+        // matching span (its place in the order).
+        let plan = try QueryPlanner.plan(QueryParser.parse("SELECT trace_id FROM spans WHERE " + condition), now: now, project: project)
+        var out: [TraceSearch.Summary] = []
+        var considered = Set<TraceID>()
+        let batch = search.limit * 8 + 64
+        var limits = Limits()
+        limits.maxRows = batch
+        var scanFrom = pageCursor?.0
+        for _ in 0..<8 {
+            var sql = "SELECT trace_id, start FROM spans WHERE " + condition
+            if let t = scanFrom { sql += " AND start <= \(t)" }
+            sql += " ORDER BY start DESC LIMIT \(batch)"
+            let rows = try run(sql, project: project, limits: limits, now: now).rows
+            for row in rows {
+                guard case .string(let hex) = row[0], let id = TraceID(hex: hex), considered.insert(id).inserted else { continue }
+                let spans = try lookup(id).filter { project == nil || $0.project == project }
+                let matched = spans.filter { s in plan.filter.map { Ops.truth($0.eval { $0.value(of: s) }) == 1 } ?? true }
+                guard let latest = matched.map(\.startNanos).max() else { continue }
+                // Already on an earlier page: its latest match sorts at or before the cursor.
+                if let (t, cid) = pageCursor, latest > t || (latest == t && id >= cid) { continue }
+                out.append(TraceSearch.Summary(id, spans, matchedAt: latest))
+            }
+            if out.count >= search.limit || rows.count < batch { break }
+            // Not enough distinct traces in this batch: read further back.
+            guard case .time(let last) = rows.last![1] else { break }
+            scanFrom = last
+        }
+        out.sort { ($0.matchedAt, $0.traceID) > ($1.matchedAt, $1.traceID) }
+        let page = Array(out.prefix(search.limit))
+        let more = out.count > search.limit || page.count == search.limit
+        let next = more ? page.last.map { "\($0.matchedAt)-\($0.traceID.hex)" } : nil
+        return (page, next)
+    }
+}
