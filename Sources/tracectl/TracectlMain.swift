@@ -17,6 +17,7 @@ struct Tracectl {
       trace <trace-id>   Show a trace as a tree with timings, models, tokens, cost, prompts and completions
       query '<SQL>'      Filter, group and aggregate spans: p95 latency by model, cost per prompt version…
       stats              Calls, error rate, p50/p95 latency, tokens and cost per service and model
+      search             Find traces by their spans: --service, --status error, --min-duration, --since…
       import <file>      Import native JSON spans, one per line ("-" reads stdin)
       verify             Check every WAL record, segment checksum and index entry
 
@@ -32,6 +33,7 @@ struct Tracectl {
       tracectl import spans.jsonl
       tracectl trace 4bf92f3577b34da6a3ce929d0e0e4736
       tracectl trace 4bf92f3577b34da6a3ce929d0e0e4736 --json > trace.json
+      tracectl search --status error --since 1h
       tracectl query "SELECT model, count(), p95(duration_ms), sum(cost_usd) FROM spans GROUP BY model"
       tracectl verify --data /var/lib/llmtrace
     """
@@ -55,7 +57,8 @@ struct Tracectl {
             case "verify": code = try VerifyCommand.run(args)
             case "query": code = try QueryCommand.run(args)
             case "stats": code = try StatsCommand.run(args)
-            default: throw UsageError("unknown command '\(cmd)'; commands are trace, query, stats, import, verify (see tracectl --help)")
+            case "search": code = try SearchCommand.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, import, verify (see tracectl --help)")
             }
         } catch let e as UsageError {
             Terminal.error("tracectl: \(e)")

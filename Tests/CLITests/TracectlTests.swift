@@ -145,7 +145,7 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(obj["ok"] as? Bool == false)
     }
 
-    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"], ["query", "--help"], ["stats", "--help"]])
+    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"], ["query", "--help"], ["stats", "--help"], ["search", "--help"]])
     func everyCommandHasHelpWithExamples(args: [String]) throws {
         let r = try run("tracectl", args)
         #expect(r.status == 0)
@@ -225,6 +225,24 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(statRows.reduce(0) { $0 + (Int($1.split(separator: ",", omittingEmptySubsequences: false)[2]) ?? 0) } == spans.count, "\(stats.stdout)")
         #expect(stats.stdout.hasPrefix("service,model,calls,errors,error_pct,p50_ms,p95_ms,input_tokens,output_tokens,cost_usd\r\n"))
         #expect(try run("tracectl", ["stats", "--since", "yesterday", "--data", dir]).status == 2)
+
+        // search: traces with a failing span, newest first, in pages.
+        let failing = Set(spans.filter { $0.status == .error }.map(\.traceID.hex))
+        #expect(!failing.isEmpty)
+        var found: [String] = []
+        var cursor: String? = nil
+        repeat {
+            let r = try run("tracectl", ["search", "--status", "error", "--limit", "3", "--json", "--data", dir] + (cursor.map { ["--cursor", $0] } ?? []))
+            #expect(r.status == 0, "\(r.stderr)")
+            let doc = try JSONValue.parse(r.stdout)
+            found += doc["traces"]?.array?.compactMap { $0["trace_id"]?.string } ?? []
+            cursor = doc["next_cursor"]?.string
+        } while cursor != nil && found.count <= failing.count
+        #expect(Set(found) == failing && found.count == failing.count, "\(found.count) of \(failing.count)")
+        let human = try run("tracectl", ["search", "--service", spans[0].service, "--data", dir], env: ["NO_COLOR": "1"])
+        #expect(human.stdout.hasPrefix("start"), "\(human.stdout)")
+        #expect(human.stdout.contains(spans[0].service))
+        #expect(try run("tracectl", ["search", "--since", "last tuesday", "--data", dir]).status == 2)
 
         let bad = try run("tracectl", ["query", "SELECT count() FROM spans WHERE modle = 'x'", "--data", dir])
         #expect(bad.status == 1)

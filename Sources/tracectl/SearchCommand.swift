@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMTraceCLI
+import LLMTraceModel
+import LLMTraceQuery
+import LLMTraceStore
+
+/// `tracectl search`: traces by their spans, newest first.
+enum SearchCommand {
+    static let usage = """
+    tracectl search: find traces by the spans in them, newest first.
+
+    USAGE
+      tracectl search [--service S] [--model M] [--kind K] [--status ok|error|unset] [--min-duration MS]
+                      [--since T] [--until T] [--session ID] [--user ID] [--limit 20] [--cursor C]
+                      [--data DIR | --endpoint URL [--api-key KEY]] [--json]
+
+    A trace matches when one of its spans meets every filter given. Traces are ordered by their
+    latest matching span. Each line: start, trace id, root span name, service, duration, spans,
+    tokens in→out, cost, errors. When more traces match, the last line says how to get the next page
+    (--cursor). Follow up with tracectl trace <id>.
+
+    OPTIONS
+      --service, --model, --kind, --status   Exact values (model: response model, else requested)
+      --min-duration MS   Spans of at least MS milliseconds
+      --since, --until T  RFC 3339 (2026-11-25T06:00:00Z), nanoseconds, or a duration ago (15m, 2h, 7d)
+      --session, --user   Session or user id
+      --limit N           Traces per page (default 20, at most 1000)
+      --cursor C          The cursor printed by the previous page
+      --data DIR          Data directory (default: $LLMTRACE_DATA or ./llmtrace-data)
+      --endpoint URL      Collector URL (default: $LLMTRACE_ENDPOINT); --api-key KEY or $LLMTRACE_API_KEY
+      --json              {"traces": [...], "next_cursor": ...} as GET /api/traces answers
+
+    EXIT CODES
+      0 success (also when nothing matched) · 1 error · 2 bad usage · 4 cannot reach the collector
+
+    EXAMPLES
+      tracectl search --status error --since 1h
+      tracectl search --service chat --min-duration 5000 --limit 50
+      tracectl search --session sess-21780235 --json | jq -r '.traces[].trace_id'
+    """
+
+    static let options: Set<String> = ["service", "model", "kind", "status", "min-duration", "since", "until", "session", "user", "limit", "cursor",
+                          "data", "endpoint", "api-key", "project", "text"]
+
+    static func run(_ argv: [String]) throws -> Int32 {
+        let a = try ArgumentParser.parse(argv, options: options, flags: ["json", "help", "no-color"])
+        if a.has("help") { Terminal.print(usage); return 0 }
+        guard a.positionals.isEmpty else { throw UsageError("search takes options only, not '\(a.positionals[0])'; see tracectl search --help") }
+        if a.value("text") != nil { throw UsageError("--text (full-text search) is not available yet; filter by service, model, kind, status, duration, time, session or user") }
+        let limit = try a.int("limit", default: 20)
+        guard (1...1000).contains(limit) else { throw UsageError("--limit must be between 1 and 1000") }
+        let color = Terminal.useColor && !a.has("no-color")
+        let endpoint = a.value("endpoint") ?? getenv("LLMTRACE_ENDPOINT").map { String(cString: $0) }
+        if let endpoint, a.value("data") == nil { return try remote(endpoint, a, limit: limit, color: color) }
+
+        var s = TraceSearch()
+        s.service = a.value("service"); s.model = a.value("model"); s.kind = a.value("kind"); s.status = a.value("status")
+        s.sessionID = a.value("session"); s.userID = a.value("user"); s.cursor = a.value("cursor"); s.limit = limit
+        let now = wallNanos()
+        if let v = a.value("min-duration") {
+            guard let d = Double(v), d >= 0 else { throw UsageError("--min-duration takes milliseconds, got '\(v)'") }
+            s.minDurationMs = d
+        }
+        for name in ["since", "until"] {
+            guard let v = a.value(name) else { continue }
+            guard let t = timeArgument(v, now: now) else {
+                throw UsageError("--\(name) takes an RFC 3339 time, nanoseconds, or a duration ago such as 15m, 2h, 7d; got '\(v)'")
+            }
+            if name == "since" { s.since = t } else { s.until = t }
+        }
+        var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
+        opts.readOnly = true
+        opts.log = { _ in }
+        let store = try Store.open(opts)
+        let (traces, next): ([TraceSearch.Summary], String?)
+        do {
+            (traces, next) = try QueryEngine(store: store).searchTraces(s, project: a.value("project"), now: now) { try store.trace($0) }
+        } catch let e as QueryError {
+            Terminal.error("tracectl: \(e.message)")
+            return 1
+        }
+        if a.has("json") {
+            var w = JSONWriter(indent: 2)
+            w.beginObject()
+            w.key("traces"); w.beginArray()
+            for t in traces {
+                w.beginObject()
+                w.key("trace_id"); w.string(t.traceID.hex); w.key("name"); w.string(t.name); w.key("service"); w.string(t.service)
+                w.key("start"); w.string(QueryValue.formatTime(t.start)); w.key("start_ns"); w.int(t.start)
+                w.key("duration_ms"); w.double(Double(t.durationNanos) / 1e6); w.key("span_count"); w.int(Int64(t.spanCount))
+                w.key("input_tokens"); w.int(t.inputTokens); w.key("output_tokens"); w.int(t.outputTokens)
+                w.key("cost_usd"); w.double(t.costUSD); w.key("errors"); w.int(Int64(t.errors))
+                w.key("models"); w.beginArray(); for m in t.models { w.string(m) }; w.endArray()
+                w.key("session_id"); if let v = t.sessionID { w.string(v) } else { w.null() }
+                w.key("user_id"); if let v = t.userID { w.string(v) } else { w.null() }
+                w.endObject()
+            }
+            w.endArray()
+            w.key("next_cursor"); if let next { w.string(next) } else { w.null() }
+            w.endObject()
+            Terminal.print(w.string)
+            return 0
+        }
+        print(traces.map { Row(start: $0.start, id: $0.traceID.hex, name: $0.name, service: $0.service, durationMs: Double($0.durationNanos) / 1e6,
+                               spans: $0.spanCount, tokensIn: $0.inputTokens, tokensOut: $0.outputTokens, cost: $0.costUSD, errors: $0.errors) },
+              next: next, color: color)
+        return 0
+    }
+
+    struct Row {
+        var start: Int64, id: String, name: String, service: String, durationMs: Double
+        var spans: Int, tokensIn: Int64, tokensOut: Int64, cost: Double, errors: Int
+    }
+
+    static func print(_ rows: [Row], next: String?, color: Bool) {
+        if rows.isEmpty { Terminal.error("no traces matched"); return }
+        func dur(_ ms: Double) -> String { ms >= 1000 ? String(format: "%.2fs", ms / 1000) : String(format: "%.0fms", ms) }
+        let table = ResultTable(
+            columns: ["start", "trace_id", "name", "service", "duration", "spans", "tokens", "cost", "errors"],
+            numeric: [false, false, false, false, true, true, true, true, true],
+            rows: rows.map { r in
+                [QueryValue.formatTime(r.start), r.id, r.name, r.service, dur(r.durationMs), String(r.spans), "\(r.tokensIn)→\(r.tokensOut)",
+                 String(format: "$%.5f", r.cost), r.errors > 0 ? Terminal.style(String(r.errors), .red, color: color) : "0"]
+            })
+        Terminal.write(table.aligned(color: color))
+        if let next { Terminal.error(Terminal.style("more traces match: add --cursor \(next)", .dim, color: color && Terminal.isTTY(2))) }
+    }
+
+    /// RFC 3339, nanoseconds, or a duration before now.
+    static func timeArgument(_ v: String, now: Int64) -> Int64? {
+        if let t = QueryValue.parseTime(v) { return t }
+        if let ns = Int64(v) { return ns }
+        for (u, f) in [("ms", 1e6), ("s", 1e9), ("m", 6e10), ("h", 3.6e12), ("d", 8.64e13), ("w", 6.048e14)] where v.hasSuffix(u) {
+            guard let n = Double(v.dropLast(u.count)), n >= 0, n * f < 9e18 else { return nil }
+            return now - Int64(n * f)
+        }
+        return nil
+    }
+
+    static func remote(_ endpoint: String, _ a: ParsedArguments, limit: Int, color: Bool) throws -> Int32 {
+        var client = try HTTPClient(endpoint: endpoint)
+        client.timeoutSeconds = 60
+        var params: [(String, String)] = [("limit", String(limit))]
+        for (opt, param) in [("service", "service"), ("model", "model"), ("kind", "kind"), ("status", "status"), ("min-duration", "min_duration_ms"),
+                             ("since", "since"), ("until", "until"), ("session", "session_id"), ("user", "user_id"), ("cursor", "cursor"), ("project", "project")] {
+            if let v = a.value(opt) { params.append((param, v)) }
+        }
+        let query = params.map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")
+        var headers: [(String, String)] = []
+        if let key = a.value("api-key") ?? getenv("LLMTRACE_API_KEY").map({ String(cString: $0) }) { headers.append(("Authorization", "Bearer " + key)) }
+        let response: HTTPClient.Response
+        do { response = try client.request("GET", "/api/traces?" + query, headers: headers) } catch let e as HTTPClient.Failure {
+            Terminal.error("tracectl: \(e)")
+            return 4
+        }
+        guard response.status == 200, let doc = try? JSONValue.parse(response.body) else {
+            let message = (try? JSONValue.parse(response.body))?["error"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
+            Terminal.error("tracectl: \(endpoint) answered \(response.status): \(message)")
+            return response.status == 400 || response.status == 401 || response.status == 403 ? 2 : 1
+        }
+        if a.has("json") {
+            Terminal.write(String(decoding: response.body, as: UTF8.self))
+            return 0
+        }
+        let rows = (doc["traces"]?.array ?? []).map { t in
+            Row(start: t["start_ns"]?.int ?? 0, id: t["trace_id"]?.string ?? "", name: t["name"]?.string ?? "", service: t["service"]?.string ?? "",
+                durationMs: t["duration_ms"]?.double ?? 0, spans: Int(t["span_count"]?.int ?? 0), tokensIn: t["input_tokens"]?.int ?? 0,
+                tokensOut: t["output_tokens"]?.int ?? 0, cost: t["cost_usd"]?.double ?? 0, errors: Int(t["errors"]?.int ?? 0))
+        }
+        print(rows, next: doc["next_cursor"]?.string, color: color)
+        return 0
+    }
+
+    static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E {
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            } else {
+                out += String(format: "%%%02X", b)
+            }
+        }
+        return out
+    }
+}
