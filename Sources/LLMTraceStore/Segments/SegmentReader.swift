@@ -40,6 +40,10 @@ public final class SegmentReader: @unchecked Sendable {
 
     private let lock = Condition()
     private var dictCache: [Int: [String]] = [:]
+    /// Inflated dictionaries with the offset of each entry, for trace lookups: they need a few
+    /// entries, and building every String of a session or user dictionary (tens of thousands) made
+    /// the first lookup in a segment cost several milliseconds.
+    private var rawDictCache: [Int: (bytes: [UInt8], offsets: [UInt32])] = [:]
     /// Columns whose every block has passed its CRC in this process. Segments are immutable, so a
     /// query scanning the same column again skips the checksum (it cost ~6% of a full scan).
     private var verifiedColumns = Set<Int>()
@@ -430,26 +434,64 @@ public final class SegmentReader: @unchecked Sendable {
         return out
     }
 
+    /// A dictionary inflated once, with entry offsets; entries become Strings only when asked for.
+    private func rawDictionary(_ c: SegmentFormat.Column) throws -> (bytes: [UInt8], offsets: [UInt32]) {
+        let key = Int(c.rawValue)
+        if let d = lock.withLock({ rawDictCache[key] }) { return d }
+        let info = columns[key]!
+        let raw = try inflate(info.dictionary!, "dictionary of \(c)")
+        var offsets: [UInt32] = []
+        offsets.reserveCapacity(info.dictionaryCount)
+        let ok = raw.withUnsafeBytes { p -> Bool in
+            var r = ByteReader(p)
+            for _ in 0..<info.dictionaryCount {
+                offsets.append(UInt32(r.pos))
+                _ = r.bytes(r.count(limit: r.remaining))
+                if r.failed { return false }
+            }
+            return true
+        }
+        guard ok, offsets.count == info.dictionaryCount else { throw StoreError("corrupt segment: dictionary of \(c) is short", path: path) }
+        lock.withLock { rawDictCache[key] = (raw, offsets) }
+        return (raw, offsets)
+    }
+
     func decodeDict(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [String?] {
-        let dict = try dictionary(c)
         let width = columns[Int(c.rawValue)]!.width
-        var out: [String?] = []
-        out.reserveCapacity(rows.count)
+        var codes: [Int] = []
+        codes.reserveCapacity(rows.count)
         try forBlocks(c, rows) { r, blockRows in
             let lo = max(rows.lowerBound, blockRows.lowerBound), hi = min(rows.upperBound, blockRows.upperBound)
             r.pos = width * (lo - blockRows.lowerBound)
             for _ in lo..<hi {
-                let code: Int
                 switch width {
-                case 1: code = Int(r.u8())
-                case 2: code = Int(r.u16())
-                default: code = Int(r.u32())
+                case 1: codes.append(Int(r.u8()))
+                case 2: codes.append(Int(r.u16()))
+                default: codes.append(Int(r.u32()))
                 }
-                guard code <= dict.count else { throw StoreError("corrupt segment: dictionary code \(code) of \(c) out of range", path: path) }
-                out.append(code == 0 ? nil : dict[code - 1])
             }
         }
-        return out
+        let count = columns[Int(c.rawValue)]!.dictionaryCount
+        if let bad = codes.first(where: { $0 > count }) {
+            throw StoreError("corrupt segment: dictionary code \(bad) of \(c) out of range", path: path)
+        }
+        // A query already decoded the whole dictionary: use it.
+        if let dict = lock.withLock({ dictCache[Int(c.rawValue)] }) {
+            return codes.map { $0 == 0 ? nil : dict[$0 - 1] }
+        }
+        let (bytes, offsets) = try rawDictionary(c)
+        var memo: [Int: String] = [:]
+        return bytes.withUnsafeBytes { p in
+            codes.map { code -> String? in
+                guard code != 0 else { return nil }
+                if let s = memo[code] { return s }
+                var r = ByteReader(p)
+                r.pos = Int(offsets[code - 1])
+                let s = r.string()
+                memo[code] = s
+                return s
+            }
+        }
     }
 
     func decodeBlobs(_ rows: Range<Int>) throws -> [[UInt8]?] {
