@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore"]),
 
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
-        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery"]),
+        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceCollector", "LLMTraceHTTP"]),
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),

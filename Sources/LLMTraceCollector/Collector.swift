@@ -29,6 +29,8 @@ public final class Collector: @unchecked Sendable {
     public let options: Options
     let log: LogSink
     let queryEngine: QueryEngine
+    /// Recent spans for `GET /api/tail`.
+    public let live = LiveSpans()
     private let counters = Condition()
     private var accepted = 0
     private var rejected = 0
@@ -83,6 +85,7 @@ public final class Collector: @unchecked Sendable {
             return query(req)
         default:
             if path == "/api/traces" { return searchTraces(req) }
+            if path == "/api/tail" { return tail(req) }
             if path.hasPrefix("/api/sessions/") {
                 let id = path.dropFirst("/api/sessions/".count)
                 if !id.isEmpty && !id.contains("/") { return session(req, id) }
@@ -144,6 +147,7 @@ public final class Collector: @unchecked Sendable {
             return .error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
         }
         fanout.publish(spans)
+        live.append(spans)
         return nil
     }
 

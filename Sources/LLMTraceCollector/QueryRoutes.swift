@@ -25,7 +25,8 @@ extension Collector {
         switch req.mediaType {
         case "text/plain", "application/sql":
             sql = String(decoding: payload, as: UTF8.self)
-        case nil, "application/json":
+        // curl -d sends application/x-www-form-urlencoded unless told otherwise: read it as JSON.
+        case nil, "application/json", "application/x-www-form-urlencoded":
             let doc: JSONValue
             do { doc = try JSONValue.parse(payload) } catch { return .error(400, "invalid JSON: \(error); send {\"query\": \"SELECT …\"}") }
             guard let q = doc["query"]?.string else { return .error(400, "missing \"query\": send {\"query\": \"SELECT count() FROM spans\"}") }
@@ -236,5 +237,60 @@ extension String {
             }
         }
         return String(bytes: bytes, encoding: .utf8)
+    }
+}
+
+extension Collector {
+    /// `GET /api/tail?after=N&wait_ms=&limit=&service=&model=&kind=&status=&min_duration_ms=`: spans
+    /// stored after number N (without `after`: none yet, and the number to start from), waiting up to
+    /// `wait_ms` (default 5000, at most 30000) for the first. Answers `{"spans": [...], "next": N,
+    /// "missed": M}`; spans are native JSON without messages, documents or attributes.
+    func tail(_ req: HTTPRequest) -> HTTPResponse {
+        guard req.method == "GET" || req.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
+        let grant: KeyRing.Grant?
+        switch authorize(req, .read) {
+        case .failure(let r): return r.response
+        case .success(let g): grant = g
+        }
+        let q = req.queryItems
+        let known: Set<String> = ["after", "wait_ms", "limit", "service", "model", "kind", "status", "min_duration_ms", "project"]
+        if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
+            return .error(400, "unknown parameter '\(unknown)'; parameters: \(known.sorted().joined(separator: ", "))")
+        }
+        func number(_ name: String, _ d: Int64, _ range: ClosedRange<Int64>) -> Result<Int64, Refusal> {
+            guard let v = q[name] else { return .success(d) }
+            guard let n = Int64(v), range.contains(n) else { return .failure(Refusal(.error(400, "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got '\(v)'"))) }
+            return .success(n)
+        }
+        let wait: Int64, limit: Int64
+        switch (number("wait_ms", 5000, 0...30_000), number("limit", 500, 1...5000)) {
+        case (.success(let w), .success(let l)): wait = w; limit = l
+        case (.failure(let r), _), (_, .failure(let r)): return r.response
+        }
+        var minDurationNanos: Int64 = 0
+        if let v = q["min_duration_ms"] {
+            guard let d = Double(v), d >= 0, d < 1e12 else { return .error(400, "min_duration_ms must be a number of milliseconds, got '\(v)'") }
+            minDurationNanos = Int64(d * 1e6)
+        }
+        let project = grant?.project ?? q["project"]
+        let service = q["service"], model = q["model"], kind = q["kind"], status = q["status"]
+        guard let afterText = q["after"] else {
+            return .json(200, Array("{\"spans\":[],\"next\":\(live.latest),\"missed\":0}\n".utf8))
+        }
+        guard let after = Int64(afterText), after >= 0 else { return .error(400, "after must be the next value of the previous answer, got '\(afterText)'") }
+        let (spans, next, missed) = live.read(after: after, limit: Int(limit), waitNanos: wait * 1_000_000) { s in
+            (project == nil || s.project == project) && (service == nil || s.service == service)
+                && (model == nil || (s.responseModel ?? s.requestModel) == model) && (kind == nil || s.kind.rawValue == kind)
+                && (status == nil || s.status.rawValue == status) && s.durationNanos >= minDurationNanos
+        }
+        var w = JSONWriter(capacity: 256 + spans.count * 400)
+        w.beginObject()
+        w.key("spans"); w.beginArray(); for s in spans { s.encodeJSON(into: &w) }; w.endArray()
+        w.key("next"); w.int(next)
+        w.key("missed"); w.int(missed)
+        w.endObject()
+        var out = w.bytes
+        out.append(0x0A)
+        return .json(200, out)
     }
 }

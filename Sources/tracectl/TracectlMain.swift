@@ -18,6 +18,7 @@ struct Tracectl {
       query '<SQL>'      Filter, group and aggregate spans: p95 latency by model, cost per prompt version…
       stats              Calls, error rate, p50/p95 latency, tokens and cost per service and model
       search             Find traces by their spans: --service, --status error, --min-duration, --since…
+      tail               Print spans live as a running collector stores them
       import <file>      Import native JSON spans, one per line ("-" reads stdin)
       verify             Check every WAL record, segment checksum and index entry
 
@@ -58,7 +59,8 @@ struct Tracectl {
             case "query": code = try QueryCommand.run(args)
             case "stats": code = try StatsCommand.run(args)
             case "search": code = try SearchCommand.run(args)
-            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, import, verify (see tracectl --help)")
+            case "tail": code = try TailCommand.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, tail, import, verify (see tracectl --help)")
             }
         } catch let e as UsageError {
             Terminal.error("tracectl: \(e)")

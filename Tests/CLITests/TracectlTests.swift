@@ -145,7 +145,7 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(obj["ok"] as? Bool == false)
     }
 
-    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"], ["query", "--help"], ["stats", "--help"], ["search", "--help"]])
+    @Test(arguments: [["--help"], ["trace", "--help"], ["import", "--help"], ["verify", "--help"], ["query", "--help"], ["stats", "--help"], ["search", "--help"], ["tail", "--help"]])
     func everyCommandHasHelpWithExamples(args: [String]) throws {
         let r = try run("tracectl", args)
         #expect(r.status == 0)
@@ -278,6 +278,24 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(r.status == 0, "\(r.stderr)")
         let counts = Dictionary(grouping: spans, by: \.kind.rawValue).mapValues(\.count)
         #expect(r.stdout == "kind,count()\r\n" + counts.sorted { $0.key < $1.key }.map { "\($0.key),\($0.value)\r\n" }.joined())
+        // tail: spans posted while it waits are printed, then it stops at --count.
+        let tailer = Process()
+        tailer.executableURL = URL(fileURLWithPath: productsDirectory() + "/tracectl")
+        tailer.arguments = ["tail", "--endpoint", "http://" + address, "--json", "--count", "3", "--seconds", "20"]
+        let tailOut = Pipe()
+        tailer.standardOutput = tailOut
+        try tailer.run()
+        Thread.sleep(forTimeInterval: 1.0)
+        let more = gen.nextBatch(count: 5)
+        let body = Array(("[" + more.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: ",") + "]").utf8)
+        let post = try HTTPClient(endpoint: "http://" + address).request("POST", "/v1/spans", body: body, headers: [("Content-Type", "application/json")])
+        #expect(post.status == 200)
+        tailer.waitUntilExit()
+        let tailed = String(decoding: tailOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        #expect(tailer.terminationStatus == 0)
+        #expect(tailed.count == 3, "\(tailed)")
+        #expect(tailed.compactMap { try? JSONValue.parse(String($0))["span_id"]?.string } == more.prefix(3).map(\.spanID.hex))
+
         let e = try run("tracectl", ["query", "SELECT count() FORM spans", "--endpoint", "http://" + address])
         #expect(e.status == 1)
         #expect(e.stderr.contains("at position 16: expected FROM"), "\(e.stderr)")

@@ -63,6 +63,10 @@ import LLMTraceStore
             // Naming the other project does not reach it.
             let (_, sneaky) = request(c, "POST", "/api/query", #"{"query": "SELECT count() FROM spans WHERE project = 'chat' OR project != 'x'", "project": "chat"}"#, key: Self.keys["billing"]!.read)
             #expect(sneaky?["rows"]?.array?.first?.array?.first?.int == 12)
+            // curl -d's default content type is read as JSON.
+            let (s3, form) = request(c, "POST", "/api/query", #"{"query": "SELECT count() FROM spans"}"#, type: "application/x-www-form-urlencoded", key: Self.keys["chat"]!.read)
+            #expect(s3 == 200)
+            #expect(form?["rows"]?.array?.first?.array?.first?.int == 30)
             // Plain-text SQL works too.
             let (s2, text) = request(c, "POST", "/api/query", "SELECT count() FROM spans", type: "text/plain", key: Self.keys["chat"]!.read)
             #expect(s2 == 200)
@@ -157,6 +161,45 @@ import LLMTraceStore
             let (_, bill) = request(c, "GET", "/api/traces?limit=1000", key: Self.keys["billing"]!.read)
             #expect(bill?["traces"]?.array?.count == 20)
         }
+    }
+
+    @Test func tailLongPollsForNewSpans() throws {
+        try withCollector { (c: Collector, store: Store) throws in
+            let read = Self.keys["chat"]!.read
+            let (s0, first) = request(c, "GET", "/api/tail", key: read)
+            #expect(s0 == 200)
+            let start = try #require(first?["next"]?.int)
+            ingest(c, "chat", trace: Self.chatTrace, count: 30, model: "gpt-4o")
+            ingest(c, "billing", trace: Self.billTrace, count: 12, model: "claude-3-5-sonnet")
+            let (_, all) = request(c, "GET", "/api/tail?wait_ms=0&after=\(start)", key: read)
+            #expect(all?["spans"]?.array?.count == 30)
+            #expect(all?["spans"]?.array?.allSatisfy { $0["project"]?.string == "chat" } == true)
+            #expect(all?["next"]?.int == start + 42)
+            let (_, page) = request(c, "GET", "/api/tail?wait_ms=0&limit=10&after=\(start)", key: read)
+            #expect(page?["spans"]?.array?.count == 10)
+            #expect(page?["next"]?.int == start + 10)
+            let (_, slow) = request(c, "GET", "/api/tail?wait_ms=0&min_duration_ms=25&after=\(start)", key: read)
+            #expect(slow?["spans"]?.array?.count == 6)
+            // A waiting reader wakes when spans arrive, well before its wait is over.
+            let next = try #require(all?["next"]?.int)
+            let t0 = Date()
+            Thread { Thread.sleep(forTimeInterval: 0.3); self.ingest(c, "chat", trace: Self.chatTrace, count: 2, model: "gpt-4o") }.start()
+            let (_, woke) = request(c, "GET", "/api/tail?wait_ms=10000&after=\(next)", key: read)
+            #expect(woke?["spans"]?.array?.count ?? 0 >= 1)
+            #expect(Date().timeIntervalSince(t0) < 5)
+            #expect(request(c, "GET", "/api/tail?after=x", key: read).0 == 400)
+            #expect(request(c, "GET", "/api/tail?wait_ms=99999&after=0", key: read).0 == 400)
+        }
+    }
+
+    @Test func liveBufferCountsWhatItDropped() {
+        let live = LiveSpans(capacity: 5)
+        live.append((1...12).map { Span(traceID: TraceID(hi: 1, lo: 1), spanID: SpanID(UInt64($0)), name: "s\($0)", startNanos: 0, endNanos: 1) })
+        let r = live.read(after: 0, limit: 100, waitNanos: 0) { _ in true }
+        #expect(r.missed == 7)
+        #expect(r.spans.map(\.spanID.value) == [8, 9, 10, 11, 12])
+        #expect(r.next == 12)
+        #expect(live.read(after: 12, limit: 100, waitNanos: 0) { _ in true }.spans.isEmpty)
     }
 
     @Test func errorsAreClear() throws {

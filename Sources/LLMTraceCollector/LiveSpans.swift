@@ -1,0 +1,75 @@
+import LLMTraceModel
+import LLMTraceStore
+
+/// The most recent stored spans (fixed fields only: no messages, documents, attributes or events),
+/// numbered in the order they were stored, for `GET /api/tail`. A reader asks for what came after
+/// the last number it saw and may wait a little for it (long polling), so a live view needs no
+/// streaming connection.
+public final class LiveSpans: @unchecked Sendable {
+    private let cond = Condition()
+    private var ring: [Span] = []
+    private var start = 0          // index in `ring` of the oldest span
+    private var firstSeq: Int64 = 1 // number of the oldest span held
+    private var nextSeq: Int64 = 1
+    private var waiting = 0
+    public let capacity: Int
+    /// Readers allowed to wait at once (each holds a worker thread while it waits).
+    public let maxWaiting: Int
+
+    public init(capacity: Int = 20_000, maxWaiting: Int = 2) {
+        self.capacity = capacity
+        self.maxWaiting = maxWaiting
+        ring.reserveCapacity(capacity)
+    }
+
+    func append(_ spans: [Span]) {
+        cond.withLock {
+            for var s in spans {
+                s.inputMessages = []; s.outputMessages = []; s.documents = []; s.attributes = []; s.events = []; s.tags = []
+                if ring.count < capacity {
+                    ring.append(s)
+                } else {
+                    ring[start] = s
+                    start = (start + 1) % capacity
+                    firstSeq += 1
+                }
+                nextSeq += 1
+            }
+            cond.broadcast()
+        }
+    }
+
+    /// The number the next stored span will get: a reader starting now asks for spans after `latest - 1`.
+    public var latest: Int64 { cond.withLock { nextSeq - 1 } }
+
+    /// Spans numbered after `after` that `keep` accepts (at most `limit`), waiting up to `waitNanos`
+    /// for the first one; also the number to pass as `after` next time and how many were missed
+    /// because they had already left the buffer.
+    public func read(after: Int64, limit: Int, waitNanos: Int64, keep: (Span) -> Bool) -> (spans: [Span], next: Int64, missed: Int64) {
+        cond.withLock {
+            let deadline = monotonicNanos() + waitNanos
+            var cursor = max(after, 0)
+            var out: [Span] = []
+            var missed: Int64 = 0
+            let mayWait = waitNanos > 0 && waiting < maxWaiting
+            if mayWait { waiting += 1 }
+            defer { if mayWait { waiting -= 1 } }
+            while true {
+                if cursor + 1 < firstSeq {
+                    missed += firstSeq - (cursor + 1)
+                    cursor = firstSeq - 1
+                }
+                while cursor + 1 < nextSeq && out.count < limit {
+                    let s = ring[(start + Int(cursor + 1 - firstSeq)) % max(1, ring.count)]
+                    cursor += 1
+                    if keep(s) { out.append(s) }
+                }
+                if !out.isEmpty || !mayWait { break }
+                let left = deadline - monotonicNanos()
+                if left <= 0 { break }
+                cond.wait(nanos: left)
+            }
+            return (out, cursor, missed)
+        }
+    }
+}

@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMTraceCLI
+import LLMTraceModel
+import LLMTraceQuery
+import LLMTraceSupport
+
+/// `tracectl tail`: new spans as they are stored, from a running collector.
+enum TailCommand {
+    static let usage = """
+    tracectl tail: print spans as a running collector stores them.
+
+    USAGE
+      tracectl tail [--endpoint URL] [--api-key KEY] [--service S] [--model M] [--kind K] [--status error]
+                    [--min-duration MS] [--json] [--count N] [--seconds S]
+
+    One line per span: time, trace id, service, span name, kind, model, duration, tokens in→out, cost
+    and status (failures in red on a terminal). Long-polls GET /api/tail, so it works through proxies
+    and needs no open stream; if spans arrive faster than it reads, it says how many it missed.
+    Follows a collector only: a data directory in use by llmtraced is not followed live.
+
+    OPTIONS
+      --endpoint URL       Collector URL (default: $LLMTRACE_ENDPOINT, else http://127.0.0.1:4318)
+      --api-key KEY        Read key (default: $LLMTRACE_API_KEY); confines the tail to its project
+      --service, --model, --kind, --status, --min-duration MS   Only matching spans
+      --json               One native JSON span per line (without messages, documents, attributes)
+      --count N            Stop after N spans
+      --seconds S          Stop after S seconds
+
+    EXIT CODES
+      0 stopped by --count, --seconds or Ctrl-C · 2 bad usage · 4 cannot reach the collector
+
+    EXAMPLES
+      tracectl tail
+      tracectl tail --status error --service chat
+      tracectl tail --kind llm --json | jq -c '{model: .response_model, ms: ((.end_ns - .start_ns) / 1e6)}'
+    """
+
+    static func run(_ argv: [String]) throws -> Int32 {
+        let a = try ArgumentParser.parse(argv, options: ["endpoint", "api-key", "service", "model", "kind", "status", "min-duration", "count", "seconds", "data"],
+                                         flags: ["json", "help", "no-color"])
+        if a.has("help") { Terminal.print(usage); return 0 }
+        guard a.positionals.isEmpty else { throw UsageError("tail takes options only; see tracectl tail --help") }
+        if a.value("data") != nil {
+            throw UsageError("tail follows a running collector (--endpoint URL); use tracectl search or query on a data directory")
+        }
+        let endpoint = a.value("endpoint") ?? getenv("LLMTRACE_ENDPOINT").map { String(cString: $0) } ?? "http://127.0.0.1:4318"
+        let maxCount = try a.int("count", default: 0)
+        let seconds = try a.int("seconds", default: 0)
+        guard maxCount >= 0, seconds >= 0 else { throw UsageError("--count and --seconds must not be negative") }
+        var client = try HTTPClient(endpoint: endpoint)
+        client.timeoutSeconds = 40
+        var headers: [(String, String)] = []
+        if let key = a.value("api-key") ?? getenv("LLMTRACE_API_KEY").map({ String(cString: $0) }) { headers.append(("Authorization", "Bearer " + key)) }
+        var filters = ""
+        for (opt, param) in [("service", "service"), ("model", "model"), ("kind", "kind"), ("status", "status"), ("min-duration", "min_duration_ms")] {
+            if let v = a.value(opt) { filters += "&\(param)=\(SearchCommand.percentEncode(v))" }
+        }
+        let color = Terminal.useColor && !a.has("no-color")
+        let deadline = seconds > 0 ? monotonicNanos() + Int64(seconds) * 1_000_000_000 : Int64.max
+        var after: Int64? = nil
+        var printed = 0
+        while monotonicNanos() < deadline {
+            let wait = after == nil ? 0 : min(5000, max(0, (deadline - monotonicNanos()) / 1_000_000))
+            let path = "/api/tail?wait_ms=\(wait)" + (after.map { "&after=\($0)" } ?? "") + filters
+            let response: HTTPClient.Response
+            do { response = try client.request("GET", path, headers: headers) } catch let e as HTTPClient.Failure {
+                Terminal.error("tracectl: \(e)")
+                return 4
+            }
+            guard response.status == 200, let doc = try? JSONValue.parse(response.body), let next = doc["next"]?.int else {
+                let message = (try? JSONValue.parse(response.body))?["error"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
+                Terminal.error("tracectl: \(endpoint) answered \(response.status): \(message)")
+                return response.status == 400 || response.status == 401 || response.status == 403 ? 2 : 1
+            }
+            after = next
+            if let missed = doc["missed"]?.int, missed > 0 {
+                Terminal.error(Terminal.style("… \(missed) spans went by faster than this tail read them", .yellow, color: color && Terminal.isTTY(2)))
+            }
+            for s in doc["spans"]?.array ?? [] {
+                Terminal.print(a.has("json") ? s.jsonString : line(s, color: color))
+                printed += 1
+                if maxCount > 0 && printed >= maxCount { return 0 }
+            }
+        }
+        return 0
+    }
+
+    static func line(_ s: JSONValue, color: Bool) -> String {
+        let start = s["start_ns"]?.int ?? 0, end = s["end_ns"]?.int ?? start
+        let ms = Double(end - start) / 1e6
+        let dur = ms >= 1000 ? String(format: "%7.2fs", ms / 1000) : String(format: "%6.0fms", ms)
+        let trace = String((s["trace_id"]?.string ?? "").prefix(16))
+        let model = s["response_model"]?.string ?? s["request_model"]?.string ?? ""
+        var parts = [QueryValue.formatTime(start), trace, pad(s["service"]?.string ?? "", 16), pad(s["name"]?.string ?? "", 24),
+                     pad(s["kind"]?.string ?? "", 9), pad(model, 22), dur]
+        if let i = s["input_tokens"]?.int, let o = s["output_tokens"]?.int { parts.append("\(i)→\(o) tok") }
+        if let c = s["cost_usd"]?.double { parts.append(String(format: "$%.5f", c)) }
+        if s["status"]?.string == "error" {
+            parts.append(Terminal.style("ERROR " + (s["status_message"]?.string ?? ""), .red, color: color))
+        }
+        return parts.joined(separator: "  ")
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String {
+        let c = s.unicodeScalars.count
+        if c > n { return String(String.UnicodeScalarView(s.unicodeScalars.prefix(n - 1))) + "…" }
+        return s + String(repeating: " ", count: n - c)
+    }
+}
