@@ -20,10 +20,23 @@ struct Expr: Sendable {
     }
     var kind: Kind
     var position: Int
+    /// Levels of the tree under and including this node: planning and evaluation recurse this deep,
+    /// so the parser bounds it.
+    let depth: Int
 
     init(_ kind: Kind, at position: Int) {
         self.kind = kind
         self.position = position
+        var d = 0
+        switch kind {
+        case .column, .literal, .attr: d = 0
+        case .call(_, let args, _, _): d = args.map(\.depth).max() ?? 0
+        case .negate(let e), .not(let e), .isNull(let e, _), .match(let e, _): d = e.depth
+        case .binary(_, let l, let r), .like(let l, let r, _): d = max(l.depth, r.depth)
+        case .inList(let e, let list, _): d = max(e.depth, list.map(\.depth).max() ?? 0)
+        case .between(let e, let lo, let hi, _): d = max(e.depth, lo.depth, hi.depth)
+        }
+        depth = d + 1
     }
 
     /// A canonical rendering: two expressions with the same canonical text are the same expression

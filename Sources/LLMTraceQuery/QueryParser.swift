@@ -4,6 +4,10 @@ struct QueryParser {
     private let tokens: [Token]
     private let source: [Unicode.Scalar]
     private var i = 0
+    /// Parentheses and calls open at the moment (the parser recurses once per level).
+    private var nesting = 0
+    /// Deepest expression tree accepted: planning and evaluation recurse once per level.
+    static let maxDepth = 200
 
     static func parse(_ text: String) throws -> SelectStatement {
         var p = QueryParser(tokens: try QueryLexer.tokenize(text), source: Array(text.unicodeScalars))
@@ -119,13 +123,27 @@ struct QueryParser {
     }
 
     // expression := or
-    mutating func expression() throws -> Expr { try orExpr() }
+    mutating func expression() throws -> Expr {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= 64 else { throw QueryError("expression nested too deeply (more than 64 levels of parentheses or calls)", at: peek.position) }
+        let e = try orExpr()
+        guard e.depth <= Self.maxDepth else { throw QueryError("expression too deep (more than \(Self.maxDepth) levels of operators)", at: e.position) }
+        return e
+    }
+
+    /// A node built in a loop (a chain of AND, OR, +, …): stopped before the chain grows deeper
+    /// than anything can evaluate.
+    private func bounded(_ e: Expr) throws -> Expr {
+        guard e.depth <= Self.maxDepth else { throw QueryError("expression too deep (more than \(Self.maxDepth) levels of operators)", at: e.position) }
+        return e
+    }
 
     private mutating func orExpr() throws -> Expr {
         var l = try andExpr()
         while isKeyword("OR") {
             let p = advance().position
-            l = Expr(.binary("OR", l, try andExpr()), at: p)
+            l = try bounded(Expr(.binary("OR", l, try andExpr()), at: p))
         }
         return l
     }
@@ -134,17 +152,18 @@ struct QueryParser {
         var l = try notExpr()
         while isKeyword("AND") {
             let p = advance().position
-            l = Expr(.binary("AND", l, try notExpr()), at: p)
+            l = try bounded(Expr(.binary("AND", l, try notExpr()), at: p))
         }
         return l
     }
 
     private mutating func notExpr() throws -> Expr {
-        if isKeyword("NOT") {
-            let p = advance().position
-            return Expr(.not(try notExpr()), at: p)
-        }
-        return try comparison()
+        // Iterative, so a long run of NOTs cannot exhaust the stack.
+        var positions: [Int] = []
+        while isKeyword("NOT") { positions.append(advance().position) }
+        var e = try comparison()
+        for p in positions.reversed() { e = try bounded(Expr(.not(e), at: p)) }
+        return e
     }
 
     private mutating func comparison() throws -> Expr {
@@ -192,7 +211,7 @@ struct QueryParser {
         var l = try multiplicative()
         while case .symbol(let op) = peek.kind, op == "+" || op == "-" {
             let p = advance().position
-            l = Expr(.binary(op, l, try multiplicative()), at: p)
+            l = try bounded(Expr(.binary(op, l, try multiplicative()), at: p))
         }
         return l
     }
@@ -201,22 +220,26 @@ struct QueryParser {
         var l = try unary()
         while case .symbol(let op) = peek.kind, op == "*" || op == "/" || op == "%" {
             let p = advance().position
-            l = Expr(.binary(op, l, try unary()), at: p)
+            l = try bounded(Expr(.binary(op, l, try unary()), at: p))
         }
         return l
     }
 
     private mutating func unary() throws -> Expr {
-        if isSymbol("-") {
-            let p = advance().position
-            let e = try unary()
-            // Fold negative literals so `-5` is a literal (and `LIMIT`-like contexts see a number).
-            if case .literal(.int(let v)) = e.kind { return Expr(.literal(.int(-v)), at: p) }
-            if case .literal(.double(let v)) = e.kind { return Expr(.literal(.double(-v)), at: p) }
-            return Expr(.negate(e), at: p)
+        // Iterative, so a long run of signs cannot exhaust the stack.
+        var negations: [Int] = []
+        while isSymbol("-") || isSymbol("+") {
+            let t = advance()
+            if t.kind == .symbol("-") { negations.append(t.position) }
         }
-        if isSymbol("+") { i += 1; return try unary() }
-        return try primary()
+        var e = try primary()
+        for p in negations.reversed() {
+            // Fold negative literals so `-5` is a literal.
+            if case .literal(.int(let v)) = e.kind, v != .min { e = Expr(.literal(.int(-v)), at: p); continue }
+            if case .literal(.double(let v)) = e.kind { e = Expr(.literal(.double(-v)), at: p); continue }
+            e = try bounded(Expr(.negate(e), at: p))
+        }
+        return e
     }
 
     private mutating func primary() throws -> Expr {

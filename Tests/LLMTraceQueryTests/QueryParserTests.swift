@@ -60,6 +60,19 @@ struct QueryParserTests {
         }
     }
 
+    @Test func deepOrLongExpressionsAreRefusedNotCrashing() {
+        let parens = "SELECT count() FROM spans WHERE " + String(repeating: "(", count: 5000) + "1 = 1" + String(repeating: ")", count: 5000)
+        #expect(error(parens)?.message.contains("nested too deeply") == true)
+        let chain = "SELECT " + Array(repeating: "input_tokens", count: 3000).joined(separator: " + ") + " FROM spans"
+        #expect(error(chain)?.message.contains("too deep") == true)
+        let nots = "SELECT count() FROM spans WHERE " + String(repeating: "NOT ", count: 20000) + "error"
+        #expect(error(nots)?.message.contains("too deep") == true)
+        let signs = "SELECT " + String(repeating: "- ", count: 20000) + "input_tokens FROM spans"
+        #expect(error(signs)?.message.contains("too deep") == true)
+        #expect(error("SELECT " + Array(repeating: "1", count: 150).joined(separator: " + ") + " FROM spans") == nil)
+        #expect(error("SELECT count() FROM spans WHERE NOT NOT error AND - - 3 < input_tokens") == nil)
+    }
+
     @Test func caretPointsAtTheError() {
         let sql = "SELECT count() FORM spans"
         let e = error(sql)
