@@ -6,6 +6,12 @@ import LLMTraceStore
 /// Read routes: `POST /api/query` (the SQL subset) and `GET /api/traces/{id}`. A read key confines
 /// every answer to its project; with no keys configured everything is visible.
 extension Collector {
+    /// A GET (or HEAD) read route's grant: nil when no keys are configured.
+    func readGrant(_ req: HTTPRequest) -> Result<KeyRing.Grant?, Refusal> {
+        guard req.method == "GET" || req.method == "HEAD" else { return .failure(Refusal(Self.methodNotAllowed("GET, HEAD"))) }
+        return authorize(req, .read)
+    }
+
     /// `POST /api/query` with `{"query": "SELECT …"}` (or the SQL itself as text/plain). Answers
     /// `{"columns": [...], "rows": [[...]], "stats": {...}}`; a query error is a 400 with the
     /// message and, when it points at one, the 1-based `position` in the query.
@@ -62,9 +68,8 @@ extension Collector {
 
     /// `GET /api/traces/{id}`: every span of the trace as native JSON, in start order.
     func traceByID(_ req: HTTPRequest, _ hex: Substring) -> HTTPResponse {
-        guard req.method == "GET" || req.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
         let grant: KeyRing.Grant?
-        switch authorize(req, .read) {
+        switch readGrant(req) {
         case .failure(let r): return r.response
         case .success(let g): grant = g
         }
@@ -98,9 +103,8 @@ extension Collector {
     /// `GET /api/traces?service=&model=&kind=&status=&min_duration_ms=&since=&until=&session_id=&user_id=&limit=&cursor=`:
     /// traces with a span matching every given filter, newest first, a page at a time.
     func searchTraces(_ req: HTTPRequest) -> HTTPResponse {
-        guard req.method == "GET" || req.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
         let grant: KeyRing.Grant?
-        switch authorize(req, .read) {
+        switch readGrant(req) {
         case .failure(let r): return r.response
         case .success(let g): grant = g
         }
@@ -122,7 +126,7 @@ extension Collector {
         }
         for (name, apply) in [("since", { (t: Int64) in s.since = t }), ("until", { (t: Int64) in s.until = t })] {
             guard let v = q[name] else { continue }
-            guard let t = Self.timeParameter(v, now: now) else {
+            guard let t = QueryValue.parseTimeArgument(v, now: now) else {
                 return .error(400, "\(name) must be an RFC 3339 time (2026-11-25T06:00:00Z), nanoseconds since 1970, or a duration ago (15m, 1h, 7d); got '\(v)'")
             }
             apply(t)
@@ -154,9 +158,8 @@ extension Collector {
 
     /// `GET /api/sessions/{id}`: every trace of a session (up to 1,000), oldest first.
     func session(_ req: HTTPRequest, _ id: Substring) -> HTTPResponse {
-        guard req.method == "GET" || req.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
         let grant: KeyRing.Grant?
-        switch authorize(req, .read) {
+        switch readGrant(req) {
         case .failure(let r): return r.response
         case .success(let g): grant = g
         }
@@ -188,38 +191,10 @@ extension Collector {
 
     static func write(_ traces: [TraceSearch.Summary], _ w: inout JSONWriter) {
         w.beginArray()
-        for t in traces {
-            w.beginObject()
-            w.key("trace_id"); w.string(t.traceID.hex)
-            w.key("name"); w.string(t.name)
-            w.key("service"); w.string(t.service)
-            w.key("start"); w.string(QueryValue.formatTime(t.start))
-            w.key("start_ns"); w.int(t.start)
-            w.key("duration_ms"); w.double(Double(t.durationNanos) / 1e6)
-            w.key("span_count"); w.int(Int64(t.spanCount))
-            w.key("input_tokens"); w.int(t.inputTokens)
-            w.key("output_tokens"); w.int(t.outputTokens)
-            w.key("cost_usd"); w.double(t.costUSD)
-            w.key("errors"); w.int(Int64(t.errors))
-            w.key("models"); w.beginArray(); for m in t.models { w.string(m) }; w.endArray()
-            w.key("session_id"); if let v = t.sessionID { w.string(v) } else { w.null() }
-            w.key("user_id"); if let v = t.userID { w.string(v) } else { w.null() }
-            w.endObject()
-        }
+        for t in traces { t.encodeJSON(into: &w) }
         w.endArray()
     }
 
-    /// RFC 3339, integer nanoseconds, or a duration before now (`15m`, `2h`, `7d`).
-    static func timeParameter(_ v: String, now: Int64) -> Int64? {
-        if let t = QueryValue.parseTime(v) { return t }
-        if let ns = Int64(v) { return ns }
-        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000), ("w", 604_800_000_000_000)]
-        for (u, f) in units where v.hasSuffix(u) {
-            guard let n = Double(v.dropLast(u.count)), n >= 0, n * Double(f) < 9e18 else { return nil }
-            return now - Int64(n * Double(f))
-        }
-        return nil
-    }
 }
 
 extension String {
@@ -246,9 +221,8 @@ extension Collector {
     /// `wait_ms` (default 5000, at most 30000) for the first. Answers `{"spans": [...], "next": N,
     /// "missed": M}`; spans are native JSON without messages, documents or attributes.
     func tail(_ req: HTTPRequest) -> HTTPResponse {
-        guard req.method == "GET" || req.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
         let grant: KeyRing.Grant?
-        switch authorize(req, .read) {
+        switch readGrant(req) {
         case .failure(let r): return r.response
         case .success(let g): grant = g
         }

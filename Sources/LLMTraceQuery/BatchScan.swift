@@ -209,25 +209,11 @@ enum BatchScan {
             let isMin = spec.kind == .min
             if arg.type == .double {
                 let (x, valid) = v.doubles(n)
-                var best = [Double](repeating: 0, count: groups)
-                var seen = [Bool](repeating: false, count: groups)
-                for k in 0..<m {
-                    let r = row(k)
-                    if let valid, !valid[r] { continue }
-                    let g = Int(gids[k])
-                    if !seen[g] || (isMin ? x[r] < best[g] : x[r] > best[g]) { best[g] = x[r]; seen[g] = true }
-                }
+                let (best, seen) = extremes(x, valid, sel, gids, groups, min: isMin, zero: 0)
                 for g in 0..<groups where seen[g] { accs[g][a].best = .double(best[g]) }
             } else if arg.type == .int || arg.type == .time || arg.type == .bool {
                 let (x, valid) = v.ints(n)
-                var best = [Int64](repeating: 0, count: groups)
-                var seen = [Bool](repeating: false, count: groups)
-                for k in 0..<m {
-                    let r = row(k)
-                    if let valid, !valid[r] { continue }
-                    let g = Int(gids[k])
-                    if !seen[g] || (isMin ? x[r] < best[g] : x[r] > best[g]) { best[g] = x[r]; seen[g] = true }
-                }
+                let (best, seen) = extremes(x, valid, sel, gids, groups, min: isMin, zero: 0)
                 for g in 0..<groups where seen[g] {
                     accs[g][a].best = arg.type == .time ? .time(best[g]) : arg.type == .bool ? .bool(best[g] != 0) : .int(best[g])
                 }
@@ -262,6 +248,20 @@ enum BatchScan {
         case .countRows:
             break
         }
+    }
+
+    /// Per group, the smallest (or largest) non-NULL value of `x` over the selected rows.
+    private static func extremes<T: Comparable>(_ x: [T], _ valid: [Bool]?, _ sel: [Int32]?, _ gids: [Int32], _ groups: Int,
+                                                min isMin: Bool, zero: T) -> (best: [T], seen: [Bool]) {
+        var best = [T](repeating: zero, count: groups)
+        var seen = [Bool](repeating: false, count: groups)
+        for k in 0..<gids.count {
+            let r = sel.map { Int($0[k]) } ?? k
+            if let valid, !valid[r] { continue }
+            let g = Int(gids[k])
+            if !seen[g] || (isMin ? x[r] < best[g] : x[r] > best[g]) { best[g] = x[r]; seen[g] = true }
+        }
+        return (best, seen)
     }
 
     // MARK: Plain rows

@@ -60,6 +60,18 @@ public enum QueryValue: Hashable, Sendable {
                       Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), Int(ms))
     }
 
+    /// A time on a command line or in a URL: RFC 3339, integer nanoseconds since 1970, or a
+    /// duration before `now` (`500ms`, `30s`, `15m`, `2h`, `7d`, `1w`).
+    public static func parseTimeArgument(_ v: String, now: Int64) -> Int64? {
+        if let t = parseTime(v) { return t }
+        if let ns = Int64(v) { return ns }
+        for (u, f) in [("ms", 1e6), ("s", 1e9), ("m", 6e10), ("h", 3.6e12), ("d", 8.64e13), ("w", 6.048e14)] where v.hasSuffix(u) {
+            guard let n = Double(v.dropLast(u.count)), n >= 0, n * f < 9e18 else { return nil }
+            return now - Int64(n * f)
+        }
+        return nil
+    }
+
     /// Parses RFC 3339 (`2026-11-25T06:00:00Z`, fractional seconds and offsets allowed) or a date
     /// (`2026-11-25`) to nanoseconds.
     public static func parseTime(_ s: String) -> Int64? {

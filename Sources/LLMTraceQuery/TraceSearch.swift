@@ -41,6 +41,27 @@ public struct TraceSearch: Sendable {
         /// Start of the latest span that matched the search (what the order is by).
         public var matchedAt: Int64
 
+        /// `{"trace_id", "name", "service", "start", "start_ns", "duration_ms", "span_count",
+        /// "input_tokens", "output_tokens", "cost_usd", "errors", "models", "session_id", "user_id"}`
+        public func encodeJSON(into w: inout JSONWriter) {
+            w.beginObject()
+            w.key("trace_id"); w.string(traceID.hex)
+            w.key("name"); w.string(name)
+            w.key("service"); w.string(service)
+            w.key("start"); w.string(QueryValue.formatTime(start))
+            w.key("start_ns"); w.int(start)
+            w.key("duration_ms"); w.double(Double(durationNanos) / 1e6)
+            w.key("span_count"); w.int(Int64(spanCount))
+            w.key("input_tokens"); w.int(inputTokens)
+            w.key("output_tokens"); w.int(outputTokens)
+            w.key("cost_usd"); w.double(costUSD)
+            w.key("errors"); w.int(Int64(errors))
+            w.key("models"); w.beginArray(); for m in models { w.string(m) }; w.endArray()
+            w.key("session_id"); if let v = sessionID { w.string(v) } else { w.null() }
+            w.key("user_id"); if let v = userID { w.string(v) } else { w.null() }
+            w.endObject()
+        }
+
         init(_ id: TraceID, _ spans: [Span], matchedAt: Int64) {
             traceID = id
             let root = spans.first { $0.parentSpanID.isZero } ?? spans.min { $0.startNanos < $1.startNanos }!

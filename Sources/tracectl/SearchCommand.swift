@@ -65,7 +65,7 @@ enum SearchCommand {
         }
         for name in ["since", "until"] {
             guard let v = a.value(name) else { continue }
-            guard let t = timeArgument(v, now: now) else {
+            guard let t = QueryValue.parseTimeArgument(v, now: now) else {
                 throw UsageError("--\(name) takes an RFC 3339 time, nanoseconds, or a duration ago such as 15m, 2h, 7d; got '\(v)'")
             }
             if name == "since" { s.since = t } else { s.until = t }
@@ -85,18 +85,7 @@ enum SearchCommand {
             var w = JSONWriter(indent: 2)
             w.beginObject()
             w.key("traces"); w.beginArray()
-            for t in traces {
-                w.beginObject()
-                w.key("trace_id"); w.string(t.traceID.hex); w.key("name"); w.string(t.name); w.key("service"); w.string(t.service)
-                w.key("start"); w.string(QueryValue.formatTime(t.start)); w.key("start_ns"); w.int(t.start)
-                w.key("duration_ms"); w.double(Double(t.durationNanos) / 1e6); w.key("span_count"); w.int(Int64(t.spanCount))
-                w.key("input_tokens"); w.int(t.inputTokens); w.key("output_tokens"); w.int(t.outputTokens)
-                w.key("cost_usd"); w.double(t.costUSD); w.key("errors"); w.int(Int64(t.errors))
-                w.key("models"); w.beginArray(); for m in t.models { w.string(m) }; w.endArray()
-                w.key("session_id"); if let v = t.sessionID { w.string(v) } else { w.null() }
-                w.key("user_id"); if let v = t.userID { w.string(v) } else { w.null() }
-                w.endObject()
-            }
+            for t in traces { t.encodeJSON(into: &w) }
             w.endArray()
             w.key("next_cursor"); if let next { w.string(next) } else { w.null() }
             w.endObject()
@@ -126,17 +115,6 @@ enum SearchCommand {
             })
         Terminal.write(table.aligned(color: color))
         if let next { Terminal.error(Terminal.style("more traces match: add --cursor \(next)", .dim, color: color && Terminal.isTTY(2))) }
-    }
-
-    /// RFC 3339, nanoseconds, or a duration before now.
-    static func timeArgument(_ v: String, now: Int64) -> Int64? {
-        if let t = QueryValue.parseTime(v) { return t }
-        if let ns = Int64(v) { return ns }
-        for (u, f) in [("ms", 1e6), ("s", 1e9), ("m", 6e10), ("h", 3.6e12), ("d", 8.64e13), ("w", 6.048e14)] where v.hasSuffix(u) {
-            guard let n = Double(v.dropLast(u.count)), n >= 0, n * f < 9e18 else { return nil }
-            return now - Int64(n * f)
-        }
-        return nil
     }
 
     static func remote(_ endpoint: String, _ a: ParsedArguments, limit: Int, color: Bool) throws -> Int32 {
