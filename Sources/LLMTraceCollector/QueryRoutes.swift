@@ -113,12 +113,9 @@ extension Collector {
         if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
             return .error(400, "unknown parameter '\(unknown)'; parameters: \(known.sorted().joined(separator: ", "))")
         }
-        if q["text"] != nil {
-            return .error(400, "text search is not available yet; filter by service, model, kind, status, min_duration_ms, since, until, session_id, user_id")
-        }
         var s = TraceSearch()
         s.service = q["service"]; s.model = q["model"]; s.kind = q["kind"]; s.status = q["status"]
-        s.sessionID = q["session_id"]; s.userID = q["user_id"]; s.cursor = q["cursor"]
+        s.sessionID = q["session_id"]; s.userID = q["user_id"]; s.cursor = q["cursor"]; s.text = q["text"]
         let now = wallNanos()
         if let v = q["min_duration_ms"] {
             guard let d = Double(v), d >= 0 else { return .error(400, "min_duration_ms must be a number of milliseconds, got '\(v)'") }

@@ -49,6 +49,7 @@ final class BatchEvaluator {
         case .column(let c): return try column(c)
         case .const(let v, _): return .const(v)
         case .agg, .key: throw QueryError("internal: grouped value in a row expression")
+        case .match(let k): return .bools(try batch.matchRows(k))
         case .arith(let op, let l, let r, let t):
             return arith(op, try eval(l), try eval(r), t)
         case .negate(let e, let t):

@@ -17,12 +17,14 @@ indirect enum Bound: Sendable {
     case agg(Int, QueryType)
     /// Value of group key number k (after grouping).
     case key(Int, QueryType)
+    /// Full-text condition number k (`text MATCH '…'`): true where a paragraph of the span matches.
+    case match(Int)
 
     var type: QueryType {
         switch self {
         case .column(let c): return c.type
         case .const(_, let t), .arith(_, _, _, let t), .negate(_, let t), .call(_, _, let t), .agg(_, let t), .key(_, let t): return t
-        case .compare, .and, .or, .not, .isNull, .inList, .like: return .bool
+        case .compare, .and, .or, .not, .isNull, .inList, .like, .match: return .bool
         }
     }
 
@@ -35,7 +37,7 @@ indirect enum Bound: Sendable {
     func columns(into set: inout Set<SpanColumn>) {
         switch self {
         case .column(let c): set.insert(c)
-        case .const, .agg, .key: break
+        case .const, .agg, .key, .match: break
         case .arith(_, let l, let r, _), .compare(_, let l, let r), .and(let l, let r), .or(let l, let r):
             l.columns(into: &set); r.columns(into: &set)
         case .negate(let e, _), .not(let e), .isNull(let e, _), .inList(let e, _, _), .like(let e, _, _): e.columns(into: &set)
@@ -44,26 +46,29 @@ indirect enum Bound: Sendable {
     }
 
     /// Evaluates one row: `column` gives a column's value, `aggs`/`keys` the grouped values.
-    func eval(_ column: (SpanColumn) -> QueryValue, aggs: [QueryValue] = [], keys: [QueryValue] = []) -> QueryValue {
+    /// `match` answers full-text condition k for the row.
+    func eval(_ column: (SpanColumn) -> QueryValue, aggs: [QueryValue] = [], keys: [QueryValue] = [],
+              match: (Int) -> QueryValue = { _ in .null }) -> QueryValue {
         switch self {
         case .column(let c): return column(c)
         case .const(let v, _): return v
         case .agg(let k, _): return aggs[k]
         case .key(let k, _): return keys[k]
-        case .arith(let op, let l, let r, let t): return Ops.arith(op, l.eval(column, aggs: aggs, keys: keys), r.eval(column, aggs: aggs, keys: keys), t)
-        case .negate(let e, let t): return Ops.arith("-", t == .double ? .double(0) : .int(0), e.eval(column, aggs: aggs, keys: keys), t)
-        case .compare(let op, let l, let r): return Ops.bool(Ops.compare(op, l.eval(column, aggs: aggs, keys: keys), r.eval(column, aggs: aggs, keys: keys)))
+        case .match(let k): return match(k)
+        case .arith(let op, let l, let r, let t): return Ops.arith(op, l.eval(column, aggs: aggs, keys: keys, match: match), r.eval(column, aggs: aggs, keys: keys, match: match), t)
+        case .negate(let e, let t): return Ops.arith("-", t == .double ? .double(0) : .int(0), e.eval(column, aggs: aggs, keys: keys, match: match), t)
+        case .compare(let op, let l, let r): return Ops.bool(Ops.compare(op, l.eval(column, aggs: aggs, keys: keys, match: match), r.eval(column, aggs: aggs, keys: keys, match: match)))
         case .and(let l, let r):
-            return Ops.bool(Ops.and(Ops.truth(l.eval(column, aggs: aggs, keys: keys)), Ops.truth(r.eval(column, aggs: aggs, keys: keys))))
+            return Ops.bool(Ops.and(Ops.truth(l.eval(column, aggs: aggs, keys: keys, match: match)), Ops.truth(r.eval(column, aggs: aggs, keys: keys, match: match))))
         case .or(let l, let r):
-            return Ops.bool(Ops.or(Ops.truth(l.eval(column, aggs: aggs, keys: keys)), Ops.truth(r.eval(column, aggs: aggs, keys: keys))))
-        case .not(let e): return Ops.bool(Ops.not(Ops.truth(e.eval(column, aggs: aggs, keys: keys))))
-        case .isNull(let e, let neg): return .bool(e.eval(column, aggs: aggs, keys: keys).isNull != neg)
-        case .inList(let e, let list, let neg): return Ops.bool(Ops.inList(e.eval(column, aggs: aggs, keys: keys), list, negated: neg))
+            return Ops.bool(Ops.or(Ops.truth(l.eval(column, aggs: aggs, keys: keys, match: match)), Ops.truth(r.eval(column, aggs: aggs, keys: keys, match: match))))
+        case .not(let e): return Ops.bool(Ops.not(Ops.truth(e.eval(column, aggs: aggs, keys: keys, match: match))))
+        case .isNull(let e, let neg): return .bool(e.eval(column, aggs: aggs, keys: keys, match: match).isNull != neg)
+        case .inList(let e, let list, let neg): return Ops.bool(Ops.inList(e.eval(column, aggs: aggs, keys: keys, match: match), list, negated: neg))
         case .like(let e, let p, let neg):
-            guard case .string(let s) = e.eval(column, aggs: aggs, keys: keys) else { return .null }
+            guard case .string(let s) = e.eval(column, aggs: aggs, keys: keys, match: match) else { return .null }
             return .bool(Ops.like(s, p) != neg)
-        case .call(let name, let args, let t): return Ops.call(name, args.map { $0.eval(column, aggs: aggs, keys: keys) }, t)
+        case .call(let name, let args, let t): return Ops.call(name, args.map { $0.eval(column, aggs: aggs, keys: keys, match: match) }, t)
         }
     }
 }

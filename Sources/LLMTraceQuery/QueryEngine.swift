@@ -24,16 +24,36 @@ public final class QueryEngine: Sendable {
         public init() {}
     }
 
-    private let source: @Sendable () -> (segments: [SegmentReader], headRows: [Span])
+    /// Segments and unsealed rows at one moment, and for each set of matching paragraph hashes which
+    /// of those rows hold one.
+    public typealias Snapshot = (segments: [SegmentReader], headRows: [Span], headMatches: [[UInt8]])
 
-    /// A query engine over a store (open for writing or read-only).
+    private let source: @Sendable ([Set<Int64>]) -> Snapshot
+    let textMatcher: (@Sendable (String) throws -> Set<Int64>)?
+
+    /// A query engine over a store (open for writing or read-only), with full-text search through
+    /// its index.
     public convenience init(store: Store) {
-        self.init(snapshot: { store.scanSnapshot() })
+        self.init(snapshot: { sets in
+            if sets.isEmpty {
+                let s = store.scanSnapshot()
+                return (s.segments, s.headRows, [])
+            }
+            return store.scanSnapshot(matching: sets)
+        }, textMatcher: { try store.matchingTextHashes($0) })
     }
 
-    /// A query engine over whatever `snapshot` returns: segments and unsealed rows.
-    public init(snapshot: @escaping @Sendable () -> (segments: [SegmentReader], headRows: [Span])) {
+    /// A query engine over whatever `snapshot` returns: segments and unsealed rows; no full-text search.
+    public convenience init(snapshot: @escaping @Sendable () -> (segments: [SegmentReader], headRows: [Span])) {
+        self.init(snapshot: { _ in
+            let s = snapshot()
+            return (s.segments, s.headRows, [])
+        }, textMatcher: nil)
+    }
+
+    public init(snapshot: @escaping @Sendable ([Set<Int64>]) -> Snapshot, textMatcher: (@Sendable (String) throws -> Set<Int64>)?) {
         self.source = snapshot
+        self.textMatcher = textMatcher
         _ = Self.mallocTuned
     }
 
@@ -57,7 +77,19 @@ public final class QueryEngine: Sendable {
     public func run(_ sql: String, project: String? = nil, limits: Limits = Limits(), now: Int64 = wallNanos()) throws -> QueryResult {
         let started = monotonicNanos()
         let plan = try QueryPlanner.plan(QueryParser.parse(sql), now: now, project: project)
-        let snapshot = source()
+        // Full-text conditions: the index names the matching paragraphs once per query.
+        var matchSets: [Set<Int64>] = []
+        for q in plan.matchQueries {
+            guard let textMatcher else { throw QueryError("full-text search (MATCH) needs a store's text index") }
+            do {
+                matchSets.append(try textMatcher(q))
+            } catch let e as StoreError {
+                throw QueryError("text search '\(q)': \(e.message)")
+            } catch {
+                throw QueryError("text search '\(q)': \(error)")
+            }
+        }
+        let snapshot = source(matchSets)
         var stats = QueryResult.Stats()
 
         // Prune: time range first (from the footer), then dictionaries (one cached read).
@@ -73,13 +105,16 @@ public final class QueryEngine: Sendable {
                 if !values.contains(where: { dict.contains($0) }) { excluded = true; break }
             }
             if excluded { stats.segmentsPruned += 1; continue }
-            batches.append(SegmentBatch(segment: seg))
+            batches.append(SegmentBatch(segment: seg, matchSets: matchSets))
         }
         stats.segmentsRead = batches.count
         if !snapshot.headRows.isEmpty {
-            let head = snapshot.headRows.filter { $0.startNanos >= plan.startLow && $0.startNanos <= plan.startHigh }
-            stats.headRows = head.count
-            if !head.isEmpty { batches.append(RowBatch(rows: head)) }
+            let keep = snapshot.headRows.indices.filter { snapshot.headRows[$0].startNanos >= plan.startLow && snapshot.headRows[$0].startNanos <= plan.startHigh }
+            stats.headRows = keep.count
+            if !keep.isEmpty {
+                let matches = snapshot.headMatches.map { m in keep.map { m[$0] } }
+                batches.append(RowBatch(rows: keep.map { snapshot.headRows[$0] }, matches: matches))
+            }
         }
 
         let partials = try scan(plan, batches, limits: limits, deadline: started + limits.timeoutNanos)

@@ -1,3 +1,4 @@
+import Foundation
 import LLMTraceStore
 
 /// One aggregate of a grouped query.
@@ -37,6 +38,8 @@ struct QueryPlan: Sendable {
     var rateSeconds: Double?
     /// Columns the row stage reads.
     var columns: Set<SpanColumn> = []
+    /// FTS5 queries of the `text MATCH '…'` conditions, by number.
+    var matchQueries: [String] = []
 
     var outputTypes: [QueryType] { outputs.map(\.type) }
 }
@@ -199,8 +202,14 @@ struct QueryPlanner {
             }
         case .attr(let key):
             throw QueryError("attr['\(key)'] is not supported yet: filter on the span columns (\(SpanColumn.help))", at: e.position)
-        case .match:
-            throw QueryError("MATCH (full-text search) is not supported in queries yet; use tracectl search --text or the /api/traces text parameter", at: e.position)
+        case .match(let target, let q):
+            guard case .column("text") = target.kind else {
+                throw QueryError("MATCH searches the pseudo-column text (all message and document content): write text MATCH '\(q)'", at: target.position)
+            }
+            guard case .row("WHERE") = ctx else { throw QueryError("MATCH can only be used in WHERE", at: e.position) }
+            guard !q.trimmingCharacters(in: .whitespaces).isEmpty else { throw QueryError("MATCH needs search terms, such as text MATCH 'refund policy'", at: e.position) }
+            plan.matchQueries.append(q)
+            return .match(plan.matchQueries.count - 1)
         case .negate(let x):
             let b = try bind(x, ctx)
             guard b.type == .int || b.type == .double || b.type == .null else {

@@ -8,11 +8,19 @@ protocol ScanBatch: Sendable {
     var startRange: (Int64, Int64)? { get }
     /// One column for every row.
     func load(_ c: SpanColumn) throws -> Vec
+    /// Full-text condition k: 1 for the rows holding a matching paragraph.
+    func matchRows(_ k: Int) throws -> [UInt8]
 }
 
 /// A sealed segment: columns decode straight from its blocks into arrays.
 struct SegmentBatch: ScanBatch {
     let segment: SegmentReader
+    /// Paragraph hashes matching each full-text condition.
+    var matchSets: [Set<Int64>] = []
+
+    func matchRows(_ k: Int) throws -> [UInt8] {
+        try segment.textPostings().rows(matching: matchSets[k], rowCount: segment.rowCount)
+    }
     var rowCount: Int { segment.rowCount }
     var startRange: (Int64, Int64)? { (segment.minStart, segment.maxStart) }
 
@@ -126,6 +134,13 @@ struct SegmentBatch: ScanBatch {
 /// Rows not yet sealed, as decoded spans: columns are built from the span fields.
 struct RowBatch: ScanBatch {
     let rows: [Span]
+    /// Per full-text condition, 1 for the rows holding a matching paragraph.
+    var matches: [[UInt8]] = []
+
+    func matchRows(_ k: Int) throws -> [UInt8] {
+        guard k < matches.count else { throw QueryError("full-text search is not available here") }
+        return matches[k]
+    }
     var rowCount: Int { rows.count }
     var startRange: (Int64, Int64)? { nil }
 

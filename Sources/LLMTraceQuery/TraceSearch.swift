@@ -1,4 +1,5 @@
 import LLMTraceModel
+import LLMTraceStore
 import LLMTraceSupport
 
 /// Finds traces by the spans in them: "failing chat traces over 2 s since the deploy". Traces come
@@ -16,6 +17,8 @@ public struct TraceSearch: Sendable {
     public var until: Int64?
     public var sessionID: String?
     public var userID: String?
+    /// Full-text terms (FTS5 syntax): a span of the trace has a message or document paragraph with all of them.
+    public var text: String?
     public var limit = 20
     /// From a previous page's `nextCursor`.
     public var cursor: String?
@@ -95,6 +98,7 @@ public struct TraceSearch: Sendable {
         if let until { c.append("start <= \(until)") }
         if let sessionID { c.append("session_id = \(q(sessionID))") }
         if let userID { c.append("user_id = \(q(userID))") }
+        if let text { c.append("text MATCH \(q(text))") }
         return c.isEmpty ? "TRUE" : c.joined(separator: " AND ")
     }
 
@@ -121,6 +125,15 @@ extension QueryEngine {
         // The same condition, evaluated span by span on the traces found, decides each trace's latest
         // matching span (its place in the order).
         let plan = try QueryPlanner.plan(QueryParser.parse("SELECT trace_id FROM spans WHERE " + condition), now: now, project: project)
+        var matchSets: [Set<Int64>] = []
+        for q in plan.matchQueries {
+            guard let textMatcher else { throw QueryError("text search needs a store's text index") }
+            do { matchSets.append(try textMatcher(q)) } catch { throw QueryError("text search '\(q)': \(error)") }
+        }
+        func matches(_ s: Span, _ k: Int) -> QueryValue {
+            let contents = s.inputMessages.map(\.content) + s.outputMessages.map(\.content) + s.documents.map(\.content)
+            return .bool(contents.contains { SpanBinaryCodec.paragraphHashes($0).contains(where: matchSets[k].contains) })
+        }
         var out: [TraceSearch.Summary] = []
         var considered = Set<TraceID>()
         let batch = search.limit * 8 + 64
@@ -135,7 +148,7 @@ extension QueryEngine {
             for row in rows {
                 guard case .string(let hex) = row[0], let id = TraceID(hex: hex), considered.insert(id).inserted else { continue }
                 let spans = try lookup(id).filter { project == nil || $0.project == project }
-                let matched = spans.filter { s in plan.filter.map { Ops.truth($0.eval { $0.value(of: s) }) == 1 } ?? true }
+                let matched = spans.filter { s in plan.filter.map { Ops.truth($0.eval({ $0.value(of: s) }, match: { matches(s, $0) })) == 1 } ?? true }
                 guard let latest = matched.map(\.startNanos).max() else { continue }
                 // Already on an earlier page: its latest match sorts at or before the cursor.
                 if let (t, cid) = pageCursor, latest > t || (latest == t && id >= cid) { continue }

@@ -93,6 +93,27 @@ final class Head {
         return (texts, upTo)
     }
 
+    /// 1 for every row holding a message or document paragraph whose hash is in `set`.
+    func rows(matching set: Set<Int64>) -> [UInt8] {
+        let matched: Set<UInt32> = texts.withTexts { t in
+            var m = Set<UInt32>()
+            for (k, text) in t.enumerated() where set.contains(TextHash.hash(text)) { m.insert(UInt32(k)) }
+            return m
+        }
+        var out = [UInt8](repeating: 0, count: rows.count)
+        guard !matched.isEmpty else { return out }
+        var ids = Set<UInt32>()
+        for i in rows.indices where detailRanges[i].count > 0 {
+            ids.removeAll(keepingCapacity: true)
+            withDetails(i) { p in
+                var r = ByteReader(p)
+                _ = SpanBinaryCodec.contentTextIDs(&r, into: &ids)
+            }
+            if !ids.isDisjoint(with: matched) { out[i] = 1 }
+        }
+        return out
+    }
+
     var allSpans: [Span] {
         texts.withTexts { t in rows.indices.map { span($0, texts: t) } }
     }

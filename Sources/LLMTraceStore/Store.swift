@@ -501,6 +501,36 @@ public final class Store: @unchecked Sendable {
         return out
     }
 
+    /// Hashes of the message and document paragraphs matching an FTS5 query (at most `limit`; more
+    /// is an error that says so). Paragraphs of the last seconds may not be indexed yet.
+    public func matchingTextHashes(_ query: String, limit: Int = 200_000) throws -> Set<Int64> {
+        let hashes = try index.matchTexts(query, limit: limit + 1)
+        guard hashes.count <= limit else {
+            throw StoreError("more than \(limit) paragraphs match '\(query)'; add terms to narrow it")
+        }
+        return Set(hashes)
+    }
+
+    /// A scan snapshot plus, per set of paragraph hashes, which unsealed rows hold a matching
+    /// paragraph (same order as `headRows`). Computed under the store lock, so it costs ingest a
+    /// pause proportional to the head: a full-text query only.
+    public func scanSnapshot(matching sets: [Set<Int64>]) -> (segments: [SegmentReader], headRows: [Span], headMatches: [[UInt8]]) {
+        state.withLock {
+            var rows = replayed
+            var matches: [[UInt8]] = sets.map { set in
+                replayed.map { s in
+                    let contents = s.inputMessages.map(\.content) + s.outputMessages.map(\.content) + s.documents.map(\.content)
+                    return contents.contains { SpanBinaryCodec.paragraphHashes($0).contains(where: set.contains) } ? 1 : 0
+                }
+            }
+            for h in sealing.map(\.head) + [head] {
+                rows.append(contentsOf: h.rows)
+                for k in sets.indices { matches[k].append(contentsOf: h.rows(matching: sets[k])) }
+            }
+            return (segments.values.sorted { $0.id < $1.id }, rows, matches)
+        }
+    }
+
     /// What a query scans, taken at one moment: the published segments (oldest first) and the rows
     /// not yet in a segment (head, heads being sealed, replayed WAL) with their fixed fields only:
     /// messages, documents, tags, attributes and events are left empty.

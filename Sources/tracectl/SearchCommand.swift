@@ -13,7 +13,7 @@ enum SearchCommand {
 
     USAGE
       tracectl search [--service S] [--model M] [--kind K] [--status ok|error|unset] [--min-duration MS]
-                      [--since T] [--until T] [--session ID] [--user ID] [--limit 20] [--cursor C]
+                      [--since T] [--until T] [--session ID] [--user ID] [--text 'refund policy'] [--limit 20] [--cursor C]
                       [--data DIR | --endpoint URL [--api-key KEY]] [--json]
 
     A trace matches when one of its spans meets every filter given. Traces are ordered by their
@@ -26,6 +26,8 @@ enum SearchCommand {
       --min-duration MS   Spans of at least MS milliseconds
       --since, --until T  RFC 3339 (2026-11-25T06:00:00Z), nanoseconds, or a duration ago (15m, 2h, 7d)
       --session, --user   Session or user id
+      --text TERMS        A message or document paragraph with all these words (FTS5 syntax: "exact phrase",
+                          refund OR return, pass*); searchable within seconds of arriving
       --limit N           Traces per page (default 20, at most 1000)
       --cursor C          The cursor printed by the previous page
       --data DIR          Data directory (default: $LLMTRACE_DATA or ./llmtrace-data)
@@ -38,6 +40,7 @@ enum SearchCommand {
     EXAMPLES
       tracectl search --status error --since 1h
       tracectl search --service chat --min-duration 5000 --limit 50
+      tracectl search --status error --text 'refund policy'
       tracectl search --session sess-21780235 --json | jq -r '.traces[].trace_id'
     """
 
@@ -48,7 +51,6 @@ enum SearchCommand {
         let a = try ArgumentParser.parse(argv, options: options, flags: ["json", "help", "no-color"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("search takes options only, not '\(a.positionals[0])'; see tracectl search --help") }
-        if a.value("text") != nil { throw UsageError("--text (full-text search) is not available yet; filter by service, model, kind, status, duration, time, session or user") }
         let limit = try a.int("limit", default: 20)
         guard (1...1000).contains(limit) else { throw UsageError("--limit must be between 1 and 1000") }
         let color = Terminal.useColor && !a.has("no-color")
@@ -58,6 +60,7 @@ enum SearchCommand {
         var s = TraceSearch()
         s.service = a.value("service"); s.model = a.value("model"); s.kind = a.value("kind"); s.status = a.value("status")
         s.sessionID = a.value("session"); s.userID = a.value("user"); s.cursor = a.value("cursor"); s.limit = limit
+        s.text = a.value("text")
         let now = wallNanos()
         if let v = a.value("min-duration") {
             guard let d = Double(v), d >= 0 else { throw UsageError("--min-duration takes milliseconds, got '\(v)'") }
@@ -122,7 +125,7 @@ enum SearchCommand {
         client.timeoutSeconds = 60
         var params: [(String, String)] = [("limit", String(limit))]
         for (opt, param) in [("service", "service"), ("model", "model"), ("kind", "kind"), ("status", "status"), ("min-duration", "min_duration_ms"),
-                             ("since", "since"), ("until", "until"), ("session", "session_id"), ("user", "user_id"), ("cursor", "cursor"), ("project", "project")] {
+                             ("since", "since"), ("until", "until"), ("session", "session_id"), ("user", "user_id"), ("cursor", "cursor"), ("project", "project"), ("text", "text")] {
             if let v = a.value(opt) { params.append((param, v)) }
         }
         let query = params.map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")

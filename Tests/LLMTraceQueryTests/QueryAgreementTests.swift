@@ -285,6 +285,54 @@ struct QueryAgreementTests {
         #expect(throws: QueryError.self) { try engine.run("SELECT rate() FROM spans") }
     }
 
+    /// Spans whose prompts, completions and documents are built from a small vocabulary, some long
+    /// enough to be split into paragraphs; MATCH must find exactly the spans with a paragraph holding
+    /// every term, in segments and in the head.
+    @Test func textMatchFindsSpansByParagraph() throws {
+        let dir = QueryTempDir()
+        defer { dir.cleanup() }
+        let words = ["refund", "policy", "invoice", "shipping", "delay", "password", "reset", "account", "weather", "Résumé"]
+        var rng = SplitMix64(seed: 77)
+        func sentence(_ n: Int) -> String { (0..<n).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") }
+        var spans = RandomSpans.make(1_200, seed: 21)
+        for i in spans.indices {
+            spans[i].inputMessages = [Message(role: "user", content: sentence(3))]
+            if i % 3 == 0 {
+                // Long: paragraphs split at blank lines, each a unit of its own.
+                let long = (0..<4).map { _ in sentence(40) }.joined(separator: "\n\n")
+                spans[i].documents = [RetrievedDocument(id: "d\(i)", content: long)]
+            }
+            if i % 5 == 0 { spans[i].outputMessages = [Message(role: "assistant", content: sentence(2) + ", thanks!")] }
+        }
+        let store = try RandomSpans.store(spans, dir: dir.path, segments: 3)
+        defer { try? store.close() }
+        _ = try store.indexPendingTexts()
+        while try store.indexHeadTexts() > 0 {}
+        let engine = QueryEngine(store: store)
+        func paragraphs(_ s: Span) -> [String] {
+            (s.inputMessages.map(\.content) + s.outputMessages.map(\.content) + s.documents.map(\.content)).flatMap { c in
+                c.utf8.count >= 256 ? c.components(separatedBy: "\n\n") : [c]
+            }
+        }
+        func tokens(_ p: String) -> Set<String> {
+            Set(p.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).split { !$0.isLetter && !$0.isNumber }.map(String.init))
+        }
+        for terms in [["refund"], ["refund", "policy"], ["resume"], ["thanks", "delay"], ["weather", "invoice", "account"]] {
+            let want = spans.filter { s in paragraphs(s).contains { p in tokens(p).isSuperset(of: terms) } }
+            let r = try engine.run("SELECT count() FROM spans WHERE text MATCH '\(terms.joined(separator: " "))'")
+            #expect(r.rows == [[.int(Int64(want.count))]], "\(terms): want \(want.count)")
+            #expect(want.count > 0 && want.count < spans.count, "\(terms) should match some spans, not all")
+        }
+        // Combined with other conditions and grouped.
+        let want = spans.filter { s in s.service == "chat" && paragraphs(s).contains { tokens($0).contains("password") } }
+        let r = try engine.run("SELECT service, count() FROM spans WHERE service = 'chat' AND text MATCH 'password' GROUP BY service")
+        #expect(r.rows == [[.string("chat"), .int(Int64(want.count))]])
+        let none = try engine.run("SELECT count() FROM spans WHERE text MATCH 'zeppelin'")
+        #expect(none.rows == [[.int(0)]])
+        #expect(throws: QueryError.self) { try engine.run("SELECT count() FROM spans WHERE service MATCH 'x'") }
+        #expect(throws: QueryError.self) { try engine.run("SELECT count() FROM spans WHERE text MATCH 'refund AND'") }
+    }
+
     @Test func rowLimitTruncatesAndSaysSo() throws {
         let dir = QueryTempDir()
         defer { dir.cleanup() }

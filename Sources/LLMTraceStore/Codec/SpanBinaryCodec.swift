@@ -223,6 +223,22 @@ public enum SpanBinaryCodec {
         return nil
     }
 
+    /// The hashes of the paragraphs `encodeContent` would store for `content` (the full-text units).
+    public static func paragraphHashes(_ content: String) -> [Int64] {
+        var c = content
+        return c.withUTF8 { u in
+            guard u.count >= paragraphSplitMinimum else { return [TextHash.hash(UnsafeRawBufferPointer(u))] }
+            var out: [Int64] = []
+            var start = 0
+            while let at = nextBlankLine(u, from: start) {
+                out.append(TextHash.hash(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[start..<at]))))
+                start = at + 2
+            }
+            out.append(TextHash.hash(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[start..<u.count]))))
+            return out
+        }
+    }
+
     @inline(__always)
     static func encodeContent(_ content: String, into w: inout ByteWriter, texts t: inout TextInterner) {
         var c = content

@@ -47,6 +47,7 @@ public final class SegmentReader: @unchecked Sendable {
     /// Columns whose every block has passed its CRC in this process. Segments are immutable, so a
     /// query scanning the same column again skips the checksum (it cost ~6% of a full scan).
     private var verifiedColumns = Set<Int>()
+    private var postings: TextPostings?
     private var textBlockCache: [Int: [UInt8]] = [:]
     private var textCacheOrder: [Int] = []
 
@@ -631,6 +632,60 @@ public final class SegmentReader: @unchecked Sendable {
             if !texts[Int(id)].isEmpty { out.append(texts[Int(id)]) }
         }
         return out
+    }
+
+    // MARK: Full-text postings
+
+    /// Which rows hold which paragraph: the paragraph hashes of the segment's texts and, per text, the
+    /// rows whose messages or documents use it. Built on first use (it inflates every details and
+    /// text block once) and kept: a full-text query then costs a hash lookup per text.
+    public struct TextPostings: Sendable {
+        public let hashes: [Int64]
+        /// Rows of text k are rows[offsets[k]..<offsets[k + 1]].
+        let offsets: [Int32]
+        let rows: [Int32]
+
+        /// 1 for every row holding a paragraph whose hash is in `set`, else 0.
+        public func rows(matching set: Set<Int64>, rowCount: Int) -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: rowCount)
+            for (k, h) in hashes.enumerated() where set.contains(h) {
+                for i in Int(offsets[k])..<Int(offsets[k + 1]) { out[Int(rows[i])] = 1 }
+            }
+            return out
+        }
+    }
+
+    public func textPostings() throws -> TextPostings {
+        if let p = lock.withLock({ postings }) { return p }
+        let texts = try allTexts()
+        let hashes = texts.map { TextHash.hash($0) }
+        var counts = [Int32](repeating: 0, count: texts.count + 1)
+        var pairs: [(UInt32, Int32)] = []
+        var ids = Set<UInt32>()
+        for (row, blob) in try decodeBlobs(0..<rowCount).enumerated() {
+            guard let blob else { continue }
+            ids.removeAll(keepingCapacity: true)
+            let ok = blob.withUnsafeBytes { p -> Bool in
+                var r = ByteReader(p)
+                return SpanBinaryCodec.contentTextIDs(&r, into: &ids)
+            }
+            guard ok else { throw StoreError("corrupt segment: details of row \(row) do not decode", path: path) }
+            for id in ids {
+                guard Int(id) < texts.count else { throw StoreError("corrupt segment: text id \(id) out of range", path: path) }
+                pairs.append((id, Int32(row)))
+                counts[Int(id) + 1] += 1
+            }
+        }
+        for k in 0..<texts.count { counts[k + 1] += counts[k] }
+        var fill = counts
+        var rows = [Int32](repeating: 0, count: pairs.count)
+        for (id, row) in pairs {
+            rows[Int(fill[Int(id)])] = row
+            fill[Int(id)] += 1
+        }
+        let p = TextPostings(hashes: hashes, offsets: counts, rows: rows)
+        lock.withLock { postings = p }
+        return p
     }
 
     // MARK: Verification
