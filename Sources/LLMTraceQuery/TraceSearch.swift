@@ -44,7 +44,7 @@ public struct TraceSearch: Sendable {
         /// Start of the latest span that matched the search (what the order is by).
         public var matchedAt: Int64
 
-        /// `{"trace_id", "name", "service", "start", "start_ns", "duration_ms", "span_count",
+        /// `{"trace_id", "name", "service", "start", "start_ns", "matched_at", "matched_at_ns", "duration_ms", "span_count",
         /// "input_tokens", "output_tokens", "cost_usd", "errors", "models", "session_id", "user_id"}`
         public func encodeJSON(into w: inout JSONWriter) {
             w.beginObject()
@@ -53,6 +53,8 @@ public struct TraceSearch: Sendable {
             w.key("service"); w.string(service)
             w.key("start"); w.string(QueryValue.formatTime(start))
             w.key("start_ns"); w.int(start)
+            w.key("matched_at"); w.string(QueryValue.formatTime(matchedAt))
+            w.key("matched_at_ns"); w.int(matchedAt)
             w.key("duration_ms"); w.double(Double(durationNanos) / 1e6)
             w.key("span_count"); w.int(Int64(spanCount))
             w.key("input_tokens"); w.int(inputTokens)

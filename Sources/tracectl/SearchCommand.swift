@@ -17,7 +17,7 @@ enum SearchCommand {
                       [--data DIR | --endpoint URL [--api-key KEY]] [--json]
 
     A trace matches when one of its spans meets every filter given. Traces are ordered by their
-    latest matching span. Each line: start, trace id, root span name, service, duration, spans,
+    latest matching span. Each line: that span's start, trace id, root span name, service, duration, spans,
     tokens in→out, cost, errors. When more traces match, the last line says how to get the next page
     (--cursor). Follow up with tracectl trace <id>.
 
@@ -95,7 +95,7 @@ enum SearchCommand {
             Terminal.print(w.string)
             return 0
         }
-        print(traces.map { Row(start: $0.start, id: $0.traceID.hex, name: $0.name, service: $0.service, durationMs: Double($0.durationNanos) / 1e6,
+        print(traces.map { Row(start: $0.matchedAt, id: $0.traceID.hex, name: $0.name, service: $0.service, durationMs: Double($0.durationNanos) / 1e6,
                                spans: $0.spanCount, tokensIn: $0.inputTokens, tokensOut: $0.outputTokens, cost: $0.costUSD, errors: $0.errors) },
               next: next, color: color)
         return 0
@@ -110,7 +110,7 @@ enum SearchCommand {
         if rows.isEmpty { Terminal.error("no traces matched"); return }
         func dur(_ ms: Double) -> String { ms >= 1000 ? String(format: "%.2fs", ms / 1000) : String(format: "%.0fms", ms) }
         let table = ResultTable(
-            columns: ["start", "trace_id", "name", "service", "duration", "spans", "tokens", "cost", "errors"],
+            columns: ["matched", "trace_id", "name", "service", "duration", "spans", "tokens", "cost", "errors"],
             numeric: [false, false, false, false, true, true, true, true, true],
             rows: rows.map { r in
                 [QueryValue.formatTime(r.start), r.id, r.name, r.service, dur(r.durationMs), String(r.spans), "\(r.tokensIn)→\(r.tokensOut)",
@@ -146,7 +146,7 @@ enum SearchCommand {
             return 0
         }
         let rows = (doc["traces"]?.array ?? []).map { t in
-            Row(start: t["start_ns"]?.int ?? 0, id: t["trace_id"]?.string ?? "", name: t["name"]?.string ?? "", service: t["service"]?.string ?? "",
+            Row(start: t["matched_at_ns"]?.int ?? 0, id: t["trace_id"]?.string ?? "", name: t["name"]?.string ?? "", service: t["service"]?.string ?? "",
                 durationMs: t["duration_ms"]?.double ?? 0, spans: Int(t["span_count"]?.int ?? 0), tokensIn: t["input_tokens"]?.int ?? 0,
                 tokensOut: t["output_tokens"]?.int ?? 0, cost: t["cost_usd"]?.double ?? 0, errors: Int(t["errors"]?.int ?? 0))
         }

@@ -240,7 +240,7 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         } while cursor != nil && found.count <= failing.count
         #expect(Set(found) == failing && found.count == failing.count, "\(found.count) of \(failing.count)")
         let human = try run("tracectl", ["search", "--service", spans[0].service, "--data", dir], env: ["NO_COLOR": "1"])
-        #expect(human.stdout.hasPrefix("start"), "\(human.stdout)")
+        #expect(human.stdout.hasPrefix("matched"), "\(human.stdout)")
         #expect(human.stdout.contains(spans[0].service))
         #expect(try run("tracectl", ["search", "--since", "last tuesday", "--data", dir]).status == 2)
 
