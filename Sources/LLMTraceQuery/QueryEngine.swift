@@ -54,14 +54,18 @@ public final class QueryEngine: Sendable {
     public init(snapshot: @escaping @Sendable ([Set<Int64>]) -> Snapshot, textMatcher: (@Sendable (String) throws -> Set<Int64>)?) {
         self.source = snapshot
         self.textMatcher = textMatcher
-        _ = Self.mallocTuned
     }
 
-    /// A scan allocates a few column arrays of ~1 MB per segment and frees them moments later.
-    /// glibc serves blocks that size with fresh mmaps and returns them on free, so every query paid
-    /// page faults and zeroing for all of them (a quarter to a third of a full scan's time, measured
-    /// with perf). Raising the mmap threshold keeps such blocks in the malloc arenas for reuse; the
-    /// collector still returns idle memory with malloc_trim after seals.
+    /// For processes that mostly query (tracectl, the benchmark): a scan allocates a few column
+    /// arrays of ~1 MB per segment and frees them moments later; glibc serves blocks that size with
+    /// fresh mmaps and returns them on free, so every query paid page faults and zeroing for all of
+    /// them (a quarter to a third of a full scan, measured with perf). Raising the mmap threshold
+    /// keeps such blocks in the malloc arenas. Process-wide, so the caller decides: the collector
+    /// does not, as it raised its ingest peak RSS by 50–100 MB.
+    public static func tuneAllocatorForScans() {
+        _ = mallocTuned
+    }
+
     private static let mallocTuned: Void = {
         _ = mallopt(M_MMAP_THRESHOLD, 64 << 20)
         _ = mallopt(M_TRIM_THRESHOLD, 256 << 20)

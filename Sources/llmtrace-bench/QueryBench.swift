@@ -63,6 +63,7 @@ enum QueryBench {
         }
         Terminal.error("\(rows) spans in \(snapshot.segments.count) segments, \(String(format: "%.1f", Double(maxStart - minStart) / 3.6e12)) h of data")
 
+        QueryEngine.tuneAllocatorForScans()
         let engine = QueryEngine(store: store)
         var limits = QueryEngine.Limits()
         if let t = a.value("threads") { limits.threads = Int(t) ?? limits.threads }

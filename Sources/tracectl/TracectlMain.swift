@@ -1,4 +1,5 @@
 import LLMTraceCLI
+import LLMTraceQuery
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,6 +51,8 @@ struct Tracectl {
             exit(0)
         }
         args.removeFirst()
+        // A short-lived reader: keep scan-sized blocks in malloc's arenas (see the engine's note).
+        QueryEngine.tuneAllocatorForScans()
         let code: Int32
         do {
             switch cmd {
