@@ -93,13 +93,20 @@ final class Head {
         return (texts, upTo)
     }
 
+    /// Full-text hash of each text id, extended as texts arrive (the table only grows), so a text
+    /// match under the store lock hashes each paragraph once, not once per query.
+    private var textHashes: [Int64] = []
+
     /// 1 for every row holding a message or document paragraph whose hash is in `set`.
     func rows(matching set: Set<Int64>) -> [UInt8] {
-        let matched: Set<UInt32> = texts.withTexts { t in
-            var m = Set<UInt32>()
-            for (k, text) in t.enumerated() where set.contains(TextHash.hash(text)) { m.insert(UInt32(k)) }
-            return m
+        texts.withTexts { t in
+            if textHashes.count < t.count {
+                textHashes.reserveCapacity(t.count)
+                for k in textHashes.count..<t.count { textHashes.append(TextHash.hash(t[k])) }
+            }
         }
+        var matched = Set<UInt32>()
+        for (k, h) in textHashes.enumerated() where set.contains(h) { matched.insert(UInt32(k)) }
         var out = [UInt8](repeating: 0, count: rows.count)
         guard !matched.isEmpty else { return out }
         var ids = Set<UInt32>()

@@ -329,6 +329,12 @@ struct QueryAgreementTests {
         #expect(r.rows == [[.string("chat"), .int(Int64(want.count))]])
         let none = try engine.run("SELECT count() FROM spans WHERE text MATCH 'zeppelin'")
         #expect(none.rows == [[.int(0)]])
+        // New head rows after a text query (the head's hash cache must extend): found too.
+        var late = RandomSpans.make(10, seed: 99)
+        for i in late.indices { late[i].outputMessages = [Message(role: "assistant", content: "zeppelin arrives at \(i)")] }
+        try store.append(late)
+        while try store.indexHeadTexts() > 0 {}
+        #expect(try engine.run("SELECT count() FROM spans WHERE text MATCH 'zeppelin'").rows == [[.int(10)]])
         #expect(throws: QueryError.self) { try engine.run("SELECT count() FROM spans WHERE service MATCH 'x'") }
         #expect(throws: QueryError.self) { try engine.run("SELECT count() FROM spans WHERE text MATCH 'refund AND'") }
     }
