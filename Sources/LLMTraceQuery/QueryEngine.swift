@@ -34,13 +34,7 @@ public final class QueryEngine: Sendable {
     /// A query engine over a store (open for writing or read-only), with full-text search through
     /// its index.
     public convenience init(store: Store) {
-        self.init(snapshot: { sets in
-            if sets.isEmpty {
-                let s = store.scanSnapshot()
-                return (s.segments, s.headRows, [])
-            }
-            return store.scanSnapshot(matching: sets)
-        }, textMatcher: { try store.matchingTextHashes($0) })
+        self.init(snapshot: { store.scanSnapshot(matching: $0) }, textMatcher: { try store.matchingTextHashes($0) })
     }
 
     /// A query engine over whatever `snapshot` returns: segments and unsealed rows; no full-text search.

@@ -132,10 +132,7 @@ extension QueryEngine {
             guard let textMatcher else { throw QueryError("text search needs a store's text index") }
             do { matchSets.append(try textMatcher(q)) } catch { throw QueryError("text search '\(q)': \(error)") }
         }
-        func matches(_ s: Span, _ k: Int) -> QueryValue {
-            let contents = s.inputMessages.map(\.content) + s.outputMessages.map(\.content) + s.documents.map(\.content)
-            return .bool(contents.contains { SpanBinaryCodec.paragraphHashes($0).contains(where: matchSets[k].contains) })
-        }
+        func matches(_ s: Span, _ k: Int) -> QueryValue { .bool(SpanBinaryCodec.hasParagraph(of: s, in: matchSets[k])) }
         var out: [TraceSearch.Summary] = []
         var considered = Set<TraceID>()
         let batch = search.limit * 8 + 64

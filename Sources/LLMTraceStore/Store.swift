@@ -517,12 +517,7 @@ public final class Store: @unchecked Sendable {
     public func scanSnapshot(matching sets: [Set<Int64>]) -> (segments: [SegmentReader], headRows: [Span], headMatches: [[UInt8]]) {
         state.withLock {
             var rows = replayed
-            var matches: [[UInt8]] = sets.map { set in
-                replayed.map { s in
-                    let contents = s.inputMessages.map(\.content) + s.outputMessages.map(\.content) + s.documents.map(\.content)
-                    return contents.contains { SpanBinaryCodec.paragraphHashes($0).contains(where: set.contains) } ? 1 : 0
-                }
-            }
+            var matches: [[UInt8]] = sets.map { set in replayed.map { SpanBinaryCodec.hasParagraph(of: $0, in: set) ? 1 : 0 } }
             for h in sealing.map(\.head) + [head] {
                 rows.append(contentsOf: h.rows)
                 for k in sets.indices { matches[k].append(contentsOf: h.rows(matching: sets[k])) }
@@ -535,12 +530,8 @@ public final class Store: @unchecked Sendable {
     /// not yet in a segment (head, heads being sealed, replayed WAL) with their fixed fields only:
     /// messages, documents, tags, attributes and events are left empty.
     public func scanSnapshot() -> (segments: [SegmentReader], headRows: [Span]) {
-        state.withLock {
-            var rows = replayed
-            for h in sealing { rows.append(contentsOf: h.head.rows) }
-            rows.append(contentsOf: head.rows)
-            return (segments.values.sorted { $0.id < $1.id }, rows)
-        }
+        let s = scanSnapshot(matching: [])
+        return (s.segments, s.headRows)
     }
 
     /// Snapshot of spans in the head and sealing heads (for scans and tests).

@@ -239,6 +239,12 @@ public enum SpanBinaryCodec {
         }
     }
 
+    /// Whether a message or document of `span` has a paragraph whose hash is in `set`.
+    public static func hasParagraph(of span: Span, in set: Set<Int64>) -> Bool {
+        let contents = span.inputMessages.map(\.content) + span.outputMessages.map(\.content) + span.documents.map(\.content)
+        return contents.contains { paragraphHashes($0).contains(where: set.contains) }
+    }
+
     @inline(__always)
     static func encodeContent(_ content: String, into w: inout ByteWriter, texts t: inout TextInterner) {
         var c = content
