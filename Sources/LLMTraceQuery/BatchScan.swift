@@ -272,14 +272,14 @@ enum BatchScan {
         let keep = plan.offset + min(plan.limit ?? (maxRows + 1), maxRows + 1)
         let outputs = try plan.outputs.map { try ev.eval($0) }
         let types = plan.outputs.map(\.type)
+        let orderVecs = try plan.order.map { try ev.eval($0.expr) }
+        let orderTypes = plan.order.map(\.expr.type)
         var chosen: [Int] = []
         var more = false
         if plan.order.isEmpty {
             chosen = (0..<min(m, keep)).map(row)
             more = m > keep
         } else {
-            let orderVecs = try plan.order.map { try ev.eval($0.expr) }
-            let orderTypes = plan.order.map(\.expr.type)
             let desc = plan.order.map(\.descending)
             // true when row a sorts before row b.
             func before(_ a: Int, _ b: Int) -> Bool {
@@ -294,8 +294,6 @@ enum BatchScan {
             more = m > keep
             chosen = heap.sorted()
         }
-        let orderVecs = try plan.order.map { try ev.eval($0.expr) }
-        let orderTypes = plan.order.map(\.expr.type)
         var rows: [[QueryValue]] = []
         rows.reserveCapacity(chosen.count)
         for r in chosen {
