@@ -76,8 +76,7 @@ enum QueryCommand {
         let timeout = try a.int("timeout", default: 30)
         guard maxRows > 0, timeout > 0 else { throw UsageError("--max-rows and --timeout must be positive") }
         let color = Terminal.useColor && !a.has("no-color")
-        let endpoint = a.value("endpoint") ?? getenv("LLMTRACE_ENDPOINT").map { String(cString: $0) }
-        if let endpoint, a.value("data") == nil {
+        if let endpoint = Remote.endpoint(a), a.value("data") == nil {
             return try remote(sql, endpoint: endpoint, a, color: color)
         }
 
@@ -122,10 +121,7 @@ enum QueryCommand {
     static func remote(_ sql: String, endpoint: String, _ a: ParsedArguments, color: Bool) throws -> Int32 {
         var client = try HTTPClient(endpoint: endpoint)
         client.timeoutSeconds = (try a.int("timeout", default: 30)) + 5
-        var headers = [("Content-Type", "application/json")]
-        if let key = a.value("api-key") ?? getenv("LLMTRACE_API_KEY").map({ String(cString: $0) }) {
-            headers.append(("Authorization", "Bearer " + key))
-        }
+        let headers = [("Content-Type", "application/json")] + Remote.authorization(a)
         var w = JSONWriter()
         w.beginObject()
         w.key("query"); w.string(sql)
@@ -140,7 +136,7 @@ enum QueryCommand {
         }
         let doc = try? JSONValue.parse(response.body)
         guard response.status == 200, let doc else {
-            let message = doc?["error"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
+            let message = Remote.errorMessage(response.body)
             if let pos = doc?["position"]?.int {
                 Terminal.error("tracectl: " + QueryError(message, at: Int(pos)).pointing(into: sql))
             } else {

@@ -54,8 +54,7 @@ enum SearchCommand {
         let limit = try a.int("limit", default: 20)
         guard (1...1000).contains(limit) else { throw UsageError("--limit must be between 1 and 1000") }
         let color = Terminal.useColor && !a.has("no-color")
-        let endpoint = a.value("endpoint") ?? getenv("LLMTRACE_ENDPOINT").map { String(cString: $0) }
-        if let endpoint, a.value("data") == nil { return try remote(endpoint, a, limit: limit, color: color) }
+        if let endpoint = Remote.endpoint(a), a.value("data") == nil { return try remote(endpoint, a, limit: limit, color: color) }
 
         var s = TraceSearch()
         s.service = a.value("service"); s.model = a.value("model"); s.kind = a.value("kind"); s.status = a.value("status")
@@ -128,17 +127,13 @@ enum SearchCommand {
                              ("since", "since"), ("until", "until"), ("session", "session_id"), ("user", "user_id"), ("cursor", "cursor"), ("project", "project"), ("text", "text")] {
             if let v = a.value(opt) { params.append((param, v)) }
         }
-        let query = params.map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")
-        var headers: [(String, String)] = []
-        if let key = a.value("api-key") ?? getenv("LLMTRACE_API_KEY").map({ String(cString: $0) }) { headers.append(("Authorization", "Bearer " + key)) }
         let response: HTTPClient.Response
-        do { response = try client.request("GET", "/api/traces?" + query, headers: headers) } catch let e as HTTPClient.Failure {
+        do { response = try client.request("GET", "/api/traces?" + Remote.queryString(params), headers: Remote.authorization(a)) } catch let e as HTTPClient.Failure {
             Terminal.error("tracectl: \(e)")
             return 4
         }
         guard response.status == 200, let doc = try? JSONValue.parse(response.body) else {
-            let message = (try? JSONValue.parse(response.body))?["error"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
-            Terminal.error("tracectl: \(endpoint) answered \(response.status): \(message)")
+            Terminal.error("tracectl: \(endpoint) answered \(response.status): \(Remote.errorMessage(response.body))")
             return response.status == 400 || response.status == 401 || response.status == 403 ? 2 : 1
         }
         if a.has("json") {
@@ -152,17 +147,5 @@ enum SearchCommand {
         }
         print(rows, next: doc["next_cursor"]?.string, color: color)
         return 0
-    }
-
-    static func percentEncode(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E {
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            } else {
-                out += String(format: "%%%02X", b)
-            }
-        }
-        return out
     }
 }

@@ -45,17 +45,16 @@ enum TailCommand {
         if a.value("data") != nil {
             throw UsageError("tail follows a running collector (--endpoint URL); use tracectl search or query on a data directory")
         }
-        let endpoint = a.value("endpoint") ?? getenv("LLMTRACE_ENDPOINT").map { String(cString: $0) } ?? "http://127.0.0.1:4318"
+        let endpoint = Remote.endpoint(a) ?? "http://127.0.0.1:4318"
         let maxCount = try a.int("count", default: 0)
         let seconds = try a.int("seconds", default: 0)
         guard maxCount >= 0, seconds >= 0 else { throw UsageError("--count and --seconds must not be negative") }
         var client = try HTTPClient(endpoint: endpoint)
         client.timeoutSeconds = 40
-        var headers: [(String, String)] = []
-        if let key = a.value("api-key") ?? getenv("LLMTRACE_API_KEY").map({ String(cString: $0) }) { headers.append(("Authorization", "Bearer " + key)) }
+        let headers = Remote.authorization(a)
         var filters = ""
         for (opt, param) in [("service", "service"), ("model", "model"), ("kind", "kind"), ("status", "status"), ("min-duration", "min_duration_ms")] {
-            if let v = a.value(opt) { filters += "&\(param)=\(SearchCommand.percentEncode(v))" }
+            if let v = a.value(opt) { filters += "&" + Remote.queryString([(param, v)]) }
         }
         let color = Terminal.useColor && !a.has("no-color")
         let deadline = seconds > 0 ? monotonicNanos() + Int64(seconds) * 1_000_000_000 : Int64.max
@@ -70,8 +69,7 @@ enum TailCommand {
                 return 4
             }
             guard response.status == 200, let doc = try? JSONValue.parse(response.body), let next = doc["next"]?.int else {
-                let message = (try? JSONValue.parse(response.body))?["error"]?.string ?? String(decoding: response.body.prefix(300), as: UTF8.self)
-                Terminal.error("tracectl: \(endpoint) answered \(response.status): \(message)")
+                Terminal.error("tracectl: \(endpoint) answered \(response.status): \(Remote.errorMessage(response.body))")
                 return response.status == 400 || response.status == 401 || response.status == 403 ? 2 : 1
             }
             after = next
