@@ -5,14 +5,14 @@
 final class BatchEvaluator {
     let batch: ScanBatch
     let n: Int
-    private var cache: [SpanColumn: Vec] = [:]
+    private var cache: [ColumnRef: Vec] = [:]
 
     init(_ batch: ScanBatch) {
         self.batch = batch
         self.n = batch.rowCount
     }
 
-    func column(_ c: SpanColumn) throws -> Vec {
+    func column(_ c: ColumnRef) throws -> Vec {
         if let v = cache[c] { return v }
         let v = try batch.load(c)
         cache[c] = v
@@ -54,12 +54,12 @@ final class BatchEvaluator {
             return arith(op, try eval(l), try eval(r), t)
         case .negate(let e, let t):
             return arith("-", .const(t == .double ? .double(0) : .int(0)), try eval(e), t)
-        case .compare(let op, .column(.start), .const(let v, _)):
+        case .compare(let op, .column(.span(.start)), .const(let v, _)):
             if let known = startFolded(op, v) { return known }
-            return compare(op, try column(.start), .time, .const(v), .time)
-        case .compare(let op, .const(let v, _), .column(.start)):
+            return compare(op, try column(.span(.start)), .time, .const(v), .time)
+        case .compare(let op, .const(let v, _), .column(.span(.start))):
             if let known = startFolded(Self.flip(op), v) { return known }
-            return compare(op, .const(v), .time, try column(.start), .time)
+            return compare(op, .const(v), .time, try column(.span(.start)), .time)
         case .compare(let op, let l, let r):
             return compare(op, try eval(l), l.type, try eval(r), r.type)
         case .and(let l, let r):

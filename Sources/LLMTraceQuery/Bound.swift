@@ -1,6 +1,6 @@
 /// A type-checked expression, ready to evaluate over a batch of rows (`Vec`) or a single row.
 indirect enum Bound: Sendable {
-    case column(SpanColumn)
+    case column(ColumnRef)
     case const(QueryValue, QueryType)
     case arith(String, Bound, Bound, QueryType)
     case negate(Bound, QueryType)
@@ -33,8 +33,24 @@ indirect enum Bound: Sendable {
         return nil
     }
 
+    var isAttribute: Bool {
+        if case .column(.attr) = self { return true }
+        return false
+    }
+
+    /// An attribute read as `t` instead (numbers as doubles); anything else unchanged.
+    func retyped(_ t: QueryType) -> Bound {
+        guard case .column(.attr(let key, _)) = self else { return self }
+        switch t {
+        case .int, .double: return .column(.attr(key, .double))
+        case .bool: return .column(.attr(key, .bool))
+        case .string: return .column(.attr(key, .string))
+        default: return self
+        }
+    }
+
     /// The columns this expression reads.
-    func columns(into set: inout Set<SpanColumn>) {
+    func columns(into set: inout Set<ColumnRef>) {
         switch self {
         case .column(let c): set.insert(c)
         case .const, .agg, .key, .match: break
@@ -47,7 +63,7 @@ indirect enum Bound: Sendable {
 
     /// Evaluates one row: `column` gives a column's value, `aggs`/`keys` the grouped values.
     /// `match` answers full-text condition k for the row.
-    func eval(_ column: (SpanColumn) -> QueryValue, aggs: [QueryValue] = [], keys: [QueryValue] = [],
+    func eval(_ column: (ColumnRef) -> QueryValue, aggs: [QueryValue] = [], keys: [QueryValue] = [],
               match: (Int) -> QueryValue = { _ in .null }) -> QueryValue {
         switch self {
         case .column(let c): return column(c)

@@ -24,30 +24,42 @@ public final class QueryEngine: Sendable {
         public init() {}
     }
 
-    /// Segments and unsealed rows at one moment, and for each set of matching paragraph hashes which
-    /// of those rows hold one.
-    public typealias Snapshot = (segments: [SegmentReader], headRows: [Span], headMatches: [[UInt8]])
+    /// Segments and unsealed rows at one moment, with what the query asked of those rows.
+    public typealias Snapshot = Store.ScanSnapshot
 
-    private let source: @Sendable ([Set<Int64>]) -> Snapshot
+    /// Scores in one project (nil: all) with a time in the range.
+    public typealias ScoreSource = @Sendable (_ project: String?, _ from: Int64, _ to: Int64) throws -> [Score]
+
+    private let source: @Sendable (Store.ScanRequest) -> Snapshot
     let textMatcher: (@Sendable (String) throws -> Set<Int64>)?
+    private let scoreSource: ScoreSource?
+
+    /// How far outside a `traces` query's start range spans are still gathered: a trace's spans
+    /// are read from the segments whose span starts overlap [low - slack, high + slack], so a trace
+    /// is whole when its spans start within an hour of each other. A longer trace straddling the
+    /// range may show only its spans inside that window.
+    public static let traceSlackNanos: Int64 = 3_600_000_000_000
 
     /// A query engine over a store (open for writing or read-only), with full-text search through
-    /// its index.
+    /// its index and scores from its index database.
     public convenience init(store: Store) {
-        self.init(snapshot: { store.scanSnapshot(matching: $0) }, textMatcher: { try store.matchingTextHashes($0) })
+        self.init(snapshot: { store.scanSnapshot($0) }, textMatcher: { try store.matchingTextHashes($0) },
+                  scores: { try store.index.scores(project: $0, from: $1, to: $2) })
     }
 
     /// A query engine over whatever `snapshot` returns: segments and unsealed rows; no full-text search.
     public convenience init(snapshot: @escaping @Sendable () -> (segments: [SegmentReader], headRows: [Span])) {
         self.init(snapshot: { _ in
             let s = snapshot()
-            return (s.segments, s.headRows, [])
+            return Snapshot(segments: s.segments, headRows: s.headRows)
         }, textMatcher: nil)
     }
 
-    public init(snapshot: @escaping @Sendable ([Set<Int64>]) -> Snapshot, textMatcher: (@Sendable (String) throws -> Set<Int64>)?) {
+    public init(snapshot: @escaping @Sendable (Store.ScanRequest) -> Snapshot, textMatcher: (@Sendable (String) throws -> Set<Int64>)?,
+                scores: ScoreSource? = nil) {
         self.source = snapshot
         self.textMatcher = textMatcher
+        self.scoreSource = scores
     }
 
     /// For processes that mostly query (tracectl, the benchmark): a scan allocates a few column
@@ -74,7 +86,32 @@ public final class QueryEngine: Sendable {
     /// this way; the condition is added to the plan, not to the text).
     public func run(_ sql: String, project: String? = nil, limits: Limits = Limits(), now: Int64 = wallNanos()) throws -> QueryResult {
         let started = monotonicNanos()
+        let deadline = started + limits.timeoutNanos
         let plan = try QueryPlanner.plan(QueryParser.parse(sql), now: now, project: project)
+        var stats = QueryResult.Stats()
+        let batches: [ScanBatch]
+        switch plan.table {
+        case .spans: batches = try spanBatches(plan, &stats)
+        case .traces: batches = try traceBatches(plan, &stats, limits: limits, deadline: deadline)
+        case .scores:
+            guard let scoreSource else { throw QueryError("the scores table needs a store's index database") }
+            let scores = try scoreSource(project, plan.startLow, plan.startHigh)
+            batches = [ScoreBatch(scores: scores)]
+        }
+
+        let partials = try parallelMap(batches, limits: limits, deadline: deadline) {
+            try BatchScan.run(plan, $0, maxRows: limits.maxRows, maxGroups: limits.maxGroups)
+        }
+        if plan.table != .traces { stats.rowsScanned = partials.reduce(0) { $0 + $1.rowsScanned } }
+        var result = try plan.isAggregate ? finishGroups(plan, partials, limits) : finishRows(plan, partials, limits)
+        stats.truncated = result.stats.truncated
+        result.stats = stats
+        result.stats.elapsedNanos = monotonicNanos() - started
+        return result
+    }
+
+    /// The segments and head rows a `spans` query reads, after pruning.
+    private func spanBatches(_ plan: QueryPlan, _ stats: inout QueryResult.Stats) throws -> [ScanBatch] {
         // Full-text conditions: the index names the matching paragraphs once per query.
         var matchSets: [Set<Int64>] = []
         for q in plan.matchQueries {
@@ -87,13 +124,20 @@ public final class QueryEngine: Sendable {
                 throw QueryError("text search '\(q)': \(error)")
             }
         }
-        let snapshot = source(matchSets)
-        var stats = QueryResult.Stats()
+        var keys: [String] = []
+        for c in plan.columns { if case .attr(let key, _) = c, !keys.contains(key) { keys.append(key) } }
+        let snapshot = source(Store.ScanRequest(matching: matchSets, attributes: keys))
+        return try prune(snapshot, plan, low: plan.startLow, high: plan.startHigh, matchSets: matchSets, &stats)
+    }
 
+    /// Segments and head rows that can hold spans starting in low...high and meeting the plan's
+    /// dictionary constraints.
+    private func prune(_ snapshot: Snapshot, _ plan: QueryPlan, low: Int64, high: Int64, matchSets: [Set<Int64>],
+                       _ stats: inout QueryResult.Stats) throws -> [ScanBatch] {
         // Prune: time range first (from the footer), then dictionaries (one cached read).
         var batches: [ScanBatch] = []
         for seg in snapshot.segments {
-            if seg.rowCount == 0 || seg.maxStart < plan.startLow || seg.minStart > plan.startHigh {
+            if seg.rowCount == 0 || seg.maxStart < low || seg.minStart > high {
                 stats.segmentsPruned += 1
                 continue
             }
@@ -107,33 +151,44 @@ public final class QueryEngine: Sendable {
         }
         stats.segmentsRead = batches.count
         if !snapshot.headRows.isEmpty {
-            let keep = snapshot.headRows.indices.filter { snapshot.headRows[$0].startNanos >= plan.startLow && snapshot.headRows[$0].startNanos <= plan.startHigh }
+            let keep = snapshot.headRows.indices.filter { snapshot.headRows[$0].startNanos >= low && snapshot.headRows[$0].startNanos <= high }
             stats.headRows = keep.count
             if !keep.isEmpty {
                 let matches = snapshot.headMatches.map { m in keep.map { m[$0] } }
-                batches.append(RowBatch(rows: keep.map { snapshot.headRows[$0] }, matches: matches))
+                let attributes = snapshot.headAttributes.mapValues { a in keep.map { a[$0] } }
+                batches.append(RowBatch(rows: keep.map { snapshot.headRows[$0] }, matches: matches, attributes: attributes))
             }
         }
-
-        let partials = try scan(plan, batches, limits: limits, deadline: started + limits.timeoutNanos)
-        stats.rowsScanned = partials.reduce(0) { $0 + $1.rowsScanned }
-        var result = try plan.isAggregate ? finishGroups(plan, partials, limits) : finishRows(plan, partials, limits)
-        stats.truncated = result.stats.truncated
-        result.stats = stats
-        result.stats.elapsedNanos = monotonicNanos() - started
-        return result
+        return batches
     }
 
-    /// Scans the batches on `limits.threads` threads; each takes the next batch until none is left.
-    private func scan(_ plan: QueryPlan, _ batches: [ScanBatch], limits: Limits, deadline: Int64) throws -> [BatchPartial] {
-        final class Shared: @unchecked Sendable {
-            let lock = Condition()
-            var next = 0
-            var results: [BatchPartial?]
-            var failure: Error?
-            init(_ n: Int) { results = Array(repeating: nil, count: n) }
+    /// The `traces` rows a query reads: spans are gathered from the segments near its start range
+    /// (`traceSlackNanos`), summed per segment on every core, joined by trace, and cut into batches.
+    private func traceBatches(_ plan: QueryPlan, _ stats: inout QueryResult.Stats, limits: Limits, deadline: Int64) throws -> [ScanBatch] {
+        let (l, lo) = plan.startLow.subtractingReportingOverflow(Self.traceSlackNanos)
+        let (h, ho) = plan.startHigh.addingReportingOverflow(Self.traceSlackNanos)
+        let low = lo ? .min : l, high = ho ? .max : h
+        var spanStats = QueryResult.Stats()
+        let spans = try prune(source(Store.ScanRequest()), plan, low: low, high: high, matchSets: [], &spanStats)
+        stats.segmentsRead = spanStats.segmentsRead
+        stats.segmentsPruned = spanStats.segmentsPruned
+        stats.headRows = spanStats.headRows
+        stats.rowsScanned = spans.reduce(0) { $0 + $1.rowCount }
+        let parts = try parallelMap(spans, limits: limits, deadline: deadline) { b -> [TraceRow] in
+            switch b {
+            case let s as SegmentBatch: return try s.traceRows()
+            case let r as RowBatch: return r.traceRows()
+            default: throw QueryError("internal: not a span batch")
+            }
         }
-        let shared = Shared(batches.count)
+        return TraceBatch.batches(TraceBatch.merge(parts))
+    }
+
+    /// Runs `body` over the batches on `limits.threads` threads; each takes the next batch until
+    /// none is left. Results come in batch order.
+    private func parallelMap<T: Sendable>(_ batches: [ScanBatch], limits: Limits, deadline: Int64,
+                                          _ run: @escaping @Sendable (ScanBatch) throws -> T) throws -> [T] {
+        let shared = ParallelResults<T>(batches.count)
         let work = batches
         let threads = min(limits.threads, batches.count)
         let body: @Sendable (Int) -> Void = { _ in
@@ -149,7 +204,7 @@ public final class QueryEngine: Sendable {
                 }
                 guard let k else { return }
                 do {
-                    let p = try BatchScan.run(plan, work[k], maxRows: limits.maxRows, maxGroups: limits.maxGroups)
+                    let p = try run(work[k])
                     shared.lock.withLock { shared.results[k] = p }
                 } catch {
                     shared.lock.withLock { if shared.failure == nil { shared.failure = error } }
@@ -243,6 +298,15 @@ public final class QueryEngine: Sendable {
         r.stats.truncated = rows.count - from > cap && cap < wanted || (plan.limit == nil && rows.count - from > limits.maxRows)
         return r
     }
+}
+
+/// What the threads of `parallelMap` share: the next batch to take, results, the first failure.
+private final class ParallelResults<T>: @unchecked Sendable {
+    let lock = Condition()
+    var next = 0
+    var results: [T?]
+    var failure: Error?
+    init(_ n: Int) { results = Array(repeating: nil, count: n) }
 }
 
 enum System {

@@ -17,6 +17,7 @@ struct QueryPlan: Sendable {
         var expr: Bound
         var descending: Bool
     }
+    var table = QueryTable.spans
     var names: [String] = []
     var filter: Bound?
     var isAggregate = false
@@ -28,7 +29,8 @@ struct QueryPlan: Sendable {
     var order: [OrderKey] = []
     var limit: Int?
     var offset = 0
-    /// Inclusive bounds on `start` implied by the WHERE clause (segments outside are skipped).
+    /// Inclusive bounds on the table's time column (`start`, or `time` for scores) implied by the
+    /// WHERE clause (segments outside are skipped).
     var startLow: Int64 = .min
     var startHigh: Int64 = .max
     /// Equality / IN constraints on dictionary columns (a segment whose dictionary has none of the
@@ -37,7 +39,7 @@ struct QueryPlan: Sendable {
     /// Seconds that `rate()` divides by.
     var rateSeconds: Double?
     /// Columns the row stage reads.
-    var columns: Set<SpanColumn> = []
+    var columns: Set<ColumnRef> = []
     /// FTS5 queries of the `text MATCH '…'` conditions, by number.
     var matchQueries: [String] = []
 
@@ -69,11 +71,12 @@ struct QueryPlanner {
 
     private mutating func build(_ s0: SelectStatement, project: String?) throws -> QueryPlan {
         var s = s0
-        guard s.table == "spans" else {
-            throw QueryError("unknown table '\(s.table)'; the table is spans (columns: \(SpanColumn.help))", at: s.tablePosition)
+        guard let table = QueryTable(rawValue: s.table) else {
+            throw QueryError("unknown table '\(s.table)'; the tables are spans, traces (a row per trace) and scores", at: s.tablePosition)
         }
+        plan.table = table
         if s.star {
-            s.items = SpanColumn.star.map { .init(expr: Expr(.column($0.rawValue), at: s.starPosition), alias: nil, text: $0.rawValue) }
+            s.items = table.star.map { .init(expr: Expr(.column($0), at: s.starPosition), alias: nil, text: $0) }
         }
         plan.names = s.items.map(\.name)
         plan.limit = s.limit
@@ -85,7 +88,7 @@ struct QueryPlanner {
             plan.filter = f
         }
         if let project {
-            let p = Bound.compare("=", .column(.project), .const(.string(project), .string))
+            let p = Bound.compare("=", .column(table.projectColumn), .const(.string(project), .string))
             plan.filter = plan.filter.map { .and(p, $0) } ?? p
         }
         if let f = plan.filter { extractRanges(f) }
@@ -140,7 +143,7 @@ struct QueryPlanner {
             }
         }
 
-        var cols = Set<SpanColumn>()
+        var cols = Set<ColumnRef>()
         plan.filter?.columns(into: &cols)
         for k in plan.keys { k.columns(into: &cols) }
         for a in plan.aggregates { a.arg?.columns(into: &cols) }
@@ -159,7 +162,7 @@ struct QueryPlanner {
             }
             return items[Int(k) - 1].expr
         }
-        if case .column(let name) = e.kind, SpanColumn(rawValue: name) == nil, let item = items.first(where: { $0.alias == name }) {
+        if case .column(let name) = e.kind, plan.table.column(named: name) == nil, let item = items.first(where: { $0.alias == name }) {
             return item.expr
         }
         return e
@@ -184,8 +187,8 @@ struct QueryPlanner {
         }
         switch e.kind {
         case .column(let name):
-            guard let c = SpanColumn(rawValue: name) else {
-                throw QueryError("unknown column '\(name)'; spans has: \(SpanColumn.help)", at: e.position)
+            guard let c = plan.table.column(named: name) else {
+                throw QueryError("unknown column '\(name)'; \(plan.table.rawValue) has: \(plan.table.help)", at: e.position)
             }
             if case .grouped = ctx {
                 throw QueryError("column \(name) must be in GROUP BY or inside an aggregate such as count(), sum(\(name)), max(\(name))", at: e.position)
@@ -201,12 +204,17 @@ struct QueryPlanner {
             case .time: return .const(v, .time)
             }
         case .attr(let key):
-            throw QueryError("attr['\(key)'] is not supported yet: filter on the span columns (\(SpanColumn.help))", at: e.position)
+            guard plan.table == .spans else { throw QueryError("attr['\(key)'] reads span attributes: query FROM spans", at: e.position) }
+            if case .grouped = ctx {
+                throw QueryError("attr['\(key)'] must be in GROUP BY or inside an aggregate such as count(attr['\(key)'])", at: e.position)
+            }
+            return .column(.attr(key, .string))
         case .match(let target, let q):
             guard case .column("text") = target.kind else {
                 throw QueryError("MATCH searches the pseudo-column text (all message and document content): write text MATCH '\(q)'", at: target.position)
             }
             guard case .row("WHERE") = ctx else { throw QueryError("MATCH can only be used in WHERE", at: e.position) }
+            guard plan.table == .spans else { throw QueryError("MATCH searches span text: query FROM spans", at: e.position) }
             guard !q.trimmingCharacters(in: .whitespaces).isEmpty else { throw QueryError("MATCH needs search terms, such as text MATCH 'refund policy'", at: e.position) }
             plan.matchQueries.append(q)
             return .match(plan.matchQueries.count - 1)
@@ -231,7 +239,8 @@ struct QueryPlanner {
             let both = Bound.and(try bindCompare(">=", x, lo, ctx, e.position), try bindCompare("<=", x, hi, ctx, e.position))
             return fold(neg ? .not(both) : both)
         case .inList(let x, let list, let neg):
-            let b = try bind(x, ctx)
+            var b = try bind(x, ctx)
+            if b.isAttribute, let first = list.first, let t = Self.literalType(first) { b = b.retyped(t) }
             var values: [QueryValue] = []
             for item in list {
                 var v = try bind(item, ctx)
@@ -278,6 +287,9 @@ struct QueryPlanner {
 
     private mutating func bindCompare(_ op: String, _ l: Expr, _ r: Expr, _ ctx: Context, _ pos: Int) throws -> Bound {
         var lb = try bind(l, ctx), rb = try bind(r, ctx)
+        // An attribute takes the type of what it is compared with.
+        if lb.isAttribute, !rb.isAttribute { lb = lb.retyped(rb.type) }
+        if rb.isAttribute, !lb.isAttribute { rb = rb.retyped(lb.type) }
         lb = coerce(lb, to: rb.type)
         rb = coerce(rb, to: lb.type)
         if lb.type == .time, rb.type == .string { throw QueryError("'\(rb.constant?.text ?? r.canonical)' is not a time; write times as '2026-11-25T06:00:00Z' or now() - 1h", at: r.position) }
@@ -289,7 +301,7 @@ struct QueryPlanner {
     }
 
     private mutating func bindArith(_ op: String, _ l: Expr, _ r: Expr, _ ctx: Context, _ pos: Int) throws -> Bound {
-        let lb = try bind(l, ctx), rb = try bind(r, ctx)
+        let lb = try bind(l, ctx).retyped(.double), rb = try bind(r, ctx).retyped(.double)
         for (x, b) in [(l, lb), (r, rb)] where !Self.isNumeric(b.type) {
             throw QueryError("operator \(op) needs numbers, but \(describe(x, b.type))", at: x.position)
         }
@@ -342,12 +354,12 @@ struct QueryPlanner {
             return fold(.call(name, bs, rt))
         case "abs":
             try arity(1...1, "one number")
-            let b = try bind(args[0], ctx)
+            let b = try bind(args[0], ctx).retyped(.double)
             guard b.type == .int || b.type == .double || b.type == .null else { throw QueryError("abs() needs a number, but \(describe(args[0], b.type))", at: args[0].position) }
             return fold(.call(name, [b], b.type))
         default: // round
             try arity(1...2, "a number and optionally digits: round(x, 2)")
-            let bs = try args.map { try bind($0, ctx) }
+            let bs = try args.map { try bind($0, ctx).retyped(.double) }
             guard bs[0].type == .int || bs[0].type == .double || bs[0].type == .null else {
                 throw QueryError("round() needs a number, but \(describe(args[0], bs[0].type))", at: args[0].position)
             }
@@ -361,7 +373,11 @@ struct QueryPlanner {
         if let k = aggregateIndex[canonical] { return .agg(k, plan.aggregates[k].type) }
         func arg(_ k: Int) throws -> Bound {
             let b = try bind(args[k], .row("an aggregate's argument"))
-            return b
+            // Numeric aggregates read an attribute as a number; count, min and max as it is (text).
+            switch name {
+            case "sum", "avg", "rate", "p50", "p90", "p95", "p99", "quantile": return b.retyped(.double)
+            default: return b
+            }
         }
         var spec: AggregateSpec
         switch name {
@@ -444,19 +460,40 @@ struct QueryPlanner {
         switch f {
         case .and(let l, let r):
             extractRanges(l); extractRanges(r)
-        case .compare(let op, .column(.start), .const(let v, _)):
+        case .compare(let op, .column(let c), .const(let v, _)) where c == plan.table.timeColumn:
             narrow(op, v)
-        case .compare(let op, .const(let v, _), .column(.start)):
+        case .compare(let op, .const(let v, _), .column(let c)) where c == plan.table.timeColumn:
             let flipped = ["<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!="][op]!
             narrow(flipped, v)
         case .compare("=", .column(let c), .const(.string(let s), _)):
-            if let dc = c.dictionaryColumn { plan.dictionaryConstraints.append((dc, [s])) }
+            if let dc = dictionaryColumn(c) { plan.dictionaryConstraints.append((dc, [s])) }
         case .inList(.column(let c), let list, negated: false):
-            if let dc = c.dictionaryColumn {
+            if let dc = dictionaryColumn(c) {
                 let strings = list.compactMap { v -> String? in if case .string(let s) = v { return s } else { return nil } }
                 plan.dictionaryConstraints.append((dc, strings))
             }
         default: break
+        }
+    }
+
+    /// The segment dictionary column that a constraint on `c` prunes by. A trace's project is the
+    /// project of each of its spans (traces are assembled per project), so it prunes too.
+    private func dictionaryColumn(_ c: ColumnRef) -> SegmentFormat.Column? {
+        switch c {
+        case .span(let sc): return sc.dictionaryColumn
+        case .trace(.project): return .project
+        default: return nil
+        }
+    }
+
+    /// The type a literal has, for giving it to an attribute it is compared with.
+    private static func literalType(_ e: Expr) -> QueryType? {
+        switch e.kind {
+        case .literal(.int), .literal(.double): return .double
+        case .negate(let x): return literalType(x)
+        case .literal(.bool): return .bool
+        case .literal(.string): return .string
+        default: return nil
         }
     }
 

@@ -7,7 +7,7 @@ protocol ScanBatch: Sendable {
     /// Smallest and largest start time, known without reading the column (nil: unknown).
     var startRange: (Int64, Int64)? { get }
     /// One column for every row.
-    func load(_ c: SpanColumn) throws -> Vec
+    func load(_ c: ColumnRef) throws -> Vec
     /// Full-text condition k: 1 for the rows holding a matching paragraph.
     func matchRows(_ k: Int) throws -> [UInt8]
 }
@@ -23,6 +23,14 @@ struct SegmentBatch: ScanBatch {
     }
     var rowCount: Int { segment.rowCount }
     var startRange: (Int64, Int64)? { (segment.minStart, segment.maxStart) }
+
+    func load(_ c: ColumnRef) throws -> Vec {
+        switch c {
+        case .span(let sc): return try load(sc)
+        case .attr(let key, let t): return Vec.attribute(try segment.attributeColumn(key), t)
+        case .trace, .score: throw QueryError("internal: column \(c.name) is not a spans column")
+        }
+    }
 
     func load(_ c: SpanColumn) throws -> Vec {
         let s = segment
@@ -136,6 +144,9 @@ struct RowBatch: ScanBatch {
     let rows: [Span]
     /// Per full-text condition, 1 for the rows holding a matching paragraph.
     var matches: [[UInt8]] = []
+    /// Attribute values by key, read from the head's details (its rows carry no attributes); a key
+    /// not here is read from the rows.
+    var attributes: [String: [AttributeValue?]] = [:]
 
     func matchRows(_ k: Int) throws -> [UInt8] {
         guard k < matches.count else { throw QueryError("full-text search is not available here") }
@@ -179,7 +190,17 @@ struct RowBatch: ScanBatch {
         return .doubles(out, nulls ? valid : nil)
     }
 
-    func load(_ c: SpanColumn) throws -> Vec {
+    func load(_ c: ColumnRef) throws -> Vec {
+        switch c {
+        case .span(let sc): return load(sc)
+        case .attr(let key, let t):
+            if let values = attributes[key] { return Vec.attribute(values, t) }
+            return Vec.attribute(rows.lazy.map { s in s.attributes.first { $0.key == key }?.value }, t)
+        case .trace, .score: throw QueryError("internal: column \(c.name) is not a spans column")
+        }
+    }
+
+    func load(_ c: SpanColumn) -> Vec {
         switch c {
         case .traceID: return dict { $0.traceID.hex }
         case .spanID, .parentSpanID: return .values(rows.map { c.value(of: $0) })
@@ -213,6 +234,41 @@ struct RowBatch: ScanBatch {
         case .topP: return doubles { $0.topP }
         case .error: return .bools(rows.map { $0.status == .error ? 1 : 0 })
         case .isRoot: return .bools(rows.map { $0.parentSpanID.isZero ? 1 : 0 })
+        }
+    }
+}
+
+extension Vec {
+    /// An attribute column read as `t` (`ColumnRef.convert` says how each value converts): strings
+    /// as a dictionary column, so grouping and comparing work on codes.
+    static func attribute<C: Collection>(_ values: C, _ t: QueryType) -> Vec where C.Element == AttributeValue? {
+        let n = values.count
+        switch t {
+        case .double:
+            var out = [Double](repeating: 0, count: n)
+            var valid = [Bool](repeating: true, count: n)
+            var nulls = false
+            for (i, v) in values.enumerated() {
+                if case .double(let d) = ColumnRef.convert(v, to: .double) { out[i] = d } else { valid[i] = false; nulls = true }
+            }
+            return .doubles(out, nulls ? valid : nil)
+        case .bool:
+            return .bools(values.map { v -> UInt8 in
+                if case .bool(let b) = ColumnRef.convert(v, to: .bool) { return b ? 1 : 0 }
+                return 2
+            })
+        default:
+            var dict: [String] = []
+            var index: [String: UInt32] = [:]
+            var codes = [UInt32](repeating: 0, count: n)
+            for (i, v) in values.enumerated() {
+                guard case .string(let s) = ColumnRef.convert(v, to: .string) else { continue }
+                if let k = index[s] { codes[i] = k; continue }
+                dict.append(s)
+                index[s] = UInt32(dict.count)
+                codes[i] = UInt32(dict.count)
+            }
+            return .dict(codes, dict)
         }
     }
 }

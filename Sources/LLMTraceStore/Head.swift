@@ -121,6 +121,24 @@ final class Head {
         return out
     }
 
+    /// Attribute `key` of every row (nil where a row has none), read from the details without
+    /// decoding the rest: what `attr['key']` reads of the head.
+    func attributes(_ key: String) -> [AttributeValue?] {
+        texts.withTexts { t in
+            var out = [AttributeValue?](repeating: nil, count: rows.count)
+            guard let id = t.firstIndex(of: key) else { return out }
+            for i in rows.indices where detailRanges[i].count > 0 {
+                let v = withDetails(i) { p -> AttributeValue?? in
+                    var r = ByteReader(p)
+                    return SpanBinaryCodec.attribute(&r, key: UInt32(id), texts: t)
+                }
+                precondition(v != nil, "head details do not decode: the WAL encoding and the head disagree")
+                out[i] = v!
+            }
+            return out
+        }
+    }
+
     var allSpans: [Span] {
         texts.withTexts { t in rows.indices.map { span($0, texts: t) } }
     }

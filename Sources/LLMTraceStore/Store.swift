@@ -515,14 +515,54 @@ public final class Store: @unchecked Sendable {
     /// paragraph (same order as `headRows`). Computed under the store lock, so it costs ingest a
     /// pause proportional to the head: a full-text query only.
     public func scanSnapshot(matching sets: [Set<Int64>]) -> (segments: [SegmentReader], headRows: [Span], headMatches: [[UInt8]]) {
+        let s = scanSnapshot(ScanRequest(matching: sets))
+        return (s.segments, s.headRows, s.headMatches)
+    }
+
+    /// What a query needs of the unsealed rows beyond their fixed fields.
+    public struct ScanRequest: Sendable {
+        /// Sets of paragraph hashes: which rows hold a matching paragraph.
+        public var matching: [Set<Int64>]
+        /// Attribute keys: each row's value.
+        public var attributes: [String]
+        public init(matching: [Set<Int64>] = [], attributes: [String] = []) {
+            self.matching = matching
+            self.attributes = attributes
+        }
+    }
+
+    /// A scan snapshot taken at one moment: published segments (oldest first), the rows not yet in
+    /// a segment with their fixed fields, and what the request asked of those rows (same order).
+    public struct ScanSnapshot: Sendable {
+        public var segments: [SegmentReader]
+        public var headRows: [Span]
+        public var headMatches: [[UInt8]]
+        public var headAttributes: [String: [AttributeValue?]]
+        public init(segments: [SegmentReader], headRows: [Span], headMatches: [[UInt8]] = [], headAttributes: [String: [AttributeValue?]] = [:]) {
+            self.segments = segments
+            self.headRows = headRows
+            self.headMatches = headMatches
+            self.headAttributes = headAttributes
+        }
+    }
+
+    /// Computed under the store lock, so a full-text or attribute query costs ingest a pause
+    /// proportional to the head.
+    public func scanSnapshot(_ request: ScanRequest) -> ScanSnapshot {
         state.withLock {
             var rows = replayed
+            let sets = request.matching
             var matches: [[UInt8]] = sets.map { set in replayed.map { SpanBinaryCodec.hasParagraph(of: $0, in: set) ? 1 : 0 } }
+            var attributes: [String: [AttributeValue?]] = [:]
+            for key in request.attributes {
+                attributes[key] = replayed.map { s in s.attributes.first { $0.key == key }?.value }
+            }
             for h in sealing.map(\.head) + [head] {
                 rows.append(contentsOf: h.rows)
                 for k in sets.indices { matches[k].append(contentsOf: h.rows(matching: sets[k])) }
+                for key in request.attributes { attributes[key]!.append(contentsOf: h.attributes(key)) }
             }
-            return (segments.values.sorted { $0.id < $1.id }, rows, matches)
+            return ScanSnapshot(segments: segments.values.sorted { $0.id < $1.id }, headRows: rows, headMatches: matches, headAttributes: attributes)
         }
     }
 

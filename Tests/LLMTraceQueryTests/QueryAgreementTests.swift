@@ -122,10 +122,16 @@ struct QueryAgreementTests {
 
     /// Span-by-span evaluation of a plan, exact (quantiles from sorted values).
     static func bruteForce(_ sql: String, _ spans: [Span], now: Int64) throws -> [[QueryValue]] {
-        let plan = try QueryPlanner.plan(QueryParser.parse(sql), now: now, project: nil)
-        let matched = spans.filter { s in plan.filter.map { Ops.truth($0.eval { $0.value(of: s) }) == 1 } ?? true }
+        try bruteForce(sql, rows: spans, now: now) { c, s in c.value(of: s) }
+    }
+
+    /// Row-by-row evaluation of a plan over any table's rows, `value` giving a column of a row.
+    static func bruteForce<R>(_ sql: String, rows input: [R], now: Int64, project: String? = nil,
+                              value: (ColumnRef, R) -> QueryValue) throws -> [[QueryValue]] {
+        let plan = try QueryPlanner.plan(QueryParser.parse(sql), now: now, project: project)
+        let matched = input.filter { s in plan.filter.map { Ops.truth($0.eval { value($0, s) }) == 1 } ?? true }
         guard plan.isAggregate else {
-            var rows = matched.map { s in plan.outputs.map { $0.eval { $0.value(of: s) } } + plan.order.map { $0.expr.eval { $0.value(of: s) } } }
+            var rows = matched.map { s in plan.outputs.map { $0.eval { value($0, s) } } + plan.order.map { $0.expr.eval { value($0, s) } } }
             let w = plan.outputs.count
             rows.sort { a, b in
                 for (k, o) in plan.order.enumerated() {
@@ -136,9 +142,9 @@ struct QueryAgreementTests {
             }
             return Array(rows.dropFirst(plan.offset).prefix(plan.limit ?? Int.max).map { Array($0[0..<w]) })
         }
-        var groups: [[QueryValue]: [Span]] = [:]
+        var groups: [[QueryValue]: [R]] = [:]
         for s in matched {
-            var key = plan.keys.map { $0.eval { $0.value(of: s) } }
+            var key = plan.keys.map { $0.eval { value($0, s) } }
             for k in key.indices { if case .double(let d) = key[k], d == 0 { key[k] = .double(0) } }
             groups[key, default: []].append(s)
         }
@@ -146,7 +152,7 @@ struct QueryAgreementTests {
         var rows: [([QueryValue], [QueryValue])] = []
         for (key, members) in groups {
             let aggs: [QueryValue] = plan.aggregates.map { spec in
-                let values = spec.arg.map { a in members.map { s in a.eval { $0.value(of: s) } }.filter { !$0.isNull } } ?? []
+                let values = spec.arg.map { a in members.map { s in a.eval { value($0, s) } }.filter { !$0.isNull } } ?? []
                 switch spec.kind {
                 case .countRows: return .int(Int64(members.count))
                 case .count: return .int(Int64(values.count))

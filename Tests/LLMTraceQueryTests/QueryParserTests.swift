@@ -23,7 +23,7 @@ struct QueryParserTests {
         #expect(plan.isAggregate)
         #expect(plan.aggregates.count == 3)
         #expect(plan.startLow == 10_000_000_000_000 - 3_600_000_000_000 + 1)
-        #expect(plan.columns == [.model, .service, .kind, .start, .durationMs, .costUSD])
+        #expect(plan.columns == Set([.model, .service, .kind, .start, .durationMs, .costUSD].map(ColumnRef.span)))
     }
 
     @Test func errorsNameThePositionAndWhatWasExpected() {
@@ -50,7 +50,9 @@ struct QueryParserTests {
             ("SELECT service + 1 FROM spans", 8, "operator + needs numbers"),
             ("SELECT count() FROM spans WHERE service LIKE model", 46, "quoted pattern"),
             ("SELECT count() FROM spans WHERE duration_ms", 33, "needs a condition"),
-            ("SELECT count() FROM spans WHERE attr['gen_ai.system'] = 'openai'", 33, "not supported yet"),
+            ("SELECT count() FROM traces WHERE attr['gen_ai.system'] = 'openai'", 34, "query FROM spans"),
+            ("SELECT attr['tier'], count() FROM spans", 8, "must be in GROUP BY"),
+            ("SELECT count() FROM scores WHERE duration_ms > 3", 34, "scores has:"),
         ]
         for (sql, position, message) in cases {
             let e = error(sql)

@@ -317,6 +317,58 @@ public enum SpanBinaryCodec {
         return !r.failed
     }
 
+    /// The value of the attribute whose key is text `key` in one row's details, skipping everything
+    /// else without building strings: `.some(nil)` when the row has no such attribute, nil when the
+    /// details do not decode. What `attr['key']` in a query reads per row.
+    public static func attribute<T: TextLookup>(_ r: inout ByteReader, key: UInt32, texts: T) -> AttributeValue?? {
+        func skipContent(_ r: inout ByteReader) -> Bool {
+            let n = r.count(limit: r.remaining)
+            guard n >= 1 else { return false }
+            for _ in 0..<n { _ = r.varint() }
+            return !r.failed
+        }
+        for _ in 0..<2 {  // input, then output messages
+            let n = r.count(limit: r.remaining)
+            for _ in 0..<n {
+                _ = r.varint()  // role
+                guard skipContent(&r) else { return nil }
+            }
+        }
+        let nDocs = r.count(limit: r.remaining)
+        for _ in 0..<nDocs {
+            _ = r.varint()  // id + 1
+            guard skipContent(&r) else { return nil }
+            if r.u8() == 1 { _ = r.f64() }
+        }
+        let nTags = r.count(limit: r.remaining)
+        for _ in 0..<nTags { _ = r.varint() }
+        let n = r.count(limit: r.remaining)
+        for _ in 0..<n {
+            let k = r.varint()
+            if k == UInt64(key) {
+                guard let v = decodeValue(&r, texts: texts, depth: 0) else { return nil }
+                return .some(v)
+            }
+            guard skipValue(&r, depth: 0) else { return nil }
+        }
+        return r.failed ? nil : .some(nil)
+    }
+
+    static func skipValue(_ r: inout ByteReader, depth: Int) -> Bool {
+        switch r.u8() {
+        case 0: _ = r.varint()
+        case 1: _ = r.svarint()
+        case 2: _ = r.f64()
+        case 3, 4: break
+        case 5:
+            guard depth == 0 else { return false }
+            let n = r.count(limit: r.remaining)
+            for _ in 0..<n { guard skipValue(&r, depth: 1) else { return false } }
+        default: return false
+        }
+        return !r.failed
+    }
+
     static func encodeAttributes(_ attrs: [Attribute], into w: inout ByteWriter, texts t: inout TextInterner) {
         w.varint(attrs.count)
         for k in attrs.indices {

@@ -115,6 +115,27 @@ public final class IndexDB: @unchecked Sendable {
         }
     }
 
+    /// Every score with a time in `from...to`, in one project or all, oldest first: the rows of the
+    /// `scores` query table.
+    public func scores(project: String?, from: Int64 = .min, to: Int64 = .max) throws -> [Score] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT project, trace_id, span_id, name, value, category, source, comment, time_ns FROM scores WHERE time_ns BETWEEN ? AND ? AND (?3 IS NULL OR project = ?3) ORDER BY time_ns, id")
+            st.bind(1, from).bind(2, to)
+            if let project { st.bind(3, project) } else { st.bindNull(3) }
+            var out: [Score] = []
+            while try st.step() {
+                let blob = st.blob(1)
+                guard blob.count == 16 else { continue }
+                let trace = blob.withUnsafeBytes { TraceID(bytes: $0) }
+                let value: Score.Value = st.isNull(4) ? .category(st.text(5)) : .number(st.double(4))
+                out.append(Score(project: st.text(0), traceID: trace, spanID: st.isNull(2) ? nil : SpanID(UInt64(bitPattern: st.int(2))),
+                                 name: st.text(3), value: value, source: Score.Source(rawValue: st.text(6)) ?? .user,
+                                 comment: st.isNull(7) ? nil : st.text(7), timeNanos: st.int(8)))
+            }
+            return out
+        }
+    }
+
     /// Adds texts to the full-text index, each distinct text once. With a segment, also records it
     /// as the newest segment holding the text. Must run inside a write transaction.
     private func indexTexts(_ texts: [String], segment: UInt64?) throws {

@@ -634,6 +634,27 @@ public final class SegmentReader: @unchecked Sendable {
         return out
     }
 
+    /// Attribute `key` of every row (nil where a row has none): one pass over the details column,
+    /// skipping messages and documents. Inflates the text store to find the key's text id and the
+    /// string values, so it costs about what a full-text postings build does; `attr['key']` queries
+    /// are the slow path of the engine.
+    public func attributeColumn(_ key: String) throws -> [AttributeValue?] {
+        var out = [AttributeValue?](repeating: nil, count: rowCount)
+        guard rowCount > 0 else { return out }
+        let texts = try allTexts()
+        guard let keyID = texts.firstIndex(of: key) else { return out }
+        for (row, blob) in try decodeBlobs(0..<rowCount).enumerated() {
+            guard let blob else { continue }
+            let v = blob.withUnsafeBytes { p -> AttributeValue?? in
+                var r = ByteReader(p)
+                return SpanBinaryCodec.attribute(&r, key: UInt32(keyID), texts: texts)
+            }
+            guard let v else { throw StoreError("corrupt segment: details of row \(row) do not decode", path: path) }
+            out[row] = v
+        }
+        return out
+    }
+
     // MARK: Full-text postings
 
     /// Which rows hold which paragraph: the paragraph hashes of the segment's texts and, per text, the
