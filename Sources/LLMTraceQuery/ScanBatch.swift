@@ -19,7 +19,7 @@ struct SegmentBatch: ScanBatch {
     var matchSets: [Set<Int64>] = []
 
     func matchRows(_ k: Int) throws -> [UInt8] {
-        try segment.textPostings().rows(matching: matchSets[k], rowCount: segment.rowCount)
+        try segment.rows(matchingParagraphs: matchSets[k])
     }
     var rowCount: Int { segment.rowCount }
     var startRange: (Int64, Int64)? { (segment.minStart, segment.maxStart) }

@@ -139,6 +139,12 @@ public final class Store: @unchecked Sendable {
             }
             nextSegmentID = max(nextSegmentID, id + 1)
         }
+        // Postings files whose segment is gone (retention, or set aside as corrupt).
+        for name in FileIO.list(segmentDir) where name.hasSuffix(".postings") && !options.readOnly {
+            let seg = String(name.dropLast(".postings".count)) + ".seg"
+            if let id = SegmentFormat.id(fromName: seg), segments[id] != nil { continue }
+            try FileIO.remove(segmentDir + "/" + name)
+        }
     }
 
     private func reconcileIndex() throws {
@@ -359,7 +365,11 @@ public final class Store: @unchecked Sendable {
             // ingest slows (on two cores, FTS5 at full speed cannot keep up with 100k spans/s of LLM
             // text anyway), and a seal's index commit never waits behind a long transaction.
             var last = monotonicNanos()
-            try index.indexSegmentTexts(segment: id, texts: try reader.searchableTexts()) { () -> Int? in
+            let inputs = try reader.textIndexInputs()
+            // The postings file first: a crash before the segment's flag is set redoes both, and
+            // the file is replaced whole.
+            try reader.writePostings(inputs.postings)
+            try index.indexSegmentTexts(segment: id, texts: inputs.texts) { () -> Int? in
                 let now = monotonicNanos()
                 // Shutdown does not wait for a catch-up: the segment stays pending until next start.
                 if self.state.withLock({ self.stopping }) { return nil }
@@ -374,6 +384,22 @@ public final class Store: @unchecked Sendable {
             n += 1
         }
         return n
+    }
+
+    /// Writes the postings file of every segment that lacks one (indexed before postings files
+    /// existed, or whose file was removed), one segment per call so ingest is never held up long.
+    /// Returns whether it wrote one.
+    @discardableResult
+    public func writeMissingPostings() throws -> Bool {
+        guard !options.readOnly else { return false }
+        textIndexing.lock()
+        defer { textIndexing.unlock() }
+        let readers = state.withLock { segments.values.sorted { $0.id < $1.id } }
+        guard let r = readers.first(where: { !FileIO.exists(TextPostingsFile.path(ofSegment: $0.path)) }) else { return false }
+        try r.writePostings(try r.textIndexInputs().postings)
+        r.dropResidentPages()
+        trimMemory()
+        return true
     }
 
     /// Live pass: the paragraphs of head rows added since the last pass, at most `maxRows` of them.
@@ -403,6 +429,7 @@ public final class Store: @unchecked Sendable {
         while !state.withLock({ stopping }) {
             do {
                 try indexPendingTexts()
+                try writeMissingPostings()
                 // The live pass keeps up with moderate traffic (a second's worth of rows at a time);
                 // under a flood the segment pass, duty-cycled, takes over.
                 let skip = state.withLock { () -> Bool in
@@ -473,6 +500,7 @@ public final class Store: @unchecked Sendable {
             // Delete the file first: a crash before the index cleanup leaves index rows without a
             // file, which recovery removes; the reverse would bring expired spans back.
             try FileIO.remove(r.path)
+            try FileIO.remove(TextPostingsFile.path(ofSegment: r.path))
             try FileIO.fsyncDirectory(segmentDir)
             try index.removeSegment(id: r.id, summary: summary)
             dropped.append(r.id)

@@ -63,7 +63,9 @@ import LLMTraceSynthetic
             #expect(try store.trace(traceOf[id]!).isEmpty)
             #expect(try store.index.traceLocations(traceOf[id]!).isEmpty)
             #expect(try store.index.count("span_rows", segment: id) == 0)
+            #expect(!FileIO.exists(dir.path + "/segments/" + TextPostingsFile.name(id)), "postings of dropped segment \(id) left behind")
         }
+        for id in ids[3...] { #expect(FileIO.exists(dir.path + "/segments/" + TextPostingsFile.name(id))) }
         for id in ids[3...] { #expect(try store.trace(traceOf[id]!).count == 1) }
         #expect(try store.index.segments().map(\.id) == Array(ids[3...]))
         #expect(try store.index.matchTexts("zebra0").isEmpty, "expired text left the full-text index")

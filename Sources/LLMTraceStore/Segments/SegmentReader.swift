@@ -48,6 +48,8 @@ public final class SegmentReader: @unchecked Sendable {
     /// query scanning the same column again skips the checksum (it cost ~6% of a full scan).
     private var verifiedColumns = Set<Int>()
     private var postings: TextPostings?
+    private var mappedPostings: TextPostingsFile?
+    private var postingsUnusable = false
     private var textBlockCache: [Int: [UInt8]] = [:]
     private var textCacheOrder: [Int] = []
 
@@ -612,26 +614,49 @@ public final class SegmentReader: @unchecked Sendable {
 
     /// The distinct paragraphs of every message and document in the segment (the full-text units),
     /// read from the details column and the text store without decoding whole spans.
-    public func searchableTexts() throws -> [String] {
-        guard rowCount > 0 else { return [] }
-        var ids = Set<UInt32>()
-        let blobs = try decodeBlobs(0..<rowCount)
-        for (k, b) in blobs.enumerated() {
-            guard let b else { continue }
-            let ok = b.withUnsafeBytes { p -> Bool in
-                var r = ByteReader(p)
-                return SpanBinaryCodec.contentTextIDs(&r, into: &ids)
-            }
-            guard ok else { throw StoreError("corrupt segment: details of row \(k) do not decode", path: path) }
-        }
+    public func searchableTexts() throws -> [String] { try textIndexInputs().texts }
+
+    /// What the full-text indexer needs of a segment, from one pass over its details and text
+    /// store: the searchable paragraphs, and which rows hold each (written beside the segment as
+    /// its postings file).
+    public func textIndexInputs() throws -> (texts: [String], postings: TextPostings) {
         let texts = try allTexts()
+        let p = try buildPostings(texts)
         var out: [String] = []
-        out.reserveCapacity(ids.count)
-        for id in ids {
-            guard Int(id) < texts.count else { throw StoreError("corrupt segment: text id \(id) out of range", path: path) }
-            if !texts[Int(id)].isEmpty { out.append(texts[Int(id)]) }
+        for k in texts.indices where p.offsets[k + 1] > p.offsets[k] && !texts[k].isEmpty { out.append(texts[k]) }
+        return (out, p)
+    }
+
+    /// Writes the postings file of this segment (`TextPostingsFile`) from `postings`.
+    public func writePostings(_ postings: TextPostings) throws {
+        try TextPostingsFile.write(postings, for: self)
+    }
+
+    /// Rows holding a message or document paragraph whose hash is in `set` (1, else 0): from the
+    /// postings file when the indexer has written it, else from postings built in memory.
+    public func rows(matchingParagraphs set: Set<Int64>) throws -> [UInt8] {
+        if let f = postingsFile() { return try f.rows(matching: set) }
+        return try textPostings().rows(matching: set, rowCount: rowCount)
+    }
+
+    /// The postings file, once it exists. A corrupt one is set aside for this process (reported by
+    /// `verify`): queries fall back to building postings in memory rather than failing.
+    private func postingsFile() -> TextPostingsFile? {
+        if let f = lock.withLock({ mappedPostings }) { return f }
+        let p = TextPostingsFile.path(ofSegment: path)
+        guard lock.withLock({ !postingsUnusable }), FileIO.exists(p) else { return nil }
+        do {
+            let f = try TextPostingsFile(path: p)
+            guard f.segmentID == id, f.rowCount == rowCount else { throw StoreError("postings are for segment \(f.segmentID) of \(f.rowCount) rows", path: p) }
+            lock.withLock {
+                mappedPostings = f
+                postings = nil
+            }
+            return f
+        } catch {
+            lock.withLock { postingsUnusable = true }
+            return nil
         }
-        return out
     }
 
     /// Attribute `key` of every row (nil where a row has none): one pass over the details column,
@@ -678,7 +703,12 @@ public final class SegmentReader: @unchecked Sendable {
 
     public func textPostings() throws -> TextPostings {
         if let p = lock.withLock({ postings }) { return p }
-        let texts = try allTexts()
+        let p = try buildPostings(try allTexts())
+        lock.withLock { postings = p }
+        return p
+    }
+
+    private func buildPostings(_ texts: [String]) throws -> TextPostings {
         let hashes = texts.map { TextHash.hash($0) }
         var counts = [Int32](repeating: 0, count: texts.count + 1)
         var pairs: [(UInt32, Int32)] = []
@@ -704,9 +734,7 @@ public final class SegmentReader: @unchecked Sendable {
             rows[Int(fill[Int(id)])] = row
             fill[Int(id)] += 1
         }
-        let p = TextPostings(hashes: hashes, offsets: counts, rows: rows)
-        lock.withLock { postings = p }
-        return p
+        return TextPostings(hashes: hashes, offsets: counts, rows: rows)
     }
 
     // MARK: Verification
@@ -729,6 +757,20 @@ public final class SegmentReader: @unchecked Sendable {
         }
         if problems.isEmpty {
             do { _ = try allSpans() } catch { problems.append("\(error)") }
+        }
+        // The postings file, when written, must be exactly what this segment's texts give.
+        let pp = TextPostingsFile.path(ofSegment: path)
+        if problems.isEmpty, FileIO.exists(pp) {
+            do {
+                let f = try TextPostingsFile(path: pp)
+                problems += f.verify()
+                let want = TextPostingsFile.encode(try buildPostings(try allTexts()), segmentID: id, rowCount: rowCount)
+                if try FileIO.readFile(pp) != want {
+                    problems.append("postings file \(pp) does not match the segment's texts (rebuild: delete it and reopen the store for writing)")
+                }
+            } catch {
+                problems.append("\(error)")
+            }
         }
         return problems
     }
