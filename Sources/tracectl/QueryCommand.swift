@@ -9,7 +9,7 @@ import LLMTraceStore
 /// `tracectl query 'SQL'`
 enum QueryCommand {
     static let usage = """
-    tracectl query: run a query over spans (a SQL subset; see the README's "Query language").
+    tracectl query: run a query over spans, traces or scores (a SQL subset; see the README's "Query language").
 
     USAGE
       tracectl query '<SQL>' [--data DIR | --endpoint URL [--api-key KEY]] [--json | --csv] [--project P]
@@ -20,12 +20,17 @@ enum QueryCommand {
     $LLMTRACE_ENDPOINT), against a running collector's POST /api/query with a read key from
     --api-key or $LLMTRACE_API_KEY: the key confines the query to its project.
 
-    THE TABLE
+    THE TABLES
       spans: trace_id span_id parent_span_id project service name kind status status_message provider
       model request_model response_model environment prompt_name prompt_version session_id user_id
       start end duration_ms input_tokens output_tokens cached_tokens reasoning_tokens total_tokens
       cost_usd ttft_ms temperature max_tokens top_p error is_root
-      (model is the response model when the provider reported one, else the requested model)
+      (model is the response model when the provider reported one, else the requested model),
+      and attr['key'] for any attribute a span carried (a number, boolean or text as its use asks)
+      traces, a row per trace: trace_id project name service (of the root span) start end duration_ms
+      spans llm_calls errors error has_root input_tokens output_tokens total_tokens cost_usd
+      session_id user_id
+      scores, feedback and evaluations: time project trace_id span_id name value category source comment
 
     OUTPUT
       An aligned table on stdout, and the rows scanned and time taken on stderr; --json prints the
@@ -50,6 +55,9 @@ enum QueryCommand {
       tracectl query "SELECT bucket(start, 5m) AS t, sum(cost_usd) FROM spans GROUP BY t ORDER BY t" --csv
       tracectl query "SELECT trace_id, name, duration_ms FROM spans WHERE error ORDER BY start DESC LIMIT 20"
       tracectl query "SELECT prompt_version, avg(cost_usd) FROM spans GROUP BY 1" --endpoint http://127.0.0.1:4318 --json
+      tracectl query "SELECT trace_id, name, spans, cost_usd FROM traces WHERE start > now() - 1d ORDER BY cost_usd DESC LIMIT 10"
+      tracectl query "SELECT attr['llm.request.type'], count() FROM spans GROUP BY 1"
+      tracectl query "SELECT name, avg(value), count() FROM scores WHERE source = 'user' GROUP BY name"
     """
 
     static func run(_ argv: [String]) throws -> Int32 {

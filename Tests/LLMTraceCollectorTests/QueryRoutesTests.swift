@@ -78,6 +78,30 @@ import LLMTraceStore
         }
     }
 
+    @Test func traceAndScoreTablesAreConfinedToo() throws {
+        try withCollector { (c: Collector, store: Store) throws in
+            ingest(c, "chat", trace: Self.chatTrace, count: 5, model: "gpt-4o")
+            ingest(c, "billing", trace: Self.billTrace, count: 3, model: "gpt-4o")
+            // The billing project sends spans under chat's trace id: they are billing's trace, not chat's.
+            let intruder = span(trace: Self.chatTrace, id: 99, model: "gpt-4o", duration: 1_000_000)
+            #expect(request(c, "POST", "/v1/spans", "[" + intruder + "]", key: Self.keys["billing"]!.ingest).0 == 200)
+            for (project, trace) in [("chat", Self.chatTrace), ("billing", Self.billTrace)] {
+                let score = #"{"trace_id": "\#(trace)", "name": "thumbs", "value": true}"#
+                #expect(request(c, "POST", "/v1/scores", score, key: Self.keys[project]!.ingest).0 == 200)
+            }
+            let q = #"{"query": "SELECT trace_id, spans, total_tokens FROM traces ORDER BY trace_id"}"#
+            let (s1, chat) = request(c, "POST", "/api/query", q, key: Self.keys["chat"]!.read)
+            #expect(s1 == 200)
+            #expect(chat?["rows"]?.array?.map { $0.array!.map(\.jsonString) } == [[#""\#(Self.chatTrace)""#, "5", "550"]])
+            let (_, bill) = request(c, "POST", "/api/query", q, key: Self.keys["billing"]!.read)
+            #expect(bill?["rows"]?.array?.map { $0.array!.map(\.jsonString) } == [[#""\#(Self.billTrace)""#, "3", "330"], [#""\#(Self.chatTrace)""#, "1", "110"]])
+            let sq = #"{"query": "SELECT project, trace_id, name, value FROM scores"}"#
+            let (s2, scores) = request(c, "POST", "/api/query", sq, key: Self.keys["chat"]!.read)
+            #expect(s2 == 200)
+            #expect(scores?["rows"]?.array?.map { $0.array!.map(\.jsonString) } == [[#""chat""#, #""\#(Self.chatTrace)""#, #""thumbs""#, "1.0"]])
+        }
+    }
+
     /// Traces of 1–4 spans over several services, some failing, some in sessions; half sealed.
     func ingestTraces(_ c: Collector, _ store: Store, project: String, count: Int, seed: UInt64) throws -> [(id: String, spans: [String], service: String, slow: Bool, error: Bool, session: String?, latest: Int64)] {
         var rng = seed
