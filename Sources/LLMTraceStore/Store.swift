@@ -335,6 +335,7 @@ public final class Store: @unchecked Sendable {
         for f in old.walFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
         try FileIO.fsyncDirectory(walDir)
         textLock.withLock { textLock.broadcast() }
+        index.checkpointIfLarge()
         trimMemory()
     }
 
@@ -373,6 +374,7 @@ public final class Store: @unchecked Sendable {
                 let now = monotonicNanos()
                 // Shutdown does not wait for a catch-up: the segment stays pending until next start.
                 if self.state.withLock({ self.stopping }) { return nil }
+                self.index.checkpointIfLarge()
                 let busy = self.state.withLock { now - self.lastAppendNanos < 1_000_000_000 }
                 if busy { usleep(UInt32(min(1_000_000, max(0, 9 * (now - last) / 1000)))) }
                 last = monotonicNanos()

@@ -108,12 +108,23 @@ enum QueryBench {
             var scanned = 0
             var first: QueryResult?
             var firstMs = 0.0
+            var failure: String?
             for run in 0..<runs {
-                let r = try engine.run(c.ours, limits: limits)
+                let r: QueryResult
+                do { r = try engine.run(c.ours, limits: limits) } catch { failure = "\(error)"; break }
                 if run == 0 { firstMs = r.stats.elapsedMs }
                 times.append(r.stats.elapsedMs)
                 scanned = r.stats.rowsScanned
                 if first == nil { first = r }
+            }
+            if let failure {
+                // A query the engine refuses (e.g. a text match naming more paragraphs than its
+                // limit) is reported, and the other cases still run.
+                Terminal.error("\(c.name): failed: \(failure)")
+                var w = JSONWriter()
+                w.string(failure)
+                results.append((c.name, [("error", w.string)]))
+                continue
             }
             // Without the first run (which may build caches, e.g. a text match's postings).
             let warm = times.dropFirst().sorted()
