@@ -236,8 +236,8 @@ public final class SegmentReader: @unchecked Sendable {
         lock.withLock {
             textBlockCache[bi] = d
             textCacheOrder.append(bi)
-            // Small cache: pool texts (system prompts, popular chunks) live in the first blocks and hit often.
-            if textCacheOrder.count > 32 { textBlockCache[textCacheOrder.removeFirst()] = nil }
+            // Small cache (2 MB): pool texts (system prompts, popular chunks) live in the first blocks and hit often.
+            if textCacheOrder.count > 128 { textBlockCache[textCacheOrder.removeFirst()] = nil }
         }
         return d
     }
