@@ -100,7 +100,8 @@ struct TraceBatch: ScanBatch {
 
 extension SegmentBatch {
     /// Partial trace rows of this segment's spans. Rows are sorted by trace id, so a trace's spans
-    /// are one run and most rows only extend the row before them.
+    /// are one run: each run is summed over the column arrays with dictionary codes (no string is
+    /// touched per span) and becomes one `TraceRow` at its end. (Hot loop: per span row.)
     func traceRows() throws -> [TraceRow] {
         let s = segment
         let n = s.rowCount
@@ -126,30 +127,58 @@ extension SegmentBatch {
             let c = codes[i]
             return c == 0 ? nil : values[Int(c) - 1]
         }
+        @inline(__always) func rank(_ i: Int) -> TraceRow.Rank {
+            .init(notRoot: parents[i] != 0, start: st[i], spanID: UInt64(bitPattern: spanIDs[i]))
+        }
+
         var out: [TraceRow] = []
-        var index: [TraceKey: Int] = [:]
-        var current = -1
-        for i in 0..<n {
-            let f = TraceRow.SpanFields(
-                rank: .init(notRoot: parents[i] != 0, start: st[i], spanID: UInt64(bitPattern: spanIDs[i])),
-                name: str(names, nameV, i) ?? "", service: str(svc, svcV, i) ?? "", start: st[i], end: st[i] &+ du[i],
-                isLLM: llm[Int(kind[i])], isError: err[Int(status[i])],
-                inputTokens: inValid?[i] == false ? nil : inT[i], outputTokens: outValid?[i] == false ? nil : outT[i],
-                costUSD: costValid?[i] == false ? nil : cost[i], session: str(sess, sessV, i), user: str(usr, usrV, i))
-            if current >= 0, ids[i] == ids[i - 1], proj[i] == proj[i - 1] {
-                out[current].add(f)
-                continue
+        var i = 0
+        while i < n {
+            // One run: rows i..<j share trace id and project.
+            var j = i + 1
+            while j < n, ids[j] == ids[i], proj[j] == proj[i] { j += 1 }
+            var rep = i, sessRow = -1, userRow = -1
+            var lo = st[i], hi = st[i] &+ du[i]
+            var llmCalls: Int64 = 0, errors: Int64 = 0
+            var inSum: Int64 = 0, outSum: Int64 = 0, totSum: Int64 = 0, costSum = 0.0
+            var hasIn = false, hasOut = false, hasCost = false
+            for k in i..<j {
+                if k > i, rank(k) < rank(rep) { rep = k }
+                lo = min(lo, st[k])
+                hi = max(hi, st[k] &+ du[k])
+                if llm[Int(kind[k])] { llmCalls += 1 }
+                if err[Int(status[k])] { errors += 1 }
+                let vi = inValid?[k] ?? true, vo = outValid?[k] ?? true
+                if vi { inSum &+= inT[k]; hasIn = true }
+                if vo { outSum &+= outT[k]; hasOut = true }
+                if vi || vo { totSum &+= (vi ? inT[k] : 0) &+ (vo ? outT[k] : 0) }
+                if costValid?[k] ?? true { costSum += cost[k]; hasCost = true }
+                if sess[k] != 0, sessRow < 0 || rank(k) < rank(sessRow) { sessRow = k }
+                if usr[k] != 0, userRow < 0 || rank(k) < rank(userRow) { userRow = k }
             }
             let project = str(proj, projV, i) ?? ""
-            let key = TraceKey(traceID: ids[i], project: project)
-            if let k = index[key] {
-                current = k
-                out[k].add(f)
+            var row = TraceRow(project: project, traceID: ids[i], first: TraceRow.SpanFields(
+                rank: rank(rep), name: str(names, nameV, rep) ?? "", service: str(svc, svcV, rep) ?? "", start: lo, end: hi,
+                isLLM: false, isError: false, inputTokens: nil, outputTokens: nil, costUSD: nil, session: nil, user: nil))
+            row.spans = Int64(j - i)
+            row.llmCalls = llmCalls
+            row.errors = errors
+            row.inputTokens = hasIn ? inSum : nil
+            row.outputTokens = hasOut ? outSum : nil
+            row.totalTokens = hasIn || hasOut ? totSum : nil
+            row.costUSD = hasCost ? costSum : nil
+            if sessRow >= 0 { row.session = (rank(sessRow), str(sess, sessV, sessRow)!) }
+            if userRow >= 0 { row.user = (rank(userRow), str(usr, usrV, userRow)!) }
+            // One trace id with two projects' spans interleaves their runs; the earlier runs of this
+            // trace id are the last rows of `out`.
+            var k = out.count - 1
+            while k >= 0, out[k].traceID == ids[i], out[k].project != project { k -= 1 }
+            if k >= 0, out[k].traceID == ids[i] {
+                out[k].merge(row)
             } else {
-                current = out.count
-                index[key] = current
-                out.append(TraceRow(project: project, traceID: ids[i], first: f))
+                out.append(row)
             }
+            i = j
         }
         return out
     }

@@ -48,6 +48,8 @@ public final class SegmentReader: @unchecked Sendable {
     /// query scanning the same column again skips the checksum (it cost ~6% of a full scan).
     private var verifiedColumns = Set<Int>()
     private var postings: TextPostings?
+    /// Text ids of attribute keys looked up so far (nil: not in this segment).
+    private var textIDCache: [String: Int?] = [:]
     private var mappedPostings: TextPostingsFile?
     private var postingsUnusable = false
     private var textBlockCache: [Int: [UInt8]] = [:]
@@ -497,6 +499,22 @@ public final class SegmentReader: @unchecked Sendable {
         }
     }
 
+    /// Calls `body` with each row's details bytes (rows without details are skipped), a block at
+    /// a time, without copying a row out; `body` returns false when the bytes do not decode.
+    func forEachDetails(_ body: (Int, UnsafeRawBufferPointer) throws -> Bool) throws {
+        guard rowCount > 0 else { return }
+        try forBlocks(.details, 0..<rowCount, compressed: true) { r, blockRows in
+            for row in blockRows {
+                let len = r.count(limit: r.remaining)
+                if len == 0 { continue }
+                let start = r.pos
+                guard start + len <= r.base.count else { throw StoreError("corrupt segment: details of row \(row) run past their block", path: path) }
+                r.pos += len
+                guard try body(row, UnsafeRawBufferPointer(rebasing: r.base[start..<(start + len)])) else { throw StoreError("corrupt segment: details of row \(row) do not decode", path: path) }
+            }
+        }
+    }
+
     func decodeBlobs(_ rows: Range<Int>) throws -> [[UInt8]?] {
         var out: [[UInt8]?] = []
         out.reserveCapacity(rows.count)
@@ -660,24 +678,45 @@ public final class SegmentReader: @unchecked Sendable {
     }
 
     /// Attribute `key` of every row (nil where a row has none): one pass over the details column,
-    /// skipping messages and documents. Inflates the text store to find the key's text id and the
-    /// string values, so it costs about what a full-text postings build does; `attr['key']` queries
-    /// are the slow path of the engine.
+    /// skipping messages and documents. The key's text id is found by scanning the text store in
+    /// id order without building strings, stopping at the match (keys are interned when a span
+    /// first uses them, so they sit in the first blocks), and remembered; string values are read
+    /// through the text block cache, each distinct one once.
     public func attributeColumn(_ key: String) throws -> [AttributeValue?] {
         var out = [AttributeValue?](repeating: nil, count: rowCount)
-        guard rowCount > 0 else { return out }
-        let texts = try allTexts()
-        guard let keyID = texts.firstIndex(of: key) else { return out }
-        for (row, blob) in try decodeBlobs(0..<rowCount).enumerated() {
-            guard let blob else { continue }
-            let v = blob.withUnsafeBytes { p -> AttributeValue?? in
-                var r = ByteReader(p)
-                return SpanBinaryCodec.attribute(&r, key: UInt32(keyID), texts: texts)
-            }
-            guard let v else { throw StoreError("corrupt segment: details of row \(row) do not decode", path: path) }
+        guard rowCount > 0, let keyID = try textID(of: key) else { return out }
+        let lookup = MemoTextLookup(reader: self)
+        try forEachDetails { row, p in
+            var r = ByteReader(p)
+            guard let v = SpanBinaryCodec.attribute(&r, key: UInt32(keyID), texts: lookup) else { return lookup.error != nil }
             out[row] = v
+            return true
         }
+        if let e = lookup.error { throw e }
         return out
+    }
+
+    /// The id of the text equal to `s`, or nil when the segment has none.
+    func textID(of s: String) throws -> Int? {
+        if let known = lock.withLock({ textIDCache[s] }) { return known }
+        let want = Array(s.utf8)
+        let offsets = try checked(textOffsets, "text offsets")
+        var found: Int? = nil
+        search: for (bi, tb) in textBlocks.enumerated() {
+            let data = try textBlock(bi)
+            let end = bi + 1 < textBlocks.count ? textBlocks[bi + 1].first : textCount
+            guard tb.first <= end, end <= textCount else { throw StoreError("corrupt segment: text block \(bi) ids out of order", path: path) }
+            var o = ByteReader(offsets, at: 4 * tb.first)
+            var start = Int(o.u32())
+            for id in tb.first..<end {
+                let stop = id + 1 < end ? Int(o.u32()) : data.count
+                guard start <= stop, stop <= data.count else { throw StoreError("corrupt segment: text \(id) offsets out of range", path: path) }
+                if stop - start == want.count, data[start..<stop].elementsEqual(want) { found = id; break search }
+                start = stop
+            }
+        }
+        lock.withLock { textIDCache[s] = .some(found) }
+        return found
     }
 
     // MARK: Full-text postings
@@ -713,19 +752,16 @@ public final class SegmentReader: @unchecked Sendable {
         var counts = [Int32](repeating: 0, count: texts.count + 1)
         var pairs: [(UInt32, Int32)] = []
         var ids = Set<UInt32>()
-        for (row, blob) in try decodeBlobs(0..<rowCount).enumerated() {
-            guard let blob else { continue }
+        try forEachDetails { row, p in
             ids.removeAll(keepingCapacity: true)
-            let ok = blob.withUnsafeBytes { p -> Bool in
-                var r = ByteReader(p)
-                return SpanBinaryCodec.contentTextIDs(&r, into: &ids)
-            }
-            guard ok else { throw StoreError("corrupt segment: details of row \(row) do not decode", path: path) }
+            var r = ByteReader(p)
+            guard SpanBinaryCodec.contentTextIDs(&r, into: &ids) else { return false }
             for id in ids {
                 guard Int(id) < texts.count else { throw StoreError("corrupt segment: text id \(id) out of range", path: path) }
                 pairs.append((id, Int32(row)))
                 counts[Int(id) + 1] += 1
             }
+            return true
         }
         for k in 0..<texts.count { counts[k + 1] += counts[k] }
         var fill = counts
@@ -773,6 +809,27 @@ public final class SegmentReader: @unchecked Sendable {
             }
         }
         return problems
+    }
+}
+
+/// Text lookup that resolves each id once (through the reader's block cache) and remembers it.
+final class MemoTextLookup: TextLookup {
+    let reader: SegmentReader
+    var error: Error?
+    private var memo: [UInt32: String] = [:]
+
+    init(reader: SegmentReader) { self.reader = reader }
+
+    func text(_ id: UInt32) -> String? {
+        if let s = memo[id] { return s }
+        do {
+            let s = try reader.text(Int(id))
+            memo[id] = s
+            return s
+        } catch {
+            if self.error == nil { self.error = error }
+            return nil
+        }
     }
 }
 
