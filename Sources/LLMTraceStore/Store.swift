@@ -532,8 +532,10 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Hashes of the message and document paragraphs matching an FTS5 query (at most `limit`; more
-    /// is an error that says so). Paragraphs of the last seconds may not be indexed yet.
-    public func matchingTextHashes(_ query: String, limit: Int = 200_000) throws -> Set<Int64> {
+    /// is an error that says so). Paragraphs of the last seconds may not be indexed yet. The limit
+    /// bounds the set a query holds (2M hashes: about 50 MB while it runs); postings files make a
+    /// broad match cheap per segment, so it is set by memory, not time.
+    public func matchingTextHashes(_ query: String, limit: Int = 2_000_000) throws -> Set<Int64> {
         let hashes = try index.matchTexts(query, limit: limit + 1)
         guard hashes.count <= limit else {
             throw StoreError("more than \(limit) paragraphs match '\(query)'; add terms to narrow it")
