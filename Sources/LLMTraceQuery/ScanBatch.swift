@@ -155,40 +155,9 @@ struct RowBatch: ScanBatch {
     var rowCount: Int { rows.count }
     var startRange: (Int64, Int64)? { nil }
 
-    private func dict(_ get: (Span) -> String?) -> Vec {
-        var values: [String] = []
-        var index: [String: UInt32] = [:]
-        var codes = [UInt32](repeating: 0, count: rows.count)
-        for (i, s) in rows.enumerated() {
-            guard let v = get(s) else { continue }
-            if let k = index[v] { codes[i] = k; continue }
-            values.append(v)
-            let k = UInt32(values.count)
-            index[v] = k
-            codes[i] = k
-        }
-        return .dict(codes, values)
-    }
-
-    private func ints(_ get: (Span) -> Int64?) -> Vec {
-        var out = [Int64](repeating: 0, count: rows.count)
-        var valid = [Bool](repeating: true, count: rows.count)
-        var nulls = false
-        for (i, s) in rows.enumerated() {
-            if let v = get(s) { out[i] = v } else { valid[i] = false; nulls = true }
-        }
-        return .ints(out, nulls ? valid : nil)
-    }
-
-    private func doubles(_ get: (Span) -> Double?) -> Vec {
-        var out = [Double](repeating: 0, count: rows.count)
-        var valid = [Bool](repeating: true, count: rows.count)
-        var nulls = false
-        for (i, s) in rows.enumerated() {
-            if let v = get(s) { out[i] = v } else { valid[i] = false; nulls = true }
-        }
-        return .doubles(out, nulls ? valid : nil)
-    }
+    private func dict(_ get: (Span) -> String?) -> Vec { Vec.strings(rows.count) { get(rows[$0]) } }
+    private func ints(_ get: (Span) -> Int64?) -> Vec { Vec.ints(rows.count) { get(rows[$0]) } }
+    private func doubles(_ get: (Span) -> Double?) -> Vec { Vec.doubles(rows.count) { get(rows[$0]) } }
 
     func load(_ c: ColumnRef) throws -> Vec {
         switch c {
@@ -239,6 +208,42 @@ struct RowBatch: ScanBatch {
 }
 
 extension Vec {
+    /// A dictionary column of `n` rows from row values (nil is NULL), for batches built from rows.
+    static func strings(_ n: Int, _ get: (Int) -> String?) -> Vec {
+        var values: [String] = []
+        var index: [String: UInt32] = [:]
+        var codes = [UInt32](repeating: 0, count: n)
+        for i in 0..<n {
+            guard let v = get(i) else { continue }
+            if let k = index[v] { codes[i] = k; continue }
+            values.append(v)
+            let k = UInt32(values.count)
+            index[v] = k
+            codes[i] = k
+        }
+        return .dict(codes, values)
+    }
+
+    static func ints(_ n: Int, _ get: (Int) -> Int64?) -> Vec {
+        var out = [Int64](repeating: 0, count: n)
+        var valid = [Bool](repeating: true, count: n)
+        var nulls = false
+        for i in 0..<n {
+            if let v = get(i) { out[i] = v } else { valid[i] = false; nulls = true }
+        }
+        return .ints(out, nulls ? valid : nil)
+    }
+
+    static func doubles(_ n: Int, _ get: (Int) -> Double?) -> Vec {
+        var out = [Double](repeating: 0, count: n)
+        var valid = [Bool](repeating: true, count: n)
+        var nulls = false
+        for i in 0..<n {
+            if let v = get(i) { out[i] = v } else { valid[i] = false; nulls = true }
+        }
+        return .doubles(out, nulls ? valid : nil)
+    }
+
     /// An attribute column read as `t` (`ColumnRef.convert` says how each value converts): strings
     /// as a dictionary column, so grouping and comparing work on codes.
     static func attribute<C: Collection>(_ values: C, _ t: QueryType) -> Vec where C.Element == AttributeValue? {

@@ -35,42 +35,12 @@ struct TraceBatch: ScanBatch {
         case .inputTokens: return ints { $0.inputTokens }
         case .outputTokens: return ints { $0.outputTokens }
         case .totalTokens: return ints { $0.totalTokens }
-        case .costUSD:
-            var out = [Double](repeating: 0, count: n)
-            var valid = [Bool](repeating: true, count: n)
-            var nulls = false
-            for i in 0..<n {
-                if let v = rows[base + i].costUSD { out[i] = v } else { valid[i] = false; nulls = true }
-            }
-            return .doubles(out, nulls ? valid : nil)
+        case .costUSD: return Vec.doubles(n) { rows[base + $0].costUSD }
         }
     }
 
-    private func dict(_ get: (TraceRow) -> String?) -> Vec {
-        var values: [String] = []
-        var index: [String: UInt32] = [:]
-        var codes = [UInt32](repeating: 0, count: range.count)
-        for i in 0..<range.count {
-            guard let v = get(rows[range.lowerBound + i]) else { continue }
-            if let k = index[v] { codes[i] = k; continue }
-            values.append(v)
-            let k = UInt32(values.count)
-            index[v] = k
-            codes[i] = k
-        }
-        return .dict(codes, values)
-    }
-
-    private func ints(_ get: (TraceRow) -> Int64?) -> Vec {
-        let n = range.count
-        var out = [Int64](repeating: 0, count: n)
-        var valid = [Bool](repeating: true, count: n)
-        var nulls = false
-        for i in 0..<n {
-            if let v = get(rows[range.lowerBound + i]) { out[i] = v } else { valid[i] = false; nulls = true }
-        }
-        return .ints(out, nulls ? valid : nil)
-    }
+    private func dict(_ get: (TraceRow) -> String?) -> Vec { Vec.strings(range.count) { get(rows[range.lowerBound + $0]) } }
+    private func ints(_ get: (TraceRow) -> Int64?) -> Vec { Vec.ints(range.count) { get(rows[range.lowerBound + $0]) } }
 
     /// The assembled rows cut into batches the scan threads share.
     static func batches(_ rows: [TraceRow], per: Int = 65_536) -> [ScanBatch] {

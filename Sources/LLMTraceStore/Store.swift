@@ -81,7 +81,7 @@ public final class Store: @unchecked Sendable {
         if options.readOnly && !FileIO.exists(dir + "/index.db") {
             throw StoreError("no index database: is this an LLMTrace data directory?", path: dir)
         }
-        index = try IndexDB(path: dir + "/index.db")
+        index = try IndexDB(path: dir + "/index.db", walLimitBytes: options.indexWALLimitBytes)
         try recover()
         if !options.readOnly && options.backgroundSealing {
             let t = Thread { [weak self] in self?.sealerLoop() }

@@ -14,6 +14,9 @@ public struct StoreOptions: Sendable {
     public var compressionLevel: Int32 = 1
     /// Open for reading only: no lock, no WAL writes, no truncation, no sealing.
     public var readOnly = false
+    /// How large index.db's SQLite WAL may grow before it is checkpointed back into the database
+    /// (and cut back to this size).
+    public var indexWALLimitBytes = IndexDB.defaultWALLimitBytes
     /// Seal and retention run on a background thread; tests may turn it off and call `sealNow()`.
     public var backgroundSealing = true
     /// Return freed heap to the OS (malloc_trim) after each seal and full-text pass. Keeps RSS low

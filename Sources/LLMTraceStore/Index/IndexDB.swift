@@ -21,8 +21,9 @@ public final class IndexDB: @unchecked Sendable {
         public var maxWALFile: UInt64
     }
 
-    public init(path: String) throws {
+    public init(path: String, walLimitBytes: Int = IndexDB.defaultWALLimitBytes) throws {
         self.path = path
+        self.walLimitBytes = walLimitBytes
         writer = try SQLiteDatabase(path: path)
         // The index can be rebuilt from segments, so NORMAL (fsync at checkpoints) is enough; segments
         // and the WAL carry durability.
@@ -30,7 +31,7 @@ public final class IndexDB: @unchecked Sendable {
         // from the background indexer instead.
         // journal_size_limit: after a checkpoint lets SQLite restart its WAL, the file is cut back
         // to this size instead of keeping its high-water mark on disk.
-        try writer.exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=\(Self.walLimitBytes);")
+        try writer.exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=\(walLimitBytes);")
         try writer.exec(IndexSchema.sql)
         reader = try SQLiteDatabase(path: path)
         try reader.exec("PRAGMA query_only=1;")
@@ -378,14 +379,15 @@ public final class IndexDB: @unchecked Sendable {
     }
 
     /// How large the SQLite WAL may grow before `checkpointIfLarge` copies it into the database.
-    public static let walLimitBytes = 64 << 20
+    public static let defaultWALLimitBytes = 64 << 20
+    public let walLimitBytes: Int
 
     /// Checkpoints when the SQLite WAL holds more than `walLimitBytes`. Called after every seal
     /// and between the indexer's transactions: under full ingest the indexer finishes a segment
     /// only every few minutes, and checkpointing only then let seals' index rows pile up in the
     /// WAL (17.8 GB of it after loading 10M spans, measured).
     public func checkpointIfLarge() {
-        guard (FileIO.fileSize(path + "-wal") ?? 0) > Self.walLimitBytes else { return }
+        guard (FileIO.fileSize(path + "-wal") ?? 0) > walLimitBytes else { return }
         checkpointPassive()
     }
 
