@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LLMTraceHTTP", targets: ["LLMTraceHTTP"]),
         .library(name: "LLMTraceCollector", targets: ["LLMTraceCollector"]),
         .library(name: "LLMTraceQuery", targets: ["LLMTraceQuery"]),
+        .library(name: "LLMTraceMetrics", targets: ["LLMTraceMetrics"]),
     ],
     targets: [
         // System libraries: one-line shim header + modulemap each.
@@ -30,10 +31,12 @@ let package = Package(
         .target(name: "LLMTraceStore", dependencies: ["LLMTraceModel", "LLMTraceSupport", "CSQLite", "CZlib", "CLinux"], exclude: ["FORMAT.md"]),
         // Query engine: SQL subset over the columnar segments and the head.
         .target(name: "LLMTraceQuery", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceSupport", "CLinux"]),
+        // Prometheus metrics: families with capped label sets, the text exposition format.
+        .target(name: "LLMTraceMetrics", dependencies: ["LLMTraceSupport"]),
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
-        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery"]),
+        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
@@ -45,7 +48,8 @@ let package = Package(
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),
-        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic"],
+        .testTarget(name: "LLMTraceMetricsTests", dependencies: ["LLMTraceMetrics"]),
+        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics"],
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),

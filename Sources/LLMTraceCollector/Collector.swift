@@ -1,4 +1,5 @@
 import LLMTraceHTTP
+import LLMTraceMetrics
 import LLMTraceModel
 import LLMTraceQuery
 import LLMTraceStore
@@ -18,6 +19,8 @@ public final class Collector: @unchecked Sendable {
         public var queryTimeoutNanos: Int64 = 30_000_000_000
         /// Rows a query returns at most (`stats.truncated` says when more matched).
         public var queryMaxRows = 10_000
+        /// Label sets each metric family keeps before folding new ones into its overflow series.
+        public var metricsMaxSeries = 10_000
         public init() {}
     }
 
@@ -31,6 +34,8 @@ public final class Collector: @unchecked Sendable {
     let queryEngine: QueryEngine
     /// Recent spans for `GET /api/tail`.
     public let live = LiveSpans()
+    /// What `GET /metrics` exports.
+    public let metrics: CollectorMetrics
     private let counters = Condition()
     private var accepted = 0
     private var rejected = 0
@@ -45,6 +50,7 @@ public final class Collector: @unchecked Sendable {
         self.options = options
         self.log = log
         self.queryEngine = QueryEngine(store: store)
+        self.metrics = CollectorMetrics(maxSeries: options.metricsMaxSeries)
     }
 
     /// Spans stored and spans rejected since start.
@@ -83,6 +89,9 @@ public final class Collector: @unchecked Sendable {
         case "/api/query":
             guard req.method == "POST" else { return Self.methodNotAllowed("POST") }
             return query(req)
+        case "/metrics":
+            guard req.method == "GET" || req.method == "HEAD" else { return Self.methodNotAllowed("GET, HEAD") }
+            return scrape(req)
         default:
             if path == "/api/traces" { return searchTraces(req) }
             if path == "/api/tail" { return tail(req) }
@@ -148,14 +157,29 @@ public final class Collector: @unchecked Sendable {
         }
         fanout.publish(spans)
         live.append(spans)
+        metrics.record(spans)
         return nil
     }
 
-    func count(accepted a: Int, rejected r: Int) {
+    func count(route: String, accepted a: Int, rejected r: Int) {
         counters.withLock {
             accepted += a
             rejected += r
         }
+        metrics.ingested(route: route, accepted: a, rejected: r)
+    }
+
+    /// `GET /metrics`: the Prometheus text format. With keys configured a read key is needed, and
+    /// span and score series are confined to its project (collector-wide health is shown to all).
+    func scrape(_ req: HTTPRequest) -> HTTPResponse {
+        var only: (label: String, value: String)? = nil
+        if !keys.isOpen {
+            switch authorize(req, .read) {
+            case .failure(let r): return r.response
+            case .success(let g): if let g { only = ("project", g.project) }
+            }
+        }
+        return HTTPResponse(status: 200, headers: [("content-type", MetricsRegistry.contentType)], body: metrics.registry.render(only: only))
     }
 
     // MARK: OTLP
@@ -199,7 +223,7 @@ public final class Collector: @unchecked Sendable {
             }
         }
         if let r = store(spans) { return r }
-        count(accepted: spans.count, rejected: rejectedCount)
+        count(route: "/v1/traces", accepted: spans.count, rejected: rejectedCount)
         var message = reasons.joined(separator: "; ")
         if rejectedCount > reasons.count { message += "; and \(rejectedCount - reasons.count) more" }
         if spans.isEmpty && rejectedCount > 0 {
@@ -299,7 +323,7 @@ public final class Collector: @unchecked Sendable {
             }
         }
         if let r = store(spans) { return r }
-        count(accepted: spans.count, rejected: rejectedCount)
+        count(route: "/v1/spans", accepted: spans.count, rejected: rejectedCount)
         var w = JSONWriter()
         w.beginObject()
         w.key("accepted"); w.int(Int64(spans.count))
@@ -368,6 +392,7 @@ extension Collector {
                 log.error("storing scores failed", [("error", "\(error)")])
                 return .error(503, "scores not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
             }
+            metrics.record(scores)
         }
         var w = JSONWriter()
         w.beginObject()

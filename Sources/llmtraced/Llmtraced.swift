@@ -44,6 +44,8 @@ struct Llmtraced {
       --queue-depth N        LLMTRACE_QUEUE_DEPTH    requests waiting for a worker before 429 (default 64)
       --conventions FILE     LLMTRACE_CONVENTIONS    attribute mapping (default: built-in schemas/conventions.json)
       --pricing FILE         LLMTRACE_PRICING        model prices (default: built-in schemas/pricing.json)
+      --metrics-max-series N LLMTRACE_METRICS_MAX_SERIES  label sets per /metrics family before new ones
+                                                     fold into an __overflow__ series (default 10000)
                              LLMTRACE_INGEST_KEYS    project=key,... ingest keys (added to --config's)
                              LLMTRACE_READ_KEYS      project=key,... read keys
 
@@ -94,7 +96,7 @@ struct Llmtraced {
 
     static let flagNames: [String] = ["listen", "data", "config", "log-format", "access-log", "fsync", "seal-spans", "seal-age",
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
-                                      "conventions", "pricing", "event-loops"]
+                                      "conventions", "pricing", "event-loops", "metrics-max-series"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help"])
@@ -157,6 +159,8 @@ struct Llmtraced {
         if let n = try int("workers", 1...1024) { server.workers = n }
         if let n = try int("queue-depth", 1...1_000_000) { server.queueDepth = n }
         if let n = try int("event-loops", 1...64) { server.eventLoops = n }
+        var collectorOptions = Collector.Options()
+        if let n = try int("metrics-max-series", 1...10_000_000) { collectorOptions.metricsMaxSeries = n }
 
         let conventions: Conventions
         if let path = opt("conventions") {
@@ -191,19 +195,24 @@ struct Llmtraced {
         log.info("data directory opened", [("dir", opts.directory), ("segments", "\(r.segmentsOpened)"),
                                              ("replayed_spans", "\(r.walSpansReplayed)"), ("wal_files", "\(r.walFilesReplayed)"),
                                              ("ms", TraceRenderer.fixed(Double(monotonicNanos() - started) / 1e6, 1))])
-        let collector = Collector(store: store, keys: keys, conventions: conventions, pricing: pricing, log: log)
-        var access: (@Sendable (HTTPServer.AccessLogEntry) -> Void)? = nil
-        if accessLog {
-            access = { (e: HTTPServer.AccessLogEntry) in
-                let ms = TraceRenderer.fixed(Double(e.durationNanos) / 1e6, 2)
-                log.info("request", [("method", e.method), ("path", e.target), ("status", String(e.status)),
-                                     ("in_bytes", String(e.requestBytes)), ("out_bytes", String(e.responseBytes)),
-                                     ("ms", ms), ("remote", e.remote)])
-            }
+        let collector = Collector(store: store, keys: keys, conventions: conventions, pricing: pricing, options: collectorOptions, log: log)
+        let metrics = collector.metrics
+        // Every answered request is counted for /metrics; the access log line is optional.
+        let access: @Sendable (HTTPServer.AccessLogEntry) -> Void = { (e: HTTPServer.AccessLogEntry) in
+            metrics.request(target: e.target, status: e.status, durationNanos: e.durationNanos)
+            guard accessLog else { return }
+            let ms = TraceRenderer.fixed(Double(e.durationNanos) / 1e6, 2)
+            log.info("request", [("method", e.method), ("path", e.target), ("status", String(e.status)),
+                                 ("in_bytes", String(e.requestBytes)), ("out_bytes", String(e.responseBytes)),
+                                 ("ms", ms), ("remote", e.remote)])
         }
         let handler: HTTPServer.Handler = { collector.handle($0) }
         let inline: HTTPServer.InlineHandler = { collector.inline($0) }
         let http = HTTPServer(configuration: server, handler: handler, inline: inline, accessLog: access, errorLog: { log.error($0) })
+        metrics.watch(store: store) {
+            let s = http.currentStats
+            return (s.queueDepth, s.openConnections, s.overloadRejections)
+        }
         let port: Int
         do {
             port = try http.start()

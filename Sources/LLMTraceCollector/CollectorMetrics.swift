@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LLMTraceMetrics
+import LLMTraceModel
+import LLMTraceStore
+
+/// What `GET /metrics` exports: RED metrics derived from the spans themselves (the ones every
+/// service would otherwise hand-write: calls, errors, latency, time to first token, tokens, cost),
+/// scores, and the collector's own health. Span metrics are labelled by project, service, model,
+/// kind and status; OpenTelemetry GenAI names are used where the conventions define one
+/// (`gen_ai.client.operation.duration` → `gen_ai_client_operation_duration_seconds`, …).
+public final class CollectorMetrics: @unchecked Sendable {
+    public let registry = MetricsRegistry()
+
+    static let spanLabels = ["project", "service", "model", "kind", "status"]
+    /// Tens of milliseconds to minutes: LLM calls, agent runs and tool calls.
+    public static let latencyBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320]
+    public static let ttftBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 20, 40]
+    /// Powers of four, the GenAI conventions' advice for token counts.
+    public static let tokenBuckets: [Double] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304]
+
+    public let spans, errors, duration, ttft, tokenUsage, tokens, cost: MetricFamily
+    public let scores, scoreSum: MetricFamily
+    public let accepted, rejected, httpRequests, httpDuration: MetricFamily
+    let gauges: [String: MetricFamily]
+
+    /// `maxSeries`: the cardinality cap of each labelled family.
+    public init(maxSeries: Int = 10_000) {
+        let r = registry
+        func f(_ name: String, _ kind: MetricFamily.Kind, _ help: String, _ labels: [String] = [], _ buckets: [Double] = []) -> MetricFamily {
+            r.register(MetricFamily(name, kind, help: help, labels: labels, buckets: buckets, maxSeries: maxSeries))
+        }
+        spans = f("llmtrace_spans_total", .counter, "Spans stored, by project, service, model, kind and status.", Self.spanLabels)
+        errors = f("llmtrace_span_errors_total", .counter, "Spans stored with status error.", ["project", "service", "model", "kind"])
+        duration = f("gen_ai_client_operation_duration_seconds", .histogram, "Span duration (end - start).", Self.spanLabels, Self.latencyBuckets)
+        ttft = f("gen_ai_server_time_to_first_token_seconds", .histogram, "Time to the first streamed token, for spans that report it.", Self.spanLabels, Self.ttftBuckets)
+        tokenUsage = f("gen_ai_client_token_usage", .histogram, "Tokens per span, by gen_ai_token_type (input or output).",
+                       Self.spanLabels + ["gen_ai_token_type"], Self.tokenBuckets)
+        tokens = f("llmtrace_tokens_total", .counter, "Tokens summed over spans, by type (input, output, cached).", Self.spanLabels + ["type"])
+        cost = f("llmtrace_cost_usd_total", .counter, "Cost in US dollars summed over spans (carried, or from the price table).", Self.spanLabels)
+        scores = f("llmtrace_scores_total", .counter, "Scores stored (POST /v1/scores), by name and source.", ["project", "name", "source"])
+        scoreSum = f("llmtrace_score_values_summed", .gauge, "Sum of numeric score values (divide by llmtrace_scores_numeric_total for the mean).", ["project", "name", "source"])
+        accepted = f("llmtrace_spans_accepted_total", .counter, "Spans accepted by ingest, by route.", ["route"])
+        rejected = f("llmtrace_spans_rejected_total", .counter, "Spans rejected by ingest, by route and reason.", ["route", "reason"])
+        httpRequests = f("llmtrace_http_requests_total", .counter, "HTTP requests answered, by route and status code.", ["route", "code"])
+        httpDuration = f("llmtrace_http_request_duration_seconds", .histogram, "Time from request to response, by route.", ["route"],
+                         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
+        var g: [String: MetricFamily] = [:]
+        for (name, kind, help, labels) in [
+            ("llmtrace_scores_numeric_total", MetricFamily.Kind.counter, "Numeric scores stored, by name and source.", ["project", "name", "source"]),
+            ("llmtrace_head_spans", .gauge, "Spans acknowledged and not yet in a segment.", []),
+            ("llmtrace_segments", .gauge, "Sealed segments.", []),
+            ("llmtrace_disk_bytes", .gauge, "Bytes on disk, by kind (segments, wal, index).", ["kind"]),
+            ("llmtrace_wal_written_bytes_total", .counter, "Bytes written to the write-ahead log since start.", []),
+            ("llmtrace_wal_fsyncs_total", .counter, "Write-ahead log fsyncs since start.", []),
+            ("llmtrace_wal_fsync_seconds_total", .counter, "Time spent in write-ahead log fsyncs since start.", []),
+            ("llmtrace_append_backpressure_seconds_total", .counter, "Time appends waited for a seal to finish.", []),
+            ("llmtrace_ingest_queue_depth", .gauge, "Requests waiting for a worker.", []),
+            ("llmtrace_http_open_connections", .gauge, "Open client connections.", []),
+            ("llmtrace_http_overload_rejections_total", .counter, "Requests refused with 429/503 because the workers were saturated.", []),
+            ("process_resident_memory_bytes", .gauge, "Resident set size.", []),
+            ("process_cpu_seconds_total", .counter, "User and system CPU time.", []),
+            ("process_open_fds", .gauge, "Open file descriptors.", []),
+            ("process_start_time_seconds", .gauge, "Start time since the Unix epoch.", []),
+            ("llmtrace_build_info", .gauge, "Always 1; the version is a label.", ["version"]),
+        ] {
+            g[name] = f(name, kind, help, labels)
+        }
+        gauges = g
+    }
+
+    public static let version = "0.5.0"
+
+    /// Updates the span metrics for a stored batch: spans are grouped by label set first, so each
+    /// family takes its lock once per group, not once per span.
+    public func record(_ batch: [Span]) {
+        var groups: [[String]: [Int]] = [:]
+        for i in batch.indices {
+            let s = batch[i]
+            let key = [s.project, s.service, s.responseModel ?? s.requestModel ?? "", s.kind.rawValue, s.status.rawValue]
+            groups[key, default: []].append(i)
+        }
+        for (labels, members) in groups {
+            spans.add(labels, Double(members.count))
+            if labels[4] == SpanStatus.error.rawValue { errors.add(Array(labels[0..<4]), Double(members.count)) }
+            duration.observe(labels, members.lazy.map { Double(batch[$0].durationNanos) / 1e9 })
+            ttft.observe(labels, members.lazy.compactMap { batch[$0].timeToFirstTokenNanos.map { Double($0) / 1e9 } })
+            let inputs = members.compactMap { batch[$0].inputTokens }, outputs = members.compactMap { batch[$0].outputTokens }
+            let cached = members.compactMap { batch[$0].cachedTokens }
+            tokenUsage.observe(labels + ["input"], inputs.lazy.map(Double.init))
+            tokenUsage.observe(labels + ["output"], outputs.lazy.map(Double.init))
+            if !inputs.isEmpty { tokens.add(labels + ["input"], Double(inputs.reduce(0, &+))) }
+            if !outputs.isEmpty { tokens.add(labels + ["output"], Double(outputs.reduce(0, &+))) }
+            if !cached.isEmpty { tokens.add(labels + ["cached"], Double(cached.reduce(0, &+))) }
+            let costs = members.compactMap { batch[$0].costUSD }
+            if !costs.isEmpty { cost.add(labels, costs.reduce(0, +)) }
+        }
+    }
+
+    public func record(_ stored: [Score]) {
+        for s in stored {
+            let labels = [s.project, s.name, s.source.rawValue]
+            scores.add(labels)
+            if case .number(let v) = s.value {
+                gauges["llmtrace_scores_numeric_total"]!.add(labels)
+                scoreSum.add(labels, v)
+            }
+        }
+    }
+
+    /// Counts an ingest request's outcome.
+    public func ingested(route: String, accepted a: Int, rejected r: Int) {
+        if a > 0 { accepted.add([route], Double(a)) }
+        if r > 0 { rejected.add([route, "invalid_span"], Double(r)) }
+    }
+
+    /// The route label of a request path: fixed routes as they are, ids replaced, anything else
+    /// `other` (a scanner probing random paths must not make new series).
+    public static func route(_ target: String) -> String {
+        let path = target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? target
+        switch path {
+        case "/v1/traces", "/v1/spans", "/v1/scores", "/healthz", "/readyz", "/metrics", "/api/query", "/api/traces", "/api/tail":
+            return path
+        default:
+            if path.hasPrefix("/api/traces/") { return "/api/traces/{id}" }
+            if path.hasPrefix("/api/sessions/") { return "/api/sessions/{id}" }
+            return "other"
+        }
+    }
+
+    /// Counts one answered HTTP request (from the server's access hook: every request, including
+    /// the 413/429/503 the server answers before any route runs).
+    public func request(target: String, status: Int, durationNanos: Int64) {
+        let route = Self.route(target)
+        httpRequests.add([route, String(status)])
+        httpDuration.observe([route], Double(durationNanos) / 1e9)
+    }
+
+    /// Registers the scrape-time readers of the store, the server and the process.
+    public func watch(store: Store, server: (@Sendable () -> (queueDepth: Int, openConnections: Int, overload: Int))? = nil) {
+        let g = gauges
+        let startSeconds = Date().timeIntervalSince1970
+        g["llmtrace_build_info"]!.set([Self.version], 1)
+        registry.onScrape {
+            g["llmtrace_head_spans"]!.set([], Double(store.headCount))
+            g["llmtrace_segments"]!.set([], Double(store.segmentReaders.count))
+            let d = store.diskUsage()
+            g["llmtrace_disk_bytes"]!.set(["segments"], Double(d.segments))
+            g["llmtrace_disk_bytes"]!.set(["wal"], Double(d.wal))
+            g["llmtrace_disk_bytes"]!.set(["index"], Double(d.index))
+            g["llmtrace_wal_written_bytes_total"]!.set([], Double(store.walBytesWritten))
+            g["llmtrace_wal_fsyncs_total"]!.set([], Double(store.walFsyncs))
+            g["llmtrace_wal_fsync_seconds_total"]!.set([], Double(store.walFsyncNanos) / 1e9)
+            g["llmtrace_append_backpressure_seconds_total"]!.set([], Double(store.appendBackpressureNanos) / 1e9)
+            if let server {
+                let s = server()
+                g["llmtrace_ingest_queue_depth"]!.set([], Double(s.queueDepth))
+                g["llmtrace_http_open_connections"]!.set([], Double(s.openConnections))
+                g["llmtrace_http_overload_rejections_total"]!.set([], Double(s.overload))
+            }
+            let p = ProcessStats.read()
+            g["process_resident_memory_bytes"]!.set([], p.rssBytes)
+            g["process_cpu_seconds_total"]!.set([], p.cpuSeconds)
+            g["process_open_fds"]!.set([], p.openFDs)
+            g["process_start_time_seconds"]!.set([], startSeconds)
+        }
+    }
+}
+
+/// This process's RSS, CPU time and open descriptors, from /proc.
+enum ProcessStats {
+    static func read() -> (rssBytes: Double, cpuSeconds: Double, openFDs: Double) {
+        var rss = 0.0
+        if let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) {
+            let f = s.split(separator: " ")
+            if f.count > 1, let pages = Double(f[1]) { rss = pages * Double(sysconf(Int32(_SC_PAGESIZE))) }
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        let fds = Double((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.count ?? 0)
+        return (rss, cpu, fds)
+    }
+}
