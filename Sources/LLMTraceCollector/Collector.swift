@@ -169,7 +169,7 @@ public final class Collector: @unchecked Sendable {
         metrics.ingested(route: route, accepted: a, rejected: r)
     }
 
-    /// `GET /metrics`: the Prometheus text format. With keys configured a read key is needed, and
+    /// `GET /metrics`: the Prometheus text format, or OpenMetrics when the Accept header prefers it. With keys configured a read key is needed, and
     /// span and score series are confined to its project (collector-wide health is shown to all).
     func scrape(_ req: HTTPRequest) -> HTTPResponse {
         var only: (label: String, value: String)? = nil
@@ -179,7 +179,9 @@ public final class Collector: @unchecked Sendable {
             case .success(let g): if let g { only = ("project", g.project) }
             }
         }
-        return HTTPResponse(status: 200, headers: [("content-type", MetricsRegistry.contentType)], body: metrics.registry.render(only: only))
+        let om = MetricsRegistry.prefersOpenMetrics(accept: req.header("accept"))
+        return HTTPResponse(status: 200, headers: [("content-type", om ? MetricsRegistry.openMetricsContentType : MetricsRegistry.contentType)],
+                            body: metrics.registry.render(only: only, openMetrics: om))
     }
 
     // MARK: OTLP

@@ -3,23 +3,38 @@
 /// then one sample per line, `name{label="value",...} value`. Label values escape `\`, `"` and
 /// newline; HELP text escapes `\` and newline. Values print as Go's strconv would accept them:
 /// integers without a fraction, `+Inf`, `-Inf`, `NaN`.
+///
+/// With `openMetrics`, it writes OpenMetrics 1.0 text instead (what Prometheus asks for first in
+/// its Accept header): a counter family is named without its `_total` suffix in HELP and TYPE,
+/// HELP also escapes `"`, and the exposition ends with `# EOF`.
 public struct Exposition {
     public private(set) var bytes: [UInt8] = []
+    public let openMetrics: Bool
 
-    public init(capacity: Int = 64 << 10) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 64 << 10, openMetrics: Bool = false) {
+        bytes.reserveCapacity(capacity)
+        self.openMetrics = openMetrics
+    }
+
+    /// Ends an OpenMetrics exposition (a no-op for the 0.0.4 format).
+    public mutating func finish() {
+        if openMetrics { append("# EOF\n") }
+    }
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     public mutating func family(_ name: String, type: String, help: String) {
-        append("# HELP "); append(name); append(" ")
+        let family = openMetrics && type == "counter" && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+        append("# HELP "); append(family); append(" ")
         for b in help.utf8 {
             switch b {
             case UInt8(ascii: "\\"): append("\\\\")
             case UInt8(ascii: "\n"): append("\\n")
+            case UInt8(ascii: "\""): if openMetrics { append("\\\"") } else { bytes.append(b) }
             default: bytes.append(b)
             }
         }
-        append("\n# TYPE "); append(name); append(" "); append(type); append("\n")
+        append("\n# TYPE "); append(family); append(" "); append(type); append("\n")
     }
 
     /// One sample. `extra` is one more label after `labels` (a histogram's `le`).

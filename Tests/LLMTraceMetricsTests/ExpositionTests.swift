@@ -108,3 +108,38 @@ import Testing
 enum CollectorBuckets {
     static let all: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 1000, 10000]
 }
+
+@Suite struct OpenMetricsTests {
+    @Test func countersAreNamedWithoutTotalAndTheTextEndsInEOF() {
+        let c = MetricFamily("requests_total", .counter, help: "say \"hi\"", labels: ["code"])
+        c.add(["200"], 3)
+        let g = MetricFamily("queue_depth", .gauge, help: "q")
+        g.set([], 2)
+        let r = MetricsRegistry()
+        r.register(c)
+        r.register(g)
+        let text = String(decoding: r.render(openMetrics: true), as: UTF8.self)
+        #expect(text.hasPrefix("""
+        # HELP requests say \\"hi\\"
+        # TYPE requests counter
+        requests_total{code="200"} 3
+        # HELP queue_depth q
+        # TYPE queue_depth gauge
+        queue_depth 2
+
+        """))
+        #expect(text.hasSuffix("# EOF\n"))
+        let plain = String(decoding: r.render(), as: UTF8.self)
+        #expect(plain.hasPrefix("# HELP requests_total say \"hi\"\n# TYPE requests_total counter\n"))
+        #expect(!plain.contains("# EOF"))
+    }
+
+    @Test func acceptNegotiation() {
+        // What Prometheus 2.x sends.
+        #expect(MetricsRegistry.prefersOpenMetrics(accept: "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"))
+        #expect(!MetricsRegistry.prefersOpenMetrics(accept: "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5"))
+        #expect(!MetricsRegistry.prefersOpenMetrics(accept: nil))
+        #expect(!MetricsRegistry.prefersOpenMetrics(accept: "*/*"))
+        #expect(!MetricsRegistry.prefersOpenMetrics(accept: "application/openmetrics-text;q=0"))
+    }
+}

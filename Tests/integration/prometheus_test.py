@@ -130,7 +130,12 @@ def main():
         check(pt.returncode == 0 and not pt.stdout.strip() and not pt.stderr.strip(),
               f"promtool check metrics complained (exit {pt.returncode}): {pt.stdout.decode()} {pt.stderr.decode()}")
 
-        # 2. A real Prometheus scraping every second.
+        # OpenMetrics for a scraper that prefers it (Prometheus's own Accept header).
+        st, om, headers = http(base + "/metrics", headers={"accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"})
+        check(st == 200 and headers.get("content-type", headers.get("Content-Type", "")).startswith("application/openmetrics-text"), f"OpenMetrics content type: {headers}")
+        check(om.endswith(b"# EOF\n") and b"# TYPE llmtrace_spans counter" in om, "OpenMetrics exposition shape")
+
+        # 2. A real Prometheus scraping every second (it negotiates OpenMetrics).
         pport = free_port()
         config = os.path.join(tmp, "prometheus.yml")
         with open(config, "w") as f:
