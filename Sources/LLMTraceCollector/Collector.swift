@@ -21,6 +21,8 @@ public final class Collector: @unchecked Sendable {
         public var queryMaxRows = 10_000
         /// Label sets each metric family keeps before folding new ones into its overflow series.
         public var metricsMaxSeries = 10_000
+        /// Off: no span metrics are kept and `/metrics` answers 404 (to measure what they cost).
+        public var metricsEnabled = true
         public init() {}
     }
 
@@ -157,7 +159,7 @@ public final class Collector: @unchecked Sendable {
         }
         fanout.publish(spans)
         live.append(spans)
-        metrics.record(spans)
+        if options.metricsEnabled { metrics.record(spans) }
         return nil
     }
 
@@ -166,12 +168,13 @@ public final class Collector: @unchecked Sendable {
             accepted += a
             rejected += r
         }
-        metrics.ingested(route: route, accepted: a, rejected: r)
+        if options.metricsEnabled { metrics.ingested(route: route, accepted: a, rejected: r) }
     }
 
     /// `GET /metrics`: the Prometheus text format, or OpenMetrics when the Accept header prefers it. With keys configured a read key is needed, and
     /// span and score series are confined to its project (collector-wide health is shown to all).
     func scrape(_ req: HTTPRequest) -> HTTPResponse {
+        guard options.metricsEnabled else { return .error(404, "metrics are off (--metrics off)") }
         var only: (label: String, value: String)? = nil
         if !keys.isOpen {
             switch authorize(req, .read) {
@@ -394,7 +397,7 @@ extension Collector {
                 log.error("storing scores failed", [("error", "\(error)")])
                 return .error(503, "scores not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
             }
-            metrics.record(scores)
+            if options.metricsEnabled { metrics.record(scores) }
         }
         var w = JSONWriter()
         w.beginObject()

@@ -99,8 +99,8 @@ public final class MetricFamily: @unchecked Sendable {
         let snapshot = lock.withLock { series }
         var keys = Array(snapshot.keys)
         if let only, let i = labelNames.firstIndex(of: only.label) { keys = keys.filter { $0[i] == only.value } }
-        guard !keys.isEmpty || labelNames.isEmpty else { return }
         keys.sort { $0.lexicographicallyPrecedes($1) }
+        // A family with no series yet still says what it is, so dashboards and scrapers see it.
         out.family(name, type: kind.rawValue, help: help)
         if keys.isEmpty, labelNames.isEmpty, kind != .histogram { out.sample(name, labels: [], value: 0); return }
         for k in keys {

@@ -16,6 +16,7 @@ struct BenchMain {
       llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
                             [--gzip] [--server-pid PID] [--server-arg ARG]...
       llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse]
+      llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
@@ -62,6 +63,7 @@ struct BenchMain {
             case "gen": try GenCommand.run(args)
             case "ingest": try IngestBench.run(args)
             case "query": try QueryBench.run(args)
+            case "metrics": try MetricsBench.run(args)
             default: throw UsageError("unknown command '\(cmd)'; see llmtrace-bench --help")
             }
         } catch let e as UsageError {

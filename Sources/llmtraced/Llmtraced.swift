@@ -44,6 +44,7 @@ struct Llmtraced {
       --queue-depth N        LLMTRACE_QUEUE_DEPTH    requests waiting for a worker before 429 (default 64)
       --conventions FILE     LLMTRACE_CONVENTIONS    attribute mapping (default: built-in schemas/conventions.json)
       --pricing FILE         LLMTRACE_PRICING        model prices (default: built-in schemas/pricing.json)
+      --metrics on|off       LLMTRACE_METRICS        Prometheus /metrics and the span metrics behind it (default on)
       --metrics-max-series N LLMTRACE_METRICS_MAX_SERIES  label sets per /metrics family before new ones
                                                      fold into an __overflow__ series (default 10000)
                              LLMTRACE_INGEST_KEYS    project=key,... ingest keys (added to --config's)
@@ -96,7 +97,7 @@ struct Llmtraced {
 
     static let flagNames: [String] = ["listen", "data", "config", "log-format", "access-log", "fsync", "seal-spans", "seal-age",
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
-                                      "conventions", "pricing", "event-loops", "metrics-max-series"]
+                                      "conventions", "pricing", "event-loops", "metrics-max-series", "metrics"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help"])
@@ -161,6 +162,11 @@ struct Llmtraced {
         if let n = try int("event-loops", 1...64) { server.eventLoops = n }
         var collectorOptions = Collector.Options()
         if let n = try int("metrics-max-series", 1...10_000_000) { collectorOptions.metricsMaxSeries = n }
+        switch opt("metrics") ?? "on" {
+        case "on", "true", "1": collectorOptions.metricsEnabled = true
+        case "off", "false", "0": collectorOptions.metricsEnabled = false
+        case let v: throw UsageError("--metrics expects on or off, got '\(v)'")
+        }
 
         let conventions: Conventions
         if let path = opt("conventions") {
@@ -197,9 +203,10 @@ struct Llmtraced {
                                              ("ms", TraceRenderer.fixed(Double(monotonicNanos() - started) / 1e6, 1))])
         let collector = Collector(store: store, keys: keys, conventions: conventions, pricing: pricing, options: collectorOptions, log: log)
         let metrics = collector.metrics
+        let metricsOn = collectorOptions.metricsEnabled
         // Every answered request is counted for /metrics; the access log line is optional.
         let access: @Sendable (HTTPServer.AccessLogEntry) -> Void = { (e: HTTPServer.AccessLogEntry) in
-            metrics.request(target: e.target, status: e.status, durationNanos: e.durationNanos)
+            if metricsOn { metrics.request(target: e.target, status: e.status, durationNanos: e.durationNanos) }
             guard accessLog else { return }
             let ms = TraceRenderer.fixed(Double(e.durationNanos) / 1e6, 2)
             log.info("request", [("method", e.method), ("path", e.target), ("status", String(e.status)),

@@ -173,6 +173,22 @@ def main():
         check(len(targets) == 1 and targets[0]["health"] == "up", f"scrape target not healthy: {targets}")
         up = query('up{job="llmtrace"}')
         check(up == 1, f"up = {up}")
+        # The Grafana dashboard: every panel's PromQL is valid to this Prometheus and names only
+        # metrics llmtraced exports.
+        import re
+        with open(os.path.join(ROOT, "dashboards", "grafana", "llmtrace.json")) as f:
+            dash = json.load(f)
+        exported = set(re.findall(rb"^([a-zA-Z_:][a-zA-Z0-9_:]*)", scrape, re.M))
+        for fam in re.findall(rb"^# TYPE (\S+) ", scrape, re.M):  # families with no series yet
+            exported |= {fam, fam + b"_bucket", fam + b"_sum", fam + b"_count"}
+        exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+        check(len(exprs) >= 20, f"dashboard has {len(exprs)} queries")
+        for e in exprs:
+            q = e.replace("$__rate_interval", "1m").replace("$project", ".*").replace("$service", ".*")
+            st, body, _ = http(papi + "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
+            check(st == 200 and json.loads(body)["status"] == "success", f"dashboard query rejected by Prometheus: {q}: {body[:300]}")
+            for name in re.findall(r"\b((?:llmtrace|gen_ai|process)_[a-z0-9_]+)", q):
+                check(name.encode() in exported, f"dashboard names {name}, which /metrics does not export")
         print(f"prometheus_test: {checks} checks passed", flush=True)
     finally:
         for p in procs:
