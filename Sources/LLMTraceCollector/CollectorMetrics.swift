@@ -5,6 +5,7 @@ import Foundation
 import LLMTraceMetrics
 import LLMTraceModel
 import LLMTraceStore
+import LLMTraceSupport
 
 /// What `GET /metrics` exports: RED metrics derived from the spans themselves (the ones every
 /// service would otherwise hand-write: calls, errors, latency, time to first token, tokens, cost),
@@ -57,6 +58,8 @@ public final class CollectorMetrics: @unchecked Sendable {
             ("llmtrace_wal_fsyncs_total", .counter, "Write-ahead log fsyncs since start.", []),
             ("llmtrace_wal_fsync_seconds_total", .counter, "Time spent in write-ahead log fsyncs since start.", []),
             ("llmtrace_append_backpressure_seconds_total", .counter, "Time appends waited for a seal to finish.", []),
+            ("llmtrace_retention_deleted_segments_total", .counter, "Segments deleted by retention since start.", []),
+            ("llmtrace_retention_deleted_spans_total", .counter, "Spans in the segments retention deleted since start.", []),
             ("llmtrace_ingest_queue_depth", .gauge, "Requests waiting for a worker.", []),
             ("llmtrace_http_open_connections", .gauge, "Open client connections.", []),
             ("llmtrace_http_overload_rejections_total", .counter, "Requests refused with 429/503 because the workers were saturated.", []),
@@ -73,15 +76,65 @@ public final class CollectorMetrics: @unchecked Sendable {
 
     public static let version = "0.5.0"
 
-    /// A span's labels, hashed without building an array per span.
+    /// A span's labels. Hashed with one FNV-1a pass over their bytes (Swift's String hashing ran
+    /// SipHash over each of the five per span, most of the grouping cost).
     private struct SpanKey: Hashable {
         var project, service, model, kind, status: String
+        let fnv: UInt64
+
+        init(project: String, service: String, model: String, kind: String, status: String) {
+            self.project = project
+            self.service = service
+            self.model = model
+            self.kind = kind
+            self.status = status
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for part in [project, service, model, kind, status] {
+                var p = part
+                p.withUTF8 { b in for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 } }
+                h = (h ^ 0xff) &* 0x100_0000_01b3
+            }
+            fnv = h
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(fnv) }
+        static func == (a: SpanKey, b: SpanKey) -> Bool {
+            a.fnv == b.fnv && a.project == b.project && a.service == b.service && a.model == b.model && a.kind == b.kind && a.status == b.status
+        }
         var labels: [String] { [project, service, model, kind, status] }
     }
 
-    /// Updates the span metrics for a stored batch: spans are grouped by label set first, so each
-    /// family takes its lock once per group, not once per span. (Per span: one hash of the labels
-    /// and a few array appends; measured with `llmtrace-bench metrics`.)
+    /// The series ids of one span label set in every span family, looked up once per label set.
+    private struct SpanSeries {
+        var spans, duration, usageIn, usageOut, tokensIn, tokensOut, cost: Int
+        /// Made when first needed, so a label set that never fails, streams or caches has no such series.
+        var errors, ttft, tokensCached: Int?
+    }
+    private let seriesLock = Condition()
+    private var seriesByKey: [SpanKey: SpanSeries] = [:]
+
+    private func series(_ key: SpanKey) -> SpanSeries {
+        if let s = seriesLock.withLock({ seriesByKey[key] }) { return s }
+        let l = key.labels
+        let s = SpanSeries(spans: spans.id(l), duration: duration.id(l),
+                           usageIn: tokenUsage.id(l + ["input"]), usageOut: tokenUsage.id(l + ["output"]),
+                           tokensIn: tokens.id(l + ["input"]), tokensOut: tokens.id(l + ["output"]), cost: cost.id(l))
+        // Bounded like the families: past their caps every new key maps to overflow ids.
+        seriesLock.withLock { if seriesByKey.count < 4 * spans.maxSeries { seriesByKey[key] = s } }
+        return s
+    }
+
+    /// One of the optional series of `key`, made on first use and remembered.
+    private func optionalID(_ key: SpanKey, _ path: WritableKeyPath<SpanSeries, Int?>, _ make: () -> Int) -> Int {
+        if let id = seriesLock.withLock({ seriesByKey[key]?[keyPath: path] }) { return id }
+        let id = make()
+        seriesLock.withLock { seriesByKey[key]?[keyPath: path] = id }
+        return id
+    }
+
+    /// Updates the span metrics for a stored batch: spans are grouped by label set first, each
+    /// group's series ids come from a cache, and each family takes its lock once per group.
+    /// (Hot path: per stored span; measured with `llmtrace-bench metrics`.)
     public func record(_ batch: [Span]) {
         var groups: [SpanKey: [Int32]] = [:]
         // Fields are read through the array, not by copying each 400-byte Span (a copy retains
@@ -93,7 +146,7 @@ public final class CollectorMetrics: @unchecked Sendable {
         }
         var durations: [Double] = [], ttfts: [Double] = [], inputs: [Double] = [], outputs: [Double] = []
         for (key, members) in groups {
-            let labels = key.labels
+            let ids = series(key)
             durations.removeAll(keepingCapacity: true)
             ttfts.removeAll(keepingCapacity: true)
             inputs.removeAll(keepingCapacity: true)
@@ -109,16 +162,19 @@ public final class CollectorMetrics: @unchecked Sendable {
                 if let v = batch[i].cachedTokens { cachedSum &+= v; hasCached = true }
                 if let c = batch[i].costUSD { costSum += c; hasCost = true }
             }
-            spans.add(labels, Double(members.count))
-            if key.status == SpanStatus.error.rawValue { errors.add(Array(labels[0..<4]), Double(members.count)) }
-            duration.observe(labels, durations)
-            ttft.observe(labels, ttfts)
-            tokenUsage.observe(labels + ["input"], inputs)
-            tokenUsage.observe(labels + ["output"], outputs)
-            if !inputs.isEmpty { tokens.add(labels + ["input"], Double(inSum)) }
-            if !outputs.isEmpty { tokens.add(labels + ["output"], Double(outSum)) }
-            if hasCached { tokens.add(labels + ["cached"], Double(cachedSum)) }
-            if hasCost { cost.add(labels, costSum) }
+            spans.add(id: ids.spans, Double(members.count))
+            if key.status == SpanStatus.error.rawValue {
+                let l = key.labels
+                errors.add(id: optionalID(key, \.errors) { errors.id(Array(l[0..<4])) }, Double(members.count))
+            }
+            duration.observe(id: ids.duration, durations)
+            if !ttfts.isEmpty { ttft.observe(id: optionalID(key, \.ttft) { ttft.id(key.labels) }, ttfts) }
+            tokenUsage.observe(id: ids.usageIn, inputs)
+            tokenUsage.observe(id: ids.usageOut, outputs)
+            if !inputs.isEmpty { tokens.add(id: ids.tokensIn, Double(inSum)) }
+            if !outputs.isEmpty { tokens.add(id: ids.tokensOut, Double(outSum)) }
+            if hasCached { tokens.add(id: optionalID(key, \.tokensCached) { tokens.id(key.labels + ["cached"]) }, Double(cachedSum)) }
+            if hasCost { cost.add(id: ids.cost, costSum) }
         }
     }
 
@@ -177,6 +233,9 @@ public final class CollectorMetrics: @unchecked Sendable {
             g["llmtrace_wal_fsyncs_total"]!.set([], Double(store.walFsyncs))
             g["llmtrace_wal_fsync_seconds_total"]!.set([], Double(store.walFsyncNanos) / 1e9)
             g["llmtrace_append_backpressure_seconds_total"]!.set([], Double(store.appendBackpressureNanos) / 1e9)
+            let deleted = store.retentionDeleted
+            g["llmtrace_retention_deleted_segments_total"]!.set([], Double(deleted.segments))
+            g["llmtrace_retention_deleted_spans_total"]!.set([], Double(deleted.spans))
             if let server {
                 let s = server()
                 g["llmtrace_ingest_queue_depth"]!.set([], Double(s.queueDepth))

@@ -506,6 +506,7 @@ public final class Store: @unchecked Sendable {
             try FileIO.fsyncDirectory(segmentDir)
             try index.removeSegment(id: r.id, summary: summary)
             dropped.append(r.id)
+            state.withLock { retentionDropped.segments += 1; retentionDropped.spans += r.rowCount }
             options.log("retention: dropped segment \(r.id) (\(r.rowCount) spans, \(r.fileSize) bytes)")
         }
         return dropped
@@ -624,6 +625,9 @@ public final class Store: @unchecked Sendable {
         return nil
     }
     public var headCount: Int { state.withLock { head.count } }
+    /// Segments and spans retention has deleted since the store opened.
+    public var retentionDeleted: (segments: Int, spans: Int) { state.withLock { retentionDropped } }
+    private var retentionDropped = (segments: 0, spans: 0)
     public var walBytesWritten: UInt64 { wal?.bytesWritten ?? 0 }
     public var walFsyncs: UInt64 { wal?.fsyncCount ?? 0 }
     public var walFsyncNanos: Int64 { wal?.fsyncNanosTotal ?? 0 }
