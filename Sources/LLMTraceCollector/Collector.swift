@@ -163,12 +163,13 @@ public final class Collector: @unchecked Sendable {
         return nil
     }
 
-    func count(route: String, accepted a: Int, rejected r: Int) {
+    func count(route: String, accepted a: Int, rejected byReason: [String: Int]) {
+        let r = byReason.values.reduce(0, +)
         counters.withLock {
             accepted += a
             rejected += r
         }
-        if options.metricsEnabled { metrics.ingested(route: route, accepted: a, rejected: r) }
+        if options.metricsEnabled { metrics.ingested(route: route, accepted: a, rejected: byReason) }
     }
 
     /// `GET /metrics`: the Prometheus text format, or OpenMetrics when the Accept header prefers it. With keys configured a read key is needed, and
@@ -217,6 +218,7 @@ public final class Collector: @unchecked Sendable {
         spans.reserveCapacity(traces.spanCount)
         var reasons: [String] = []
         var rejectedCount = 0
+        var reasonCounts: [String: Int] = [:]
         conventions.mapAll(&traces, project: grant?.project ?? Span.defaultProject, pricing: pricing, limits: options.mapping) { result, index in
             switch result {
             case .success(var s):
@@ -224,11 +226,12 @@ public final class Collector: @unchecked Sendable {
                 spans.append(s)
             case .failure(let why):
                 rejectedCount += 1
+                reasonCounts[CollectorMetrics.reasonClass(why.reason), default: 0] += 1
                 if reasons.count < options.maxReportedErrors { reasons.append("span \(index): \(why.reason)") }
             }
         }
         if let r = store(spans) { return r }
-        count(route: "/v1/traces", accepted: spans.count, rejected: rejectedCount)
+        count(route: "/v1/traces", accepted: spans.count, rejected: reasonCounts)
         var message = reasons.joined(separator: "; ")
         if rejectedCount > reasons.count { message += "; and \(rejectedCount - reasons.count) more" }
         if spans.isEmpty && rejectedCount > 0 {
@@ -275,8 +278,10 @@ public final class Collector: @unchecked Sendable {
         var spans: [Span] = []
         var errors: [(index: Int, line: Int?, reason: String)] = []
         var rejectedCount = 0
+        var reasonCounts: [String: Int] = [:]
         func reject(_ i: Int, _ line: Int?, _ reason: String) {
             rejectedCount += 1
+            reasonCounts[CollectorMetrics.reasonClass(reason), default: 0] += 1
             if errors.count < options.maxReportedErrors { errors.append((i, line, reason)) }
         }
         func accept(_ s: Span, _ i: Int, _ line: Int?) {
@@ -328,7 +333,7 @@ public final class Collector: @unchecked Sendable {
             }
         }
         if let r = store(spans) { return r }
-        count(route: "/v1/spans", accepted: spans.count, rejected: rejectedCount)
+        count(route: "/v1/spans", accepted: spans.count, rejected: reasonCounts)
         var w = JSONWriter()
         w.beginObject()
         w.key("accepted"); w.int(Int64(spans.count))

@@ -189,10 +189,20 @@ public final class CollectorMetrics: @unchecked Sendable {
         }
     }
 
-    /// Counts an ingest request's outcome.
-    public func ingested(route: String, accepted a: Int, rejected r: Int) {
+    /// Counts an ingest request's outcome; rejections by `reasonClass`.
+    public func ingested(route: String, accepted a: Int, rejected byReason: [String: Int]) {
         if a > 0 { accepted.add([route], Double(a)) }
-        if r > 0 { rejected.add([route, "invalid_span"], Double(r)) }
+        for (reason, n) in byReason where n > 0 { rejected.add([route, reason], Double(n)) }
+    }
+
+    /// The `reason` label of a rejected span, from the reason the collector gave it (a fixed set,
+    /// whatever the span said): invalid_id, invalid_time, attributes, unknown_field, invalid_span.
+    public static func reasonClass(_ reason: String) -> String {
+        if reason.contains("unknown field") { return "unknown_field" }
+        if reason.contains("trace_id") || reason.contains("span_id") { return "invalid_id" }
+        if reason.contains("start_") || reason.contains("end_") { return "invalid_time" }
+        if reason.contains("attribute") { return "attributes" }
+        return "invalid_span"
     }
 
     /// The route label of a request path: fixed routes as they are, ids replaced, anything else

@@ -87,7 +87,7 @@ import LLMTraceStore
             #expect(value(text, #"llmtrace_score_values_summed{project="chat",name="thumbs",source="user"}"#) == 0.75)
             // Collector-wide health, shown to every key.
             #expect(value(text, #"llmtrace_spans_accepted_total{route="/v1/spans"}"#) == 42)
-            #expect(value(text, #"llmtrace_spans_rejected_total{route="/v1/spans",reason="invalid_span"}"#) == 1)
+            #expect(value(text, #"llmtrace_spans_rejected_total{route="/v1/spans",reason="invalid_id"}"#) == 1)
             #expect(value(text, "llmtrace_head_spans") == 42)
             #expect(value(text, #"llmtrace_build_info{version="\#(CollectorMetrics.version)"}"#) == 1)
             #expect((value(text, "process_resident_memory_bytes") ?? 0) > 1_000_000)
@@ -111,6 +111,21 @@ import LLMTraceStore
             #expect(c.metrics.spans.value(["__overflow__", "__overflow__", "__overflow__", "__overflow__", "__overflow__"]) == 36)
             let text = String(decoding: c.metrics.registry.render(), as: UTF8.self)
             #expect(value(text, #"llmtrace_metrics_series_folded_total{metric="llmtrace_spans_total"}"#) == 36)
+        }
+    }
+
+    @Test func rejectionReasonsAreAFixedSet() throws {
+        try withCollector { c in
+            let good = span(1, model: "m")
+            let badEnd = #"{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00000000000000aa", "name": "x", "start_ns": 10, "end_ns": 5}"#
+            let unknown = #"{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00000000000000ab", "name": "x", "start_ns": 1, "end_ns": 5, "my_trace_id": 1}"#
+            #expect(call(c, "POST", "/v1/spans", "[" + [good, badEnd, unknown].joined(separator: ",") + "]", key: Self.keys["chat"]!.ingest).status == 200)
+            #expect(c.metrics.rejected.value(["/v1/spans", "invalid_time"]) == 1)
+            #expect(c.metrics.rejected.value(["/v1/spans", "unknown_field"]) == 1)
+            #expect(c.metrics.accepted.value(["/v1/spans"]) == 1)
+        }
+        for r in ["anything at all", "trace_id must be 16 bytes", "401 attributes, over the limit"] {
+            #expect(["invalid_span", "invalid_id", "attributes"].contains(CollectorMetrics.reasonClass(r)))
         }
     }
 
