@@ -51,8 +51,10 @@ struct TraceBatch: ScanBatch {
     static func merge(_ parts: [[TraceRow]]) -> [TraceRow] {
         guard parts.count > 1 else { return parts.first ?? [] }
         var index: [TraceKey: Int] = [:]
-        index.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        let total = parts.reduce(0) { $0 + $1.count }
+        index.reserveCapacity(total)
         var out: [TraceRow] = []
+        out.reserveCapacity(total)
         for part in parts {
             for r in part {
                 let key = TraceKey(traceID: r.traceID, project: r.project)
@@ -102,6 +104,9 @@ extension SegmentBatch {
         }
 
         var out: [TraceRow] = []
+        // Traces hold a few spans each: reserving a quarter of the rows avoids most regrowth
+        // copies (each copies every row so far).
+        out.reserveCapacity(n / 4 + 16)
         var i = 0
         while i < n {
             // One run: rows i..<j share trace id and project.
