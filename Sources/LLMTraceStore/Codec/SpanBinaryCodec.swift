@@ -288,17 +288,15 @@ public enum SpanBinaryCodec {
         return out
     }
 
-    /// Collects the text ids of message and document contents from one row's details, without
-    /// building strings: what the full-text indexer needs from a segment.
-    public static func contentTextIDs(_ r: inout ByteReader, into ids: inout Set<UInt32>) -> Bool {
+    /// Walks the input and output messages and the documents at the start of one row's details,
+    /// calling `body` with each content text id (false stops with a failure). Leaves `r` at the
+    /// tags. The one reader of that layout besides `decodeDetails`.
+    @inline(__always)
+    static func forEachContentID(_ r: inout ByteReader, _ body: (UInt64) -> Bool) -> Bool {
         func content(_ r: inout ByteReader) -> Bool {
             let n = r.count(limit: r.remaining)
             guard n >= 1 else { return false }
-            for _ in 0..<n {
-                let id = r.varint()
-                guard id <= UInt64(UInt32.max) else { return false }
-                ids.insert(UInt32(id))
-            }
+            for _ in 0..<n { guard body(r.varint()) else { return false } }
             return !r.failed
         }
         for _ in 0..<2 {  // input, then output messages
@@ -317,29 +315,21 @@ public enum SpanBinaryCodec {
         return !r.failed
     }
 
+    /// Collects the text ids of message and document contents from one row's details, without
+    /// building strings: what the full-text indexer needs from a segment.
+    public static func contentTextIDs(_ r: inout ByteReader, into ids: inout Set<UInt32>) -> Bool {
+        forEachContentID(&r) { id in
+            guard id <= UInt64(UInt32.max) else { return false }
+            ids.insert(UInt32(id))
+            return true
+        }
+    }
+
     /// The value of the attribute whose key is text `key` in one row's details, skipping everything
     /// else without building strings: `.some(nil)` when the row has no such attribute, nil when the
     /// details do not decode. What `attr['key']` in a query reads per row.
     public static func attribute<T: TextLookup>(_ r: inout ByteReader, key: UInt32, texts: T) -> AttributeValue?? {
-        func skipContent(_ r: inout ByteReader) -> Bool {
-            let n = r.count(limit: r.remaining)
-            guard n >= 1 else { return false }
-            for _ in 0..<n { _ = r.varint() }
-            return !r.failed
-        }
-        for _ in 0..<2 {  // input, then output messages
-            let n = r.count(limit: r.remaining)
-            for _ in 0..<n {
-                _ = r.varint()  // role
-                guard skipContent(&r) else { return nil }
-            }
-        }
-        let nDocs = r.count(limit: r.remaining)
-        for _ in 0..<nDocs {
-            _ = r.varint()  // id + 1
-            guard skipContent(&r) else { return nil }
-            if r.u8() == 1 { _ = r.f64() }
-        }
+        guard forEachContentID(&r, { _ in true }) else { return nil }
         let nTags = r.count(limit: r.remaining)
         for _ in 0..<nTags { _ = r.varint() }
         let n = r.count(limit: r.remaining)
