@@ -212,6 +212,17 @@ public final class SegmentReader: @unchecked Sendable {
     func allTexts() throws -> [String] {
         var out: [String] = []
         out.reserveCapacity(textCount)
+        try forEachText { _, bytes in
+            out.append(String(decoding: bytes, as: UTF8.self))
+            return true
+        }
+        guard out.count == textCount else { throw StoreError("corrupt segment: text store holds \(out.count) texts, footer says \(textCount)", path: path) }
+        return out
+    }
+
+    /// Calls `body` with each text's id and bytes in id order, inflating each block once (not
+    /// through the lookup cache, which a walk would flush) until `body` returns false.
+    private func forEachText(_ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
         let offsets = try checked(textOffsets, "text offsets")
         for (bi, tb) in textBlocks.enumerated() {
             let data = try inflate(tb.block, "text block \(bi)")
@@ -225,11 +236,10 @@ public final class SegmentReader: @unchecked Sendable {
                 guard starts[k] <= starts[k + 1], starts[k + 1] <= data.count else {
                     throw StoreError("corrupt segment: text \(tb.first + k) offsets out of range", path: path)
                 }
-                out.append(data.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[starts[k]..<starts[k + 1]]), as: UTF8.self) })
+                let more = try data.withUnsafeBufferPointer { try body(tb.first + k, UnsafeBufferPointer(rebasing: $0[starts[k]..<starts[k + 1]])) }
+                if !more { return }
             }
         }
-        guard out.count == textCount else { throw StoreError("corrupt segment: text store holds \(out.count) texts, footer says \(textCount)", path: path) }
-        return out
     }
 
     private func textBlock(_ bi: Int) throws -> [UInt8] {
@@ -700,20 +710,10 @@ public final class SegmentReader: @unchecked Sendable {
     func textID(of s: String) throws -> Int? {
         if let known = lock.withLock({ textIDCache[s] }) { return known }
         let want = Array(s.utf8)
-        let offsets = try checked(textOffsets, "text offsets")
         var found: Int? = nil
-        search: for (bi, tb) in textBlocks.enumerated() {
-            let data = try textBlock(bi)
-            let end = bi + 1 < textBlocks.count ? textBlocks[bi + 1].first : textCount
-            guard tb.first <= end, end <= textCount else { throw StoreError("corrupt segment: text block \(bi) ids out of order", path: path) }
-            var o = ByteReader(offsets, at: 4 * tb.first)
-            var start = Int(o.u32())
-            for id in tb.first..<end {
-                let stop = id + 1 < end ? Int(o.u32()) : data.count
-                guard start <= stop, stop <= data.count else { throw StoreError("corrupt segment: text \(id) offsets out of range", path: path) }
-                if stop - start == want.count, data[start..<stop].elementsEqual(want) { found = id; break search }
-                start = stop
-            }
+        try forEachText { id, bytes in
+            if bytes.count == want.count, bytes.elementsEqual(want) { found = id; return false }
+            return true
         }
         lock.withLock { textIDCache[s] = .some(found) }
         return found
