@@ -75,3 +75,10 @@ public struct Span: Sendable, Hashable {
     public var durationNanos: Int64 { endNanos &- startNanos }
     public var isRoot: Bool { parentSpanID.isZero }
 }
+
+extension Span {
+    /// The value of the first attribute named `key`, if the span has one.
+    public func attribute(_ key: String) -> AttributeValue? {
+        attributes.first { $0.key == key }?.value
+    }
+}

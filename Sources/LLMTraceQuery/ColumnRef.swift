@@ -29,9 +29,6 @@ enum ColumnRef: Hashable, Sendable {
         case .attr(let k, _): return "attr['\(k)']"
         }
     }
-
-    /// Whether this is the time column that segment pruning and folding understand (`spans.start`).
-    var isSpanStart: Bool { self == .span(.start) }
 }
 
 extension ColumnRef {
@@ -40,7 +37,7 @@ extension ColumnRef {
     func value(of s: Span) -> QueryValue {
         switch self {
         case .span(let c): return c.value(of: s)
-        case .attr(let key, let t): return Self.convert(s.attributes.first { $0.key == key }?.value, to: t)
+        case .attr(let key, let t): return Self.convert(s.attribute(key), to: t)
         case .trace, .score: return .null
         }
     }

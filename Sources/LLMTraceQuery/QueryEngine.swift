@@ -168,11 +168,7 @@ public final class QueryEngine: Sendable {
         let (l, lo) = plan.startLow.subtractingReportingOverflow(Self.traceSlackNanos)
         let (h, ho) = plan.startHigh.addingReportingOverflow(Self.traceSlackNanos)
         let low = lo ? .min : l, high = ho ? .max : h
-        var spanStats = QueryResult.Stats()
-        let spans = try prune(source(Store.ScanRequest()), plan, low: low, high: high, matchSets: [], &spanStats)
-        stats.segmentsRead = spanStats.segmentsRead
-        stats.segmentsPruned = spanStats.segmentsPruned
-        stats.headRows = spanStats.headRows
+        let spans = try prune(source(Store.ScanRequest()), plan, low: low, high: high, matchSets: [], &stats)
         stats.rowsScanned = spans.reduce(0) { $0 + $1.rowCount }
         let parts = try parallelMap(spans, limits: limits, deadline: deadline) { b -> [TraceRow] in
             switch b {

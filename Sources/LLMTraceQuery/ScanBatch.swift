@@ -164,7 +164,7 @@ struct RowBatch: ScanBatch {
         case .span(let sc): return load(sc)
         case .attr(let key, let t):
             if let values = attributes[key] { return Vec.attribute(values, t) }
-            return Vec.attribute(rows.lazy.map { s in s.attributes.first { $0.key == key }?.value }, t)
+            return Vec.attribute(rows.map { $0.attribute(key) }, t)
         case .trace, .score: throw QueryError("internal: column \(c.name) is not a spans column")
         }
     }
@@ -246,34 +246,17 @@ extension Vec {
 
     /// An attribute column read as `t` (`ColumnRef.convert` says how each value converts): strings
     /// as a dictionary column, so grouping and comparing work on codes.
-    static func attribute<C: Collection>(_ values: C, _ t: QueryType) -> Vec where C.Element == AttributeValue? {
-        let n = values.count
+    static func attribute(_ values: [AttributeValue?], _ t: QueryType) -> Vec {
         switch t {
         case .double:
-            var out = [Double](repeating: 0, count: n)
-            var valid = [Bool](repeating: true, count: n)
-            var nulls = false
-            for (i, v) in values.enumerated() {
-                if case .double(let d) = ColumnRef.convert(v, to: .double) { out[i] = d } else { valid[i] = false; nulls = true }
-            }
-            return .doubles(out, nulls ? valid : nil)
+            return doubles(values.count) { if case .double(let d) = ColumnRef.convert(values[$0], to: .double) { return d } else { return nil } }
         case .bool:
             return .bools(values.map { v -> UInt8 in
                 if case .bool(let b) = ColumnRef.convert(v, to: .bool) { return b ? 1 : 0 }
                 return 2
             })
         default:
-            var dict: [String] = []
-            var index: [String: UInt32] = [:]
-            var codes = [UInt32](repeating: 0, count: n)
-            for (i, v) in values.enumerated() {
-                guard case .string(let s) = ColumnRef.convert(v, to: .string) else { continue }
-                if let k = index[s] { codes[i] = k; continue }
-                dict.append(s)
-                index[s] = UInt32(dict.count)
-                codes[i] = UInt32(dict.count)
-            }
-            return .dict(codes, dict)
+            return strings(values.count) { if case .string(let s) = ColumnRef.convert(values[$0], to: .string) { return s } else { return nil } }
         }
     }
 }

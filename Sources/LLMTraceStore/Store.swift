@@ -544,14 +544,6 @@ public final class Store: @unchecked Sendable {
         return Set(hashes)
     }
 
-    /// A scan snapshot plus, per set of paragraph hashes, which unsealed rows hold a matching
-    /// paragraph (same order as `headRows`). Computed under the store lock, so it costs ingest a
-    /// pause proportional to the head: a full-text query only.
-    public func scanSnapshot(matching sets: [Set<Int64>]) -> (segments: [SegmentReader], headRows: [Span], headMatches: [[UInt8]]) {
-        let s = scanSnapshot(ScanRequest(matching: sets))
-        return (s.segments, s.headRows, s.headMatches)
-    }
-
     /// What a query needs of the unsealed rows beyond their fixed fields.
     public struct ScanRequest: Sendable {
         /// Sets of paragraph hashes: which rows hold a matching paragraph.
@@ -579,8 +571,9 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Computed under the store lock, so a full-text or attribute query costs ingest a pause
-    /// proportional to the head.
+    /// A scan snapshot, with per set of paragraph hashes which unsealed rows hold a matching
+    /// paragraph and per attribute key each unsealed row's value. Computed under the store lock, so
+    /// a full-text or attribute query costs ingest a pause proportional to the head.
     public func scanSnapshot(_ request: ScanRequest) -> ScanSnapshot {
         state.withLock {
             var rows = replayed
@@ -588,7 +581,7 @@ public final class Store: @unchecked Sendable {
             var matches: [[UInt8]] = sets.map { set in replayed.map { SpanBinaryCodec.hasParagraph(of: $0, in: set) ? 1 : 0 } }
             var attributes: [String: [AttributeValue?]] = [:]
             for key in request.attributes {
-                attributes[key] = replayed.map { s in s.attributes.first { $0.key == key }?.value }
+                attributes[key] = replayed.map { $0.attribute(key) }
             }
             for h in sealing.map(\.head) + [head] {
                 rows.append(contentsOf: h.rows)
@@ -603,7 +596,7 @@ public final class Store: @unchecked Sendable {
     /// not yet in a segment (head, heads being sealed, replayed WAL) with their fixed fields only:
     /// messages, documents, tags, attributes and events are left empty.
     public func scanSnapshot() -> (segments: [SegmentReader], headRows: [Span]) {
-        let s = scanSnapshot(matching: [])
+        let s = scanSnapshot(ScanRequest())
         return (s.segments, s.headRows)
     }
 
