@@ -132,18 +132,12 @@ extension SegmentBatch {
                 if usr[k] != 0, userRow < 0 || rank(k) < rank(userRow) { userRow = k }
             }
             let project = str(proj, projV, i) ?? ""
-            var row = TraceRow(project: project, traceID: ids[i], first: TraceRow.SpanFields(
-                rank: rank(rep), name: str(names, nameV, rep) ?? "", service: str(svc, svcV, rep) ?? "", start: lo, end: hi,
-                isLLM: false, isError: false, inputTokens: nil, outputTokens: nil, costUSD: nil, session: nil, user: nil))
-            row.spans = Int64(j - i)
-            row.llmCalls = llmCalls
-            row.errors = errors
-            row.inputTokens = hasIn ? inSum : nil
-            row.outputTokens = hasOut ? outSum : nil
-            row.totalTokens = hasIn || hasOut ? totSum : nil
-            row.costUSD = hasCost ? costSum : nil
-            if sessRow >= 0 { row.session = (rank(sessRow), str(sess, sessV, sessRow)!) }
-            if userRow >= 0 { row.user = (rank(userRow), str(usr, usrV, userRow)!) }
+            let row = TraceRow(project: project, traceID: ids[i], rank: rank(rep), name: str(names, nameV, rep) ?? "",
+                               service: str(svc, svcV, rep) ?? "", start: lo, end: hi, spans: Int64(j - i), llmCalls: llmCalls, errors: errors,
+                               inputTokens: hasIn ? inSum : nil, outputTokens: hasOut ? outSum : nil, totalTokens: hasIn || hasOut ? totSum : nil,
+                               costUSD: hasCost ? costSum : nil,
+                               session: sessRow >= 0 ? (rank(sessRow), str(sess, sessV, sessRow)!) : nil,
+                               user: userRow >= 0 ? (rank(userRow), str(usr, usrV, userRow)!) : nil)
             // One trace id with two projects' spans interleaves their runs; the earlier runs of this
             // trace id are the last rows of `out`.
             var k = out.count - 1

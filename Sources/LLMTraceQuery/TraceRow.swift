@@ -1,8 +1,8 @@
 import LLMTraceModel
 
-/// One row of the `traces` table: a trace summed up from its spans, built at query time. Spans are
-/// folded in with `add` from any batch in any order and partial rows combine with `merge`, so each
-/// segment is summed on its own core and the results joined by trace.
+/// One row of the `traces` table: a trace summed up from its spans, built at query time. A row is
+/// made from one span or from a run of spans, and rows of the same trace combine with `merge` in
+/// any order, so each segment is summed on its own core and the results joined by trace.
 ///
 /// A trace is its spans with the same trace id *in one project* (a key never sees another
 /// project's spans, not even as part of a trace). Its representative span, whose name and service
@@ -38,64 +38,6 @@ struct TraceRow: Sendable {
     var session: (Rank, String)?
     var user: (Rank, String)?
 
-    /// The fields of one span that a trace row is made of.
-    struct SpanFields {
-        var rank: Rank
-        var name: String
-        var service: String
-        var start: Int64
-        var end: Int64
-        var isLLM: Bool
-        var isError: Bool
-        var inputTokens: Int64?
-        var outputTokens: Int64?
-        var costUSD: Double?
-        var session: String?
-        var user: String?
-
-        init(_ s: Span) {
-            rank = Rank(notRoot: !s.parentSpanID.isZero, start: s.startNanos, spanID: s.spanID.value)
-            name = s.name
-            service = s.service
-            start = s.startNanos
-            end = s.endNanos
-            isLLM = s.kind == .llm
-            isError = s.status == .error
-            inputTokens = s.inputTokens
-            outputTokens = s.outputTokens
-            costUSD = s.costUSD
-            session = s.sessionID
-            user = s.userID
-        }
-
-        init(rank: Rank, name: String, service: String, start: Int64, end: Int64, isLLM: Bool, isError: Bool,
-             inputTokens: Int64?, outputTokens: Int64?, costUSD: Double?, session: String?, user: String?) {
-            self.rank = rank
-            self.name = name
-            self.service = service
-            self.start = start
-            self.end = end
-            self.isLLM = isLLM
-            self.isError = isError
-            self.inputTokens = inputTokens
-            self.outputTokens = outputTokens
-            self.costUSD = costUSD
-            self.session = session
-            self.user = user
-        }
-    }
-
-    init(project: String, traceID: TraceID, first f: SpanFields) {
-        self.project = project
-        self.traceID = traceID
-        rank = f.rank
-        name = f.name
-        service = f.service
-        start = f.start
-        end = f.end
-        add(f, representative: false)
-    }
-
     private static func plus(_ a: Int64?, _ b: Int64?) -> Int64? {
         guard let b else { return a }
         return (a ?? 0) &+ b
@@ -110,27 +52,6 @@ struct TraceRow: Sendable {
         guard let b else { return a }
         guard let a else { return b }
         return b.0 < a.0 ? b : a
-    }
-
-    mutating func add(_ f: SpanFields, representative: Bool = true) {
-        if representative, f.rank < rank {
-            rank = f.rank
-            name = f.name
-            service = f.service
-        }
-        start = min(start, f.start)
-        end = max(end, f.end)
-        spans += 1
-        if f.isLLM { llmCalls += 1 }
-        if f.isError { errors += 1 }
-        inputTokens = Self.plus(inputTokens, f.inputTokens)
-        outputTokens = Self.plus(outputTokens, f.outputTokens)
-        if f.inputTokens != nil || f.outputTokens != nil {
-            totalTokens = Self.plus(totalTokens, (f.inputTokens ?? 0) &+ (f.outputTokens ?? 0))
-        }
-        costUSD = Self.plus(costUSD, f.costUSD)
-        if let s = f.session { session = Self.first(session, (f.rank, s)) }
-        if let u = f.user { user = Self.first(user, (f.rank, u)) }
     }
 
     mutating func merge(_ o: TraceRow) {
@@ -184,14 +105,27 @@ struct TraceRow: Sendable {
         var out: [TraceRow] = []
         for s in spans {
             let key = TraceKey(traceID: s.traceID, project: s.project)
+            let row = TraceRow(s)
             if let k = index[key] {
-                out[k].add(SpanFields(s))
+                out[k].merge(row)
             } else {
                 index[key] = out.count
-                out.append(TraceRow(project: s.project, traceID: s.traceID, first: SpanFields(s)))
+                out.append(row)
             }
         }
         return out
+    }
+}
+
+extension TraceRow {
+    /// The row of a trace made of this one span.
+    init(_ s: Span) {
+        let rank = Rank(notRoot: !s.parentSpanID.isZero, start: s.startNanos, spanID: s.spanID.value)
+        self.init(project: s.project, traceID: s.traceID, rank: rank, name: s.name, service: s.service,
+                  start: s.startNanos, end: s.endNanos, spans: 1, llmCalls: s.kind == .llm ? 1 : 0, errors: s.status == .error ? 1 : 0,
+                  inputTokens: s.inputTokens, outputTokens: s.outputTokens,
+                  totalTokens: s.inputTokens == nil && s.outputTokens == nil ? nil : (s.inputTokens ?? 0) &+ (s.outputTokens ?? 0),
+                  costUSD: s.costUSD, session: s.sessionID.map { (rank, $0) }, user: s.userID.map { (rank, $0) })
     }
 }
 
