@@ -109,8 +109,9 @@ public final class TextPostingsFile: @unchecked Sendable {
         var entries: [(hash: Int64, text: Int)] = []
         for k in p.hashes.indices where p.offsets[k + 1] > p.offsets[k] { entries.append((p.hashes[k], k)) }
         entries.sort { $0.hash < $1.hash }
-        // Two texts can share a hash only if they are equal, and a segment's texts are distinct;
-        // still, merge equal hashes so the file's order is strict.
+        // A segment's texts are distinct, but two of them can still share a 64-bit hash; such
+        // entries are merged, so hashes in the file strictly ascend (FTS5 names the hash, not the
+        // text, so a match finds the rows of both either way).
         var w = ByteWriter(capacity: Self.headerSize + 14 * entries.count + 2 * p.rows.count)
         w.bytes.append(contentsOf: Self.magic)
         w.u16(Self.version)
