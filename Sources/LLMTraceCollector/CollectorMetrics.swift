@@ -23,7 +23,7 @@ public final class CollectorMetrics: @unchecked Sendable {
     public static let tokenBuckets: [Double] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304]
 
     public let spans, errors, duration, ttft, tokenUsage, tokens, cost: MetricFamily
-    public let scores, scoreSum: MetricFamily
+    public let scores, scoresNumeric, scoreSum: MetricFamily
     public let accepted, rejected, httpRequests, httpDuration: MetricFamily
     let gauges: [String: MetricFamily]
 
@@ -42,6 +42,7 @@ public final class CollectorMetrics: @unchecked Sendable {
         tokens = f("llmtrace_tokens_total", .counter, "Tokens summed over spans, by type (input, output, cached).", Self.spanLabels + ["type"])
         cost = f("llmtrace_cost_usd_total", .counter, "Cost in US dollars summed over spans (carried, or from the price table).", Self.spanLabels)
         scores = f("llmtrace_scores_total", .counter, "Scores stored (POST /v1/scores), by name and source.", ["project", "name", "source"])
+        scoresNumeric = f("llmtrace_scores_numeric_total", .counter, "Numeric scores stored, by name and source.", ["project", "name", "source"])
         scoreSum = f("llmtrace_score_values_summed", .gauge, "Sum of numeric score values (divide by llmtrace_scores_numeric_total for the mean).", ["project", "name", "source"])
         accepted = f("llmtrace_spans_accepted_total", .counter, "Spans accepted by ingest, by route.", ["route"])
         rejected = f("llmtrace_spans_rejected_total", .counter, "Spans rejected by ingest, by route and reason.", ["route", "reason"])
@@ -50,8 +51,7 @@ public final class CollectorMetrics: @unchecked Sendable {
                          [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
         var g: [String: MetricFamily] = [:]
         for (name, kind, help, labels) in [
-            ("llmtrace_scores_numeric_total", MetricFamily.Kind.counter, "Numeric scores stored, by name and source.", ["project", "name", "source"]),
-            ("llmtrace_head_spans", .gauge, "Spans acknowledged and not yet in a segment.", []),
+            ("llmtrace_head_spans", MetricFamily.Kind.gauge, "Spans acknowledged and not yet in a segment.", []),
             ("llmtrace_segments", .gauge, "Sealed segments.", []),
             ("llmtrace_disk_bytes", .gauge, "Bytes on disk, by kind (segments, wal, index).", ["kind"]),
             ("llmtrace_wal_written_bytes_total", .counter, "Bytes written to the write-ahead log since start.", []),
@@ -183,7 +183,7 @@ public final class CollectorMetrics: @unchecked Sendable {
             let labels = [s.project, s.name, s.source.rawValue]
             scores.add(labels)
             if case .number(let v) = s.value {
-                gauges["llmtrace_scores_numeric_total"]!.add(labels)
+                scoresNumeric.add(labels)
                 scoreSum.add(labels, v)
             }
         }
