@@ -52,7 +52,7 @@ public final class Collector: @unchecked Sendable {
         self.options = options
         self.log = log
         self.queryEngine = QueryEngine(store: store)
-        self.metrics = CollectorMetrics(maxSeries: options.metricsMaxSeries)
+        self.metrics = CollectorMetrics(maxSeries: options.metricsMaxSeries, enabled: options.metricsEnabled)
     }
 
     /// Spans stored and spans rejected since start.
@@ -159,7 +159,7 @@ public final class Collector: @unchecked Sendable {
         }
         fanout.publish(spans)
         live.append(spans)
-        if options.metricsEnabled { metrics.record(spans) }
+        metrics.record(spans)
         return nil
     }
 
@@ -169,13 +169,13 @@ public final class Collector: @unchecked Sendable {
             accepted += a
             rejected += r
         }
-        if options.metricsEnabled { metrics.ingested(route: route, accepted: a, rejected: byReason) }
+        metrics.ingested(route: route, accepted: a, rejected: byReason)
     }
 
     /// `GET /metrics`: the Prometheus text format, or OpenMetrics when the Accept header prefers it. With keys configured a read key is needed, and
     /// span and score series are confined to its project (collector-wide health is shown to all).
     func scrape(_ req: HTTPRequest) -> HTTPResponse {
-        guard options.metricsEnabled else { return .error(404, "metrics are off (--metrics off)") }
+        guard metrics.enabled else { return .error(404, "metrics are off (--metrics off)") }
         var only: (label: String, value: String)? = nil
         if !keys.isOpen {
             switch authorize(req, .read) {
@@ -402,7 +402,7 @@ extension Collector {
                 log.error("storing scores failed", [("error", "\(error)")])
                 return .error(503, "scores not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
             }
-            if options.metricsEnabled { metrics.record(scores) }
+            metrics.record(scores)
         }
         var w = JSONWriter()
         w.beginObject()

@@ -27,8 +27,12 @@ public final class CollectorMetrics: @unchecked Sendable {
     public let accepted, rejected, httpRequests, httpDuration: MetricFamily
     let gauges: [String: MetricFamily]
 
+    /// Off, recording does nothing (what `--metrics off` measures against).
+    public let enabled: Bool
+
     /// `maxSeries`: the cardinality cap of each labelled family.
-    public init(maxSeries: Int = 10_000) {
+    public init(maxSeries: Int = 10_000, enabled: Bool = true) {
+        self.enabled = enabled
         let r = registry
         func f(_ name: String, _ kind: MetricFamily.Kind, _ help: String, _ labels: [String] = [], _ buckets: [Double] = []) -> MetricFamily {
             r.register(MetricFamily(name, kind, help: help, labels: labels, buckets: buckets, maxSeries: maxSeries))
@@ -136,6 +140,7 @@ public final class CollectorMetrics: @unchecked Sendable {
     /// group's series ids come from a cache, and each family takes its lock once per group.
     /// (Hot path: per stored span; measured with `llmtrace-bench metrics`.)
     public func record(_ batch: [Span]) {
+        guard enabled else { return }
         var groups: [SpanKey: [Int32]] = [:]
         // Fields are read through the array, not by copying each 400-byte Span (a copy retains
         // and releases every string and array in it).
@@ -179,6 +184,7 @@ public final class CollectorMetrics: @unchecked Sendable {
     }
 
     public func record(_ stored: [Score]) {
+        guard enabled else { return }
         for s in stored {
             let labels = [s.project, s.name, s.source.rawValue]
             scores.add(labels)
@@ -191,6 +197,7 @@ public final class CollectorMetrics: @unchecked Sendable {
 
     /// Counts an ingest request's outcome; rejections by `reasonClass`.
     public func ingested(route: String, accepted a: Int, rejected byReason: [String: Int]) {
+        guard enabled else { return }
         if a > 0 { accepted.add([route], Double(a)) }
         for (reason, n) in byReason where n > 0 { rejected.add([route, reason], Double(n)) }
     }
@@ -222,6 +229,7 @@ public final class CollectorMetrics: @unchecked Sendable {
     /// Counts one answered HTTP request (from the server's access hook: every request, including
     /// the 413/429/503 the server answers before any route runs).
     public func request(target: String, status: Int, durationNanos: Int64) {
+        guard enabled else { return }
         let route = Self.route(target)
         httpRequests.add([route, String(status)])
         httpDuration.observe([route], Double(durationNanos) / 1e9)

@@ -120,6 +120,14 @@ struct Llmtraced {
             guard let n = Int(v), range.contains(n) else { throw UsageError("--\(name) expects an integer in \(range.lowerBound)...\(range.upperBound), got '\(v)'") }
             return n
         }
+        func onOff(_ name: String, default d: Bool) throws -> Bool {
+            switch opt(name) {
+            case nil: return d
+            case "on", "true", "1": return true
+            case "off", "false", "0": return false
+            case let v?: throw UsageError("--\(name) expects on or off, got '\(v)'")
+            }
+        }
 
         var opts = StoreOptions(directory: opt("data") ?? DataDirectory.defaultPath)
         if let f = opt("fsync") {
@@ -140,12 +148,7 @@ struct Llmtraced {
         case "json": format = .json
         case let f: throw UsageError("--log-format expects text or json, got '\(f)'")
         }
-        let accessLog: Bool
-        switch opt("access-log") ?? "on" {
-        case "on", "true", "1": accessLog = true
-        case "off", "false", "0": accessLog = false
-        case let v: throw UsageError("--access-log expects on or off, got '\(v)'")
-        }
+        let accessLog = try onOff("access-log", default: true)
         let log = LogSink(format: format, accessLog: accessLog)
         opts.log = { log.info($0) }
         // Two malloc arenas (set in main) keep the heap compact; no trims, which stall allocations.
@@ -162,11 +165,7 @@ struct Llmtraced {
         if let n = try int("event-loops", 1...64) { server.eventLoops = n }
         var collectorOptions = Collector.Options()
         if let n = try int("metrics-max-series", 1...10_000_000) { collectorOptions.metricsMaxSeries = n }
-        switch opt("metrics") ?? "on" {
-        case "on", "true", "1": collectorOptions.metricsEnabled = true
-        case "off", "false", "0": collectorOptions.metricsEnabled = false
-        case let v: throw UsageError("--metrics expects on or off, got '\(v)'")
-        }
+        collectorOptions.metricsEnabled = try onOff("metrics", default: true)
 
         let conventions: Conventions
         if let path = opt("conventions") {
@@ -203,10 +202,9 @@ struct Llmtraced {
                                              ("ms", TraceRenderer.fixed(Double(monotonicNanos() - started) / 1e6, 1))])
         let collector = Collector(store: store, keys: keys, conventions: conventions, pricing: pricing, options: collectorOptions, log: log)
         let metrics = collector.metrics
-        let metricsOn = collectorOptions.metricsEnabled
         // Every answered request is counted for /metrics; the access log line is optional.
         let access: @Sendable (HTTPServer.AccessLogEntry) -> Void = { (e: HTTPServer.AccessLogEntry) in
-            if metricsOn { metrics.request(target: e.target, status: e.status, durationNanos: e.durationNanos) }
+            metrics.request(target: e.target, status: e.status, durationNanos: e.durationNanos)
             guard accessLog else { return }
             let ms = TraceRenderer.fixed(Double(e.durationNanos) / 1e6, 2)
             log.info("request", [("method", e.method), ("path", e.target), ("status", String(e.status)),
