@@ -14,6 +14,8 @@ public final class MetricFamily: @unchecked Sendable {
     /// Histogram bucket upper bounds, ascending (`+Inf` is implied).
     public let buckets: [Double]
     public let maxSeries: Int
+    /// The `le` label of each bucket, formatted once rather than on every scrape line.
+    private let bucketLabels: [String]
 
     static let overflowValue = "__overflow__"
 
@@ -46,6 +48,7 @@ public final class MetricFamily: @unchecked Sendable {
         self.help = help
         self.labelNames = labels
         self.buckets = buckets
+        self.bucketLabels = buckets.map(Exposition.format) + ["+Inf"]
         self.maxSeries = max(1, maxSeries)
     }
 
@@ -147,11 +150,10 @@ public final class MetricFamily: @unchecked Sendable {
                 out.sample(name, labels: labels, value: s.value)
             case .histogram:
                 var cumulative: UInt64 = 0
-                for (b, bound) in buckets.enumerated() {
+                for (b, le) in bucketLabels.enumerated() {
                     cumulative += s.bucketCounts[b]
-                    out.sample(name, "_bucket", labels: labels, extra: ("le", Exposition.format(bound)), value: Double(cumulative))
+                    out.sample(name, "_bucket", labels: labels, extra: ("le", le), value: Double(cumulative))
                 }
-                out.sample(name, "_bucket", labels: labels, extra: ("le", "+Inf"), value: Double(s.count))
                 out.sample(name, "_sum", labels: labels, value: s.sum)
                 out.sample(name, "_count", labels: labels, value: Double(s.count))
             }
