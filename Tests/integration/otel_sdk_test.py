@@ -13,7 +13,6 @@ import gzip
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,25 +41,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import otel_workload
+from itest import check, free_port
+import itest
 
 KEY = "lt_ingest_integration_0123456789"
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    if not cond:
-        print(f"FAIL: {what}", flush=True)
-        sys.exit(1)
-    checks += 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def post(url, body, headers, timeout=30):
@@ -225,7 +209,7 @@ def main():
         check(rc == 0, f"llmtraced exits 0 on SIGTERM, got {rc}")
         out = subprocess.run([tracectl, "verify", "--data", data], capture_output=True, text=True, timeout=120)
         check(out.returncode == 0, f"tracectl verify after shutdown: {out.stdout} {out.stderr}")
-        print(f"otel_sdk_test: {checks} checks passed", flush=True)
+        print(f"otel_sdk_test: {itest.checks} checks passed", flush=True)
     finally:
         if server.poll() is None:
             server.kill()

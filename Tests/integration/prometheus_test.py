@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,23 +26,10 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-checks = 0
+sys.path.insert(0, HERE)
 
-
-def check(cond, what):
-    global checks
-    if not cond:
-        print(f"FAIL: {what}", flush=True)
-        sys.exit(1)
-    checks += 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+import itest  # noqa: E402
+from itest import check, free_port  # noqa: E402
 
 
 def http(url, body=None, headers=None, timeout=10):
@@ -189,7 +175,7 @@ def main():
             check(st == 200 and json.loads(body)["status"] == "success", f"dashboard query rejected by Prometheus: {q}: {body[:300]}")
             for name in re.findall(r"\b((?:llmtrace|gen_ai|process)_[a-z0-9_]+)", q):
                 check(name.encode() in exported, f"dashboard names {name}, which /metrics does not export")
-        print(f"prometheus_test: {checks} checks passed", flush=True)
+        print(f"prometheus_test: {itest.checks} checks passed", flush=True)
     finally:
         for p in procs:
             if p.poll() is None:
