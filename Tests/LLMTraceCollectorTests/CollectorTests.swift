@@ -137,6 +137,19 @@ import LLMTraceSynthetic
         }
     }
 
+    /// The request that once stopped the collector, posted as a client would: stored, and the
+    /// collector goes on answering.
+    @Test func keylessOTLPAttributeIsStored() throws {
+        try withCollector(keys: false) { (c: Collector, store: Store) throws in
+            let body = OTLPMappingTests.requestWithKeylessAttributes()
+            let r = c.handle(HTTPRequest(method: "POST", target: "/v1/traces", headers: [("content-type", "application/x-protobuf")], body: body))
+            #expect(r.status == 200)
+            let spans = try store.trace(TraceID(hi: 0x0707070707070707, lo: 0x0707070707070707))
+            #expect(spans.count == 1)
+            #expect(spans.first?.attributes.contains { $0.key == "" } == true)
+        }
+    }
+
     @Test func acceptedSpansReachSubscribersWithoutBlocking() throws {
         try withCollector { (c: Collector, _: Store) throws in
             let sub = c.fanout.subscribe(capacity: 2)

@@ -149,6 +149,38 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
         #expect(got.events == s.events)
     }
 
+    /// An OTLP request as a proto3 encoder writes it when a key is empty: the KeyValue has no key
+    /// field at all. In span, event, resource and kvlist attributes; once this stopped the collector.
+    static func requestWithKeylessAttributes() -> [UInt8] {
+        func keyless(_ v: String) -> (inout ProtoWriter) -> Void { { kv in kv.messageField(2) { $0.stringField(1, v) } } }
+        var w = ProtoWriter()
+        w.messageField(1) { rs in
+            rs.messageField(1) { res in res.messageField(1, keyless("r")) }
+            rs.messageField(2) { ss in
+                ss.messageField(2) { sp in
+                    sp.bytesField(1, [UInt8](repeating: 7, count: 16))
+                    sp.bytesField(2, [UInt8](repeating: 9, count: 8))
+                    sp.fixed64Field(7, 1_700_000_000_000_000_000)
+                    sp.fixed64Field(8, 1_700_000_001_000_000_000)
+                    sp.messageField(9, keyless("a"))
+                    sp.messageField(9) { kv in kv.messageField(2) { v in v.messageField(6) { kvl in kvl.messageField(1, keyless("nested")) } } }
+                    sp.messageField(11) { ev in ev.fixed64Field(1, 1_700_000_000_500_000_000); ev.messageField(3, keyless("e")) }
+                }
+            }
+        }
+        return w.bytes
+    }
+
+    @Test func attributesWithoutAKeyFieldHaveTheEmptyKey() throws {
+        let (spans, rejected) = try OTLPIngest.spans(protobuf: Self.requestWithKeylessAttributes(), conventions: .builtIn(), pricing: .builtIn())
+        #expect(rejected.isEmpty)
+        let s = try #require(spans.first)
+        #expect(s.attributes.contains { $0.key == "" && $0.value == .string("a") })
+        #expect(s.attributes.contains { $0.key == "" && $0.value == .string(#"{"":"nested"}"#) })
+        #expect(s.attributes.contains { $0.key == "resource." && $0.value == .string("r") })
+        #expect(s.events.first?.attributes == [Attribute("", .string("e"))])
+    }
+
     @Test func responsesEncodePartialSuccess() throws {
         #expect(OTLPProtobuf.response(rejected: 0, message: "").isEmpty)
         let b = OTLPProtobuf.response(rejected: 2, message: "bad")

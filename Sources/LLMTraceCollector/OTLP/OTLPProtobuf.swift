@@ -130,16 +130,16 @@ enum OTLPProtobuf {
     }
 
     /// A KeyValue. Every key goes through the request's key table (no String per repeated key);
-    /// `id` is its id there (span attributes keep it for the mapping).
+    /// `id` is its id there (span attributes keep it for the mapping). A KeyValue without a key
+    /// field (proto3 omits an empty string) has the empty key, so `id` is always valid on return.
     private static func keyValue(_ r: inout ProtoReader, depth: Int, keys: inout KeyTable, id: inout Int32) throws(OTLPDecodeError) -> Attribute {
-        var key = ""
+        id = -1
         var value = AttributeValue.string("")
         while let (f, w) = try r.nextTag() {
             switch f {
             case 1:
                 try r.expect(w, 2, "key")
                 id = keys.intern(try r.bytes())
-                key = keys.keys[Int(id)]
             case 2:
                 try r.expect(w, 2, "value")
                 var m = try r.message()
@@ -147,7 +147,8 @@ enum OTLPProtobuf {
             default: try r.skip(wire: w)
             }
         }
-        return Attribute(key, value)
+        if id < 0 { id = keys.intern(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return Attribute(keys.keys[Int(id)], value)
     }
 
     /// AnyValue. Arrays of scalars stay arrays; maps (kvlist), nested arrays and bytes become JSON or
