@@ -10,9 +10,11 @@ let package = Package(
     targets: [
         .executableTarget(name: "FuzzSpanJSON", dependencies: [.product(name: "LLMTraceModel", package: "LLMTrace")]),
         .executableTarget(name: "FuzzWALRecord", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
-        .executableTarget(name: "FuzzSegment", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzSegment", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace"), .product(name: "LLMTraceQuery", package: "LLMTrace")]),
         .executableTarget(name: "FuzzOTLPProtobuf", dependencies: [.product(name: "LLMTraceCollector", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzOTLPJSON", dependencies: [.product(name: "LLMTraceCollector", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzBodyDecoding", dependencies: [.product(name: "LLMTraceHTTP", package: "LLMTrace"), .product(name: "LLMTraceStore", package: "LLMTrace")]),
         .executableTarget(name: "FuzzHTTPParser", dependencies: [.product(name: "LLMTraceHTTP", package: "LLMTrace")]),
-        .executableTarget(name: "FuzzQuery", dependencies: [.product(name: "LLMTraceQuery", package: "LLMTrace"), .product(name: "LLMTraceModel", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzQuery", dependencies: [.product(name: "LLMTraceQuery", package: "LLMTrace"), .product(name: "LLMTraceStore", package: "LLMTrace"), .product(name: "LLMTraceModel", package: "LLMTrace")]),
     ]
 )

@@ -436,6 +436,10 @@ public enum OTLPIngest {
         map(try OTLPProtobuf.decode(body), conventions, pricing)
     }
 
+    public static func spans(json body: [UInt8], conventions: Conventions, pricing: Pricing) throws(OTLPDecodeError) -> (spans: [Span], rejected: [String]) {
+        map(try OTLPJSON.decode(body), conventions, pricing)
+    }
+
     static func map(_ t: OTLPTraces, _ c: Conventions, _ p: Pricing) -> (spans: [Span], rejected: [String]) {
         var t = t
         var out: [Span] = []

@@ -96,8 +96,10 @@ public final class SegmentReader: @unchecked Sendable {
         guard rowsPerBlock > 0 else { throw corrupt("rows per block is zero", footerStart) }
         let nCols = f.count(limit: 1024)
         let expectedBlocks = (rowCount + rowsPerBlock - 1) / rowsPerBlock
+        // Offsets wider than the file become -1 here and fail the bounds checks below.
+        func offset(_ f: inout ByteReader) -> Int { Int(exactly: f.u64()) ?? -1 }
         func block(_ f: inout ByteReader) -> Block {
-            Block(offset: Int(f.u64()), stored: Int(f.u32()), raw: Int(f.u32()), crc: f.u32())
+            Block(offset: offset(&f), stored: Int(f.u32()), raw: Int(f.u32()), crc: f.u32())
         }
         for _ in 0..<nCols {
             let cid = f.u16()
@@ -108,6 +110,9 @@ public final class SegmentReader: @unchecked Sendable {
             guard let col = SegmentFormat.Column(rawValue: cid), let e = SegmentFormat.Encoding(rawValue: enc) else {
                 throw corrupt("unknown column \(cid) or encoding \(enc)", footerStart + f.pos)
             }
+            // Every decoder assumes the column's own encoding and a code width it can read.
+            guard e == SegmentFormat.encoding(of: col) else { throw corrupt("column \(col) has encoding \(enc)", footerStart + f.pos) }
+            guard e != .dictionary || [1, 2, 4].contains(width) else { throw corrupt("column \(col) has code width \(width)", footerStart + f.pos) }
             var info = ColumnInfo(column: col, encoding: e, width: width, minMax: hasMM ? (lo, hi) : nil,
                                   dictionary: nil, dictionaryCount: 0, blocks: [])
             if e == .dictionary {
@@ -120,7 +125,7 @@ public final class SegmentReader: @unchecked Sendable {
             columns[Int(cid)] = info
         }
         textCount = f.count()
-        textOffsets = Block(offset: Int(f.u64()), stored: Int(f.u32()), raw: 0, crc: f.u32())
+        textOffsets = Block(offset: offset(&f), stored: Int(f.u32()), raw: 0, crc: f.u32())
         let ntb = f.count(limit: 1 << 24)
         var tbs: [(Int, Block)] = []
         for _ in 0..<ntb {
@@ -132,14 +137,54 @@ public final class SegmentReader: @unchecked Sendable {
         for c in SegmentFormat.Column.allCases where columns[Int(c.rawValue)] == nil {
             throw corrupt("column \(c) missing", footerStart)
         }
+        // Everything a decoder later indexes or allocates by is checked here, against the file:
+        // a footer that passes its CRC but says the wrong thing (a writer bug, a forged file) is an
+        // error naming the segment, never a trap or a multi-gigabyte allocation.
+        func inBounds(_ blk: Block) -> Bool {
+            blk.offset >= SegmentFormat.headerSize && blk.offset <= footerStart - blk.stored
+        }
         for info in columns.compactMap({ $0 }) {
-            for blk in info.blocks + (info.dictionary.map { [$0] } ?? []) where blk.offset < 0 || blk.offset + blk.stored > footerStart {
+            for blk in info.blocks + (info.dictionary.map { [$0] } ?? []) where !inBounds(blk) {
                 throw corrupt("column \(info.column) block out of bounds", blk.offset)
             }
+            if info.encoding == .compressedBlobs {
+                for blk in info.blocks where blk.raw > Zlib.maxInflatedSize(blk.stored) {
+                    throw corrupt("column \(info.column) block claims \(blk.raw) bytes from \(blk.stored) compressed", blk.offset)
+                }
+            }
+            if let d = info.dictionary {
+                guard d.raw <= Zlib.maxInflatedSize(d.stored), info.dictionaryCount <= d.raw else {
+                    throw corrupt("dictionary of \(info.column): \(info.dictionaryCount) entries in \(d.raw) bytes", d.offset)
+                }
+            }
+            // Fixed-width columns hold exactly their rows' bytes: this also bounds the row count by
+            // the file's size before anything allocates per row.
+            let rowBytes: Int? = switch info.encoding {
+            case .rawU64, .float64: 8
+            case .dictionary: info.width
+            default: nil
+            }
+            if let rowBytes {
+                for (bi, blk) in info.blocks.enumerated() {
+                    let rows = min(rowsPerBlock, rowCount - bi * rowsPerBlock)
+                    guard blk.stored == rowBytes * rows else {
+                        throw corrupt("column \(info.column) block \(bi) holds \(blk.stored) bytes for \(rows) rows", blk.offset)
+                    }
+                }
+            }
         }
-        guard textOffsets.offset + textOffsets.stored <= footerStart, textOffsets.stored == 4 * textCount else {
+        guard textOffsets.offset >= SegmentFormat.headerSize, textOffsets.offset <= footerStart - textOffsets.stored, textOffsets.stored == 4 * textCount else {
             throw corrupt("text offsets out of bounds", textOffsets.offset)
         }
+        var previousFirst = -1
+        for (bi, tb) in textBlocks.enumerated() {
+            guard inBounds(tb.block), tb.block.raw <= Zlib.maxInflatedSize(tb.block.stored) else { throw corrupt("text block \(bi) out of bounds", tb.block.offset) }
+            guard tb.first > previousFirst, tb.first < textCount || (tb.first == textCount && bi == textBlocks.count - 1) else {
+                throw corrupt("text block \(bi) starts at text \(tb.first)", tb.block.offset)
+            }
+            previousFirst = tb.first
+        }
+        guard textCount == 0 || textBlocks.first?.first == 0 else { throw corrupt("the text blocks do not start at text 0", textOffsets.offset) }
         // Reading the header and footer mapped whole page-cache folios (the first 2 MiB of the file
         // here): everything needed is copied out, so unmap them rather than carry 2 MB of RSS per
         // open segment.
@@ -518,8 +563,8 @@ public final class SegmentReader: @unchecked Sendable {
                 let len = r.count(limit: r.remaining)
                 if len == 0 { continue }
                 let start = r.pos
-                guard start + len <= r.base.count else { throw StoreError("corrupt segment: details of row \(row) run past their block", path: path) }
-                r.pos += len
+                guard len <= r.remaining else { throw StoreError("corrupt segment: details of row \(row) run past their block", path: path) }
+                r.skip(len)
                 guard try body(row, UnsafeRawBufferPointer(rebasing: r.base[start..<(start + len)])) else { throw StoreError("corrupt segment: details of row \(row) do not decode", path: path) }
             }
         }
@@ -535,7 +580,7 @@ public final class SegmentReader: @unchecked Sendable {
                 if row >= rows.lowerBound {
                     out.append(len == 0 ? nil : Array(r.bytes(len)))
                 } else {
-                    r.pos += len
+                    r.skip(len)
                 }
             }
         }

@@ -9,9 +9,13 @@ import LLMTraceModel
 /// stored and compressed once.
 public struct SegmentWriter {
     public var compressionLevel: Int32 = 6
+    /// Rows per column block (written in the footer, so readers follow it). Only tests and the
+    /// fuzzers change it, to get several blocks out of a few rows.
+    public var rowsPerBlock = SegmentFormat.rowsPerBlock
 
-    public init(compressionLevel: Int32 = 6) {
+    public init(compressionLevel: Int32 = 6, rowsPerBlock: Int = SegmentFormat.rowsPerBlock) {
         self.compressionLevel = compressionLevel
+        self.rowsPerBlock = rowsPerBlock
     }
 
     /// Writes the segment for full spans (recovery, tests): encodes their details first.
@@ -96,7 +100,7 @@ public struct SegmentWriter {
         footer.i64(maxStart)
         footer.u64(maxWALFile)
         footer.i64(wallNanos())
-        footer.u32(UInt32(SegmentFormat.rowsPerBlock))
+        footer.u32(UInt32(rowsPerBlock))
         footer.varint(SegmentFormat.Column.allCases.count)
 
         for col in SegmentFormat.Column.allCases {
@@ -228,7 +232,7 @@ public struct SegmentWriter {
                              out: inout ByteWriter, footer: inout ByteWriter) {
         let enc = SegmentFormat.encoding(of: col)
         let n = spans.count
-        let bs = SegmentFormat.rowsPerBlock
+        let bs = rowsPerBlock
         var blocks: [BlockRef] = []
         var width: UInt8 = 0
         var minMax: (Int64, Int64)? = nil
@@ -364,7 +368,7 @@ public struct SegmentWriter {
         }
     }
 
-    /// Text store: the distinct strings in id order, cut into zlib blocks of about 64 KiB, plus an
+    /// Text store: the distinct strings in id order, cut into zlib blocks of about 16 KiB, plus an
     /// offsets table (u32 per text: its start inside its block).
     private func writeTextStore(_ strings: [String], out: inout ByteWriter, footer: inout ByteWriter) {
         var offsets = ByteWriter(capacity: 4 * strings.count)

@@ -78,8 +78,10 @@ public final class TextPostingsFile: @unchecked Sendable {
                 var r = ByteReader(UnsafeRawBufferPointer(rebasing: b[(rowsAt + from)..<(rowsAt + to)]))
                 var row = -1
                 while r.remaining > 0 {
-                    row += Int(r.varint()) + 1
-                    guard !r.failed, row < rowCount else { bad = true; return }
+                    let gap = r.varint()
+                    guard !r.failed, gap < UInt64(rowCount) else { bad = true; return }
+                    row += Int(gap) + 1
+                    guard row < rowCount else { bad = true; return }
                     o[row] = 1
                 }
             }

@@ -12,7 +12,8 @@ public struct ByteReader {
         self.pos = pos
     }
 
-    public var remaining: Int { base.count - pos }
+    /// Bytes left; 0 once `pos` was moved past the end (callers may set `pos` directly).
+    public var remaining: Int { max(0, base.count - pos) }
     public var isAtEnd: Bool { pos >= base.count }
 
     public mutating func fail() { failed = true; pos = base.count }
@@ -100,9 +101,15 @@ public struct ByteReader {
         return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
     }
 
+    /// Moves past `n` bytes; failed when fewer remain.
+    public mutating func skip(_ n: Int) {
+        guard n >= 0, n <= remaining else { fail(); return }
+        pos += n
+    }
+
     /// `n` bytes in place; empty and failed when fewer remain.
     public mutating func bytes(_ n: Int) -> UnsafeRawBufferPointer {
-        guard n >= 0, pos + n <= base.count else { fail(); return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard n >= 0, n <= remaining else { fail(); return UnsafeRawBufferPointer(start: nil, count: 0) }
         let s = UnsafeRawBufferPointer(rebasing: base[pos..<(pos + n)])
         pos += n
         return s

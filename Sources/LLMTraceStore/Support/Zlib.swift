@@ -23,6 +23,11 @@ public enum Zlib {
         input.withUnsafeBytes { compress($0, level: level) }
     }
 
+    /// The most `stored` bytes of zlib data can inflate to: deflate's best ratio is 1032:1 (a
+    /// 258-byte match in every 2 bits), plus the 6-byte wrapper. A size claimed above it is not
+    /// data this writer produced.
+    public static func maxInflatedSize(_ stored: Int) -> Int { 1032 * stored + 64 }
+
     /// Inflates into exactly `size` bytes; any other outcome is an error (corrupt or wrong size).
     public static func decompress(_ input: UnsafeRawBufferPointer, size: Int) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: max(size, 1))
