@@ -39,6 +39,10 @@ public final class Store: @unchecked Sendable {
     private let sealWake = Condition()
     /// What recovery did, for `tracectl verify` and logs.
     public private(set) var recovery = RecoveryReport()
+    /// Why the last seal failed, until one succeeds; appends are refused meanwhile (guarded by
+    /// `state`): a head that cannot be written must not be joined by another one in memory.
+    private var sealFailure: StoreError?
+    private let failures: FailureLog
 
     public struct RecoveryReport: Sendable {
         public var segmentsOpened = 0
@@ -55,6 +59,7 @@ public final class Store: @unchecked Sendable {
 
     private init(_ options: StoreOptions) throws {
         self.options = options
+        failures = FailureLog(options.log)
         let dir = options.directory
         walDir = dir + "/wal"
         segmentDir = dir + "/segments"
@@ -113,7 +118,7 @@ public final class Store: @unchecked Sendable {
         try body()
         let ms = Double(monotonicNanos() - t0) / 1e6
         if ms >= 100 || !recovery.truncations.isEmpty && name == "replay WAL" {
-            options.log("recovery: \(name) took \(String(format: "%.1f", ms)) ms")
+            options.log(.info, "recovery: \(name) took \(String(format: "%.1f", ms)) ms")
         }
     }
 
@@ -134,7 +139,7 @@ public final class Store: @unchecked Sendable {
             } catch {
                 // Keep the file for inspection but never read it again.
                 recovery.problems.append("\(error)")
-                options.log("warning: \(error); moving it aside")
+                options.log(.warning, "\(error); moving it aside")
                 if !options.readOnly { try? FileIO.rename(path, to: path + ".corrupt") }
             }
             nextSegmentID = max(nextSegmentID, id + 1)
@@ -154,7 +159,7 @@ public final class Store: @unchecked Sendable {
             known.insert(row.id)
             nextSegmentID = max(nextSegmentID, row.id + 1)
             if segments[row.id] == nil && !options.readOnly {
-                options.log("warning: segment \(row.id) is in the index but its file is gone; removing its index rows")
+                options.log(.warning, "segment \(row.id) is in the index but its file is gone; removing its index rows")
                 try index.removeSegment(id: row.id, summary: nil)
             }
         }
@@ -164,7 +169,7 @@ public final class Store: @unchecked Sendable {
             let summary = try Self.summary(of: reader, includeTexts: false)
             try index.addSegment(summary, file: SegmentFormat.name(id))
             recovery.segmentsReindexed += 1
-            options.log("recovery: indexed segment \(id) (\(reader.rowCount) spans) that was written but not indexed")
+            options.log(.info, "recovery: indexed segment \(id) (\(reader.rowCount) spans) that was written but not indexed")
         }
     }
 
@@ -209,7 +214,7 @@ public final class Store: @unchecked Sendable {
                 let msg = "WAL \(path): \(problem) at offset \(scan.validEnd) of \(scan.size); " +
                     (options.readOnly ? "ignoring the rest" : "truncating \(scan.size - scan.validEnd) bytes")
                 recovery.truncations.append(msg)
-                options.log("warning: " + msg)
+                options.log(.warning, msg)
                 if !options.readOnly {
                     if scan.validEnd < WALFile.headerSize {
                         try FileIO.remove(path)
@@ -230,7 +235,7 @@ public final class Store: @unchecked Sendable {
             let summary = try writer.write(spans: spans, id: id, maxWALFile: maxFile, directory: segmentDir)
             try index.addSegment(summary, file: SegmentFormat.name(id))
             segments[id] = try SegmentReader(path: summary.path)
-            options.log("recovery: sealed \(spans.count) replayed span(s) into segment \(id)")
+            options.log(.info, "recovery: sealed \(spans.count) replayed span(s) into segment \(id)")
         }
         for f in replayedFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
         try FileIO.fsyncDirectory(walDir)
@@ -264,6 +269,10 @@ public final class Store: @unchecked Sendable {
         }
         backpressureNanos += monotonicNanos() - waitStart
         if stopping { state.unlock(); throw StoreError("store is closed", path: options.directory) }
+        if let f = sealFailure {
+            state.unlock()
+            throw StoreError("ingest paused: sealing failed (\(f)); retried every second", path: options.directory, errno: f.errno)
+        }
         appendsInFlight += 1
         state.unlock()
         var walError: Error?
@@ -300,15 +309,15 @@ public final class Store: @unchecked Sendable {
                 state.broadcast()
                 state.unlock()
             }
-            guard head.count > 0 else { return nil }
+            // A WAL file that could not be cut back after a failed write is replaced even when the
+            // head is empty; the empty head's files then pass to the new head.
+            guard head.count > 0 || wal.needsRotation else { return nil }
             let old = head
-            let newFile: UInt64
-            do {
-                _ = try wal.rotate()
-                newFile = wal.fileNumber
-            }
-            head = Head(texts: wal.table, walFiles: [newFile], expectedRows: min(options.sealSpanCount + 1024, 1 << 18))
+            _ = try wal.rotate()
+            head = Head(texts: wal.table, walFiles: (old.count == 0 ? old.walFiles : []) + [wal.fileNumber],
+                        expectedRows: min(options.sealSpanCount + 1024, 1 << 18))
             headGeneration += 1
+            guard old.count > 0 else { return nil }
             let id = nextSegmentID
             nextSegmentID += 1
             sealing.append((id, old))
@@ -320,7 +329,24 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Writes, indexes and publishes the segment for the sealing head `id`, then drops its WAL files.
+    /// A failure is remembered (appends are refused until a retry succeeds) and logged once.
     private func finishSeal(_ id: UInt64) throws {
+        do {
+            try writeSeal(id)
+        } catch {
+            let e = error as? StoreError ?? StoreError("\(error)")
+            state.withLock { sealFailure = e }
+            failures.failed("sealing", e)
+            throw e
+        }
+        let done = state.withLock { () -> Bool in
+            if sealing.isEmpty { sealFailure = nil }
+            return sealing.isEmpty
+        }
+        if done { failures.succeeded("sealing") }
+    }
+
+    private func writeSeal(_ id: UInt64) throws {
         guard let old: Head = state.withLock({ sealing.first { $0.id == id }?.head }) else { return }
         let maxWAL = old.walFiles.max() ?? 0
         let writer = SegmentWriter(compressionLevel: options.compressionLevel)
@@ -332,8 +358,15 @@ public final class Store: @unchecked Sendable {
             sealing.removeAll { $0.id == id }
             state.broadcast()
         }
-        for f in old.walFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
-        try FileIO.fsyncDirectory(walDir)
+        // The segment is published: a WAL file that cannot be removed now is only stale (the next
+        // start drops files a segment covers), not a failed seal.
+        do {
+            for f in old.walFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
+            try FileIO.fsyncDirectory(walDir)
+            failures.succeeded("removing sealed WAL files")
+        } catch {
+            failures.failed("removing sealed WAL files", error)
+        }
         textLock.withLock { textLock.broadcast() }
         index.checkpointIfLarge()
         trimMemory()
@@ -439,8 +472,9 @@ public final class Store: @unchecked Sendable {
                     return monotonicNanos() - lastAppendNanos < 1_000_000_000 && backlog > 5_000
                 }
                 if !skip { try indexHeadTexts() }
+                failures.succeeded("full-text indexing")
             } catch {
-                options.log("error: full-text indexing failed: \(error); will retry")
+                failures.failed("full-text indexing", error)
             }
             textLock.withLock {
                 if !state.withLock({ stopping }) { textLock.wait(nanos: 1_000_000_000) }
@@ -461,28 +495,49 @@ public final class Store: @unchecked Sendable {
                 return (stopping, head.count >= options.sealSpanCount || (head.count > 0 && age >= options.sealAgeNanos))
             }
             if stop { break }
-            if due {
-                do { try sealNow() } catch { options.log("error: sealing failed: \(error); will retry") }
-                // A failed seal leaves its head in `sealing`; retry it here.
-                // (Checked under the seal mutex: another caller may have finished it meanwhile.)
-                do {
-                    try sealMutex.withLock {
-                        for id in state.withLock({ sealing.map(\.id) }) { try finishSeal(id) }
-                    }
-                } catch {
-                    options.log("error: sealing failed again: \(error)")
-                }
+            let stuck = state.withLock { !sealing.isEmpty }
+            if due && !stuck && wal?.needsRotation != true {
+                do { try sealNow() } catch { failures.failed("sealing", error) }
             }
+            retryAfterFailures()
             if options.retentionNanos != nil, monotonicNanos() - lastRetention > 60 * 1_000_000_000 {
                 lastRetention = monotonicNanos()
-                do { _ = try applyRetention() } catch { options.log("error: retention failed: \(error)") }
+                do {
+                    _ = try applyRetention()
+                    failures.succeeded("retention")
+                } catch {
+                    failures.failed("retention", error)
+                }
             }
             sealWake.withLock {
-                let again = state.withLock { !stopping && head.count < options.sealSpanCount }
+                let again = state.withLock { !stopping && (head.count < options.sealSpanCount || sealFailure != nil) }
                 if again { sealWake.wait(nanos: 1_000_000_000) }
             }
         }
         state.withLock { sealerDone = true; state.broadcast() }
+    }
+
+    /// What the sealer does each second about failures: retries a failed seal (starting no other
+    /// while it fails: ingest is refused meanwhile, so nothing piles up in memory), replaces a WAL
+    /// file that could not be cut back after a failed write, and after a failed WAL write probes
+    /// whether the disk takes writes again, so `/readyz` recovers without waiting for traffic that
+    /// a 503 turned away. Tests call it to drive recovery without the background thread.
+    public func retryAfterFailures() {
+        guard let wal, !options.readOnly else { return }
+        if state.withLock({ !sealing.isEmpty }) {
+            // Under the seal mutex: another caller may have finished it meanwhile. finishSeal logs.
+            try? sealMutex.withLock {
+                for id in state.withLock({ sealing.map(\.id) }) { try finishSeal(id) }
+            }
+        } else if wal.needsRotation {
+            do { try sealNow() } catch { failures.failed("sealing", error) }
+        }
+        if wal.writeFailure != nil && !wal.needsRotation { wal.probe() }
+        if let f = wal.writeFailure {
+            failures.failed("writing the write-ahead log", f)
+        } else {
+            failures.succeeded("writing the write-ahead log")
+        }
     }
 
     // MARK: Retention
@@ -507,7 +562,7 @@ public final class Store: @unchecked Sendable {
             try index.removeSegment(id: r.id, summary: summary)
             dropped.append(r.id)
             state.withLock { retentionDropped.segments += 1; retentionDropped.spans += r.rowCount }
-            options.log("retention: dropped segment \(r.id) (\(r.rowCount) spans, \(r.fileSize) bytes)")
+            options.log(.info, "retention: dropped segment \(r.id) (\(r.rowCount) spans, \(r.fileSize) bytes)")
         }
         return dropped
     }
@@ -614,7 +669,8 @@ public final class Store: @unchecked Sendable {
     public var notWritableReason: String? {
         guard let wal else { return "store is open read-only" }
         if state.withLock({ stopping }) { return "store is shutting down" }
-        if let f = wal.writeFailure { return "write-ahead log failed: \(f)" }
+        if let f = state.withLock({ sealFailure }) { return "sealing failed (ingest paused until a retry succeeds): \(f)" }
+        if let f = wal.writeFailure { return "writing the write-ahead log failed (retried with each request): \(f)" }
         return nil
     }
     public var headCount: Int { state.withLock { head.count } }
@@ -639,8 +695,18 @@ public final class Store: @unchecked Sendable {
 
     /// Stops the sealer and closes the WAL. With `seal`, the head is written to a segment first, so
     /// the next start replays nothing.
+    /// A seal that fails here (a full disk) is thrown after everything is closed: the spans stay
+    /// in the WAL, which the next start replays.
     public func close(seal: Bool = false) throws {
-        if seal && !options.readOnly { try sealNow() }
+        var sealError: Error?
+        if seal && !options.readOnly {
+            do {
+                try sealNow()
+                try sealMutex.withLock { for id in state.withLock({ sealing.map(\.id) }) { try finishSeal(id) } }
+            } catch {
+                sealError = error
+            }
+        }
         state.withLock { stopping = true }
         sealWake.withLock { sealWake.broadcast() }
         textLock.withLock { textLock.broadcast() }
@@ -652,5 +718,6 @@ public final class Store: @unchecked Sendable {
             Glibc.close(lockFD)
             lockFD = -1
         }
+        if let sealError { throw sealError }
     }
 }

@@ -25,8 +25,10 @@ public struct StoreOptions: Sendable {
     /// and caps glibc at two arenas instead (server peak RSS stayed ~360 MB at full ingest either
     /// way; half-rate p99 measured 65-122 ms without and 91 ms with: within this machine's noise).
     public var trimMemoryAfterSeal = true
-    /// Where warnings and recovery steps go (stderr lines by default).
-    public var log: @Sendable (String) -> Void = { StoreLog.stderr($0) }
+    /// Where recovery steps, warnings and errors go (stderr lines by default). A failure that
+    /// repeats (a seal retried every second on a full disk) is logged when it starts, when its
+    /// reason changes and when it ends, not on every retry.
+    public var log: @Sendable (StoreLog.Level, String) -> Void = { StoreLog.stderr($0, $1) }
 
     public init(directory: String) {
         self.directory = directory
@@ -34,8 +36,10 @@ public struct StoreOptions: Sendable {
 }
 
 public enum StoreLog {
-    public static func stderr(_ line: String) {
-        var s = line
+    public enum Level: String, Sendable { case info, warning, error }
+
+    public static func stderr(_ level: Level, _ line: String) {
+        var s = level == .info ? line : "\(level.rawValue): \(line)"
         s.append("\n")
         var bytes = Array(s.utf8)
         _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }

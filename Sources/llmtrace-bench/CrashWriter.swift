@@ -15,7 +15,7 @@ enum CrashWriter {
         let maxBatches = try a.int("batches", default: Int.max)
         var opts = StoreOptions(directory: dir)
         opts.sealSpanCount = try a.int("seal-spans", default: 1000)
-        opts.log = { _ in }
+        opts.log = { _, _ in }
         let store = try Store.open(opts)
         var gen = SyntheticWorkload(seed: UInt64(run))
         var counter: UInt64 = 0

@@ -23,7 +23,7 @@ enum QueryBench {
 
         var opts = StoreOptions(directory: dir + "/store")
         opts.fsync = .always
-        opts.log = { _ in }
+        opts.log = { _, _ in }
         if reuse {
             // A directory loaded before postings files existed: write them once (what a running
             // collector's indexer thread does by itself), so text matches read them.

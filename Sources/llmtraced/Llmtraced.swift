@@ -150,7 +150,13 @@ struct Llmtraced {
         }
         let accessLog = try onOff("access-log", default: true)
         let log = LogSink(format: format, accessLog: accessLog)
-        opts.log = { log.info($0) }
+        opts.log = { level, line in
+            switch level {
+            case .info: log.info(line)
+            case .warning: log.warn(line)
+            case .error: log.error(line)
+            }
+        }
         // Two malloc arenas (set in main) keep the heap compact; no trims, which stall allocations.
         opts.trimMemoryAfterSeal = false
 
@@ -195,7 +201,14 @@ struct Llmtraced {
         pthread_sigmask(SIG_BLOCK, &set, nil)
 
         let started = monotonicNanos()
-        let store = try Store.open(opts)
+        let store: Store
+        do {
+            store = try Store.open(opts)
+        } catch {
+            // In the log's own format: under --log-format json a plain line would not parse.
+            log.error("cannot open the data directory", [("dir", opts.directory), ("reason", "\(error)")])
+            return 1
+        }
         let r = store.recovery
         log.info("data directory opened", [("dir", opts.directory), ("segments", "\(r.segmentsOpened)"),
                                              ("replayed_spans", "\(r.walSpansReplayed)"), ("wal_files", "\(r.walFilesReplayed)"),
@@ -223,7 +236,8 @@ struct Llmtraced {
             port = try http.start()
         } catch {
             try? store.close(seal: false)
-            throw error
+            log.error("cannot listen", [("address", "\(server.host):\(server.port)"), ("reason", "\(error)")])
+            return 1
         }
         log.info("listening", [("address", "\(server.host):\(port)"), ("fsync", "\(opts.fsync)"),
                                ("keys", keys.isOpen ? "none (open, loopback only)" : "\(keys.projects.count) project(s)"),
@@ -235,7 +249,14 @@ struct Llmtraced {
         log.info("shutting down", [("signal", "\(sig)")])
         http.shutdown()
         let totals = collector.totals
-        try store.close(seal: true)
+        do {
+            try store.close(seal: true)
+        } catch {
+            // Nothing is lost: the unsealed spans stay in the write-ahead log for the next start.
+            log.error("stopped without sealing the newest spans; the next start replays them from the write-ahead log",
+                      [("reason", "\(error)"), ("accepted_spans", "\(totals.accepted)")])
+            return 0
+        }
         log.info("stopped cleanly", [("accepted_spans", "\(totals.accepted)"), ("rejected_spans", "\(totals.rejected)")])
         return 0
     }

@@ -53,7 +53,7 @@ enum ImportCommand {
         defer { if fd > 0 { close(fd) } }
 
         var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
-        opts.log = { Terminal.error("tracectl: \($0)") }
+        opts.log = { level, line in Terminal.error("tracectl: " + (level == .info ? "" : "\(level.rawValue): ") + line) }
         let store = try Store.open(opts)
         let quiet = a.has("quiet")
         let progress = ProgressBar(total: total, enabled: !quiet && Terminal.isTTY(2))

@@ -90,7 +90,7 @@ enum QueryCommand {
 
         var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
         opts.readOnly = true
-        opts.log = { _ in }
+        opts.log = { _, _ in }
         let store = try Store.open(opts)
         var limits = QueryEngine.Limits()
         limits.maxRows = maxRows

@@ -74,7 +74,7 @@ enum SearchCommand {
         }
         var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
         opts.readOnly = true
-        opts.log = { _ in }
+        opts.log = { _, _ in }
         let store = try Store.open(opts)
         let (traces, next): ([TraceSearch.Summary], String?)
         do {

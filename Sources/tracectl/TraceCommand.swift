@@ -41,7 +41,7 @@ enum TraceCommand {
         }
         var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
         opts.readOnly = true
-        opts.log = { _ in }
+        opts.log = { _, _ in }
         let store = try Store.open(opts)
         let spans = try store.trace(id)
         guard !spans.isEmpty else {

@@ -17,7 +17,7 @@ import LLMTraceStore
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var opts = StoreOptions(directory: dir)
         opts.backgroundSealing = false
-        opts.log = { _ in }
+        opts.log = { _, _ in }
         let store = try Store.open(opts)
         defer { try? store.close() }
         let ring = KeyRing(projects: Self.keys.map { KeyRing.Project(name: $0.key, ingestKeys: [$0.value.ingest], readKeys: [$0.value.read]) })

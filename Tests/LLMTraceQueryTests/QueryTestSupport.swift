@@ -60,7 +60,7 @@ enum RandomSpans {
     static func store(_ spans: [Span], dir: String, segments: Int) throws -> Store {
         var o = StoreOptions(directory: dir)
         o.backgroundSealing = false
-        o.log = { _ in }
+        o.log = { _, _ in }
         let store = try Store.open(o)
         let sealedCount = spans.count * 4 / 5
         let per = max(1, sealedCount / max(1, segments))

@@ -150,7 +150,7 @@ struct TraceTableTests {
         }
         var o = StoreOptions(directory: dir.path)
         o.backgroundSealing = false
-        o.log = { _ in }
+        o.log = { _, _ in }
         let store = try Store.open(o)
         defer { try? store.close() }
         // Children first, in two segments; the root arrives last and stays in the head.

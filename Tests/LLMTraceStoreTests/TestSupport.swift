@@ -18,7 +18,7 @@ struct TempDir {
 func testOptions(_ dir: String) -> StoreOptions {
     var o = StoreOptions(directory: dir)
     o.backgroundSealing = false
-    o.log = { _ in }
+    o.log = { _, _ in }
     return o
 }
 

@@ -28,7 +28,7 @@ import LLMTraceModel
             try FileIO.replaceFile(dir.path + "/wal/" + WALFile.name(1), with: Array(full[..<cut]))
             let logged = LogBox()
             var opts = testOptions(dir.path)
-            opts.log = { logged.add($0) }
+            opts.log = { _, line in logged.add(line) }
             let s = try Store.open(opts)
             let got = try allSpans(s)
             #expect(Set(got.map(\.spanID)) == expected, "cut at \(cut)")

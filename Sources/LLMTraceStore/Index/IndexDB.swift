@@ -39,66 +39,71 @@ public final class IndexDB: @unchecked Sendable {
 
     // MARK: Writes
 
+    /// Runs `body` as one write transaction (one writer at a time). Tests can make it fail as a
+    /// full disk would (`FileFaults`, operation `indexWrite`).
+    private func write<T>(_ body: () throws -> T) throws -> T {
+        try writeLock.withLock {
+            try FileFaults.check(.indexWrite, path, "index database write")
+            return try writer.transaction(body)
+        }
+    }
+
     /// Indexes a sealed segment in one transaction. Its texts are indexed later (`indexSegmentTexts`).
     public func addSegment(_ s: SegmentSummary, file: String) throws {
-        try writeLock.withLock {
-            try writer.transaction {
-                let seg = try writer.prepare("INSERT OR REPLACE INTO segments(id, file, min_start_ns, max_start_ns, span_count, bytes, max_wal_file, sealed_at_ns) VALUES (?,?,?,?,?,?,?,?)")
-                seg.bind(1, Int64(s.id)).bind(2, file).bind(3, s.minStart).bind(4, s.maxStart).bind(5, s.spanCount)
-                    .bind(6, s.bytes).bind(7, Int64(s.maxWALFile)).bind(8, wallNanos())
-                try seg.run()
-                let proj = try writer.prepare("INSERT OR REPLACE INTO segment_projects(project, segment_id, span_count, min_start_ns, max_start_ns) VALUES (?,?,?,?,?)")
-                for (p, v) in s.projects {
-                    proj.bind(1, p).bind(2, Int64(s.id)).bind(3, v.count).bind(4, v.minStart).bind(5, v.maxStart)
-                    try proj.run()
-                }
-                let tr = try writer.prepare("INSERT OR REPLACE INTO trace_rows(trace_id, segment_id, first_row, row_count, project) VALUES (?,?,?,?,?)")
-                for t in s.traces {
-                    tr.bind(1, t.traceID.bytes).bind(2, Int64(s.id)).bind(3, t.firstRow).bind(4, t.rowCount).bind(5, t.project)
-                    try tr.run()
-                }
-                let sp = try writer.prepare("INSERT OR IGNORE INTO span_rows(span_id, segment_id, row) VALUES (?,?,?)")
-                // In key order: B-tree inserts then touch neighbouring pages instead of random ones.
-                for r in s.spanRows.sorted(by: { Int64(bitPattern: $0.spanID.value) < Int64(bitPattern: $1.spanID.value) }) {
-                    sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, Int64(s.id)).bind(3, r.row)
-                    try sp.run()
-                }
-                let ss = try writer.prepare("INSERT OR IGNORE INTO session_traces(project, session_id, trace_id, segment_id) VALUES (?,?,?,?)")
-                for x in s.sessions {
-                    ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
-                    try ss.run()
-                }
-                let us = try writer.prepare("INSERT OR IGNORE INTO user_traces(project, user_id, trace_id, segment_id) VALUES (?,?,?,?)")
-                for x in s.users {
-                    us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
-                    try us.run()
-                }
+        try write {
+            let seg = try writer.prepare("INSERT OR REPLACE INTO segments(id, file, min_start_ns, max_start_ns, span_count, bytes, max_wal_file, sealed_at_ns) VALUES (?,?,?,?,?,?,?,?)")
+            seg.bind(1, Int64(s.id)).bind(2, file).bind(3, s.minStart).bind(4, s.maxStart).bind(5, s.spanCount)
+                .bind(6, s.bytes).bind(7, Int64(s.maxWALFile)).bind(8, wallNanos())
+            try seg.run()
+            let proj = try writer.prepare("INSERT OR REPLACE INTO segment_projects(project, segment_id, span_count, min_start_ns, max_start_ns) VALUES (?,?,?,?,?)")
+            for (p, v) in s.projects {
+                proj.bind(1, p).bind(2, Int64(s.id)).bind(3, v.count).bind(4, v.minStart).bind(5, v.maxStart)
+                try proj.run()
+            }
+            let tr = try writer.prepare("INSERT OR REPLACE INTO trace_rows(trace_id, segment_id, first_row, row_count, project) VALUES (?,?,?,?,?)")
+            for t in s.traces {
+                tr.bind(1, t.traceID.bytes).bind(2, Int64(s.id)).bind(3, t.firstRow).bind(4, t.rowCount).bind(5, t.project)
+                try tr.run()
+            }
+            let sp = try writer.prepare("INSERT OR IGNORE INTO span_rows(span_id, segment_id, row) VALUES (?,?,?)")
+            // In key order: B-tree inserts then touch neighbouring pages instead of random ones.
+            for r in s.spanRows.sorted(by: { Int64(bitPattern: $0.spanID.value) < Int64(bitPattern: $1.spanID.value) }) {
+                sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, Int64(s.id)).bind(3, r.row)
+                try sp.run()
+            }
+            let ss = try writer.prepare("INSERT OR IGNORE INTO session_traces(project, session_id, trace_id, segment_id) VALUES (?,?,?,?)")
+            for x in s.sessions {
+                ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
+                try ss.run()
+            }
+            let us = try writer.prepare("INSERT OR IGNORE INTO user_traces(project, user_id, trace_id, segment_id) VALUES (?,?,?,?)")
+            for x in s.users {
+                us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
+                try us.run()
             }
         }
     }
 
     /// Stores scores in one transaction; returns their row ids.
     public func addScores(_ scores: [Score]) throws -> [Int64] {
-        try writeLock.withLock {
-            try writer.transaction {
-                let st = try writer.prepare("INSERT INTO scores(project, trace_id, span_id, name, value, category, source, comment, time_ns) VALUES (?,?,?,?,?,?,?,?,?)")
-                var ids: [Int64] = []
-                for x in scores {
-                    st.bind(1, x.project).bind(2, x.traceID.bytes)
-                    if let s = x.spanID { st.bind(3, Int64(bitPattern: s.value)) } else { st.bindNull(3) }
-                    st.bind(4, x.name)
-                    switch x.value {
-                    case .number(let d): st.bind(5, d).bindNull(6)
-                    case .category(let c): st.bindNull(5).bind(6, c)
-                    }
-                    st.bind(7, x.source.rawValue)
-                    if let c = x.comment { st.bind(8, c) } else { st.bindNull(8) }
-                    st.bind(9, x.timeNanos)
-                    try st.run()
-                    ids.append(writer.lastInsertRowID)
+        try write {
+            let st = try writer.prepare("INSERT INTO scores(project, trace_id, span_id, name, value, category, source, comment, time_ns) VALUES (?,?,?,?,?,?,?,?,?)")
+            var ids: [Int64] = []
+            for x in scores {
+                st.bind(1, x.project).bind(2, x.traceID.bytes)
+                if let s = x.spanID { st.bind(3, Int64(bitPattern: s.value)) } else { st.bindNull(3) }
+                st.bind(4, x.name)
+                switch x.value {
+                case .number(let d): st.bind(5, d).bindNull(6)
+                case .category(let c): st.bindNull(5).bind(6, c)
                 }
-                return ids
+                st.bind(7, x.source.rawValue)
+                if let c = x.comment { st.bind(8, c) } else { st.bindNull(8) }
+                st.bind(9, x.timeNanos)
+                try st.run()
+                ids.append(writer.lastInsertRowID)
             }
+            return ids
         }
     }
 
@@ -175,14 +180,12 @@ public final class IndexDB: @unchecked Sendable {
                 bytes += texts[j].utf8.count
                 j += 1
             }
-            try writeLock.withLock {
-                try writer.transaction { try indexTexts(Array(texts[i..<j]), segment: segment) }
-            }
+            try write { try indexTexts(Array(texts[i..<j]), segment: segment) }
             i = j
             guard let next = between() else { return }
             budget = next
         }
-        try writeLock.withLock {
+        try write {
             let st = try writer.prepare("UPDATE segments SET text_indexed = 1 WHERE id = ?")
             st.bind(1, Int64(segment))
             try st.run()
@@ -193,9 +196,7 @@ public final class IndexDB: @unchecked Sendable {
     /// seconds; the segment pass later records which segment holds them.
     public func indexHeadTexts(_ texts: [String]) throws {
         guard !texts.isEmpty else { return }
-        try writeLock.withLock {
-            try writer.transaction { try indexTexts(texts, segment: nil) }
-        }
+        try write { try indexTexts(texts, segment: nil) }
     }
 
     /// Segments whose texts are not in the full-text index yet, oldest first.
@@ -211,39 +212,37 @@ public final class IndexDB: @unchecked Sendable {
     /// Removes a segment's rows. `summary` comes from the segment file (read before it was deleted);
     /// texts whose newest copy was in this segment leave the full-text index too.
     public func removeSegment(id: UInt64, summary: SegmentSummary?) throws {
-        try writeLock.withLock {
-            try writer.transaction {
-                let sid = Int64(id)
-                try exec1("DELETE FROM segments WHERE id = ?", sid)
-                try exec1("DELETE FROM segment_projects WHERE segment_id = ?", sid)
-                guard let s = summary else {
-                    // No file to read keys from: fall back to scans.
-                    for table in ["trace_rows", "span_rows", "session_traces", "user_traces"] {
-                        try exec1("DELETE FROM \(table) WHERE segment_id = ?", sid)
-                    }
-                    try exec1("DELETE FROM texts WHERE last_segment = ?", sid)
-                    return
+        try write {
+            let sid = Int64(id)
+            try exec1("DELETE FROM segments WHERE id = ?", sid)
+            try exec1("DELETE FROM segment_projects WHERE segment_id = ?", sid)
+            guard let s = summary else {
+                // No file to read keys from: fall back to scans.
+                for table in ["trace_rows", "span_rows", "session_traces", "user_traces"] {
+                    try exec1("DELETE FROM \(table) WHERE segment_id = ?", sid)
                 }
-                let tr = try writer.prepare("DELETE FROM trace_rows WHERE trace_id = ? AND segment_id = ?")
-                for t in s.traces { tr.bind(1, t.traceID.bytes).bind(2, sid); try tr.run() }
-                let sp = try writer.prepare("DELETE FROM span_rows WHERE span_id = ? AND segment_id = ? AND row = ?")
-                for r in s.spanRows { sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, sid).bind(3, r.row); try sp.run() }
-                let ss = try writer.prepare("DELETE FROM session_traces WHERE project = ? AND session_id = ? AND trace_id = ? AND segment_id = ?")
-                for x in s.sessions { ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try ss.run() }
-                let us = try writer.prepare("DELETE FROM user_traces WHERE project = ? AND user_id = ? AND trace_id = ? AND segment_id = ?")
-                for x in s.users { us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try us.run() }
-                let sel = try writer.prepare("SELECT last_segment FROM texts WHERE hash = ?")
-                let del = try writer.prepare("DELETE FROM texts WHERE hash = ?")
-                let fdel = try writer.prepare("INSERT INTO text_fts(text_fts, rowid, content) VALUES ('delete', ?, ?)")
-                for t in s.searchableTexts {
-                    let h = TextHash.hash(t)
-                    sel.bind(1, h)
-                    let last: Int64? = try sel.step() ? (sel.isNull(0) ? nil : sel.int(0)) : nil
-                    sel.reset()
-                    guard let last, last <= sid else { continue }
-                    del.bind(1, h); try del.run()
-                    fdel.bind(1, h).bind(2, t); try fdel.run()
-                }
+                try exec1("DELETE FROM texts WHERE last_segment = ?", sid)
+                return
+            }
+            let tr = try writer.prepare("DELETE FROM trace_rows WHERE trace_id = ? AND segment_id = ?")
+            for t in s.traces { tr.bind(1, t.traceID.bytes).bind(2, sid); try tr.run() }
+            let sp = try writer.prepare("DELETE FROM span_rows WHERE span_id = ? AND segment_id = ? AND row = ?")
+            for r in s.spanRows { sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, sid).bind(3, r.row); try sp.run() }
+            let ss = try writer.prepare("DELETE FROM session_traces WHERE project = ? AND session_id = ? AND trace_id = ? AND segment_id = ?")
+            for x in s.sessions { ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try ss.run() }
+            let us = try writer.prepare("DELETE FROM user_traces WHERE project = ? AND user_id = ? AND trace_id = ? AND segment_id = ?")
+            for x in s.users { us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try us.run() }
+            let sel = try writer.prepare("SELECT last_segment FROM texts WHERE hash = ?")
+            let del = try writer.prepare("DELETE FROM texts WHERE hash = ?")
+            let fdel = try writer.prepare("INSERT INTO text_fts(text_fts, rowid, content) VALUES ('delete', ?, ?)")
+            for t in s.searchableTexts {
+                let h = TextHash.hash(t)
+                sel.bind(1, h)
+                let last: Int64? = try sel.step() ? (sel.isNull(0) ? nil : sel.int(0)) : nil
+                sel.reset()
+                guard let last, last <= sid else { continue }
+                del.bind(1, h); try del.run()
+                fdel.bind(1, h).bind(2, t); try fdel.run()
             }
         }
     }

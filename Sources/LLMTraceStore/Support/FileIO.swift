@@ -9,47 +9,67 @@ import CLinux
 /// There is one way to replace a file (`replaceFile`: tmp, fsync, rename, fsync the directory) and
 /// every error names the path and the errno text.
 public enum FileIO {
-    static func errnoText() -> String { String(cString: strerror(errno)) }
+    static func errnoText(_ e: Int32 = Glibc.errno) -> String { String(cString: strerror(e)) }
+
+    /// The error for a failed call, with the errno it left.
+    static func failure(_ what: String, _ path: String) -> StoreError {
+        let e = Glibc.errno
+        return StoreError("\(what) failed: \(errnoText(e))", path: path, errno: e)
+    }
 
     public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
+        if flags & O_CREAT != 0 { try FileFaults.check(.create, path, "open") }
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw StoreError("open failed: \(errnoText())", path: path) }
+        guard fd >= 0 else { throw failure("open", path) }
         return fd
     }
 
     public static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, path: String) throws {
+        try injectWriteFault(buf, path: path) { Glibc.write(fd, $0.baseAddress!, $0.count) }
         var off = 0
         while off < buf.count {
             let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw StoreError("write failed: \(errnoText())", path: path)
+                throw failure("write", path)
             }
             off += n
         }
     }
 
+    /// Writes all of `buf` at `offset`, whatever the descriptor's position (the WAL writes at its
+    /// durable end this way, so a failed write can never leave a gap before the next one).
     public static func pwriteAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+        try injectWriteFault(buf, path: path) { Glibc.pwrite(fd, $0.baseAddress!, $0.count, off_t(offset)) }
         var off = 0
         while off < buf.count {
             let n = Glibc.pwrite(fd, buf.baseAddress! + off, buf.count - off, off_t(offset + off))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw StoreError("write failed: \(errnoText())", path: path)
+                throw failure("write", path)
             }
             off += n
         }
     }
 
+    /// An injected write failure writes half the bytes first, as running out of space does.
+    private static func injectWriteFault(_ buf: UnsafeRawBufferPointer, path: String, _ write: (UnsafeRawBufferPointer) -> Int) throws {
+        guard let e = FileFaults.injected(.write, path) else { return }
+        if buf.count > 1 { _ = write(UnsafeRawBufferPointer(rebasing: buf[..<(buf.count / 2)])) }
+        throw StoreError("write failed: \(errnoText(e))", path: path, errno: e)
+    }
+
     public static func fsync(_ fd: Int32, path: String) throws {
+        try FileFaults.check(.fsync, path, "fsync")
         // fdatasync: the WAL and segments never depend on mtime, and size changes are still flushed.
-        guard Glibc.fdatasync(fd) == 0 else { throw StoreError("fsync failed: \(errnoText())", path: path) }
+        guard Glibc.fdatasync(fd) == 0 else { throw failure("fsync", path) }
     }
 
     public static func fsyncDirectory(_ dir: String) throws {
+        try FileFaults.check(.syncDirectory, dir, "fsync of directory")
         let fd = try open(dir, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
-        guard Glibc.fsync(fd) == 0 else { throw StoreError("fsync of directory failed: \(errnoText())", path: dir) }
+        guard Glibc.fsync(fd) == 0 else { throw failure("fsync of directory", dir) }
     }
 
     public static func fileSize(_ path: String) -> Int? {
@@ -64,7 +84,7 @@ public enum FileIO {
         let fd = try open(path, O_RDONLY)
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw StoreError("stat failed: \(errnoText())", path: path) }
+        guard fstat(fd, &st) == 0 else { throw failure("stat", path) }
         let size = Int(st.st_size)
         var out = [UInt8](repeating: 0, count: size)
         var off = 0
@@ -73,7 +93,7 @@ public enum FileIO {
                 let n = Glibc.read(fd, b.baseAddress! + off, size - off)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw StoreError("read failed: \(errnoText())", path: path)
+                    throw failure("read", path)
                 }
                 if n == 0 { break }
                 off += n
@@ -112,7 +132,12 @@ public enum FileIO {
             throw error
         }
         close(fd)
-        try rename(tmp, to: path)
+        do {
+            try rename(tmp, to: path)
+        } catch {
+            unlink(tmp)
+            throw error
+        }
         try fsyncDirectory(directory(of: path))
     }
 
@@ -156,15 +181,23 @@ public enum FileIO {
     }
 
     public static func rename(_ from: String, to: String) throws {
-        guard Glibc.rename(from, to) == 0 else { throw StoreError("rename to \(to) failed: \(errnoText())", path: from) }
+        try FileFaults.check(.rename, from, "rename to \(to)")
+        guard Glibc.rename(from, to) == 0 else { throw failure("rename to \(to)", from) }
     }
 
     public static func remove(_ path: String) throws {
-        guard unlink(path) == 0 || errno == ENOENT else { throw StoreError("unlink failed: \(errnoText())", path: path) }
+        try FileFaults.check(.unlink, path, "unlink")
+        guard unlink(path) == 0 || errno == ENOENT else { throw failure("unlink", path) }
     }
 
     public static func truncate(_ path: String, to size: Int) throws {
-        guard Glibc.truncate(path, off_t(size)) == 0 else { throw StoreError("truncate failed: \(errnoText())", path: path) }
+        try FileFaults.check(.truncate, path, "truncate")
+        guard Glibc.truncate(path, off_t(size)) == 0 else { throw failure("truncate", path) }
+    }
+
+    public static func truncate(_ fd: Int32, path: String, to size: Int) throws {
+        try FileFaults.check(.truncate, path, "truncate")
+        guard Glibc.ftruncate(fd, off_t(size)) == 0 else { throw failure("truncate", path) }
     }
 
     public static func makeDirectory(_ path: String) throws {

@@ -56,13 +56,20 @@ public final class WAL: @unchecked Sendable {
     /// Bytes of the current file that are durable.
     private var durableSize = 0
     private var flushing = false
-    /// Sequence numbers up to which batches failed, and why (they must not be acknowledged).
+    /// Sequence numbers up to which batches failed (they must not be acknowledged).
     private var failedThrough: UInt64 = 0
+    /// The last write or fsync error, until a later flush succeeds or `probe()` finds the disk
+    /// writable again.
     private var failure: StoreError?
+    /// Set when a failed flush could not be cut back off the file: nothing more goes into this
+    /// file, and the store seals (which rotates) before appending again.
+    private var poisoned: StoreError?
     private var lastSyncNanos: Int64 = 0
     private var closed = false
-    /// The write error that stopped this WAL, if any (appends fail until the store is reopened).
-    public var writeFailure: StoreError? { cond.withLock { failure } }
+    /// The last write or fsync error, while writes are failing: what `/readyz` reports.
+    public var writeFailure: StoreError? { cond.withLock { poisoned ?? failure } }
+    /// True when the current file must not be appended to any more (see `poisoned`).
+    public var needsRotation: Bool { cond.withLock { poisoned != nil } }
 
     /// Totals for metrics and benchmarks.
     public private(set) var bytesWritten: UInt64 = 0
@@ -92,7 +99,10 @@ public final class WAL: @unchecked Sendable {
             try FileIO.fsync(newFD, path: p)
             try FileIO.fsyncDirectory(directory)
         } catch {
+            // No half-made file for recovery or `verify` to trip over (a full disk at a seal or
+            // at shutdown left an empty one).
             Glibc.close(newFD)
+            unlink(p)
             throw error
         }
         if fd >= 0 { Glibc.close(fd) }
@@ -115,12 +125,16 @@ public final class WAL: @unchecked Sendable {
         public var details: [Range<Int>]
     }
 
+    /// Thrown by `append` while the current file must not be written (see `needsRotation`).
+    public static let rotationPending = "the write-ahead log is waiting for a new file after a write that could not be undone"
+
     /// Appends one batch and returns once it is durable.
     @discardableResult
     public func append(_ spans: [Span]) throws -> Appended {
         cond.lock()
         defer { cond.unlock() }
         guard !closed else { throw StoreError("WAL is closed", path: directory) }
+        if let p = poisoned { throw StoreError("\(Self.rotationPending): \(p.message)", path: path, errno: p.errno) }
         let seq = nextSeq
         nextSeq += 1
         var result = encodeRecord(seq: seq, spans: spans)
@@ -189,11 +203,15 @@ public final class WAL: @unchecked Sendable {
         pending = ByteWriter(capacity: max(1 << 20, buf.count))
         let writeFD = fd
         let writePath = path
+        let writeAt = durableSize
         cond.unlock()
         var err: StoreError? = nil
         let t0 = monotonicNanos()
         do {
-            try buf.bytes.withUnsafeBytes { try FileIO.writeAll(writeFD, $0, path: writePath) }
+            // At the durable end, not at the descriptor's position: after a failed write that
+            // position is past the end the file was cut back to, and writing there left a zero gap
+            // that recovery took for a torn tail, dropping every acknowledged record after it.
+            try buf.bytes.withUnsafeBytes { try FileIO.pwriteAll(writeFD, $0, at: writeAt, path: writePath) }
             try FileIO.fsync(writeFD, path: writePath)
         } catch let e as StoreError {
             err = e
@@ -211,11 +229,21 @@ public final class WAL: @unchecked Sendable {
             failure = err
             failedThrough = nextSeq - 1
             pending = ByteWriter(capacity: 1 << 20)
-            _ = ftruncate(fd, off_t(durableSize))
+            do {
+                try FileIO.truncate(fd, path: path, to: durableSize)
+                // Best effort: until the cut is durable, a crash may bring the failed records back
+                // (never acknowledged; the next write at the durable end overwrites them anyway).
+                _ = fdatasync(fd)
+            } catch let e as StoreError {
+                poisoned = e
+            } catch {
+                poisoned = StoreError("\(error)", path: path)
+            }
             interner.truncate(to: publishedTexts)
             interner.commit()
             pendingTextCount = publishedTexts
         } else {
+            failure = nil
             // Texts become visible to head readers before the batches that use them are acknowledged.
             table.append(contentsOf: interner.strings[publishedTexts..<textsUpTo])
             publishedTexts = textsUpTo
@@ -236,7 +264,32 @@ public final class WAL: @unchecked Sendable {
         while flushing { cond.wait() }
         let old = fileNumber
         try openFile(fileNumber + 1)
+        poisoned = nil
+        failure = nil
         return old
+    }
+
+    /// After a failed write, whether the disk takes writes again: a small file is written beside
+    /// the WAL, fsynced and removed. On success the failure is cleared (so `/readyz` recovers
+    /// without waiting for an append); appends themselves always try, whatever this says.
+    @discardableResult
+    public func probe() -> Bool {
+        guard cond.withLock({ failure != nil && poisoned == nil && !closed }) else { return cond.withLock { failure == nil } }
+        let p = directory + "/probe.tmp"
+        let ok: Bool = {
+            guard let fd = try? FileIO.open(p, O_WRONLY | O_CREAT | O_TRUNC) else { return false }
+            defer { Glibc.close(fd); unlink(p) }
+            let block = [UInt8](repeating: 0, count: 16 << 10)
+            do {
+                try block.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: p) }
+                try FileIO.fsync(fd, path: p)
+                return true
+            } catch {
+                return false
+            }
+        }()
+        if ok { cond.withLock { failure = nil } }
+        return ok
     }
 
 
