@@ -154,7 +154,8 @@ public final class Collector: @unchecked Sendable {
         do {
             try store.append(spans)
         } catch {
-            log.error("append failed", [("error", "\(error)"), ("spans", "\(spans.count)")])
+            // Not logged per request: the store logs a write or seal failure once when it starts
+            // and once when it clears, and the access log has every 503.
             return .error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
         }
         fanout.publish(spans)

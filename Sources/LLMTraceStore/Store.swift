@@ -532,12 +532,11 @@ public final class Store: @unchecked Sendable {
         } else if wal.needsRotation {
             do { try sealNow() } catch { failures.failed("sealing", error) }
         }
-        if wal.writeFailure != nil && !wal.needsRotation { wal.probe() }
         if let f = wal.writeFailure {
             failures.failed("writing the write-ahead log", f)
-        } else {
-            failures.succeeded("writing the write-ahead log")
+            if !wal.needsRotation { wal.probe() }
         }
+        if wal.writeFailure == nil { failures.succeeded("writing the write-ahead log") }
     }
 
     // MARK: Retention

@@ -61,6 +61,8 @@ public final class WAL: @unchecked Sendable {
     /// The last write or fsync error, until a later flush succeeds or `probe()` finds the disk
     /// writable again.
     private var failure: StoreError?
+    /// Bytes of the flush that failed last: the probe writes at least twice that much.
+    private var failedBytes = 0
     /// Set when a failed flush could not be cut back off the file: nothing more goes into this
     /// file, and the store seals (which rotates) before appending again.
     private var poisoned: StoreError?
@@ -227,6 +229,7 @@ public final class WAL: @unchecked Sendable {
             // ones may reference texts interned by them: fail everything pending, cut the file back
             // to its durable end and forget the texts that never reached the disk.
             failure = err
+            failedBytes = buf.count
             failedThrough = nextSeq - 1
             pending = ByteWriter(capacity: 1 << 20)
             do {
@@ -269,17 +272,21 @@ public final class WAL: @unchecked Sendable {
         return old
     }
 
-    /// After a failed write, whether the disk takes writes again: a small file is written beside
-    /// the WAL, fsynced and removed. On success the failure is cleared (so `/readyz` recovers
-    /// without waiting for an append); appends themselves always try, whatever this says.
+    /// After a failed write, whether the disk takes writes again: a file of twice the failed
+    /// flush (at least 64 KiB) is written beside the WAL, fsynced and removed. On a disk that is
+    /// only just full a smaller probe would pass in the pages the failed write gave back, and
+    /// readiness would flap. On success the failure is cleared (so `/readyz` recovers without
+    /// waiting for an append); appends themselves always try, whatever this says.
     @discardableResult
     public func probe() -> Bool {
-        guard cond.withLock({ failure != nil && poisoned == nil && !closed }) else { return cond.withLock { failure == nil } }
+        guard let size = cond.withLock({ failure != nil && poisoned == nil && !closed ? max(64 << 10, 2 * failedBytes) : nil }) else {
+            return cond.withLock { failure == nil }
+        }
         let p = directory + "/probe.tmp"
         let ok: Bool = {
             guard let fd = try? FileIO.open(p, O_WRONLY | O_CREAT | O_TRUNC) else { return false }
             defer { Glibc.close(fd); unlink(p) }
-            let block = [UInt8](repeating: 0, count: 16 << 10)
+            let block = [UInt8](repeating: 0, count: size)
             do {
                 try block.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: p) }
                 try FileIO.fsync(fd, path: p)
