@@ -95,15 +95,18 @@ public struct HTTPClient {
                 var j = i
                 while j + 1 < body.count, !(body[j] == 13 && body[j + 1] == 10) { j += 1 }
                 let sizeText = String(decoding: body[i..<j], as: UTF8.self).split(separator: ";").first ?? ""
-                guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { break }
+                guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
+                    throw Failure(description: "\(from) sent a bad chunk size '\(sizeText.prefix(20))'")
+                }
                 if size == 0 { break }
                 let start = j + 2
-                guard start + size <= body.count else { throw Failure(description: "\(from) sent a truncated chunked body") }
+                guard start <= body.count, size <= body.count - start else { throw Failure(description: "\(from) sent a truncated chunked body") }
                 out.append(contentsOf: body[start..<(start + size)])
                 i = start + size + 2
             }
             body = out
         } else if let len = headers.first(where: { $0.0 == "content-length" }).flatMap({ Int($0.1) }) {
+            guard len >= 0 else { throw Failure(description: "\(from) sent Content-Length \(len)") }
             guard body.count >= len else { throw Failure(description: "\(from) sent \(body.count) of \(len) body bytes") }
             body = Array(body[0..<len])
         }

@@ -580,6 +580,11 @@ public final class Store: @unchecked Sendable {
         for loc in try index.traceLocations(id) {
             // Segments not yet published (or already dropped) are served by their head, or not at all.
             guard let r = readers[loc.segment] else { continue }
+            // From the index database, so checked before it becomes a range (a damaged row must
+            // be an error, not a trap).
+            guard loc.firstRow >= 0, loc.rowCount >= 0, loc.firstRow <= r.rowCount - loc.rowCount else {
+                throw StoreError("index row for trace \(id) names rows \(loc.firstRow)+\(loc.rowCount) of a \(r.rowCount)-row segment", path: index.path)
+            }
             out.append(contentsOf: try r.spans(rows: loc.firstRow..<(loc.firstRow + loc.rowCount)))
         }
         out.sort { ($0.startNanos, $0.spanID) < ($1.startNanos, $1.spanID) }

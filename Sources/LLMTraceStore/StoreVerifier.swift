@@ -93,7 +93,7 @@ public enum StoreVerifier {
                 let ids = try r.decodeTraceIDs(0..<r.rowCount)
                 var runs: [(TraceID, Int, Int)] = []
                 var start = 0
-                for k in 1...ids.count where k == ids.count || ids[k] != ids[start] {
+                for k in stride(from: 1, through: ids.count, by: 1) where k == ids.count || ids[k] != ids[start] {
                     runs.append((ids[start], start, k - start))
                     start = k
                 }

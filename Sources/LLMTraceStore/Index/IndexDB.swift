@@ -204,7 +204,7 @@ public final class IndexDB: @unchecked Sendable {
         try readLock.withLock {
             let st = try reader.prepare("SELECT id FROM segments WHERE text_indexed = 0 ORDER BY id")
             var out: [UInt64] = []
-            while try st.step() { out.append(UInt64(st.int(0))) }
+            while try st.step() { out.append(UInt64(bitPattern: st.int(0))) }
             return out
         }
     }
@@ -260,8 +260,8 @@ public final class IndexDB: @unchecked Sendable {
             let st = try reader.prepare("SELECT id, file, min_start_ns, max_start_ns, span_count, bytes, max_wal_file FROM segments ORDER BY id")
             var out: [SegmentRow] = []
             while try st.step() {
-                out.append(SegmentRow(id: UInt64(st.int(0)), file: st.text(1), minStart: st.int(2), maxStart: st.int(3),
-                                      spanCount: Int(st.int(4)), bytes: Int(st.int(5)), maxWALFile: UInt64(st.int(6))))
+                out.append(SegmentRow(id: UInt64(bitPattern: st.int(0)), file: st.text(1), minStart: st.int(2), maxStart: st.int(3),
+                                      spanCount: Int(st.int(4)), bytes: Int(st.int(5)), maxWALFile: UInt64(bitPattern: st.int(6))))
             }
             return out
         }
@@ -277,7 +277,7 @@ public final class IndexDB: @unchecked Sendable {
             defer { st.reset() }
             st.bind(1, id.bytes)
             var out: [(UInt64, Int, Int)] = []
-            while try st.step() { out.append((UInt64(st.int(0)), Int(st.int(1)), Int(st.int(2)))) }
+            while try st.step() { out.append((UInt64(bitPattern: st.int(0)), Int(st.int(1)), Int(st.int(2)))) }
             return out
         }
     }
@@ -287,7 +287,7 @@ public final class IndexDB: @unchecked Sendable {
             let st = try reader.prepare("SELECT segment_id, row FROM span_rows WHERE span_id = ?")
             st.bind(1, Int64(bitPattern: id.value))
             var out: [(UInt64, Int)] = []
-            while try st.step() { out.append((UInt64(st.int(0)), Int(st.int(1)))) }
+            while try st.step() { out.append((UInt64(bitPattern: st.int(0)), Int(st.int(1)))) }
             return out
         }
     }
