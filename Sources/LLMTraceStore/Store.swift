@@ -238,6 +238,7 @@ public final class Store: @unchecked Sendable {
             options.log(.info, "recovery: sealed \(spans.count) replayed span(s) into segment \(id)")
         }
         for f in replayedFiles { try FileIO.remove(walDir + "/" + WALFile.name(f)) }
+        try FileIO.remove(walDir + "/" + WALFile.probeName)  // a readiness probe cut short by a crash
         try FileIO.fsyncDirectory(walDir)
         let w = try WAL(directory: walDir, fileNumber: maxFile + 1, lastSeq: lastSeq, policy: options.fsync)
         head = Head(texts: w.table, walFiles: [w.fileNumber], expectedRows: min(options.sealSpanCount + 1024, 1 << 18))

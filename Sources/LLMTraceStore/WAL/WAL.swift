@@ -282,7 +282,7 @@ public final class WAL: @unchecked Sendable {
         guard let size = cond.withLock({ failure != nil && poisoned == nil && !closed ? max(64 << 10, 2 * failedBytes) : nil }) else {
             return cond.withLock { failure == nil }
         }
-        let p = directory + "/probe.tmp"
+        let p = directory + "/" + WALFile.probeName
         let ok: Bool = {
             guard let fd = try? FileIO.open(p, O_WRONLY | O_CREAT | O_TRUNC) else { return false }
             defer { Glibc.close(fd); unlink(p) }

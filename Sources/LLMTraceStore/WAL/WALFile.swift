@@ -8,6 +8,8 @@ public enum WALFile {
     public static let recordSpanBatch: UInt8 = 1
     /// Upper bound on one record, so a corrupt length cannot make recovery allocate gigabytes.
     public static let maxRecordSize = 1 << 30
+    /// The file `WAL.probe()` writes and removes beside the WAL files after a failed write.
+    public static let probeName = "probe.tmp"
 
     public static func name(_ number: UInt64) -> String {
         let digits = String(number)
