@@ -97,29 +97,35 @@ import LLMTraceModel
         }
     }
 
-    /// The bug a full tmpfs showed: after one failed WAL write, small batches were acknowledged
-    /// behind a zero-filled gap, and the next start cut everything past the gap off as a torn tail.
-    @Test(arguments: [FileFaults.Operation.write, .fsync])
-    func acknowledgedAfterAFailedWALWriteSurviveARestart(_ op: FileFaults.Operation) throws {
-        let dir = TempDir("walfail\(op)")
+    /// A store in a fresh directory with its own fault rules, an empty ledger, and cleanup after.
+    func withStore(_ name: String = #function, _ body: (_ dir: String, _ disk: Disk, _ store: inout Store?, _ ledger: Ledger) throws -> Void) throws {
+        let dir = TempDir(name)
         defer { dir.cleanup() }
         let disk = Disk(dir.path)
         defer { disk.remove() }
         var store: Store? = try Store.open(testOptions(dir.path))
-        let ledger = Ledger()
-        ledger.append(store!, Self.batch(0))
-        disk.fail([op])
-        for b in 1...3 { ledger.append(store!, Self.batch(b)) }
-        #expect(ledger.refused == 3)
-        #expect(store!.notWritableReason?.contains("write-ahead log") == true)
-        disk.heal()
-        for b in 4...40 { ledger.append(store!, Self.batch(b, n: 1)) }
-        #expect(ledger.refused == 3)
-        #expect(store!.notWritableReason == nil, "a successful write clears the failure")
-        try expectRecovered(dir.path, ledger, abandoning: &store, "\(op)")
-        let reopened = try Store.open(testOptions(dir.path))
-        defer { try? reopened.close() }
-        #expect(reopened.recovery.truncations.isEmpty, "the WAL holds no gap or torn tail: \(reopened.recovery.truncations)")
+        try body(dir.path, disk, &store, Ledger())
+    }
+
+    /// The bug a full tmpfs showed: after one failed WAL write, small batches were acknowledged
+    /// behind a zero-filled gap, and the next start cut everything past the gap off as a torn tail.
+    @Test(arguments: [FileFaults.Operation.write, .fsync])
+    func acknowledgedAfterAFailedWALWriteSurviveARestart(_ op: FileFaults.Operation) throws {
+        try withStore("walfail\(op)") { dir, disk, store, ledger in
+            ledger.append(store!, Self.batch(0))
+            disk.fail([op])
+            for b in 1...3 { ledger.append(store!, Self.batch(b)) }
+            #expect(ledger.refused == 3)
+            #expect(store!.notWritableReason?.contains("write-ahead log") == true)
+            disk.heal()
+            for b in 4...40 { ledger.append(store!, Self.batch(b, n: 1)) }
+            #expect(ledger.refused == 3)
+            #expect(store!.notWritableReason == nil, "a successful write clears the failure")
+            try expectRecovered(dir, ledger, abandoning: &store, "\(op)")
+            let reopened = try Store.open(testOptions(dir))
+            defer { try? reopened.close() }
+            #expect(reopened.recovery.truncations.isEmpty, "the WAL holds no gap or torn tail: \(reopened.recovery.truncations)")
+        }
     }
 
     /// One failure at each step of ingest, seal, full-text indexing and rotation, in turn: the k-th
@@ -129,35 +135,31 @@ import LLMTraceModel
     @Test(arguments: FileFaults.Operation.allCases)
     func oneFailureAtEveryStepLosesNothing(_ op: FileFaults.Operation) throws {
         for nth in [1, 2, 3, 5, 8, 13] {
-            let dir = TempDir("step\(op)\(nth)")
-            defer { dir.cleanup() }
-            let disk = Disk(dir.path)
-            defer { disk.remove() }
-            var store: Store? = try Store.open(testOptions(dir.path))
-            let ledger = Ledger()
-            disk.fail([op], nth: nth)
-            var seen = 0
-            var crashAt = -1
-            for b in 0..<30 {
-                ledger.append(store!, Self.batch(b))
-                // Two more batches after a failure, then a crash before any seal can hide a bad WAL.
-                if disk.failures > seen { seen = disk.failures; crashAt = b + 2 }
-                if b % 4 == 3 && crashAt < b {
-                    _ = try? store!.sealNow()
-                    store!.retryAfterFailures()
-                    _ = try? store!.indexPendingTexts()
-                    _ = try? store!.indexHeadTexts()
+            try withStore("step\(op)\(nth)") { dir, disk, store, ledger in
+                disk.fail([op], nth: nth)
+                var seen = 0
+                var crashAt = -1
+                for b in 0..<30 {
+                    ledger.append(store!, Self.batch(b))
+                    // Two more batches after a failure, then a crash before any seal can hide a bad WAL.
                     if disk.failures > seen { seen = disk.failures; crashAt = b + 2 }
+                    if b % 4 == 3 && crashAt < b {
+                        _ = try? store!.sealNow()
+                        store!.retryAfterFailures()
+                        _ = try? store!.indexPendingTexts()
+                        _ = try? store!.indexHeadTexts()
+                        if disk.failures > seen { seen = disk.failures; crashAt = b + 2 }
+                    }
+                    if b == crashAt || b % 5 == 4 {
+                        try expectRecovered(dir, ledger, abandoning: &store, "\(op) #\(nth), restart after batch \(b)")
+                        store = try Self.open(dir)
+                    }
                 }
-                if b == crashAt || b % 5 == 4 {
-                    try expectRecovered(dir.path, ledger, abandoning: &store, "\(op) #\(nth), restart after batch \(b)")
-                    store = try Self.open(dir.path)
-                }
+                store!.retryAfterFailures()
+                ledger.append(store!, Self.batch(40))
+                #expect(ledger.acked.count >= 25 * 5, "\(op) #\(nth): only \(ledger.acked.count) spans acknowledged")
+                try expectRecovered(dir, ledger, abandoning: &store, "\(op) #\(nth)")
             }
-            store!.retryAfterFailures()
-            ledger.append(store!, Self.batch(40))
-            #expect(ledger.acked.count >= 25 * 5, "\(op) #\(nth): only \(ledger.acked.count) spans acknowledged")
-            try expectRecovered(dir.path, ledger, abandoning: &store, "\(op) #\(nth)")
         }
     }
 
@@ -165,116 +167,98 @@ import LLMTraceModel
     /// the reason instead of piling heads up in memory, `notWritableReason` (what /readyz says)
     /// names it, and once writes work again the seal is retried and ingest resumes.
     @Test func indexWriteFailurePausesIngestUntilASealSucceeds() throws {
-        let dir = TempDir()
-        defer { dir.cleanup() }
-        let disk = Disk(dir.path)
-        defer { disk.remove() }
-        var store: Store? = try Store.open(testOptions(dir.path))
-        let ledger = Ledger()
-        for b in 0..<3 { ledger.append(store!, Self.batch(b)) }
-        disk.fail([.indexWrite])
-        #expect(throws: StoreError.self) { try store!.sealNow() }
-        ledger.append(store!, Self.batch(3))
-        #expect(ledger.refused == 1)
-        #expect(store!.notWritableReason?.contains("sealing failed") == true, "\(store!.notWritableReason ?? "ready")")
-        store!.retryAfterFailures()
-        #expect(store!.notWritableReason != nil, "still failing")
-        // Reads still see the spans of the head that could not be sealed.
-        #expect(try allSpans(store!).count == 15)
-        disk.heal()
-        store!.retryAfterFailures()
-        #expect(store!.notWritableReason == nil)
-        #expect(store!.segmentReaders.count == 1)
-        ledger.append(store!, Self.batch(4))
-        #expect(ledger.refused == 1)
-        try expectRecovered(dir.path, ledger, abandoning: &store, "index write")
+        try withStore { dir, disk, store, ledger in
+            for b in 0..<3 { ledger.append(store!, Self.batch(b)) }
+            disk.fail([.indexWrite])
+            #expect(throws: StoreError.self) { try store!.sealNow() }
+            ledger.append(store!, Self.batch(3))
+            #expect(ledger.refused == 1)
+            #expect(store!.notWritableReason?.contains("sealing failed") == true, "\(store!.notWritableReason ?? "ready")")
+            store!.retryAfterFailures()
+            #expect(store!.notWritableReason != nil, "still failing")
+            // Reads still see the spans of the head that could not be sealed.
+            #expect(try allSpans(store!).count == 15)
+            disk.heal()
+            store!.retryAfterFailures()
+            #expect(store!.notWritableReason == nil)
+            #expect(store!.segmentReaders.count == 1)
+            ledger.append(store!, Self.batch(4))
+            #expect(ledger.refused == 1)
+            try expectRecovered(dir, ledger, abandoning: &store, "index write")
+        }
     }
 
     /// Readiness comes back by itself: after a failed WAL write and no traffic since, the probe
     /// finds the disk writable again.
     @Test func readinessRecoversWithoutTraffic() throws {
-        let dir = TempDir()
-        defer { dir.cleanup() }
-        let disk = Disk(dir.path)
-        defer { disk.remove() }
-        let store = try Store.open(testOptions(dir.path))
-        defer { try? store.close() }
-        disk.fail([.write, .create])
-        #expect(throws: StoreError.self) { try store.append(Self.batch(0)) }
-        store.retryAfterFailures()
-        #expect(store.notWritableReason?.contains("No space left on device") == true)
-        disk.heal()
-        store.retryAfterFailures()
-        #expect(store.notWritableReason == nil)
-        try store.append(Self.batch(1))
+        try withStore { _, disk, store, ledger in
+            defer { try? store!.close() }
+            disk.fail([.write, .create])
+            ledger.append(store!, Self.batch(0))
+            #expect(ledger.refused == 1)
+            store!.retryAfterFailures()
+            #expect(store!.notWritableReason?.contains("No space left on device") == true)
+            disk.heal()
+            store!.retryAfterFailures()
+            #expect(store!.notWritableReason == nil)
+            ledger.append(store!, Self.batch(1))
+            #expect(ledger.refused == 1)
+        }
     }
 
     /// A failed write that cannot be cut back off the WAL file either: nothing more goes into that
     /// file; the next pass seals the head into a segment, which starts a new file.
     @Test func aWALThatCannotBeCutBackIsReplaced() throws {
-        let dir = TempDir()
-        defer { dir.cleanup() }
-        let disk = Disk(dir.path)
-        defer { disk.remove() }
-        var store: Store? = try Store.open(testOptions(dir.path))
-        let ledger = Ledger()
-        ledger.append(store!, Self.batch(0))
-        disk.fail([.write, .truncate])
-        ledger.append(store!, Self.batch(1))
-        disk.heal()
-        ledger.append(store!, Self.batch(2))
-        #expect(ledger.refused == 2, "refused until the file is replaced")
-        #expect(store!.notWritableReason != nil)
-        store!.retryAfterFailures()
-        #expect(store!.notWritableReason == nil)
-        #expect(store!.segmentReaders.count == 1)
-        ledger.append(store!, Self.batch(3))
-        #expect(ledger.refused == 2)
-        try expectRecovered(dir.path, ledger, abandoning: &store, "uncut WAL")
+        try withStore { dir, disk, store, ledger in
+            ledger.append(store!, Self.batch(0))
+            disk.fail([.write, .truncate])
+            ledger.append(store!, Self.batch(1))
+            disk.heal()
+            ledger.append(store!, Self.batch(2))
+            #expect(ledger.refused == 2, "refused until the file is replaced")
+            #expect(store!.notWritableReason != nil)
+            store!.retryAfterFailures()
+            #expect(store!.notWritableReason == nil)
+            #expect(store!.segmentReaders.count == 1)
+            ledger.append(store!, Self.batch(3))
+            #expect(ledger.refused == 2)
+            try expectRecovered(dir, ledger, abandoning: &store, "uncut WAL")
+        }
     }
 
     /// Shutting down on a full disk: the final seal fails, which `close` reports after closing
     /// everything; no empty WAL file is left for `verify` to call corrupt, and nothing is lost.
     @Test func closingOnAFullDiskLeavesTheWALForTheNextStart() throws {
-        let dir = TempDir()
-        defer { dir.cleanup() }
-        let disk = Disk(dir.path)
-        defer { disk.remove() }
-        let store = try Store.open(testOptions(dir.path))
-        let ledger = Ledger()
-        for b in 0..<4 { ledger.append(store, Self.batch(b)) }
-        disk.fail([.create, .write])
-        #expect(throws: StoreError.self) { try store.close(seal: true) }
-        disk.heal()
-        for name in FileIO.list(dir.path + "/wal") {
-            #expect((FileIO.fileSize(dir.path + "/wal/" + name) ?? 0) >= WALFile.headerSize, "\(name) is shorter than a WAL header")
+        try withStore { dir, disk, store, ledger in
+            for b in 0..<4 { ledger.append(store!, Self.batch(b)) }
+            disk.fail([.create, .write])
+            #expect(throws: StoreError.self) { try store!.close(seal: true) }
+            disk.heal()
+            for name in FileIO.list(dir + "/wal") {
+                #expect((FileIO.fileSize(dir + "/wal/" + name) ?? 0) >= WALFile.headerSize, "\(name) is shorter than a WAL header")
+            }
+            #expect(StoreVerifier.verify(directory: dir).errors.isEmpty, "\(StoreVerifier.verify(directory: dir).errors)")
+            try expectRecovered(dir, ledger, abandoning: &store, "close while full")
         }
-        #expect(StoreVerifier.verify(directory: dir.path).errors.isEmpty, "\(StoreVerifier.verify(directory: dir.path).errors)")
-        var none: Store? = nil
-        try expectRecovered(dir.path, ledger, abandoning: &none, "close while full")
     }
 
     /// A restart while the disk is still full fails with the reason, and changes nothing: the next
     /// start, with space, replays every acknowledged span.
     @Test func aRestartOnAFullDiskFailsWithoutTouchingTheWAL() throws {
-        let dir = TempDir()
-        defer { dir.cleanup() }
-        let disk = Disk(dir.path)
-        defer { disk.remove() }
-        var store: Store? = try Store.open(testOptions(dir.path))
-        let ledger = Ledger()
-        for b in 0..<4 { ledger.append(store!, Self.batch(b)) }
-        store = nil
-        let walBefore = FileIO.list(dir.path + "/wal").map { try? FileIO.readFile(dir.path + "/wal/" + $0) }
-        disk.fail([.create, .write])
-        do {
-            _ = try Store.open(testOptions(dir.path))
-            Issue.record("opened on a full disk")
-        } catch let e as StoreError {
-            #expect(e.isOutOfSpace, "\(e)")
+        try withStore { dir, disk, store, ledger in
+            for b in 0..<4 { ledger.append(store!, Self.batch(b)) }
+            store = nil
+            let walBefore = FileIO.list(dir + "/wal").map { try? FileIO.readFile(dir + "/wal/" + $0) }
+            disk.fail([.create, .write])
+            do {
+                _ = try Store.open(testOptions(dir))
+                Issue.record("opened on a full disk")
+            } catch let e as StoreError {
+                #expect(e.isOutOfSpace, "\(e)")
+            }
+            disk.heal()
+            #expect(FileIO.list(dir + "/wal").map { try? FileIO.readFile(dir + "/wal/" + $0) } == walBefore)
+            try expectRecovered(dir, ledger, abandoning: &store, "restart while full")
         }
-        disk.heal()
-        #expect(FileIO.list(dir.path + "/wal").map { try? FileIO.readFile(dir.path + "/wal/" + $0) } == walBefore)
-        try expectRecovered(dir.path, ledger, abandoning: &store, "restart while full")
     }
 }

@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,16 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import itest  # noqa: E402
-from itest import check, free_port  # noqa: E402
-
-
-def http(url, body=None, headers=None, timeout=20):
-    req = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body is not None else "GET")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read(), {k.lower(): v for k, v in r.headers.items()}
-    except urllib.error.HTTPError as e:
-        return e.code, e.read(), {k.lower(): v for k, v in e.headers.items()}
+from itest import check, free_port, http  # noqa: E402
 
 
 class Disk:
@@ -115,6 +105,19 @@ class Daemon:
 
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ."
+
+
+def start(bindir, data, log, extra=()):
+    d = Daemon(bindir, data, log, extra)
+    check(d.up(), "llmtraced did not start")
+    return d
+
+
+def restart_and_expect(bindir, data, log, ledger, what):
+    """A restart: every acknowledged span must be there, and nothing else."""
+    d = start(bindir, data, log)
+    expect_all(d, ledger, what)
+    d.stop()
 
 
 class Ledger:
@@ -218,8 +221,7 @@ def scenario_a(bindir, tmp):
     try:
         data = os.path.join(disk.dir, "data")
         log = os.path.join(tmp, "a.log")
-        d = Daemon(bindir, data, log)
-        check(d.up(), "llmtraced did not start")
+        d = start(bindir, data, log)
         ledger = Ledger(1)
         fill(d, ledger, disk)
         st, body = readyz(d)
@@ -236,10 +238,7 @@ def scenario_a(bindir, tmp):
         d.kill9()
         errors = [l for l in log_lines(log) if l.get("level") == "error"]
         check(0 < len(errors) <= 6, f"{len(errors)} error lines for one episode of a full disk: {errors[:8]}")
-        d = Daemon(bindir, data, log)
-        check(d.up(), "llmtraced did not restart")
-        expect_all(d, ledger, "after kill -9")
-        d.stop()
+        restart_and_expect(bindir, data, log, ledger, "after kill -9")
     finally:
         disk.close()
 
@@ -250,8 +249,7 @@ def scenario_b(bindir, tmp):
     try:
         data = os.path.join(disk.dir, "data")
         log = os.path.join(tmp, "b.log")
-        d = Daemon(bindir, data, log)
-        check(d.up(), "llmtraced did not start")
+        d = start(bindir, data, log)
         ledger = Ledger(2)
         fill(d, ledger, disk, min_refused=10)
         d.p.send_signal(signal.SIGTERM)
@@ -268,10 +266,7 @@ def scenario_b(bindir, tmp):
         v = subprocess.run([os.path.join(bindir, "tracectl"), "verify", "--data", data], capture_output=True, timeout=120, text=True)
         check(v.returncode == 0, f"tracectl verify after SIGTERM while full: {v.stdout} {v.stderr}")
         disk.grow("64m")
-        d = Daemon(bindir, data, log)
-        check(d.up(), "llmtraced did not restart")
-        expect_all(d, ledger, "after SIGTERM while full")
-        d.stop()
+        restart_and_expect(bindir, data, log, ledger, "after SIGTERM while full")
     finally:
         disk.close()
 
@@ -282,8 +277,7 @@ def scenario_c(bindir, tmp):
     try:
         data = os.path.join(disk.dir, "data")
         log = os.path.join(tmp, "c.log")
-        d = Daemon(bindir, data, log, ["--seal-spans", "240"])
-        check(d.up(), "llmtraced did not start")
+        d = start(bindir, data, log, ["--seal-spans", "240"])
         ledger = Ledger(3, text_bytes=4000)
         for _ in range(20):
             ledger.post(d)
@@ -312,10 +306,7 @@ def scenario_c(bindir, tmp):
         check(ledger.refused == before, f"posts refused after space came back: {ledger.statuses}")
         print(f"  RSS {rss0:.0f} -> {rss1:.0f} MB over 300 refused posts; space back: /readyz 200, ingest resumed", flush=True)
         d.kill9()
-        d = Daemon(bindir, data, log)
-        check(d.up(), "llmtraced did not restart")
-        expect_all(d, ledger, "after kill -9")
-        d.stop()
+        restart_and_expect(bindir, data, log, ledger, "after kill -9")
     finally:
         disk.close()
 
@@ -326,8 +317,7 @@ def scenario_d(bindir, tmp):
     try:
         data = os.path.join(disk.dir, "data")
         log = os.path.join(tmp, "d.log")
-        d = Daemon(bindir, data, log)
-        check(d.up(), "llmtraced did not start")
+        d = start(bindir, data, log)
         ledger = Ledger(4)
         fill(d, ledger, disk, min_refused=5)
         d.kill9()
@@ -339,10 +329,7 @@ def scenario_d(bindir, tmp):
               "the failed start does not say the disk is full")
         check(wal_files(data) == before, "the failed start changed the WAL")
         disk.grow("64m")
-        d = Daemon(bindir, data, log)
-        check(d.up(), "llmtraced did not start once space was back")
-        expect_all(d, ledger, "after a failed start")
-        d.stop()
+        restart_and_expect(bindir, data, log, ledger, "after a failed start")
     finally:
         disk.close()
 

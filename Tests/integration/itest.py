@@ -1,7 +1,9 @@
 """What the integration tests share: a failing check ends the run with its reason, and a counter
-of the checks that passed; a free loopback port."""
+of the checks that passed; a free loopback port; an HTTP call that answers errors too."""
 import socket
 import sys
+import urllib.error
+import urllib.request
 
 checks = 0
 
@@ -20,3 +22,13 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+def http(url, body=None, headers=None, timeout=20):
+    """(status, body, headers with lower-case names); a POST when there is a body."""
+    req = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read(), {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), {k.lower(): v for k, v in e.headers.items()}
