@@ -218,7 +218,7 @@ public struct Conventions: Sendable {
         }
         if let v = first(resourceFields["service"]) { info.service = v }
         info.environment = first(resourceFields["environment"])
-        info.project = first(resourceFields["project"])
+        info.project = first(resourceFields["project"]).flatMap { $0.isEmpty ? nil : $0 }
         for (i, a) in attrs.enumerated() where !used.contains(i) { info.extras.append(Attribute("resource." + a.key, a.value)) }
         return info
     }
@@ -411,7 +411,8 @@ public struct Conventions: Sendable {
     /// Sets a field from an attribute value; false when the value's type does not fit.
     private func apply(_ f: Field, _ v: AttributeValue, to s: inout Span) -> Bool {
         switch f {
-        case .project: guard let x = v.stringValue else { return false }; s.project = x
+        // An empty project is no project (the native API refuses one): the next rule or the default.
+        case .project: guard let x = v.stringValue, !x.isEmpty else { return false }; s.project = x
         case .provider: guard let x = v.stringValue else { return false }; s.provider = x
         case .requestModel: guard let x = v.stringValue else { return false }; s.requestModel = x
         case .responseModel: guard let x = v.stringValue else { return false }; s.responseModel = x

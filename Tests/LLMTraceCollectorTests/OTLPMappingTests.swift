@@ -181,6 +181,18 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
         #expect(s.events.first?.attributes == [Attribute("", .string("e"))])
     }
 
+    /// An empty project attribute (or one whose value has no known type, which decodes as "") is no
+    /// project: the span goes to the default one. It was stored with an empty project, which the
+    /// native API refuses (found by the OTLP/JSON fuzzer's round trip).
+    @Test func anEmptyProjectAttributeIsNoProject() throws {
+        let body = #"{"resourceSpans":[{"resource":{"attributes":[{"key":"llmtrace.project","value":{"stringValue":""}}]},"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"a","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"llmtrace.project","value":{"stringVxlue":"chat"}}]}]}]}]}"#
+        let (spans, rejected) = try OTLPIngest.spans(json: Array(body.utf8), conventions: .builtIn(), pricing: .builtIn())
+        #expect(rejected.isEmpty)
+        let s = try #require(spans.first)
+        #expect(s.project == Span.defaultProject)
+        #expect(try Span.decodeJSON(s.jsonBytes()) == s)
+    }
+
     @Test func responsesEncodePartialSuccess() throws {
         #expect(OTLPProtobuf.response(rejected: 0, message: "").isEmpty)
         let b = OTLPProtobuf.response(rejected: 2, message: "bad")
