@@ -42,7 +42,7 @@ func openStore(_ dir: String, spans: [Span], sealAt: [Int]) -> Store {
     var opts = StoreOptions(directory: dir)
     opts.backgroundSealing = false
     opts.fsync = .always
-    opts.log = { _ in }
+    opts.log = { _, _ in }
     let store = try! Store.open(opts)
     var from = 0
     for cut in sealAt + [spans.count] {
