@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "LLMTraceModel", targets: ["LLMTraceModel"]),
         .library(name: "LLMTraceStore", targets: ["LLMTraceStore"]),
         .library(name: "LLMTraceHTTP", targets: ["LLMTraceHTTP"]),
+        .library(name: "LLMTraceOTLP", targets: ["LLMTraceOTLP"]),
+        .library(name: "LLMTraceIngest", targets: ["LLMTraceIngest"]),
         .library(name: "LLMTraceCollector", targets: ["LLMTraceCollector"]),
         .library(name: "LLMTraceQuery", targets: ["LLMTraceQuery"]),
         .library(name: "LLMTraceMetrics", targets: ["LLMTraceMetrics"]),
@@ -33,23 +35,30 @@ let package = Package(
         .target(name: "LLMTraceQuery", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceSupport", "CLinux"]),
         // Prometheus metrics: families with capped label sets, the text exposition format.
         .target(name: "LLMTraceMetrics", dependencies: ["LLMTraceSupport"]),
+        // OpenTelemetry OTLP trace exports, protobuf and JSON, decoded and encoded by hand: what the
+        // collector, the SDK and the fuzzers share.
+        .target(name: "LLMTraceOTLP", dependencies: ["LLMTraceModel"]),
+        // The one way a span comes in: attribute conventions, prices, limits, validate and enrich,
+        // and the fan-out to in-process subscribers (metrics, live tail, detectors).
+        .target(name: "LLMTraceIngest", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceSupport"]),
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
-        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics"]),
+        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
         .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore"]),
 
-        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
-        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
-        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceCollector", "LLMTraceHTTP"]),
+        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
+        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
+        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP"]),
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceMetricsTests", dependencies: ["LLMTraceMetrics"]),
-        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics"],
+        .testTarget(name: "LLMTraceIngestTests", dependencies: ["LLMTraceIngest", "LLMTraceOTLP", "LLMTraceModel"]),
+        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics"],
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),

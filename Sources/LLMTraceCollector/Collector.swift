@@ -1,3 +1,5 @@
+import LLMTraceIngest
+import LLMTraceOTLP
 import LLMTraceHTTP
 import LLMTraceMetrics
 import LLMTraceModel
@@ -11,7 +13,7 @@ public final class Collector: @unchecked Sendable {
     public struct Options: Sendable {
         /// Request bodies after gzip/deflate decoding (413 beyond).
         public var maxDecodedBodyBytes = 64 * 1024 * 1024
-        public var mapping = Conventions.Limits()
+        public var limits = IngestLimits()
         /// Rejection reasons quoted in a reply (the count is always exact).
         public var maxReportedErrors = 20
         public var retryAfterSeconds = 1
@@ -28,8 +30,10 @@ public final class Collector: @unchecked Sendable {
 
     public let store: Store
     public let keys: KeyRing
-    public let conventions: Conventions
-    public let pricing: Pricing
+    /// Validation and enrichment every ingest route shares (conventions, prices, limits).
+    public let ingest: Ingest
+    public var conventions: Conventions { ingest.conventions }
+    public var pricing: Pricing { ingest.pricing }
     public let fanout: SpanFanout
     public let options: Options
     let log: LogSink
@@ -46,13 +50,14 @@ public final class Collector: @unchecked Sendable {
                 options: Options = Options(), log: LogSink = LogSink()) {
         self.store = store
         self.keys = keys
-        self.conventions = conventions
-        self.pricing = pricing
+        self.ingest = Ingest(conventions: conventions, pricing: pricing, limits: options.limits)
         self.fanout = fanout
         self.options = options
         self.log = log
         self.queryEngine = QueryEngine(store: store)
         self.metrics = CollectorMetrics(maxSeries: options.metricsMaxSeries, enabled: options.metricsEnabled)
+        fanout.add(live)
+        fanout.add(metrics)
     }
 
     /// Spans stored and spans rejected since start.
@@ -159,8 +164,6 @@ public final class Collector: @unchecked Sendable {
             return .error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
         }
         fanout.publish(spans)
-        live.append(spans)
-        metrics.record(spans)
         return nil
     }
 
@@ -220,14 +223,13 @@ public final class Collector: @unchecked Sendable {
         var reasons: [String] = []
         var rejectedCount = 0
         var reasonCounts: [String: Int] = [:]
-        conventions.mapAll(&traces, project: grant?.project ?? Span.defaultProject, pricing: pricing, limits: options.mapping) { result, index in
+        ingest.otlp(&traces, project: grant?.project) { result, index in
             switch result {
-            case .success(var s):
-                if let g = grant { s.project = g.project }
+            case .success(let s):
                 spans.append(s)
             case .failure(let why):
                 rejectedCount += 1
-                reasonCounts[CollectorMetrics.reasonClass(why.reason), default: 0] += 1
+                reasonCounts[why.kind.rawValue, default: 0] += 1
                 if reasons.count < options.maxReportedErrors { reasons.append("span \(index): \(why.reason)") }
             }
         }
@@ -252,10 +254,7 @@ public final class Collector: @unchecked Sendable {
             w.endObject()
             return .json(status, w.bytes)
         }
-        var p = ProtoWriter()
-        p.varintField(1, 3)
-        p.stringField(2, message)
-        return HTTPResponse(status: status, headers: [("content-type", "application/x-protobuf")], body: p.bytes)
+        return HTTPResponse(status: status, headers: [("content-type", "application/x-protobuf")], body: OTLPProtobuf.status(code: 3, message: message))
     }
 
     // MARK: Native spans
@@ -280,20 +279,15 @@ public final class Collector: @unchecked Sendable {
         var errors: [(index: Int, line: Int?, reason: String)] = []
         var rejectedCount = 0
         var reasonCounts: [String: Int] = [:]
-        func reject(_ i: Int, _ line: Int?, _ reason: String) {
-            rejectedCount += 1
-            reasonCounts[CollectorMetrics.reasonClass(reason), default: 0] += 1
-            if errors.count < options.maxReportedErrors { errors.append((i, line, reason)) }
-        }
-        func accept(_ s: Span, _ i: Int, _ line: Int?) {
-            var s = s
-            if let g = grant { s.project = g.project }
-            if s.costUSD == nil { s.costUSD = pricing.cost(of: s) }
-            if let why = options.mapping.oversizedAttribute(s.attributes) {
-                reject(i, line, why)
-                return
+        func take(_ json: [UInt8], _ i: Int, _ line: Int?) {
+            switch ingest.native(json, project: grant?.project) {
+            case .success(let s):
+                spans.append(s)
+            case .failure(let why):
+                rejectedCount += 1
+                reasonCounts[why.kind.rawValue, default: 0] += 1
+                if errors.count < options.maxReportedErrors { errors.append((i, line, why.reason)) }
             }
-            spans.append(s)
         }
         let firstByte = payload.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
         if firstByte == UInt8(ascii: "[") {
@@ -316,9 +310,7 @@ public final class Collector: @unchecked Sendable {
             } catch {
                 return .error(400, "invalid JSON: \(error)")
             }
-            for (i, range) in ranges.enumerated() {
-                do { accept(try Span.decodeJSON(Array(payload[range])), i, nil) } catch { reject(i, nil, "\(error)") }
-            }
+            for (i, range) in ranges.enumerated() { take(Array(payload[range]), i, nil) }
         } else {
             var i = 0
             var lineNo = 0
@@ -329,7 +321,7 @@ public final class Collector: @unchecked Sendable {
                 let line = payload[start..<end]
                 start = end + 1
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                do { accept(try Span.decodeJSON(Array(line)), i, lineNo) } catch { reject(i, lineNo, "\(error)") }
+                take(Array(line), i, lineNo)
                 i += 1
             }
         }
@@ -421,36 +413,5 @@ extension Collector {
         var out = w.bytes
         out.append(0x0A)
         return .json(scores.isEmpty ? 400 : 200, out)
-    }
-}
-
-extension String {
-    func trimmingASCIISpaces() -> String {
-        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
-}
-
-/// OTLP decoding and mapping with given conventions, for tools outside the server (fuzzing, the
-/// benchmark, tests): the same path `POST /v1/traces` takes.
-public enum OTLPIngest {
-    public static func spans(protobuf body: [UInt8], conventions: Conventions, pricing: Pricing) throws(OTLPDecodeError) -> (spans: [Span], rejected: [String]) {
-        map(try OTLPProtobuf.decode(body), conventions, pricing)
-    }
-
-    public static func spans(json body: [UInt8], conventions: Conventions, pricing: Pricing) throws(OTLPDecodeError) -> (spans: [Span], rejected: [String]) {
-        map(try OTLPJSON.decode(body), conventions, pricing)
-    }
-
-    static func map(_ t: OTLPTraces, _ c: Conventions, _ p: Pricing) -> (spans: [Span], rejected: [String]) {
-        var t = t
-        var out: [Span] = []
-        var rejected: [String] = []
-        c.mapAll(&t, project: Span.defaultProject, pricing: p, limits: .init()) { r, _ in
-            switch r {
-            case .success(let s): out.append(s)
-            case .failure(let e): rejected.append(e.reason)
-            }
-        }
-        return (out, rejected)
     }
 }

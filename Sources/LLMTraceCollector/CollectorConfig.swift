@@ -1,3 +1,4 @@
+import LLMTraceIngest
 import LLMTraceModel
 
 /// `llmtraced --config FILE`: a JSON object. Every member is optional; flags and environment

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import LLMTraceIngest
 import LLMTraceMetrics
 import LLMTraceModel
 import LLMTraceStore
@@ -12,7 +13,7 @@ import LLMTraceSupport
 /// scores, and the collector's own health. Span metrics are labelled by project, service, model,
 /// kind and status; OpenTelemetry GenAI names are used where the conventions define one
 /// (`gen_ai.client.operation.duration` → `gen_ai_client_operation_duration_seconds`, …).
-public final class CollectorMetrics: @unchecked Sendable {
+public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
     public let registry = MetricsRegistry()
 
     static let spanLabels = ["project", "service", "model", "kind", "status"]
@@ -139,6 +140,8 @@ public final class CollectorMetrics: @unchecked Sendable {
     /// Updates the span metrics for a stored batch: spans are grouped by label set first, each
     /// group's series ids come from a cache, and each family takes its lock once per group.
     /// (Hot path: per stored span; measured with `llmtrace-bench metrics`.)
+    public func stored(_ batch: [Span]) { record(batch) }
+
     public func record(_ batch: [Span]) {
         guard enabled else { return }
         var groups: [SpanKey: [Int32]] = [:]
@@ -195,21 +198,12 @@ public final class CollectorMetrics: @unchecked Sendable {
         }
     }
 
-    /// Counts an ingest request's outcome; rejections by `reasonClass`.
+    /// Counts an ingest request's outcome; rejections by `SpanRejection.Kind` (a fixed set: never
+    /// the span's own text).
     public func ingested(route: String, accepted a: Int, rejected byReason: [String: Int]) {
         guard enabled else { return }
         if a > 0 { accepted.add([route], Double(a)) }
         for (reason, n) in byReason where n > 0 { rejected.add([route, reason], Double(n)) }
-    }
-
-    /// The `reason` label of a rejected span, from the reason the collector gave it (a fixed set,
-    /// whatever the span said): invalid_id, invalid_time, attributes, unknown_field, invalid_span.
-    public static func reasonClass(_ reason: String) -> String {
-        if reason.contains("unknown field") { return "unknown_field" }
-        if reason.contains("trace_id") || reason.contains("span_id") { return "invalid_id" }
-        if reason.contains("start_") || reason.contains("end_") { return "invalid_time" }
-        if reason.contains("attribute") { return "attributes" }
-        return "invalid_span"
     }
 
     /// The route label of a request path: fixed routes as they are, ids replaced, anything else

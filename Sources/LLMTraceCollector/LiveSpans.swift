@@ -1,3 +1,4 @@
+import LLMTraceIngest
 import LLMTraceModel
 import LLMTraceStore
 
@@ -5,7 +6,7 @@ import LLMTraceStore
 /// numbered in the order they were stored, for `GET /api/tail`. A reader asks for what came after
 /// the last number it saw and may wait a little for it (long polling), so a live view needs no
 /// streaming connection.
-public final class LiveSpans: @unchecked Sendable {
+public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
     private let cond = Condition()
     private var ring: [Span] = []
     private var start = 0          // index in `ring` of the oldest span
@@ -22,7 +23,7 @@ public final class LiveSpans: @unchecked Sendable {
         ring.reserveCapacity(capacity)
     }
 
-    func append(_ spans: [Span]) {
+    public func stored(_ spans: [Span]) {
         cond.withLock {
             for var s in spans {
                 s.inputMessages = []; s.outputMessages = []; s.documents = []; s.attributes = []; s.events = []; s.tags = []

@@ -176,7 +176,10 @@ struct SpanJSONDecoder {
     private func nanos(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> Int64 {
         if r.peek() == UInt8(ascii: "\"") {
             let s = try string(f, &r)
-            guard let v = Int64(s) else { throw fail(f, "expected an integer, got the string \"\(s.prefix(40))\"", r) }
+            guard let v = Int64(s) else {
+                let digits = !s.isEmpty && s.drop { $0 == "-" }.allSatisfy { $0.isASCII && $0.isNumber }
+                throw fail(f, digits ? "integer out of range (the largest is 9223372036854775807)" : "expected an integer, got the string \"\(s.prefix(40))\"", r)
+            }
             return v
         }
         return try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in try r.readInt64() }

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import LLMTraceCLI
 import LLMTraceCollector
+import LLMTraceOTLP
 import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceStore

@@ -5,6 +5,7 @@ import CLinux
 import Foundation
 import LLMTraceCLI
 import LLMTraceCollector
+import LLMTraceIngest
 import LLMTraceHTTP
 import LLMTraceStore
 

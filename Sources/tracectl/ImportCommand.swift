@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import LLMTraceCLI
+import LLMTraceIngest
 import LLMTraceModel
 import LLMTraceStore
 
@@ -11,10 +13,12 @@ enum ImportCommand {
     tracectl import: store native JSON spans from a file, one span object per line.
 
     USAGE
-      tracectl import <file.jsonl | -> [--data DIR] [--batch 512] [--quiet]
+      tracectl import <file.jsonl | -> [--data DIR] [--pricing FILE] [--batch 512] [--quiet]
 
-    Each line is one span in the native format (schemas/span.schema.json). A line that is not a valid
-    span is reported with its line number, field and reason, and skipped; every valid line is stored.
+    Each line is one span in the native format (schemas/span.schema.json), checked and enriched exactly
+    as POST /v1/spans does it: the same limits, the kind (llm when a model is named), the cost from the
+    price table when the span carries none. A line that is not a valid span is reported with its line
+    number, field and reason, and skipped; every valid line is stored.
     Blank lines are ignored. Spans are written through the WAL (fsynced) in batches, then sealed into a
     segment. A progress bar is drawn on stderr when it is a terminal.
 
@@ -22,6 +26,7 @@ enum ImportCommand {
 
     OPTIONS
       --data DIR    Data directory (default: $LLMTRACE_DATA or ./llmtrace-data); created if missing
+      --pricing FILE  Model prices to cost spans with, as llmtraced --pricing (default: schemas/pricing.json, built in)
       --batch N     Spans per WAL batch (default 512)
       --quiet       No progress bar and no per-line errors, only the summary
 
@@ -34,12 +39,17 @@ enum ImportCommand {
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: ["data", "batch"], flags: ["help", "quiet"])
+        let a = try ArgumentParser.parse(argv, options: ["data", "batch", "pricing"], flags: ["help", "quiet"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.count == 1 else { throw UsageError("import needs one file (or - for stdin); see tracectl import --help") }
         let batchSize = try a.int("batch", default: 512)
         guard batchSize > 0 && batchSize <= 100_000 else { throw UsageError("--batch must be between 1 and 100000") }
         let file = a.positionals[0]
+        var ingest = Ingest()
+        if let path = a.value("pricing") {
+            guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("cannot read pricing file \(path)") }
+            ingest.pricing = try Pricing(json: Array(data))
+        }
         let fd: Int32
         var total = 0
         if file == "-" {
@@ -67,14 +77,15 @@ enum ImportCommand {
             lineNo += 1
             bytesRead += line.count + 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            do {
-                batch.append(try Span.decodeJSON(line))
+            switch ingest.native(line) {
+            case .success(let s):
+                batch.append(s)
                 good += 1
-            } catch {
+            case .failure(let why):
                 bad += 1
                 if !quiet {
                     progress.clear()
-                    Terminal.error("line \(lineNo): \(error)")
+                    Terminal.error("line \(lineNo): \(why)")
                 }
             }
             if batch.count >= batchSize {

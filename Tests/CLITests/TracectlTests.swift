@@ -127,6 +127,32 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(allBad.status == 1, "nothing imported")
     }
 
+    /// Import checks and enriches spans exactly as the collector does: priced from the price table
+    /// (or --pricing), a negative token count refused; it once stored spans without a cost.
+    @Test func importPricesAndChecksLikeTheCollector() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var s = minimal()
+        s.requestModel = "gpt-4o-mini"
+        s.inputTokens = 1000
+        s.outputTokens = 100
+        var bad = s
+        bad.spanID = SpanID(99)
+        bad.inputTokens = -1
+        let lines = [s, bad].map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
+        let imp = try run("tracectl", ["import", "-", "--data", dir + "/a"], stdin: lines)
+        #expect(imp.status == 3, "\(imp.stderr)")
+        #expect(imp.stderr.contains("line 2") && imp.stderr.contains("must not be negative"), "\(imp.stderr)")
+        let got = try decodeTraceJSON(try run("tracectl", ["trace", s.traceID.hex, "--json", "--data", dir + "/a"]).stdout)
+        #expect(got.map(\.spanID) == [s.spanID])
+        #expect(abs((got.first?.costUSD ?? 0) - 0.00021) < 1e-12, "priced from the built-in table: \(String(describing: got.first?.costUSD))")
+        let prices = dir + "/prices.json"
+        try #"{"per_tokens": 1000000, "models": {"gpt-4o-mini": {"input": 1.0, "output": 2.0}}}"#.write(toFile: prices, atomically: true, encoding: .utf8)
+        #expect(try run("tracectl", ["import", "-", "--data", dir + "/b", "--pricing", prices], stdin: lines).status == 3)
+        let priced = try decodeTraceJSON(try run("tracectl", ["trace", s.traceID.hex, "--json", "--data", dir + "/b"]).stdout)
+        #expect(abs((priced.first?.costUSD ?? 0) - 0.0012) < 1e-12, "\(String(describing: priced.first?.costUSD))")
+    }
+
     @Test func verifyFailsOnCorruption() throws {
         let dir = tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

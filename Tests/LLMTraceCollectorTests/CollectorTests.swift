@@ -5,6 +5,8 @@ import LLMTraceModel
 import LLMTraceStore
 import LLMTraceSynthetic
 @testable import LLMTraceCollector
+import LLMTraceIngest
+import LLMTraceOTLP
 
 /// The collector's routes called directly (the socket layer has its own tests).
 @Suite struct CollectorTests {
@@ -141,11 +143,12 @@ import LLMTraceSynthetic
     /// collector goes on answering.
     @Test func keylessOTLPAttributeIsStored() throws {
         try withCollector(keys: false) { (c: Collector, store: Store) throws in
-            let body = OTLPMappingTests.requestWithKeylessAttributes()
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+            let body = Array(try Data(contentsOf: URL(fileURLWithPath: root + "/Fuzz/seeds/FuzzOTLPProtobuf/crash-empty-attribute-key.pb")))
             let r = c.handle(HTTPRequest(method: "POST", target: "/v1/traces", headers: [("content-type", "application/x-protobuf")], body: body))
             #expect(r.status == 200)
             let spans = try store.trace(TraceID(hi: 0x0707070707070707, lo: 0x0707070707070707))
-            #expect(spans.count == 1)
+            #expect(spans.count == 1)  // the fuzz seed: one span, trace id 07 x 16
             #expect(spans.first?.attributes.contains { $0.key == "" } == true)
         }
     }

@@ -4,6 +4,8 @@ import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceStore
 @testable import LLMTraceCollector
+import LLMTraceIngest
+import LLMTraceOTLP
 
 /// `POST /api/query` and `GET /api/traces/{id}` through the collector, with two projects' keys.
 @Suite struct QueryRoutesTests {
@@ -241,7 +243,7 @@ import LLMTraceStore
 
     @Test func liveBufferCountsWhatItDropped() {
         let live = LiveSpans(capacity: 5)
-        live.append((1...12).map { Span(traceID: TraceID(hi: 1, lo: 1), spanID: SpanID(UInt64($0)), name: "s\($0)", startNanos: 0, endNanos: 1) })
+        live.stored((1...12).map { Span(traceID: TraceID(hi: 1, lo: 1), spanID: SpanID(UInt64($0)), name: "s\($0)", startNanos: 0, endNanos: 1) })
         let r = live.read(after: 0, limit: 100, waitNanos: 0) { _ in true }
         #expect(r.missed == 7)
         #expect(r.spans.map(\.spanID.value) == [8, 9, 10, 11, 12])

@@ -1,8 +1,7 @@
-import LLMTraceCollector
+import LLMTraceIngest
 import LLMTraceModel
 
-let conventions = Conventions.builtIn()
-let pricing = Pricing.builtIn()
+let ingest = Ingest()
 
 /// Any bytes as an OTLP/JSON ExportTraceServiceRequest: decoding and mapping must return spans and
 /// rejections or an OTLPDecodeError, never crash, hang or allocate without bound; every accepted
@@ -11,7 +10,7 @@ let pricing = Pricing.builtIn()
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    if let r = try? OTLPIngest.spans(json: bytes, conventions: conventions, pricing: pricing) {
+    if let r = try? ingest.spans(json: bytes) {
         for s in r.spans {
             precondition(s.endNanos >= s.startNanos && s.startNanos > 0 && !s.traceID.isZero && !s.spanID.isZero, "an invalid span was accepted")
             let again = try! Span.decodeJSON(s.jsonBytes())

@@ -340,7 +340,8 @@ public struct JSONReader {
         case .double(let d):
             if d == d.rounded(), abs(d) < 9.2e18 { return Int64(d) }
             pos = at
-            throw error("expected an integer")
+            // A whole number too large for 64 bits (a time in nanoseconds past 2262) says so.
+            throw error(d == d.rounded() && d.isFinite ? "integer out of range (the largest is 9223372036854775807)" : "expected an integer")
         }
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import LLMTraceModel
 
 /// Assigns dense ids to distinct strings, so repeated text (system prompts, retrieved chunks, model
 /// names) is written once per WAL file or segment and referenced by a varint afterwards.

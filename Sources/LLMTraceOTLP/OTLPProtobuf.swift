@@ -3,8 +3,8 @@ import LLMTraceModel
 /// OTLP/HTTP protobuf: `ExportTraceServiceRequest` decoding and `ExportTraceServiceResponse`
 /// encoding, by hand from the opentelemetry-proto field numbers (trace/v1, common/v1,
 /// collector/trace/v1). Unknown fields are skipped, as protobuf requires.
-enum OTLPProtobuf {
-    static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> OTLPTraces {
+public enum OTLPProtobuf {
+    public static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> OTLPTraces {
         var out = OTLPTraces()
         var failure: OTLPDecodeError?
         body.withUnsafeBytes { b in
@@ -194,8 +194,16 @@ enum OTLPProtobuf {
         return v
     }
 
+    /// A `google.rpc.Status` (an OTLP error reply's body): `code` 3 is INVALID_ARGUMENT.
+    public static func status(code: Int, message: String) -> [UInt8] {
+        var p = ProtoWriter()
+        p.varintField(1, UInt64(code))
+        p.stringField(2, message)
+        return p.bytes
+    }
+
     /// `ExportTraceServiceResponse`: empty when everything was accepted, else `partial_success`.
-    static func response(rejected: Int, message: String) -> [UInt8] {
+    public static func response(rejected: Int, message: String) -> [UInt8] {
         var w = ProtoWriter()
         if rejected > 0 || !message.isEmpty {
             w.messageField(1) { p in
@@ -216,7 +224,7 @@ extension AttributeValue {
         return .array(items)
     }
 
-    static func jsonArray(_ items: [AttributeValue]) -> String {
+    public static func jsonArray(_ items: [AttributeValue]) -> String {
         var w = JSONWriter()
         writeJSON(.array(items), &w)
         return String(decoding: w.bytes, as: UTF8.self)

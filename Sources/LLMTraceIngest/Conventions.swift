@@ -1,4 +1,5 @@
 import LLMTraceModel
+import LLMTraceOTLP
 
 /// The attribute conventions of `schemas/conventions.json`: which OTLP attributes (OpenTelemetry
 /// GenAI, OpenInference, OpenLLMetry, ...) fill which span field. Loaded at start; the mapping code
@@ -89,23 +90,6 @@ public struct Conventions: Sendable {
     }
 
     // MARK: Mapping
-
-    public struct Limits: Sendable {
-        /// A longer string attribute (a 10 MB prompt pasted by mistake) rejects its span.
-        public var maxAttributeBytes = 4 * 1024 * 1024
-        public var maxAttributes = 4096
-        public init() {}
-
-        /// Why one of `attrs` is too long to store, or nil (OTLP and native spans alike).
-        func oversizedAttribute(_ attrs: [Attribute]) -> String? {
-            for a in attrs {
-                if case .string(let s) = a.value, s.utf8.count > maxAttributeBytes {
-                    return "attribute '\(a.key)' is \(s.utf8.count) bytes, over the limit of \(maxAttributeBytes)"
-                }
-            }
-            return nil
-        }
-    }
 
     /// Span fields the `fields` rules fill.
     enum Field: Int, CaseIterable {
@@ -223,30 +207,25 @@ public struct Conventions: Sendable {
         return info
     }
 
-    /// Maps one OTLP span onto the span model, or says why it is rejected.
+    /// Maps one OTLP span onto the span model, or says why it cannot be one (ids of the wrong
+    /// size, times past what 64 bits hold); `Ingest.admit` then checks what every route checks.
     /// The span's attribute and event arrays are moved out of `o` (it is spent afterwards), so
     /// their elements go into the span without being retained and released again.
     func map(_ o: inout OTLPSpan, resource: ResourceInfo, scopeName: String, project defaultProject: String,
-             pricing: Pricing, limits: Limits, keys: KeyTable, classifier: inout Classifier) -> Result<Span, SpanRejection> {
-        // Identity and times first: a span without them cannot be stored or found.
-        if let e = o.idError { return .failure(SpanRejection(e)) }
+             keys: KeyTable, classifier: inout Classifier) -> Result<Span, SpanRejection> {
+        if let e = o.idError { return .failure(SpanRejection(.invalidID, e)) }
         guard o.traceID.count == 16, !o.traceID.isZero else {
-            return .failure(SpanRejection("trace_id must be 16 bytes and not all zero (got \(o.traceID.count) bytes)"))
+            return .failure(SpanRejection(.invalidID, "trace_id must be 16 bytes and not all zero (got \(o.traceID.count) bytes)"))
         }
         guard o.spanID.count == 8, !o.spanID.isZero else {
-            return .failure(SpanRejection("span_id must be 8 bytes and not all zero (got \(o.spanID.count) bytes)"))
+            return .failure(SpanRejection(.invalidID, "span_id must be 8 bytes and not all zero (got \(o.spanID.count) bytes)"))
         }
         guard o.parentSpanID.isEmpty || o.parentSpanID.count == 8 else {
-            return .failure(SpanRejection("parent_span_id must be empty or 8 bytes (got \(o.parentSpanID.count))"))
+            return .failure(SpanRejection(.invalidID, "parent_span_id must be empty or 8 bytes (got \(o.parentSpanID.count))"))
         }
-        guard o.startNanos > 0, o.startNanos <= UInt64(Int64.max), o.endNanos <= UInt64(Int64.max) else {
-            return .failure(SpanRejection("start_time_unix_nano is missing or out of range"))
+        guard o.startNanos <= UInt64(Int64.max), o.endNanos <= UInt64(Int64.max) else {
+            return .failure(SpanRejection(.invalidTime, "a time past 2262-04-11 (nanoseconds since the epoch must fit in 63 bits)"))
         }
-        guard o.endNanos >= o.startNanos else { return .failure(SpanRejection("end_time_unix_nano is before start_time_unix_nano")) }
-        if o.attributes.count > limits.maxAttributes {
-            return .failure(SpanRejection("\(o.attributes.count) attributes, over the limit of \(limits.maxAttributes)"))
-        }
-        if let why = limits.oversizedAttribute(o.attributes) { return .failure(SpanRejection(why)) }
 
         let traceID = TraceID(hi: o.traceID.hi, lo: o.traceID.lo)
         let spanID = SpanID(o.spanID.hi)
@@ -373,8 +352,6 @@ public struct Conventions: Sendable {
         }
         swap(&s.events, &o.events)
 
-        if s.costUSD == nil { s.costUSD = pricing.cost(of: s) }
-
         // Everything no rule used is kept verbatim, then the scope and the resource's leftovers.
         var kept = 0
         for i in attrs.indices where !used[i] {
@@ -382,16 +359,21 @@ public struct Conventions: Sendable {
             kept += 1
         }
         attrs.removeLast(attrs.count - kept)
-        if !scopeName.isEmpty { attrs.append(Attribute("otel.scope.name", .string(scopeName))) }
-        attrs.append(contentsOf: resource.extras)
         s.attributes = attrs
         return .success(s)
     }
 
-    /// Maps every span of a decoded export, in order, calling `each` with the result and the
-    /// span's position in the request.
-    func mapAll(_ t: inout OTLPTraces, project: String, pricing: Pricing, limits: Limits,
-                _ each: (Result<Span, SpanRejection>, Int) -> Void) {
+    /// What every span of a scope gets besides its own attributes: the scope name and the
+    /// resource attributes no rule used (`resource.<key>`). Kept apart so the attribute limit
+    /// counts a span's own attributes, as it does for a native span.
+    func sharedAttributes(_ resource: ResourceInfo, scopeName: String) -> [Attribute] {
+        (scopeName.isEmpty ? [] : [Attribute("otel.scope.name", .string(scopeName))]) + resource.extras
+    }
+
+    /// Maps every span of a decoded export, in order, calling `each` with the result, the
+    /// attributes its scope and resource add (`sharedAttributes`) and the span's position in the
+    /// request.
+    func mapAll(_ t: inout OTLPTraces, project: String, _ each: (Result<Span, SpanRejection>, [Attribute], Int) -> Void) {
         var classifier = Classifier()
         var index = 0
         let keys = t.keys
@@ -399,9 +381,10 @@ public struct Conventions: Sendable {
             let info = resourceInfo(t.resources[r].attributes)
             for sc in t.resources[r].scopes.indices {
                 let scopeName = t.resources[r].scopes[sc].name
+                let shared = sharedAttributes(info, scopeName: scopeName)
                 for k in t.resources[r].scopes[sc].spans.indices {
                     each(map(&t.resources[r].scopes[sc].spans[k], resource: info, scopeName: scopeName, project: project,
-                             pricing: pricing, limits: limits, keys: keys, classifier: &classifier), index)
+                             keys: keys, classifier: &classifier), shared, index)
                     index += 1
                 }
             }
@@ -490,13 +473,6 @@ public struct Conventions: Sendable {
     }
 }
 
-/// Why one span of a batch was not stored (reported in the partial-success reply).
-public struct SpanRejection: Error, Sendable, CustomStringConvertible {
-    public var reason: String
-    public init(_ r: String) { reason = r }
-    public var description: String { reason }
-}
-
 /// Value conversions shared by the mapping rules.
 enum AttributeConversion {
     static func int(_ v: AttributeValue) -> Int64? {
@@ -515,5 +491,12 @@ enum AttributeConversion {
         case .string(let s): return Double(s)
         default: return nil
         }
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs (header values, comma-separated lists).
+    public func trimmingASCIISpaces() -> String {
+        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

@@ -3,8 +3,8 @@ import LLMTraceModel
 /// OTLP/HTTP JSON (the protobuf JSON mapping as the OTLP spec pins it down): hex trace and span
 /// ids, enum values as numbers (names accepted too), 64-bit integers as strings or numbers, bytes as
 /// base64. Field names in lowerCamelCase, with the proto's snake_case accepted as well.
-enum OTLPJSON {
-    static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> OTLPTraces {
+public enum OTLPJSON {
+    public static func decode(_ body: [UInt8]) throws(OTLPDecodeError) -> OTLPTraces {
         do {
             return try body.withUnsafeBufferPointer { b throws(JSONError) -> OTLPTraces in
                 var r = JSONReader(b)
@@ -250,7 +250,7 @@ enum OTLPJSON {
     }
 
     /// `ExportTraceServiceResponse` in JSON.
-    static func response(rejected: Int, message: String) -> [UInt8] {
+    public static func response(rejected: Int, message: String) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         if rejected > 0 || !message.isEmpty {

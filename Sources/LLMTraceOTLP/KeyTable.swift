@@ -1,24 +1,24 @@
-import LLMTraceStore
+import LLMTraceModel
 
 /// The distinct attribute keys of one request. A 512-span export repeats the same few dozen keys
 /// thousands of times: the decoders look each key's bytes up here (a hash and a memcmp) instead of
 /// allocating a new String, and the mapper classifies each distinct key once per request (by id)
 /// instead of once per attribute.
-struct KeyTable {
-    private(set) var keys: [String] = []
+public struct KeyTable: Sendable {
+    public private(set) var keys: [String] = []
     private var bytes: [[UInt8]] = []
     private var slots: [Int32]
     private var mask: Int
 
-    init() {
+    public init() {
         slots = [Int32](repeating: -1, count: 256)
         mask = 255
     }
 
-    var count: Int { keys.count }
+    public var count: Int { keys.count }
 
     /// The id of `b` as a key, adding it when new.
-    mutating func intern(_ b: UnsafeRawBufferPointer) -> Int32 {
+    public mutating func intern(_ b: UnsafeRawBufferPointer) -> Int32 {
         let h = Int(truncatingIfNeeded: TextHash.hash(b))
         var i = h & mask
         while true {
@@ -38,7 +38,7 @@ struct KeyTable {
         return id
     }
 
-    mutating func intern(_ s: String) -> Int32 {
+    public mutating func intern(_ s: String) -> Int32 {
         var s = s
         return s.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
     }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import LLMTraceModel
-@testable import LLMTraceCollector
+@testable import LLMTraceIngest
+@testable import LLMTraceOTLP
 
 /// Repository root, from this file's path.
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -10,9 +11,18 @@ func fixture(_ name: String) throws -> [UInt8] {
     Array(try Data(contentsOf: URL(fileURLWithPath: repoRoot + "/Tests/Fixtures/otlp/" + name)))
 }
 
-/// Maps every span of a decoded export with the built-in conventions and prices.
-func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rejected: [String]) {
-    OTLPIngest.map(t, Conventions.builtIn(), Pricing.builtIn())
+/// Maps and admits every span of a decoded export with the built-in conventions and prices.
+func mapAll(_ t: OTLPTraces) -> (spans: [Span], rejected: [String]) {
+    var t = t
+    var spans: [Span] = []
+    var rejected: [String] = []
+    Ingest().otlp(&t) { r, _ in
+        switch r {
+        case .success(let s): spans.append(s)
+        case .failure(let e): rejected.append(e.reason)
+        }
+    }
+    return (spans, rejected)
 }
 
 @Suite struct OTLPMappingTests {
@@ -116,7 +126,7 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
         #expect(rejected.count == 4)
         #expect(rejected[0].contains("trace_id"))
         #expect(rejected[1].contains("span_id"))
-        #expect(rejected[2].contains("before start"))
+        #expect(rejected[2].contains("before the start"))
         #expect(rejected[3].contains("'huge'"))
     }
 
@@ -142,7 +152,7 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
         var s = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), name: "op", startNanos: 10, endNanos: 20)
         s.attributes = [Attribute("", .string("a")), Attribute("", .string("b")), Attribute("k", .int(1)), Attribute("k", .int(2))]
         s.events = [SpanEvent(name: "e", timeNanos: 15, attributes: [Attribute("", .bool(true)), Attribute("k", .double(0.5))])]
-        let (spans, rejected) = try OTLPIngest.spans(protobuf: OTLPEncoder.encode([s]).bytes, conventions: .builtIn(), pricing: .builtIn())
+        let (spans, rejected) = try Ingest().spans(protobuf: OTLPEncoder.encode([s]).bytes)
         #expect(rejected.isEmpty)
         let got = try #require(spans.first)
         #expect(Array(got.attributes.prefix(4)) == s.attributes)
@@ -172,7 +182,7 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
     }
 
     @Test func attributesWithoutAKeyFieldHaveTheEmptyKey() throws {
-        let (spans, rejected) = try OTLPIngest.spans(protobuf: Self.requestWithKeylessAttributes(), conventions: .builtIn(), pricing: .builtIn())
+        let (spans, rejected) = try Ingest().spans(protobuf: Self.requestWithKeylessAttributes())
         #expect(rejected.isEmpty)
         let s = try #require(spans.first)
         #expect(s.attributes.contains { $0.key == "" && $0.value == .string("a") })
@@ -186,7 +196,7 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
     /// native API refuses (found by the OTLP/JSON fuzzer's round trip).
     @Test func anEmptyProjectAttributeIsNoProject() throws {
         let body = #"{"resourceSpans":[{"resource":{"attributes":[{"key":"llmtrace.project","value":{"stringValue":""}}]},"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"a","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"llmtrace.project","value":{"stringVxlue":"chat"}}]}]}]}]}"#
-        let (spans, rejected) = try OTLPIngest.spans(json: Array(body.utf8), conventions: .builtIn(), pricing: .builtIn())
+        let (spans, rejected) = try Ingest().spans(json: Array(body.utf8))
         #expect(rejected.isEmpty)
         let s = try #require(spans.first)
         #expect(s.project == Span.defaultProject)
@@ -229,21 +239,5 @@ func mapAll(_ t: OTLPTraces, project: String = "default") -> (spans: [Span], rej
         #expect(throws: ConfigError.self) { try Conventions(json: Array(#"{"fields": {"no_such_field": ["x"]}}"#.utf8)) }
         #expect(throws: ConfigError.self) { try Conventions(json: Array(#"{"kind": {"attributes": [{"key": "k", "values": {"A": "bogus"}}]}}"#.utf8)) }
         #expect(throws: ConfigError.self) { try Conventions(json: Array("not json".utf8)) }
-    }
-
-    @Test func configFile() throws {
-        let c = try CollectorConfig(json: Array(#"{"listen": "0.0.0.0:9999", "workers": 4, "projects": [{"name": "chat", "ingest_keys": ["ingest-key-0123456789"], "read_keys": ["read-key-0123456789ab"]}]}"#.utf8))
-        #expect(c.settings["listen"] == "0.0.0.0:9999")
-        #expect(c.settings["workers"] == "4")
-        let ring = KeyRing(projects: c.projects)
-        #expect(ring.grant(for: "ingest-key-0123456789") == KeyRing.Grant(project: "chat", canIngest: true, canRead: false))
-        #expect(ring.grant(for: "read-key-0123456789ab")?.canRead == true)
-        #expect(ring.grant(for: "ingest-key-012345678") == nil)
-        #expect(ring.grant(for: "ingest-key-01234567890") == nil)
-        #expect(throws: ConfigError.self) { try CollectorConfig(json: Array(#"{"listn": "x"}"#.utf8)) }
-        #expect(throws: ConfigError.self) { try CollectorConfig(json: Array(#"{"projects": [{"name": "p", "ingest_keys": ["short"]}]}"#.utf8)) }
-        #expect(try CollectorConfig.parseListen("[::1]:4318") == ("::1", 4318))
-        #expect(try CollectorConfig.parseListen(":4318") == ("0.0.0.0", 4318))
-        #expect(throws: ConfigError.self) { try CollectorConfig.parseListen("localhost") }
     }
 }

@@ -101,14 +101,16 @@ struct ProtoReader {
 /// A malformed OTLP payload (the whole request is refused with 400).
 public struct OTLPDecodeError: Error, CustomStringConvertible, Sendable {
     public var description: String
-    init(_ d: String) { description = d }
+    public init(_ d: String) { description = d }
 }
 
 /// A protobuf writer (for responses, and for the benchmark's and tests' OTLP client side).
-struct ProtoWriter {
-    var bytes: [UInt8] = []
+public struct ProtoWriter {
+    public var bytes: [UInt8] = []
 
-    mutating func varint(_ v: UInt64) {
+    public init() {}
+
+    public mutating func varint(_ v: UInt64) {
         var v = v
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -117,30 +119,30 @@ struct ProtoWriter {
         bytes.append(UInt8(v))
     }
 
-    mutating func tag(_ field: Int, _ wire: Int) { varint(UInt64(field << 3 | wire)) }
+    public mutating func tag(_ field: Int, _ wire: Int) { varint(UInt64(field << 3 | wire)) }
 
-    mutating func varintField(_ field: Int, _ v: UInt64) {
+    public mutating func varintField(_ field: Int, _ v: UInt64) {
         tag(field, 0)
         varint(v)
     }
 
-    mutating func fixed64Field(_ field: Int, _ v: UInt64) {
+    public mutating func fixed64Field(_ field: Int, _ v: UInt64) {
         tag(field, 1)
         withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    mutating func doubleField(_ field: Int, _ v: Double) { fixed64Field(field, v.bitPattern) }
+    public mutating func doubleField(_ field: Int, _ v: Double) { fixed64Field(field, v.bitPattern) }
 
-    mutating func bytesField(_ field: Int, _ b: some Collection<UInt8>) {
+    public mutating func bytesField(_ field: Int, _ b: some Collection<UInt8>) {
         tag(field, 2)
         varint(UInt64(b.count))
         bytes.append(contentsOf: b)
     }
 
-    mutating func stringField(_ field: Int, _ s: String) { bytesField(field, s.utf8) }
+    public mutating func stringField(_ field: Int, _ s: String) { bytesField(field, s.utf8) }
 
     /// A nested message, written by `body` into a scratch writer and then framed.
-    mutating func messageField(_ field: Int, _ body: (inout ProtoWriter) -> Void) {
+    public mutating func messageField(_ field: Int, _ body: (inout ProtoWriter) -> Void) {
         var inner = ProtoWriter()
         body(&inner)
         bytesField(field, inner.bytes)

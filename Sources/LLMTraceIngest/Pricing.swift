@@ -1,5 +1,5 @@
 import LLMTraceModel
-import LLMTraceStore
+import LLMTraceSupport
 
 /// Model prices (USD per 1M tokens) from `schemas/pricing.json`, to cost spans at ingest.
 public struct Pricing: Sendable {

@@ -1,0 +1,162 @@
+import LLMTraceModel
+import LLMTraceOTLP
+
+/// Every limit a span is held to on its way in, whichever way it arrives. The README's limits
+/// table lists these with the server's own (body size, query length).
+public struct IngestLimits: Sendable {
+    /// A longer string attribute (a 10 MB prompt pasted by mistake) rejects its span.
+    public var maxAttributeBytes = 4 * 1024 * 1024
+    /// Attributes on one span (its events' attributes not counted).
+    public var maxAttributes = 4096
+    public init() {}
+}
+
+/// Why a span was refused: a fixed class (the `reason` label of
+/// `llmtrace_spans_rejected_total`, never the span's own text) and the reason in words.
+public struct SpanRejection: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        case invalidID = "invalid_id", invalidTime = "invalid_time", attributes, unknownField = "unknown_field"
+        case invalidSpan = "invalid_span"
+    }
+
+    public var kind: Kind
+    public var reason: String
+    public init(_ kind: Kind, _ reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
+
+    /// A native JSON span the decoder refused, classed by the field it names.
+    public init(_ e: SpanDecodingError) {
+        let f = e.field
+        let kind: Kind
+        if e.reason.hasPrefix("unknown field") { kind = .unknownField }
+        else if f == "trace_id" || f == "span_id" || f == "parent_span_id" { kind = .invalidID }
+        else if f == "start_ns" || f == "end_ns" { kind = .invalidTime }
+        else if f.hasPrefix("attributes") || f.hasPrefix("events") { kind = .attributes }
+        else { kind = .invalidSpan }
+        self.init(kind, "\(e)")
+    }
+
+    public var description: String { reason }
+}
+
+/// The one way a span enters LLMTrace: `POST /v1/traces` (OTLP protobuf and JSON),
+/// `POST /v1/spans` (native JSON), `tracectl import` and the SDK all come through here, so the same
+/// span gets the same answer and the same enrichment whichever way it arrives.
+///
+/// `admit` holds the rules every route shares: the project an ingest key confines spans to, times
+/// (a start after the epoch, an end not before it), counts that cannot be negative (a negative
+/// token count would make a Prometheus counter go down), the attribute limits, the kind (a span
+/// that names a model and says nothing more specific is an `llm` call) and the cost from the price
+/// table when the span carries none. OTLP attributes are first mapped onto the span model by the
+/// conventions (`schemas/conventions.json`).
+public struct Ingest: Sendable {
+    public var conventions: Conventions
+    public var pricing: Pricing
+    public var limits: IngestLimits
+
+    public init(conventions: Conventions = .builtIn(), pricing: Pricing = .builtIn(), limits: IngestLimits = IngestLimits()) {
+        self.conventions = conventions
+        self.pricing = pricing
+        self.limits = limits
+    }
+
+    /// Checks `s` and fills in what it did not say; nil when it may be stored. With `project`
+    /// (an ingest key's), the span is stored there whatever it says.
+    public func admit(_ s: inout Span, project: String? = nil) -> SpanRejection? {
+        if let project { s.project = project }
+        guard !s.traceID.isZero else { return SpanRejection(.invalidID, "trace_id must not be all zero") }
+        guard !s.spanID.isZero else { return SpanRejection(.invalidID, "span_id must not be all zero") }
+        guard s.startNanos > 0 else { return SpanRejection(.invalidTime, "the start time is missing or not after 1970-01-01") }
+        guard s.endNanos >= s.startNanos else { return SpanRejection(.invalidTime, "the end time is before the start time") }
+        guard !s.name.isEmpty else { return SpanRejection(.invalidSpan, "name must not be empty") }
+        guard !s.project.isEmpty else { return SpanRejection(.invalidSpan, "project must not be empty") }
+        for (value, field) in [(s.inputTokens, "input_tokens"), (s.outputTokens, "output_tokens"), (s.cachedTokens, "cached_tokens"),
+                               (s.reasoningTokens, "reasoning_tokens"), (s.maxTokens, "max_tokens"), (s.timeToFirstTokenNanos, "time to first token")] {
+            if let v = value, v < 0 { return SpanRejection(.invalidSpan, "\(field) must not be negative (got \(v))") }
+        }
+        for (value, field) in [(s.costUSD, "cost_usd"), (s.temperature, "temperature"), (s.topP, "top_p")] {
+            if let v = value, !v.isFinite { return SpanRejection(.invalidSpan, "\(field) must be a finite number") }
+        }
+        if let c = s.costUSD, c < 0 { return SpanRejection(.invalidSpan, "cost_usd must not be negative (got \(c))") }
+        if let why = attributeProblem(s) { return SpanRejection(.attributes, why) }
+        if s.kind == .other && (s.requestModel != nil || s.responseModel != nil) { s.kind = .llm }
+        if s.costUSD == nil { s.costUSD = pricing.cost(of: s) }
+        return nil
+    }
+
+    /// Why the span's attributes cannot be stored, or nil.
+    func attributeProblem(_ s: Span) -> String? {
+        if s.attributes.count > limits.maxAttributes {
+            return "\(s.attributes.count) attributes, over the limit of \(limits.maxAttributes)"
+        }
+        for list in [s.attributes] + s.events.map(\.attributes) {
+            if let why = oversized(list) { return why }
+        }
+        return nil
+    }
+
+    func oversized(_ attributes: [Attribute]) -> String? {
+        for a in attributes {
+            if case .string(let v) = a.value, v.utf8.count > limits.maxAttributeBytes {
+                return "attribute '\(a.key.prefix(200))' is \(v.utf8.count) bytes, over the limit of \(limits.maxAttributeBytes)"
+            }
+        }
+        return nil
+    }
+
+    /// A native JSON span (one element of `POST /v1/spans`, one line of `tracectl import`),
+    /// decoded and admitted.
+    public func native(_ json: [UInt8], project: String? = nil) -> Result<Span, SpanRejection> {
+        var s: Span
+        do { s = try Span.decodeJSON(json) } catch { return .failure(SpanRejection(error)) }
+        if let r = admit(&s, project: project) { return .failure(r) }
+        return .success(s)
+    }
+
+    /// Every span of a decoded OTLP export, mapped by the conventions and admitted, in order:
+    /// `each` gets the result and the span's position in the request.
+    public func otlp(_ traces: inout OTLPTraces, project: String? = nil, _ each: (Result<Span, SpanRejection>, Int) -> Void) {
+        conventions.mapAll(&traces, project: project ?? Span.defaultProject) { result, shared, index in
+            switch result {
+            case .success(var s):
+                if let r = admit(&s, project: project) {
+                    each(.failure(r), index)
+                } else if let why = oversized(shared) {
+                    each(.failure(SpanRejection(.attributes, "resource \(why)")), index)
+                } else {
+                    s.attributes.append(contentsOf: shared)
+                    each(.success(s), index)
+                }
+            case .failure(let r):
+                each(.failure(r), index)
+            }
+        }
+    }
+
+    /// An OTLP protobuf request, decoded, mapped and admitted (tools and tests; the collector
+    /// decodes itself to answer in the request's encoding).
+    public func spans(protobuf body: [UInt8]) throws(OTLPDecodeError) -> (spans: [Span], rejected: [SpanRejection]) {
+        var t = try OTLPProtobuf.decode(body)
+        return collect(&t)
+    }
+
+    /// The same for OTLP/JSON.
+    public func spans(json body: [UInt8]) throws(OTLPDecodeError) -> (spans: [Span], rejected: [SpanRejection]) {
+        var t = try OTLPJSON.decode(body)
+        return collect(&t)
+    }
+
+    private func collect(_ t: inout OTLPTraces) -> (spans: [Span], rejected: [SpanRejection]) {
+        var out: [Span] = []
+        var rejected: [SpanRejection] = []
+        otlp(&t) { r, _ in
+            switch r {
+            case .success(let s): out.append(s)
+            case .failure(let e): rejected.append(e)
+            }
+        }
+        return (out, rejected)
+    }
+}
