@@ -72,13 +72,19 @@ public struct Ingest: Sendable {
         guard s.endNanos >= s.startNanos else { return SpanRejection(.invalidTime, "the end time is before the start time") }
         guard !s.name.isEmpty else { return SpanRejection(.invalidSpan, "name must not be empty") }
         guard !s.project.isEmpty else { return SpanRejection(.invalidSpan, "project must not be empty") }
-        for (value, field) in [(s.inputTokens, "input_tokens"), (s.outputTokens, "output_tokens"), (s.cachedTokens, "cached_tokens"),
-                               (s.reasoningTokens, "reasoning_tokens"), (s.maxTokens, "max_tokens"), (s.timeToFirstTokenNanos, "time to first token")] {
-            if let v = value, v < 0 { return SpanRejection(.invalidSpan, "\(field) must not be negative (got \(v))") }
+        // Hot path (every span): plain checks, no array per span.
+        func negative(_ v: Int64?, _ field: StaticString) -> SpanRejection? {
+            guard let v, v < 0 else { return nil }
+            return SpanRejection(.invalidSpan, "\(field) must not be negative (got \(v))")
         }
-        for (value, field) in [(s.costUSD, "cost_usd"), (s.temperature, "temperature"), (s.topP, "top_p")] {
-            if let v = value, !v.isFinite { return SpanRejection(.invalidSpan, "\(field) must be a finite number") }
+        func finite(_ v: Double?, _ field: StaticString) -> SpanRejection? {
+            guard let v, !v.isFinite else { return nil }
+            return SpanRejection(.invalidSpan, "\(field) must be a finite number")
         }
+        if let r = negative(s.inputTokens, "input_tokens") ?? negative(s.outputTokens, "output_tokens")
+            ?? negative(s.cachedTokens, "cached_tokens") ?? negative(s.reasoningTokens, "reasoning_tokens")
+            ?? negative(s.maxTokens, "max_tokens") ?? negative(s.timeToFirstTokenNanos, "time_to_first_token")
+            ?? finite(s.costUSD, "cost_usd") ?? finite(s.temperature, "temperature") ?? finite(s.topP, "top_p") { return r }
         if let c = s.costUSD, c < 0 { return SpanRejection(.invalidSpan, "cost_usd must not be negative (got \(c))") }
         if let why = attributeProblem(s) { return SpanRejection(.attributes, why) }
         if s.kind == .other && (s.requestModel != nil || s.responseModel != nil) { s.kind = .llm }
@@ -91,8 +97,9 @@ public struct Ingest: Sendable {
         if s.attributes.count > limits.maxAttributes {
             return "\(s.attributes.count) attributes, over the limit of \(limits.maxAttributes)"
         }
-        for list in [s.attributes] + s.events.map(\.attributes) {
-            if let why = oversized(list) { return why }
+        if let why = oversized(s.attributes) { return why }
+        for i in s.events.indices {
+            if let why = oversized(s.events[i].attributes) { return why }
         }
         return nil
     }
