@@ -153,27 +153,37 @@ public final class Collector: @unchecked Sendable {
         }
     }
 
-    /// Stores accepted spans; nil on success, else the 503 to answer (nothing was stored).
-    func store(_ spans: [Span]) -> HTTPResponse? {
-        guard !spans.isEmpty else { return nil }
+    /// Stores accepted spans: the number that were re-sends (already stored, so not stored or
+    /// counted again), or the 503 to answer (nothing was stored). Subscribers (metrics, live tail)
+    /// see only what was stored.
+    func store(_ spans: [Span]) -> Result<Int, Refusal> {
+        guard !spans.isEmpty else { return .success(0) }
+        let r: Store.AppendResult
         do {
-            try store.append(spans)
+            r = try store.append(spans)
         } catch {
             // Not logged per request: the store logs a write or seal failure once when it starts
             // and once when it clears, and the access log has every 503.
-            return .error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
+            return .failure(Refusal(.error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])))
         }
-        fanout.publish(spans)
-        return nil
+        if r.duplicates.isEmpty {
+            fanout.publish(spans)
+        } else {
+            var dup = [Bool](repeating: false, count: spans.count)
+            for i in r.duplicates { dup[i] = true }
+            fanout.publish(spans.indices.filter { !dup[$0] }.map { spans[$0] })
+        }
+        return .success(r.duplicates.count)
     }
 
-    func count(route: String, accepted a: Int, rejected byReason: [String: Int]) {
+    /// Counts a request's outcome: `spans` accepted, of which `duplicates` were re-sends.
+    func count(route: String, accepted spans: Int, duplicates: Int, rejected byReason: [String: Int]) {
         let r = byReason.values.reduce(0, +)
         counters.withLock {
-            accepted += a
+            accepted += spans - duplicates
             rejected += r
         }
-        metrics.ingested(route: route, accepted: a, rejected: byReason)
+        metrics.ingested(route: route, accepted: spans - duplicates, duplicates: duplicates, rejected: byReason)
     }
 
     /// `GET /metrics`: the Prometheus text format, or OpenMetrics when the Accept header prefers it. With keys configured a read key is needed, and
@@ -233,8 +243,12 @@ public final class Collector: @unchecked Sendable {
                 if reasons.count < options.maxReportedErrors { reasons.append("span \(index): \(why.reason)") }
             }
         }
-        if let r = store(spans) { return r }
-        count(route: "/v1/traces", accepted: spans.count, rejected: reasonCounts)
+        let duplicates: Int
+        switch store(spans) {
+        case .failure(let r): return r.response
+        case .success(let d): duplicates = d
+        }
+        count(route: "/v1/traces", accepted: spans.count, duplicates: duplicates, rejected: reasonCounts)
         var message = reasons.joined(separator: "; ")
         if rejectedCount > reasons.count { message += "; and \(rejectedCount - reasons.count) more" }
         if spans.isEmpty && rejectedCount > 0 {
@@ -325,12 +339,17 @@ public final class Collector: @unchecked Sendable {
                 i += 1
             }
         }
-        if let r = store(spans) { return r }
-        count(route: "/v1/spans", accepted: spans.count, rejected: reasonCounts)
+        let duplicates: Int
+        switch store(spans) {
+        case .failure(let r): return r.response
+        case .success(let d): duplicates = d
+        }
+        count(route: "/v1/spans", accepted: spans.count, duplicates: duplicates, rejected: reasonCounts)
         var w = JSONWriter()
         w.beginObject()
         w.key("accepted"); w.int(Int64(spans.count))
         w.key("rejected"); w.int(Int64(rejectedCount))
+        if duplicates > 0 { w.key("duplicates"); w.int(Int64(duplicates)) }
         if !errors.isEmpty {
             w.key("errors")
             w.beginArray()

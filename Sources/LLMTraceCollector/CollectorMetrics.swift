@@ -25,7 +25,7 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
 
     public let spans, errors, duration, ttft, tokenUsage, tokens, cost: MetricFamily
     public let scores, scoresNumeric, scoreSum: MetricFamily
-    public let accepted, rejected, httpRequests, httpDuration: MetricFamily
+    public let accepted, rejected, duplicates, httpRequests, httpDuration: MetricFamily
     let gauges: [String: MetricFamily]
 
     /// Off, recording does nothing (what `--metrics off` measures against).
@@ -49,8 +49,9 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
         scores = f("llmtrace_scores_total", .counter, "Scores stored (POST /v1/scores), by name and source.", ["project", "name", "source"])
         scoresNumeric = f("llmtrace_scores_numeric_total", .counter, "Numeric scores stored, by name and source.", ["project", "name", "source"])
         scoreSum = f("llmtrace_score_values_summed", .gauge, "Sum of numeric score values (divide by llmtrace_scores_numeric_total for the mean).", ["project", "name", "source"])
-        accepted = f("llmtrace_spans_accepted_total", .counter, "Spans accepted by ingest, by route.", ["route"])
+        accepted = f("llmtrace_spans_accepted_total", .counter, "Spans stored by ingest, by route (re-sends are counted in llmtrace_spans_deduplicated_total instead).", ["route"])
         rejected = f("llmtrace_spans_rejected_total", .counter, "Spans rejected by ingest, by route and reason.", ["route", "reason"])
+        duplicates = f("llmtrace_spans_deduplicated_total", .counter, "Spans received again within the dedup window (same project, trace id and span id): acknowledged, not stored or counted again.", ["route"])
         httpRequests = f("llmtrace_http_requests_total", .counter, "HTTP requests answered, by route and status code.", ["route", "code"])
         httpDuration = f("llmtrace_http_request_duration_seconds", .histogram, "Time from request to response, by route.", ["route"],
                          [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
@@ -200,9 +201,10 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
 
     /// Counts an ingest request's outcome; rejections by `SpanRejection.Kind` (a fixed set: never
     /// the span's own text).
-    public func ingested(route: String, accepted a: Int, rejected byReason: [String: Int]) {
+    public func ingested(route: String, accepted a: Int, duplicates d: Int = 0, rejected byReason: [String: Int]) {
         guard enabled else { return }
         if a > 0 { accepted.add([route], Double(a)) }
+        if d > 0 { duplicates.add([route], Double(d)) }
         for (reason, n) in byReason where n > 0 { rejected.add([route, reason], Double(n)) }
     }
 

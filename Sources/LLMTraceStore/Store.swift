@@ -43,6 +43,9 @@ public final class Store: @unchecked Sendable {
     /// `state`): a head that cannot be written must not be joined by another one in memory.
     private var sealFailure: StoreError?
     private let failures: FailureLog
+    /// Keys of the spans stored in the dedup window (guarded by `dedupLock`).
+    private var recentKeys: RecentSpanKeys
+    private let dedupLock = Condition()
 
     public struct RecoveryReport: Sendable {
         public var segmentsOpened = 0
@@ -60,6 +63,7 @@ public final class Store: @unchecked Sendable {
     private init(_ options: StoreOptions) throws {
         self.options = options
         failures = FailureLog(options.log)
+        recentKeys = RecentSpanKeys(windowNanos: options.dedupWindowNanos, maxKeys: options.dedupMaxSpans)
         let dir = options.directory
         walDir = dir + "/wal"
         segmentDir = dir + "/segments"
@@ -111,6 +115,24 @@ public final class Store: @unchecked Sendable {
         try step("open segments") { try openSegments() }
         try step("reconcile index") { try reconcileIndex() }
         try step("replay WAL") { try replayWAL() }
+        if !options.readOnly { try step("load span keys of the dedup window") { try loadRecentKeys() } }
+    }
+
+    /// The keys of every span stored in the dedup window: those of segments sealed within it
+    /// (filed under their seal time) and the replayed WAL (sealed just now).
+    private func loadRecentKeys() throws {
+        let since = wallNanos() - options.dedupWindowNanos - options.dedupWindowNanos / 4
+        for r in segments.values.sorted(by: { $0.id < $1.id }) where r.createdNanos >= since {
+            let (codes, projects) = try r.dictColumn(.project)
+            let traces = try r.traceIDColumn()
+            let spans = try r.intColumn(.spanID).values
+            for i in 0..<r.rowCount {
+                let project = codes[i] == 0 ? "" : projects[Int(codes[i]) - 1]
+                recentKeys.insert(RecentSpanKeys.key(project: project, trace: traces[i], span: SpanID(UInt64(bitPattern: spans[i]))), at: r.createdNanos)
+            }
+            r.dropResidentPages()
+        }
+        recentKeys.expire(now: wallNanos())
     }
 
     private func step(_ name: String, _ body: () throws -> Void) throws {
@@ -251,9 +273,18 @@ public final class Store: @unchecked Sendable {
     /// How long an append may wait for a seal before it fails (the collector turns that into 503).
     static let maxAppendWaitNanos: Int64 = 30_000_000_000
 
-    public func append(_ spans: [Span]) throws {
+    /// What `append` did with a batch: spans already stored in the dedup window (re-sent) are not
+    /// stored again; `duplicates` lists their positions in the batch (a span twice in one batch
+    /// counts from its second copy).
+    public struct AppendResult: Sendable {
+        public var stored: Int
+        public var duplicates: [Int]
+    }
+
+    @discardableResult
+    public func append(_ spans: [Span]) throws -> AppendResult {
         guard let wal else { throw StoreError("store is open read-only", path: options.directory) }
-        guard !spans.isEmpty else { return }
+        guard !spans.isEmpty else { return AppendResult(stored: 0, duplicates: []) }
         // Seal gate: a head swap waits for in-flight appends, so every WAL record of a file lands in
         // the head that covers that file.
         state.lock()
@@ -276,12 +307,24 @@ public final class Store: @unchecked Sendable {
         }
         appendsInFlight += 1
         state.unlock()
+        // Keys are taken before the WAL write, under one lock, so two copies of a span sent at
+        // once cannot both be stored; a failed write gives them back.
+        let (fresh, duplicates) = claimKeys(spans)
         var walError: Error?
         var appended: WAL.Appended?
-        do { appended = try wal.append(spans) } catch { walError = error }
+        var toStore = spans
+        if !duplicates.isEmpty {
+            var drop = [Bool](repeating: false, count: spans.count)
+            for i in duplicates { drop[i] = true }
+            toStore = spans.indices.filter { !drop[$0] }.map { spans[$0] }
+        }
+        if !toStore.isEmpty {
+            do { appended = try wal.append(toStore) } catch { walError = error }
+        }
+        if walError != nil { dedupLock.withLock { for k in fresh { recentKeys.remove(k) } } }
         state.lock()
         if let appended {
-            head.add(spans, appended)
+            head.add(toStore, appended)
             lastAppendNanos = monotonicNanos()
         }
         appendsInFlight -= 1
@@ -290,7 +333,40 @@ public final class Store: @unchecked Sendable {
         state.unlock()
         if let walError { throw walError }
         if shouldSeal { sealWake.withLock { sealWake.broadcast() } }
+        return AppendResult(stored: toStore.count, duplicates: duplicates)
     }
+
+    /// Claims the keys of `spans` in the dedup window: those new are added (and returned), the
+    /// positions of those already there are returned as duplicates.
+    private func claimKeys(_ spans: [Span]) -> (fresh: [UInt64], duplicates: [Int]) {
+        var keys = [UInt64]()
+        keys.reserveCapacity(spans.count)
+        for i in spans.indices { keys.append(RecentSpanKeys.key(project: spans[i].project, trace: spans[i].traceID, span: spans[i].spanID)) }
+        let now = wallNanos()
+        return dedupLock.withLock {
+            recentKeys.expire(now: now)
+            var fresh: [UInt64] = []
+            fresh.reserveCapacity(keys.count)
+            var duplicates: [Int] = []
+            for (i, k) in keys.enumerated() {
+                if recentKeys.contains(k) {
+                    duplicates.append(i)
+                } else {
+                    recentKeys.insert(k, at: now)
+                    fresh.append(k)
+                }
+            }
+            if let w = recentKeys.shortenedTo, w != reportedDedupWindow {
+                reportedDedupWindow = w
+                options.log(.warning, "deduplication: more than \(options.dedupMaxSpans) spans arrived within \(options.dedupWindowNanos / 3_600_000_000_000) h, so re-sent spans are recognised over the last \(w / 60_000_000_000) minutes only (raise --dedup-max-spans)")
+            }
+            return (fresh, duplicates)
+        }
+    }
+    private var reportedDedupWindow: Int64?
+
+    /// Keys held by the dedup window, and the bytes they take (for metrics).
+    public var dedupKeys: (count: Int, bytes: Int) { dedupLock.withLock { (recentKeys.count, recentKeys.bytes) } }
 
     // MARK: Sealing
 

@@ -68,7 +68,7 @@ enum ImportCommand {
         let quiet = a.has("quiet")
         let progress = ProgressBar(total: total, enabled: !quiet && Terminal.isTTY(2))
 
-        var lineNo = 0, good = 0, bad = 0, bytesRead = 0
+        var lineNo = 0, good = 0, bad = 0, bytesRead = 0, resent = 0
         var batch: [Span] = []
         batch.reserveCapacity(batchSize)
         var reader = LineReader(fd: fd)
@@ -89,18 +89,19 @@ enum ImportCommand {
                 }
             }
             if batch.count >= batchSize {
-                try store.append(batch)
+                resent += try store.append(batch).duplicates.count
                 batch.removeAll(keepingCapacity: true)
                 progress.update(bytesRead, good)
             }
         }
-        if !batch.isEmpty { try store.append(batch) }
+        if !batch.isEmpty { resent += try store.append(batch).duplicates.count }
         progress.update(bytesRead, good)
         progress.clear()
         try store.close(seal: true)
         let secs = Double(monotonicNanos() - started) / 1e9
         let rate = secs > 0 ? Int(Double(good) / secs) : good
-        Terminal.error("imported \(good) span\(good == 1 ? "" : "s") from \(file == "-" ? "stdin" : file) into \(opts.directory)"
+        Terminal.error("imported \(good - resent) span\(good - resent == 1 ? "" : "s") from \(file == "-" ? "stdin" : file) into \(opts.directory)"
+                       + (resent > 0 ? "; \(resent) already stored (same project, trace and span id) were skipped" : "")
                        + (bad > 0 ? "; rejected \(bad) line\(bad == 1 ? "" : "s")" : "") + " (\(rate) spans/s)")
         if good == 0 && bad > 0 { return 1 }
         return bad > 0 ? 3 : 0

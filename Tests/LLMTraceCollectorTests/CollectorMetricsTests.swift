@@ -6,6 +6,7 @@ import LLMTraceModel
 import LLMTraceStore
 @testable import LLMTraceCollector
 import LLMTraceIngest
+import LLMTraceOTLP
 
 /// `GET /metrics` after real ingest: the span-derived series equal what was stored, read keys see
 /// their project's series only, and the cardinality cap holds.
@@ -49,6 +50,54 @@ import LLMTraceIngest
             return Double(line.split(separator: " ").last!)
         }
         return nil
+    }
+
+    /// Re-sent spans (an exporter retrying, an import run twice) are stored and counted once: the
+    /// same batch posted twice before a seal, once after it (natively and over OTLP), and once
+    /// after a restart. Spans, tokens, cost and every metric count each span once.
+    @Test func reSentSpansAreCountedOnce() throws {
+        let dir = NSTemporaryDirectory() + "llmtrace-dedup-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var opts = StoreOptions(directory: dir)
+        opts.backgroundSealing = false
+        opts.log = { _, _ in }
+        let body = "[" + (0..<6).map { span($0, model: "gpt-4o") }.joined(separator: ",") + "]"
+        func open() throws -> (Store, Collector) {
+            let store = try Store.open(opts)
+            let c = Collector(store: store, keys: KeyRing(projects: []), conventions: .builtIn(), pricing: .builtIn())
+            c.metrics.watch(store: store)
+            return (store, c)
+        }
+        var (store, c) = try open()
+        let first = call(c, "POST", "/v1/spans", body, key: nil)
+        #expect(first.status == 200)
+        let second = call(c, "POST", "/v1/spans", body, key: nil)
+        #expect(second.status == 200)
+        #expect(try JSONValue.parse(second.body)["duplicates"]?.int == 6, "\(String(decoding: second.body, as: UTF8.self))")
+        try store.sealNow()
+        #expect(call(c, "POST", "/v1/spans", body, key: nil).status == 200)
+        // The same spans over OTLP: acknowledged (no partial failure), stored once.
+        let spans = try #require(try JSONValue.parse(Array(body.utf8)).array).map { try Span.decodeJSON(Array($0.jsonString.utf8)) }
+        let otlp = c.handle(HTTPRequest(method: "POST", target: "/v1/traces", headers: [("content-type", "application/x-protobuf")], body: OTLPEncoder.encode(spans).bytes))
+        #expect(otlp.status == 200 && otlp.body.isEmpty)
+        let text = String(decoding: call(c, "GET", "/metrics", key: nil).body, as: UTF8.self)
+        #expect(value(text, #"llmtrace_spans_total{project="default",service="chat",model="gpt-4o",kind="llm",status="ok"}"#) == 6, "\(text.split(separator: "\n").filter { $0.hasPrefix("llmtrace_spans_total") })")
+        #expect(value(text, #"llmtrace_tokens_total{project="default",service="chat",model="gpt-4o",kind="llm",status="ok",type="input"}"#) == 600)
+        #expect(value(text, #"llmtrace_cost_usd_total{project="default",service="chat",model="gpt-4o",kind="llm",status="ok"}"#) == 3)
+        #expect(value(text, #"llmtrace_spans_accepted_total{route="/v1/spans"}"#) == 6)
+        #expect(value(text, #"llmtrace_spans_deduplicated_total{route="/v1/spans"}"#) == 12)
+        #expect(value(text, #"llmtrace_spans_deduplicated_total{route="/v1/traces"}"#) == 6)
+        try store.close()
+        (store, c) = try open()
+        defer { try? store.close() }
+        #expect(call(c, "POST", "/v1/spans", body, key: nil).status == 200)
+        let q = call(c, "POST", "/api/query", #"{"query": "SELECT count(), sum(input_tokens), sum(cost_usd) FROM spans"}"#, key: nil)
+        #expect(try JSONValue.parse(q.body)["rows"]?.array?.first?.array?.map(\.jsonString) == ["6", "600", "3.0"], "\(String(decoding: q.body, as: UTF8.self))")
+        let t = call(c, "POST", "/api/query", #"{"query": "SELECT spans, cost_usd FROM traces"}"#, key: nil)
+        #expect(try JSONValue.parse(t.body)["rows"]?.array?.first?.array?.map(\.jsonString) == ["6", "3.0"])
+        let after = String(decoding: call(c, "GET", "/metrics", key: nil).body, as: UTF8.self)
+        #expect(value(after, #"llmtrace_spans_deduplicated_total{route="/v1/spans"}"#) == 6, "after a restart too")
+        #expect(value(after, #"llmtrace_spans_accepted_total{route="/v1/spans"}"#) == nil)
     }
 
     @Test func seriesEqualWhatWasIngested() throws {

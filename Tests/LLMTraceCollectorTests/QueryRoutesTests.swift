@@ -209,7 +209,8 @@ import LLMTraceOTLP
             // A waiting reader wakes when spans arrive, well before its wait is over.
             let next = try #require(all?["next"]?.int)
             let t0 = Date()
-            Thread { Thread.sleep(forTimeInterval: 0.3); self.ingest(c, "chat", trace: Self.chatTrace, count: 2, model: "gpt-4o") }.start()
+            // (A new trace: the same ids again would be re-sends, stored and shown once.)
+            Thread { Thread.sleep(forTimeInterval: 0.3); self.ingest(c, "chat", trace: "5bf92f3577b34da6a3ce929d0e0e4736", count: 2, model: "gpt-4o") }.start()
             let (_, woke) = request(c, "GET", "/api/tail?wait_ms=10000&after=\(next)", key: read)
             #expect(woke?["spans"]?.array?.count ?? 0 >= 1)
             #expect(Date().timeIntervalSince(t0) < 5)

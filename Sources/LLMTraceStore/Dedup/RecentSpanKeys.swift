@@ -1,0 +1,146 @@
+import LLMTraceModel
+
+/// The spans stored in the last `window` of ingest, as 64-bit fingerprints of (project, trace id,
+/// span id): what makes a re-sent span (an exporter retrying after a timeout, an import run twice)
+/// a no-op. Not thread-safe; the store guards it.
+///
+/// Keys live in generations, each covering a quarter of the window of ingest time (wall clock at
+/// append); when a new generation starts, those older than the window are dropped whole, so a key
+/// is remembered for at least `window` and at most `window` plus a quarter. A cap on the keys held
+/// bounds memory (12-16 bytes a key); reaching it drops the oldest generation early, shortening the
+/// window, and `shortenedTo` says to what.
+///
+/// Two different spans share a fingerprint with probability about n / 2^64 for n keys held (10^-10
+/// at 10^9): such a span would be taken for a re-send and not stored.
+struct RecentSpanKeys {
+    let windowNanos: Int64
+    let maxKeys: Int
+    private var generations: [(start: Int64, keys: KeySet)] = []
+    /// The window actually kept, when the key cap made it shorter than `windowNanos`.
+    private(set) var shortenedTo: Int64?
+
+    init(windowNanos: Int64, maxKeys: Int) {
+        self.windowNanos = windowNanos
+        self.maxKeys = max(1024, maxKeys)
+    }
+
+    var count: Int { generations.reduce(0) { $0 + $1.keys.count } }
+    var bytes: Int { generations.reduce(0) { $0 + $1.keys.capacity * 8 } }
+
+    static func key(project: String, trace: TraceID, span: SpanID) -> UInt64 {
+        var h = UInt64(bitPattern: TextHash.hash(project))
+        h = mix(h ^ trace.hi)
+        h = mix(h ^ trace.lo)
+        h = mix(h ^ span.value)
+        return h == 0 ? 1 : h  // 0 marks an empty slot
+    }
+
+    @inline(__always)
+    private static func mix(_ x: UInt64) -> UInt64 {
+        let m = x.multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15)
+        return m.high ^ m.low
+    }
+
+    func contains(_ k: UInt64) -> Bool {
+        for g in generations.reversed() where g.keys.contains(k) { return true }
+        return false
+    }
+
+    /// Adds `k` to the generation of `time`: ingest time when appending, a segment's seal time
+    /// when rebuilding after a restart (generations start on multiples of a quarter window, so a
+    /// rebuild files keys where ingest had).
+    mutating func insert(_ k: UInt64, at time: Int64) {
+        let quarter = windowNanos / 4
+        let start = time - ((time % quarter) + quarter) % quarter
+        let gi: Int
+        if let last = generations.lastIndex(where: { $0.start <= start }), generations[last].start == start {
+            gi = last
+        } else {
+            gi = (generations.lastIndex { $0.start < start } ?? -1) + 1
+            generations.insert((start, KeySet()), at: gi)
+        }
+        generations[gi].keys.insert(k)
+        if count > maxKeys {
+            // Over the cap: the oldest generation goes early (the newest alone, if it is all).
+            let oldest = generations.removeFirst()
+            if generations.isEmpty { generations.append((start, KeySet())) }
+            shortenedTo = max(0, time - (generations.first?.start ?? oldest.start))
+        }
+    }
+
+    /// Drops the generations older than the window at `now`.
+    mutating func expire(now: Int64) {
+        let quarter = windowNanos / 4
+        if let first = generations.first, first.start + windowNanos + quarter <= now {
+            generations.removeAll { $0.start + windowNanos + quarter <= now }
+        }
+    }
+
+    /// Forgets `k` (a batch whose WAL write failed: a retry must be stored, not taken for a re-send).
+    mutating func remove(_ k: UInt64) {
+        for i in generations.indices { generations[i].keys.remove(k) }
+    }
+}
+
+/// A set of non-zero UInt64 keys: open addressing, linear probing, backward-shift deletion (no
+/// tombstones), kept at most 3/4 full. Hot path: one lookup per appended span.
+struct KeySet {
+    private var slots: [UInt64] = []
+    private var mask = 0
+    private(set) var count = 0
+    var capacity: Int { slots.count }
+
+    func contains(_ k: UInt64) -> Bool {
+        guard count > 0 else { return false }
+        var i = Int(truncatingIfNeeded: k) & mask
+        while true {
+            let v = slots[i]
+            if v == k { return true }
+            if v == 0 { return false }
+            i = (i + 1) & mask
+        }
+    }
+
+    mutating func insert(_ k: UInt64) {
+        if (count + 1) * 4 > slots.count * 3 { grow() }
+        var i = Int(truncatingIfNeeded: k) & mask
+        while true {
+            let v = slots[i]
+            if v == k { return }
+            if v == 0 { slots[i] = k; count += 1; return }
+            i = (i + 1) & mask
+        }
+    }
+
+    mutating func remove(_ k: UInt64) {
+        guard count > 0 else { return }
+        var i = Int(truncatingIfNeeded: k) & mask
+        while slots[i] != k {
+            if slots[i] == 0 { return }
+            i = (i + 1) & mask
+        }
+        // Shift back every later key of the run that may sit in the freed slot.
+        var hole = i
+        var j = (i + 1) & mask
+        while slots[j] != 0 {
+            let home = Int(truncatingIfNeeded: slots[j]) & mask
+            // Move slots[j] into the hole unless its home lies cyclically in (hole, j].
+            let between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
+            if !between {
+                slots[hole] = slots[j]
+                hole = j
+            }
+            j = (j + 1) & mask
+        }
+        slots[hole] = 0
+        count -= 1
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = [UInt64](repeating: 0, count: max(1024, old.count * 2))
+        mask = slots.count - 1
+        count = 0
+        for k in old where k != 0 { insert(k) }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+import LLMTraceModel
+@testable import LLMTraceStore
+
+/// A span is (project, trace id, span id); sent again within the dedup window it is stored once,
+/// whether the copy arrives before a seal, after it, or after a restart; the first one wins.
+@Suite struct DedupTests {
+    static func batch(project: String = "default", tag: String = "first") -> [Span] {
+        (1...6).map { i in
+            var s = minimalSpan(trace: 7, span: UInt64(i), start: 1_000 + Int64(i))
+            s.project = project
+            s.statusMessage = tag
+            s.inputTokens = 100
+            return s
+        }
+    }
+
+    func count(_ store: Store) throws -> (spans: Int, tokens: Int64, tags: Set<String>) {
+        let all = try allSpans(store)
+        return (all.count, all.reduce(0) { $0 + ($1.inputTokens ?? 0) }, Set(all.compactMap(\.statusMessage)))
+    }
+
+    @Test func theSameBatchBeforeASealAfterItAndAfterARestartIsStoredOnce() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var store = try Store.open(testOptions(dir.path))
+        #expect(try store.append(Self.batch()).stored == 6)
+        let again = try store.append(Self.batch(tag: "second"))
+        #expect(again.stored == 0 && again.duplicates == Array(0..<6))
+        try store.sealNow()
+        #expect(try store.append(Self.batch(tag: "third")).stored == 0)
+        try store.close()
+        store = try Store.open(testOptions(dir.path))
+        #expect(try store.append(Self.batch(tag: "fourth")).stored == 0)
+        let c = try count(store)
+        #expect(c.spans == 6 && c.tokens == 600)
+        #expect(c.tags == ["first"], "the first one wins")
+        // After a crash (no close, the batch only in the WAL) too.
+        #expect(try store.append([minimalSpan(trace: 8, span: 1)]).stored == 1)
+        store = try Store.open(testOptions(dir.path + "-unused"))  // drops the old store without closing
+        try? FileManager.default.removeItem(atPath: dir.path + "-unused")
+        let reopened = try Store.open(testOptions(dir.path))
+        defer { try? reopened.close() }
+        #expect(try reopened.append([minimalSpan(trace: 8, span: 1)] + Self.batch()).stored == 0)
+        #expect(try count(reopened).spans == 7)
+    }
+
+    @Test func theSameIDsInAnotherProjectOrTraceAreOtherSpans() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(testOptions(dir.path))
+        defer { try? store.close() }
+        #expect(try store.append(Self.batch()).stored == 6)
+        #expect(try store.append(Self.batch(project: "other")).stored == 6)
+        let otherTrace = Self.batch().map { s -> Span in var s = s; s.traceID = TraceID(hi: 0, lo: 9); return s }
+        #expect(try store.append(otherTrace).stored == 6)
+        // Within one batch, the second copy is the duplicate.
+        let twice = [minimalSpan(trace: 10, span: 1), minimalSpan(trace: 10, span: 1)]
+        #expect(try store.append(twice).duplicates == [1])
+    }
+
+    /// Two exporters retrying the same batch at the same moment: one copy is stored.
+    @Test func concurrentCopiesAreStoredOnce() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(testOptions(dir.path))
+        defer { try? store.close() }
+        let batches = (0..<50).map { b in (1...20).map { i in minimalSpan(trace: UInt64(b + 100), span: UInt64(i)) } }
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for b in batches { _ = try? store.append(b) }
+        }
+        #expect(try allSpans(store).count == 50 * 20)
+    }
+
+    /// A batch whose WAL write failed was not stored, so its retry must be.
+    @Test func aFailedWriteDoesNotMakeTheRetryADuplicate() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(testOptions(dir.path))
+        defer { try? store.close() }
+        let token = FileFaults.install { op, path in op == .write && path.hasPrefix(dir.path) ? ENOSPC : nil }
+        #expect(throws: StoreError.self) { try store.append(Self.batch()) }
+        FileFaults.remove(token)
+        #expect(try store.append(Self.batch()).stored == 6)
+    }
+
+    /// Past the window a span is new again; the window's generations expire whole.
+    @Test func keysExpireAfterTheWindowAndTheCapShortensIt() {
+        var keys = RecentSpanKeys(windowNanos: 4_000, maxKeys: 1_000_000)
+        keys.insert(42, at: 10_000)
+        #expect(keys.contains(42))
+        keys.expire(now: 10_000 + 4_000)
+        #expect(keys.contains(42), "kept for at least the window")
+        keys.expire(now: 10_000 + 6_000)
+        #expect(!keys.contains(42), "dropped within a window and a quarter")
+        var capped = RecentSpanKeys(windowNanos: 4_000, maxKeys: 1024)
+        for k in 1...1024 { capped.insert(UInt64(k), at: 0) }
+        for k in 2000..<3000 { capped.insert(UInt64(k), at: 2_000) }
+        #expect(!capped.contains(1) && capped.contains(2999))
+        #expect(capped.shortenedTo != nil)
+    }
+
+    /// The open-addressing set against Swift's Set, with removals (backward shift) in between.
+    @Test func keySetAgreesWithSet() {
+        var ks = KeySet()
+        var ref = Set<UInt64>()
+        var rng = SystemRandomNumberGenerator()
+        for step in 0..<200_000 {
+            // Small keys collide in the low bits: long probe runs, the hard case for removal.
+            let k = UInt64.random(in: 1...5000, using: &rng) << (step % 2 == 0 ? 0 : 20)
+            if Bool.random(using: &rng) { ks.insert(k); ref.insert(k) } else { ks.remove(k); ref.remove(k) }
+            if step % 997 == 0 {
+                #expect(ks.count == ref.count)
+                for q in ref.prefix(50) { #expect(ks.contains(q)) }
+            }
+        }
+        for q in 1...5000 { #expect(ks.contains(UInt64(q)) == ref.contains(UInt64(q))) }
+    }
+}
