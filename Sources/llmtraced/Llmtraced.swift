@@ -38,6 +38,8 @@ struct Llmtraced {
       --seal-spans N         LLMTRACE_SEAL_SPANS     seal the head at N spans (default 100000)
       --seal-age S           LLMTRACE_SEAL_AGE       ...or when it is S seconds old (default 300)
       --retention D          LLMTRACE_RETENTION      drop segments older than D: 30d, 12h, 90m (default: keep)
+      --dedup-window D       LLMTRACE_DEDUP_WINDOW   a span re-sent within D of ingest is stored once (default 24h)
+      --dedup-max-spans N    LLMTRACE_DEDUP_MAX_SPANS  keys the window holds, 12-16 bytes each (default 20000000)
       --compression L        LLMTRACE_COMPRESSION    zlib level for segment text, 1-9 (default 1)
       --max-body-bytes N     LLMTRACE_MAX_BODY_BYTES request body limit (default 16777216; 413 beyond)
       --max-connections N    LLMTRACE_MAX_CONNECTIONS
@@ -98,7 +100,8 @@ struct Llmtraced {
 
     static let flagNames: [String] = ["listen", "data", "config", "log-format", "access-log", "fsync", "seal-spans", "seal-age",
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
-                                      "conventions", "pricing", "event-loops", "metrics-max-series", "metrics"]
+                                      "conventions", "pricing", "event-loops", "metrics-max-series", "metrics",
+                                      "dedup-window", "dedup-max-spans"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help"])
@@ -137,6 +140,11 @@ struct Llmtraced {
         }
         if let n = try int("seal-spans", 1...100_000_000) { opts.sealSpanCount = n }
         if let n = try int("seal-age", 1...86_400 * 365) { opts.sealAgeNanos = Int64(n) * 1_000_000_000 }
+        if let v = opt("dedup-window") {
+            guard let d = duration(v) else { throw UsageError("--dedup-window expects a duration like 24h or 90m, got '\(v)'") }
+            opts.dedupWindowNanos = d
+        }
+        if let n = try int("dedup-max-spans", 1024...2_000_000_000) { opts.dedupMaxSpans = n }
         if let v = opt("retention") {
             guard let d = duration(v) else { throw UsageError("--retention expects a duration like 30d, 12h or 90m, got '\(v)'") }
             opts.retentionNanos = d
