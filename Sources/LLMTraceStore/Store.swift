@@ -349,12 +349,7 @@ public final class Store: @unchecked Sendable {
             fresh.reserveCapacity(keys.count)
             var duplicates: [Int] = []
             for (i, k) in keys.enumerated() {
-                if recentKeys.contains(k) {
-                    duplicates.append(i)
-                } else {
-                    recentKeys.insert(k, at: now)
-                    fresh.append(k)
-                }
+                if recentKeys.insertIfNew(k, at: now) { fresh.append(k) } else { duplicates.append(i) }
             }
             if let w = recentKeys.shortenedTo, w != reportedDedupWindow {
                 reportedDedupWindow = w

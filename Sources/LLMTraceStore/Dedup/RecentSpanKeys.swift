@@ -76,6 +76,21 @@ struct RecentSpanKeys {
         }
     }
 
+    /// Adds `k` at `time` unless it is already held; true when it was new. One probe of the
+    /// current generation instead of a lookup and then an insert (this runs for every span).
+    mutating func insertIfNew(_ k: UInt64, at time: Int64) -> Bool {
+        let quarter = windowNanos / 4
+        if let last = generations.indices.last, generations[last].start <= time, time < generations[last].start + quarter {
+            for g in generations.indices.dropLast() where generations[g].keys.contains(k) { return false }
+            guard generations[last].keys.insertIfNew(k) else { return false }
+            if count > maxKeys { insert(k, at: time) }  // the slow path applies the cap
+            return true
+        }
+        if contains(k) { return false }
+        insert(k, at: time)
+        return true
+    }
+
     /// Forgets `k` (a batch whose WAL write failed: a retry must be stored, not taken for a re-send).
     mutating func remove(_ k: UInt64) {
         for i in generations.indices { generations[i].keys.remove(k) }
@@ -101,13 +116,16 @@ struct KeySet {
         }
     }
 
-    mutating func insert(_ k: UInt64) {
+    mutating func insert(_ k: UInt64) { _ = insertIfNew(k) }
+
+    /// Inserts `k`; false when it was already there.
+    mutating func insertIfNew(_ k: UInt64) -> Bool {
         if (count + 1) * 4 > slots.count * 3 { grow() }
         var i = Int(truncatingIfNeeded: k) & mask
         while true {
             let v = slots[i]
-            if v == k { return }
-            if v == 0 { slots[i] = k; count += 1; return }
+            if v == k { return false }
+            if v == 0 { slots[i] = k; count += 1; return true }
             i = (i + 1) & mask
         }
     }
