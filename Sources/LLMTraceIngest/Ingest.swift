@@ -4,8 +4,9 @@ import LLMTraceOTLP
 /// Every limit a span is held to on its way in, whichever way it arrives. The README's limits
 /// table lists these with the server's own (body size, query length).
 public struct IngestLimits: Sendable {
-    /// A longer string attribute (a 10 MB prompt pasted by mistake) rejects its span.
-    public var maxAttributeBytes = 4 * 1024 * 1024
+    /// A longer string (an attribute value, a message or document content: a 10 MB prompt pasted
+    /// by mistake) rejects its span.
+    public var maxStringBytes = 4 * 1024 * 1024
     /// Attributes on one span (its events' attributes not counted).
     public var maxAttributes = 4096
     public init() {}
@@ -87,6 +88,7 @@ public struct Ingest: Sendable {
             ?? finite(s.costUSD, "cost_usd") ?? finite(s.temperature, "temperature") ?? finite(s.topP, "top_p") { return r }
         if let c = s.costUSD, c < 0 { return SpanRejection(.invalidSpan, "cost_usd must not be negative (got \(c))") }
         if let why = attributeProblem(s) { return SpanRejection(.attributes, why) }
+        if let why = oversizedText(s) { return SpanRejection(.invalidSpan, why) }
         if s.kind == .other && (s.requestModel != nil || s.responseModel != nil) { s.kind = .llm }
         if s.costUSD == nil { s.costUSD = pricing.cost(of: s) }
         return nil
@@ -106,11 +108,25 @@ public struct Ingest: Sendable {
 
     func oversized(_ attributes: [Attribute]) -> String? {
         for a in attributes {
-            if case .string(let v) = a.value, v.utf8.count > limits.maxAttributeBytes {
-                return "attribute '\(a.key.prefix(200))' is \(v.utf8.count) bytes, over the limit of \(limits.maxAttributeBytes)"
+            if case .string(let v) = a.value, v.utf8.count > limits.maxStringBytes {
+                return "attribute '\(a.key.prefix(200))' is \(v.utf8.count) bytes, over the limit of \(limits.maxStringBytes)"
             }
         }
         return nil
+    }
+
+    /// A message or document content over the string limit (over OTLP they arrive as attributes
+    /// the conventions map, natively as fields: the same limit either way).
+    func oversizedText(_ s: Span) -> String? {
+        let limit = limits.maxStringBytes
+        func check(_ contents: some Collection<String>, _ what: String) -> String? {
+            for (i, c) in contents.enumerated() where c.utf8.count > limit {
+                return "\(what) \(i) is \(c.utf8.count) bytes, over the limit of \(limit)"
+            }
+            return nil
+        }
+        return check(s.inputMessages.lazy.map(\.content), "input message") ?? check(s.outputMessages.lazy.map(\.content), "output message")
+            ?? check(s.documents.lazy.map(\.content), "document")
     }
 
     /// A native JSON span (one element of `POST /v1/spans`, one line of `tracectl import`),

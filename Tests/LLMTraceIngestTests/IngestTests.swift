@@ -40,6 +40,8 @@ import LLMTraceOTLP
         ("4,097 attributes", span { $0.attributes = (0...4096).map { Attribute("k\($0)", .int(Int64($0))) } }, .attributes),
         ("a 5 MB attribute", span { $0.attributes = [Attribute("big", .string(String(repeating: "x", count: 5 << 20)))] }, .attributes),
         ("a 5 MB event attribute", span { $0.events = [SpanEvent(name: "e", timeNanos: $0.startNanos, attributes: [Attribute("big", .string(String(repeating: "x", count: 5 << 20)))])] }, .attributes),
+        ("a 5 MB prompt", span { $0.inputMessages = [Message(role: "user", content: String(repeating: "x", count: 5 << 20))] }, .invalidSpan),
+        ("a 5 MB completion", span { $0.outputMessages = [Message(role: "assistant", content: String(repeating: "x", count: 5 << 20))] }, .invalidSpan),
         ("4,096 attributes (at the limit)", span { $0.attributes = (0..<4096).map { Attribute("k\($0)", .int(Int64($0))) } }, nil),
         ("a negative cost", span { $0.attributes = [Attribute("llmtrace.cost_usd", .double(-0.5))]; $0.costUSD = -0.5 }, .invalidSpan),
     ]
