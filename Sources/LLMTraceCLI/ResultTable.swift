@@ -19,7 +19,7 @@ public struct ResultTable {
     static func width(_ s: String) -> Int { s.unicodeScalars.count }
 
     static func cut(_ s: String) -> String {
-        let flat = s.replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "\t", with: " ")
+        let flat = Terminal.visible(s.replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "\t", with: " "))
         guard width(flat) > maxCellWidth else { return flat }
         return String(String.UnicodeScalarView(flat.unicodeScalars.prefix(maxCellWidth - 1))) + "…"
     }
@@ -27,6 +27,7 @@ public struct ResultTable {
     /// A header row, a rule, then the rows; NULL shows as an empty cell.
     public func aligned(color: Bool) -> String {
         let cells = rows.map { $0.map { $0.map(Self.cut) ?? "" } }
+        let columns = self.columns.map { Terminal.visible($0) }
         var widths = columns.map(Self.width)
         for r in cells { for (k, c) in r.enumerated() where k < widths.count { widths[k] = max(widths[k], Self.width(c)) } }
         func pad(_ s: String, _ k: Int) -> String {
@@ -45,8 +46,10 @@ public struct ResultTable {
     }
 
     /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; NULL is empty.
+    /// Controls other than line breaks and tabs are escaped visibly, as on a terminal.
     public func csv() -> String {
-        func field(_ s: String) -> String {
+        func field(_ raw: String) -> String {
+            let s = Terminal.visible(raw, keepNewlines: true)
             guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
             return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }

@@ -41,6 +41,26 @@ public enum Terminal {
         case bold = "1", dim = "2", red = "31", green = "32", yellow = "33", blue = "34", magenta = "35", cyan = "36"
     }
 
+    /// `s` made safe to print on a terminal. Span text comes from whoever sent it: C0 controls
+    /// (all but tab, and newline when `keepNewlines`), DEL, the C1 controls and the bidirectional
+    /// overrides are written as visible escapes (`\x1b`, `\u{9b}`, `\u{202e}`), so a name or a
+    /// prompt can neither move the cursor, retitle the window, write the clipboard (OSC 52),
+    /// overwrite its line with a carriage return nor reorder what is shown.
+    public static func visible(_ s: String, keepNewlines: Bool = false) -> String {
+        func unsafe(_ v: UInt32) -> Bool {
+            if v < 0x20 { return !(v == 0x09 || (keepNewlines && v == 0x0A)) }
+            return v == 0x7F || (v >= 0x80 && v <= 0x9F) || (v >= 0x202A && v <= 0x202E) || (v >= 0x2066 && v <= 0x2069)
+        }
+        guard s.unicodeScalars.contains(where: { unsafe($0.value) }) else { return s }
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            guard unsafe(u.value) else { out.append(u); continue }
+            let hex = String(u.value, radix: 16)
+            out.append(contentsOf: (u.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" + hex : hex) : "\\u{" + hex + "}").unicodeScalars)
+        }
+        return String(out)
+    }
+
     public static func style(_ s: String, _ st: Style, color: Bool) -> String {
         color ? "\u{1B}[\(st.rawValue)m\(s)\u{1B}[0m" : s
     }

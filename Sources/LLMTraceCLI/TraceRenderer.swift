@@ -18,6 +18,7 @@ public struct TraceRenderer {
     }
 
     public func render(_ spans: [Span]) -> String {
+        let spans = spans.map(Self.printable)
         guard let first = spans.first else { return "" }
         let t0 = spans.map(\.startNanos).min()!
         let t1 = spans.map(\.endNanos).max()!
@@ -111,6 +112,27 @@ public struct TraceRenderer {
     }
 
     private func style(_ s: String, _ st: Terminal.Style) -> String { Terminal.style(s, st, color: color) }
+
+    /// The span with every text it shows made safe for a terminal (`Terminal.visible`; prompts
+    /// and documents keep their line breaks).
+    static func printable(_ s: Span) -> Span {
+        var p = s
+        func v(_ t: String) -> String { Terminal.visible(t) }
+        func lines(_ t: String) -> String { Terminal.visible(t, keepNewlines: true) }
+        p.name = v(s.name)
+        p.service = v(s.service)
+        p.project = v(s.project)
+        p.sessionID = s.sessionID.map(v)
+        p.userID = s.userID.map(v)
+        p.environment = s.environment.map(v)
+        p.requestModel = s.requestModel.map(v)
+        p.responseModel = s.responseModel.map(v)
+        p.statusMessage = s.statusMessage.map(v)
+        p.inputMessages = s.inputMessages.map { Message(role: v($0.role), content: lines($0.content)) }
+        p.outputMessages = s.outputMessages.map { Message(role: v($0.role), content: lines($0.content)) }
+        p.documents = s.documents.map { RetrievedDocument(id: $0.id.map(v), content: lines($0.content), score: $0.score) }
+        return p
+    }
 
     // MARK: Formatting
 

@@ -85,7 +85,7 @@ enum ImportCommand {
                 bad += 1
                 if !quiet {
                     progress.clear()
-                    Terminal.error("line \(lineNo): \(why)")
+                    Terminal.error("line \(lineNo): " + Terminal.visible("\(why)"))
                 }
             }
             if batch.count >= batchSize {

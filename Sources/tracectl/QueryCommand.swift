@@ -153,7 +153,7 @@ enum QueryCommand {
             return response.status == 401 || response.status == 403 ? 2 : 1
         }
         if a.has("json") {
-            Terminal.write(String(decoding: response.body, as: UTF8.self))
+            Terminal.write(Terminal.visible(String(decoding: response.body, as: UTF8.self), keepNewlines: true))
             return 0
         }
         let cols = doc["columns"]?.array ?? []

@@ -137,7 +137,7 @@ enum SearchCommand {
             return response.status == 400 || response.status == 401 || response.status == 403 ? 2 : 1
         }
         if a.has("json") {
-            Terminal.write(String(decoding: response.body, as: UTF8.self))
+            Terminal.write(Terminal.visible(String(decoding: response.body, as: UTF8.self), keepNewlines: true))
             return 0
         }
         let rows = (doc["traces"]?.array ?? []).map { t in

@@ -89,14 +89,16 @@ enum TailCommand {
         let start = s["start_ns"]?.int ?? 0, end = s["end_ns"]?.int ?? start
         let ms = Double(end - start) / 1e6
         let dur = ms >= 1000 ? String(format: "%7.2fs", ms / 1000) : String(format: "%6.0fms", ms)
-        let trace = String((s["trace_id"]?.string ?? "").prefix(16))
-        let model = s["response_model"]?.string ?? s["request_model"]?.string ?? ""
-        var parts = [QueryValue.formatTime(start), trace, pad(s["service"]?.string ?? "", 16), pad(s["name"]?.string ?? "", 24),
-                     pad(s["kind"]?.string ?? "", 9), pad(model, 22), dur]
+        // Every field a span sent is printed visibly escaped (Terminal.visible).
+        func text(_ key: String) -> String { Terminal.visible(s[key]?.string ?? "") }
+        let trace = String(text("trace_id").prefix(16))
+        let model = Terminal.visible(s["response_model"]?.string ?? s["request_model"]?.string ?? "")
+        var parts = [QueryValue.formatTime(start), trace, pad(text("service"), 16), pad(text("name"), 24),
+                     pad(text("kind"), 9), pad(model, 22), dur]
         if let i = s["input_tokens"]?.int, let o = s["output_tokens"]?.int { parts.append("\(i)→\(o) tok") }
         if let c = s["cost_usd"]?.double { parts.append(String(format: "$%.5f", c)) }
         if s["status"]?.string == "error" {
-            parts.append(Terminal.style("ERROR " + (s["status_message"]?.string ?? ""), .red, color: color))
+            parts.append(Terminal.style("ERROR " + text("status_message"), .red, color: color))
         }
         return parts.joined(separator: "  ")
     }

@@ -118,29 +118,51 @@ public struct JSONWriter {
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// Hot loop: copies runs of safe bytes at once and escapes the rest.
+    /// Hot loop: copies runs of safe bytes at once and escapes the rest. Besides what JSON
+    /// requires (quote, backslash, C0 controls), DEL, the C1 controls (U+0080-U+009F) and the
+    /// bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) are written as \u
+    /// escapes: the same string, but one that cannot drive a terminal it is printed on.
     private mutating func appendEscaped(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { u in
             var runStart = 0
-            for i in 0..<u.count {
+            var i = 0
+            let n = u.count
+            func escape(_ scalar: UInt32) {
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), JSONWriter.hex[Int(scalar >> 12 & 0xF)], JSONWriter.hex[Int(scalar >> 8 & 0xF)],
+                                          JSONWriter.hex[Int(scalar >> 4 & 0xF)], JSONWriter.hex[Int(scalar & 0xF)]])
+            }
+            while i < n {
                 let c = u[i]
-                if c >= 0x20 && c != 0x22 && c != 0x5C { continue }
+                if c >= 0x20 && c != 0x22 && c != 0x5C && c != 0x7F && c != 0xC2 && c != 0xE2 { i += 1; continue }
+                // Two- and three-byte sequences that are controls; any other lead byte stays in the run.
+                var len = 1
+                var scalar = UInt32(c)
+                if c == 0xC2 {
+                    guard i + 1 < n, u[i + 1] >= 0x80, u[i + 1] <= 0x9F else { i += 1; continue }
+                    len = 2
+                    scalar = UInt32(u[i + 1])
+                } else if c == 0xE2 {
+                    guard i + 2 < n else { i += 1; continue }
+                    let b1 = u[i + 1], b2 = u[i + 2]
+                    guard (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) else { i += 1; continue }
+                    len = 3
+                    scalar = 0x2000 | UInt32(b1 & 0x3F) << 6 | UInt32(b2 & 0x3F)
+                }
                 if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i])) }
-                runStart = i + 1
-                switch c {
+                switch scalar {
                 case 0x22: bytes.append(0x5C); bytes.append(0x22)
                 case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
                 case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
                 case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
                 case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-                default:
-                    bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                              JSONWriter.hex[Int(c >> 4)], JSONWriter.hex[Int(c & 0xF)]])
+                default: escape(scalar)
                 }
+                i += len
+                runStart = i
             }
-            if runStart < u.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<u.count])) }
+            if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<n])) }
         }
         bytes.append(UInt8(ascii: "\""))
     }
