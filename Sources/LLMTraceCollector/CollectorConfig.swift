@@ -78,6 +78,29 @@ public struct CollectorConfig: Sendable {
         }
         for (p, k) in try parse(ingest, "LLMTRACE_INGEST_KEYS") { projects[projectIndex(p)].ingestKeys.append(k) }
         for (p, k) in try parse(read, "LLMTRACE_READ_KEYS") { projects[projectIndex(p)].readKeys.append(k) }
+        try checkKeys()
+    }
+
+    /// Each key belongs to one project and is either an ingest or a read key: a key given twice
+    /// would let whoever holds it write into, or read, a project it was not meant for. The error
+    /// names the projects, never the key (it goes to logs).
+    public func checkKeys() throws(ConfigError) {
+        var owner: [String: (project: String, ingest: Bool)] = [:]
+        for p in projects {
+            for (keys, ingest) in [(p.ingestKeys, true), (p.readKeys, false)] {
+                for k in keys {
+                    if let o = owner[k] {
+                        if o.project != p.name {
+                            throw ConfigError("one key is given to two projects, \(o.project) and \(p.name); give each project its own keys")
+                        }
+                        if o.ingest != ingest {
+                            throw ConfigError("a key of project \(p.name) is both an ingest and a read key; use two keys")
+                        }
+                    }
+                    owner[k] = (p.name, ingest)
+                }
+            }
+        }
     }
 
     private mutating func projectIndex(_ name: String) -> Int {

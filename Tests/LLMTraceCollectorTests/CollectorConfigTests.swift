@@ -18,4 +18,22 @@ import LLMTraceIngest
         #expect(try CollectorConfig.parseListen(":4318") == ("0.0.0.0", 4318))
         #expect(throws: ConfigError.self) { try CollectorConfig.parseListen("localhost") }
     }
+
+    /// One key for two projects, or as both ingest and read key, is refused at start; the message
+    /// names the projects, never the key.
+    @Test func aKeyGivenTwiceIsRefusedWithoutShowingIt() throws {
+        let key = "shared-key-0123456789"
+        var two = try CollectorConfig(json: Array(#"{"projects": [{"name": "chat", "ingest_keys": ["\#(key)"]}, {"name": "billing", "ingest_keys": ["\#(key)"]}]}"#.utf8))
+        do { try two.addKeys(ingest: nil, read: nil); Issue.record("accepted") } catch {
+            #expect(error.description.contains("chat") && error.description.contains("billing") && !error.description.contains(key), "\(error)")
+        }
+        var both = try CollectorConfig(json: Array(#"{"projects": [{"name": "chat", "ingest_keys": ["\#(key)"], "read_keys": ["\#(key)"]}]}"#.utf8))
+        do { try both.addKeys(ingest: nil, read: nil); Issue.record("accepted") } catch {
+            #expect(error.description.contains("both an ingest and a read key") && !error.description.contains(key), "\(error)")
+        }
+        var viaEnv = CollectorConfig()
+        #expect(throws: ConfigError.self) { try viaEnv.addKeys(ingest: "chat=\(key)", read: "billing=\(key)") }
+        var fine = CollectorConfig()
+        try fine.addKeys(ingest: "chat=\(key),chat=\(key)", read: "chat=read-key-0123456789ab")
+    }
 }
