@@ -52,6 +52,8 @@ public struct HTTPParser {
     private var start = 0
     /// Where the search for the end of the head resumes (it never rescans bytes already searched).
     private var scanFrom = 0
+    /// Where the search for a bare LF in the head resumes (bytes before it were checked).
+    private var lfCheckedTo = 0
     private var state = State.head
     private var body: [UInt8] = []
     /// Set when a request asked for `100 Continue` and its body has not arrived yet; the server
@@ -172,10 +174,12 @@ public struct HTTPParser {
         if start == buffer.count {
             if buffer.capacity > 1 << 20 { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
             scanFrom = 0
+            lfCheckedTo = 0
             start = 0
         } else if start > 65536 && start * 2 > buffer.count {
             buffer.removeFirst(start)
             scanFrom = max(0, scanFrom - start)
+            lfCheckedTo = max(0, lfCheckedTo - start)
             start = 0
         }
     }
@@ -226,6 +230,14 @@ public struct HTTPParser {
             }
             scanFrom = max(start, i)
         }
+        // Lines end with CRLF (RFC 9112 2.2). A client ending them with a bare LF would otherwise
+        // wait, unanswered, for a CRLF CRLF that never comes: it gets a 400 instead.
+        let headEnd = end < 0 ? buffer.count : end
+        if let lf = bareLF(from: max(start, lfCheckedTo), to: headEnd) {
+            start = lf + 1
+            throw HTTPError(400, "request line or header ends with a bare LF; HTTP lines end with CRLF")
+        }
+        lfCheckedTo = headEnd
         if end < 0 {
             if buffer.count - start > limits.maxHeaderBytes {
                 throw HTTPError(431, "request headers over the limit of \(limits.maxHeaderBytes) bytes")
@@ -240,6 +252,20 @@ public struct HTTPParser {
         scanFrom = start
         try beginBody(head)
         return true
+    }
+
+    /// The first LF in `from..<to` that no CR precedes.
+    private func bareLF(from: Int, to: Int) -> Int? {
+        buffer.withUnsafeBufferPointer { b -> Int? in
+            var i = from
+            while i < to {
+                guard let p = memchr(b.baseAddress! + i, 0x0A, to - i) else { return nil }
+                let at = UnsafePointer<UInt8>(p.assumingMemoryBound(to: UInt8.self)) - b.baseAddress!
+                if at == 0 || b[at - 1] != 0x0D { return at }
+                i = at + 1
+            }
+            return nil
+        }
     }
 
     private func parseHeadLines(_ range: Range<Int>) throws(HTTPError) -> Head {
@@ -286,6 +312,11 @@ public struct HTTPParser {
             headers.append((Self.lowerASCII(buffer[i..<colon]), String(decoding: buffer[vs..<ve], as: UTF8.self)))
             if headers.count > limits.maxHeaderCount { throw HTTPError(431, "more than \(limits.maxHeaderCount) header fields") }
             i = e + 2
+        }
+        // HTTP/1.1 requires exactly one Host (RFC 9112 3.2).
+        if minor == 1 {
+            let hosts = headers.lazy.filter { $0.name == "host" }.count
+            if hosts != 1 { throw HTTPError(400, hosts == 0 ? "HTTP/1.1 request without a Host header" : "more than one Host header") }
         }
         var keepAlive = minor == 1
         for h in headers where h.name == "connection" {

@@ -68,14 +68,14 @@ import Testing
     }
 
     @Test func connectionSemantics() throws {
-        #expect(try parseAll(Array("GET / HTTP/1.1\r\nConnection: close\r\n\r\n".utf8))[0].keepAlive == false)
+        #expect(try parseAll(Array("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8))[0].keepAlive == false)
         #expect(try parseAll(Array("GET / HTTP/1.0\r\n\r\n".utf8))[0].keepAlive == false)
         #expect(try parseAll(Array("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n".utf8))[0].keepAlive == true)
     }
 
     @Test func expectContinue() throws {
         var p = HTTPParser()
-        p.feed(Array("POST /v1/traces HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n".utf8))
+        p.feed(Array("POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n".utf8))
         #expect(try p.next() == nil)
         #expect(p.wantsContinue)
         p.continueSent()
@@ -94,33 +94,61 @@ import Testing
         }
     }
 
+    /// HTTP/1.1 needs exactly one Host (RFC 9112 3.2); HTTP/1.0 needs none.
+    @Test func hostHeader() throws {
+        expectError("GET / HTTP/1.1\r\n\r\n", 400)
+        expectError("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400)
+        #expect(try parseAll(Array("GET / HTTP/1.0\r\n\r\n".utf8)).count == 1)
+    }
+
+    /// Lines ended with a bare LF get a 400 at once, whole or fed a byte at a time, instead of a
+    /// wait for a CRLF CRLF that never comes.
+    @Test func bareLineFeedsAreAnswered() throws {
+        for text in ["GET / HTTP/1.1\nHost: x\n\n", "GET / HTTP/1.1\r\nHost: x\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nX: y\n"] {
+            expectError(text, 400)
+            var p = HTTPParser()
+            var status: Int? = nil
+            for b in Array(text.utf8) {
+                p.feed([b])
+                do { _ = try p.next() } catch { status = error.status; break }
+            }
+            #expect(status == 400, "\(text.debugDescription) byte by byte")
+        }
+        // A CRLF split between two reads is not a bare LF.
+        var p = HTTPParser()
+        p.feed(Array("GET / HTTP/1.1\r".utf8))
+        #expect(try p.next() == nil)
+        p.feed(Array("\nHost: x\r\n\r\n".utf8))
+        #expect(try p.next()?.target == "/")
+    }
+
     @Test func refusals() {
         var small = HTTPParser.Limits()
         small.maxHeaderBytes = 100
         small.maxBodyBytes = 10
-        expectError("GET / HTTP/1.1\r\nX-Big: \(String(repeating: "a", count: 200))\r\n\r\n", 431, limits: small)
+        expectError("GET / HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "a", count: 200))\r\n\r\n", 431, limits: small)
         // Headers that never end are refused once over the limit, without waiting for the end.
-        expectError("GET / HTTP/1.1\r\nX-Big: \(String(repeating: "a", count: 200))", 431, limits: small)
-        expectError("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", 413, limits: small)
-        expectError("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n", 413, limits: small)
-        expectError("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400)
-        expectError("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", 400)
-        expectError("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400)
-        expectError("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", 400)
-        expectError("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello", 400)
-        expectError("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501)
-        expectError("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400)
-        expectError("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400)
-        expectError("POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", 400)
+        expectError("GET / HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "a", count: 200))", 431, limits: small)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world", 413, limits: small)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n", 413, limits: small)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", 400)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", 400)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello", 400)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400)
+        expectError("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n", 400)
         expectError("GET / HTTP/2.0\r\n\r\n", 505)
         expectError("GET / FOO\r\n\r\n", 400)
         expectError("GET /\r\n\r\n", 400)
-        expectError("GET  / HTTP/1.1\r\n\r\n", 400)
-        expectError("GET nopath HTTP/1.1\r\n\r\n", 400)
+        expectError("GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400)
+        expectError("GET nopath HTTP/1.1\r\nHost: t\r\n\r\n", 400)
         expectError("GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400)
-        expectError("GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400)
-        expectError("GET / HTTP/1.1\r\nX: a\u{01}b\r\n\r\n", 400)
-        expectError("GET / HTTP/1.1\r\nExpect: something\r\n\r\n", 417)
+        expectError("GET / HTTP/1.1\r\nHost: t\r\nHost : h\r\n\r\n", 400)
+        expectError("GET / HTTP/1.1\r\nHost: t\r\nX: a\u{01}b\r\n\r\n", 400)
+        expectError("GET / HTTP/1.1\r\nHost: t\r\nExpect: something\r\n\r\n", 417)
     }
 
     @Test func gzipAndDeflateBodies() throws {

@@ -101,6 +101,17 @@ final class Gate: @unchecked Sendable {
         return s
     }
 
+    /// A client that ends its lines with bare LFs gets an answer, not silence until a timeout.
+    @Test func aBareLFRequestIsAnswered() throws {
+        let s = try server()
+        defer { s.shutdown() }
+        let c = try RawClient(port: s.boundPort)
+        let t0 = monotonicNanos()
+        c.send("GET /a HTTP/1.1\nHost: x\n\n")
+        #expect(c.responses(1).first?.status == 400)
+        #expect(monotonicNanos() - t0 < 2_000_000_000)
+    }
+
     @Test func keepAliveAndPipelining() throws {
         let s = try server()
         defer { s.shutdown() }
@@ -108,11 +119,11 @@ final class Gate: @unchecked Sendable {
         c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(c.responses(1).first?.body == "GET /a 0")
         // Three requests in one write come back in order.
-        c.send("POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /inline HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n")
+        c.send("POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /inline HTTP/1.1\r\nHost: t\r\n\r\nPOST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n")
         let rs = c.responses(3)
         #expect(rs.map(\.status) == [200, 204, 200])
         #expect(rs.map(\.body) == ["POST /b 3", "", "POST /c 2"])
-        c.send("GET /close HTTP/1.1\r\nConnection: close\r\n\r\n")
+        c.send("GET /close HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         let last = c.responses(1)
         #expect(last.first?.headers["connection"] == "close")
         #expect(c.closedByServer())
@@ -122,11 +133,11 @@ final class Gate: @unchecked Sendable {
         let s = try server { $0.eventLoops = 1 }
         defer { s.shutdown() }
         let slow = try RawClient(port: s.boundPort)
-        slow.send("POST /slow HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly part of the body")
+        slow.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nonly part of the body")
         let t0 = monotonicNanos()
         for i in 0..<20 {
             let c = try RawClient(port: s.boundPort)
-            c.send("GET /fast\(i) HTTP/1.1\r\n\r\n")
+            c.send("GET /fast\(i) HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(c.responses(1).first?.body == "GET /fast\(i) 0")
         }
         #expect(monotonicNanos() - t0 < 2_000_000_000)
@@ -143,7 +154,7 @@ final class Gate: @unchecked Sendable {
         let a = try RawClient(port: s.boundPort)
         a.send("GET /never-finished HTTP/1.1\r\nHost: x\r\n")
         let b = try RawClient(port: s.boundPort)
-        b.send("POST /stalled HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        b.send("POST /stalled HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
         #expect(a.responses(1).first?.status == 408)
         #expect(b.responses(1).first?.status == 408)
         #expect(a.closedByServer())
@@ -158,16 +169,16 @@ final class Gate: @unchecked Sendable {
         }, handler: { _ in gate.wait(); return HTTPResponse(status: 200) })
         defer { s.shutdown() }
         let a = try RawClient(port: s.boundPort), b = try RawClient(port: s.boundPort), c = try RawClient(port: s.boundPort)
-        a.send("POST /1 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")
+        a.send("POST /1 HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx")
         gate.waitForWaiters(1)   // the only worker is busy
-        b.send("POST /2 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")  // queued
+        b.send("POST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx")  // queued
         usleep(100_000)
-        c.send("POST /3 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx")  // refused
+        c.send("POST /3 HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx")  // refused
         let r = c.responses(1).first
         #expect(r?.status == 429)
         #expect(r?.headers["retry-after"] == "1")
         // Inline routes still answer while the workers are saturated.
-        c.send("GET /inline HTTP/1.1\r\n\r\n")
+        c.send("GET /inline HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(c.responses(1).first?.status == 204)
         gate.release()
         #expect(a.responses(1).first?.status == 200)
@@ -179,7 +190,7 @@ final class Gate: @unchecked Sendable {
         let s = try server { $0.limits.maxBodyBytes = 1000 }
         defer { s.shutdown() }
         let c = try RawClient(port: s.boundPort)
-        c.send("POST /big HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n")
+        c.send("POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: 5000000\r\n\r\n")
         c.send([UInt8](repeating: 0x41, count: 200_000))  // the client keeps sending meanwhile
         let r = c.responses(1).first
         #expect(r?.status == 413)
@@ -193,7 +204,7 @@ final class Gate: @unchecked Sendable {
         let s = try server()
         defer { s.shutdown() }
         let c = try RawClient(port: s.boundPort)
-        c.send("POST /e HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        c.send("POST /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 100)
         let n = chunk.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
@@ -207,8 +218,8 @@ final class Gate: @unchecked Sendable {
         let s = try server { $0.maxConnections = 2 }
         defer { s.shutdown() }
         let a = try RawClient(port: s.boundPort), b = try RawClient(port: s.boundPort)
-        a.send("GET /a HTTP/1.1\r\n\r\n")
-        b.send("GET /b HTTP/1.1\r\n\r\n")
+        a.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n")
+        b.send("GET /b HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(a.responses(1).count == 1 && b.responses(1).count == 1)
         let c = try RawClient(port: s.boundPort)
         #expect(c.responses(1).first?.status == 503)
@@ -218,7 +229,7 @@ final class Gate: @unchecked Sendable {
         let gate = Gate()
         let s = try server(handler: { _ in gate.wait(); return HTTPResponse(status: 200, body: Array("done".utf8)) })
         let c = try RawClient(port: s.boundPort)
-        c.send("POST /slow HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        c.send("POST /slow HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
         gate.waitForWaiters(1)
         let stopper = Thread { s.shutdown() }
         stopper.start()
