@@ -22,6 +22,9 @@ final class Connection {
     var lastRead: Int64
     var lastWrite: Int64
     var interest: UInt32 = 0
+    /// Until the first byte arrives, a connection is held to the header timeout, not the idle one:
+    /// sockets that never speak must not hold the connection slots for 75 s.
+    var silent = true
 
     init(fd: Int32, id: UInt64, remote: String, limits: HTTPParser.Limits, now: Int64) {
         self.fd = fd

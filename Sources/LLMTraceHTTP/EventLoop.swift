@@ -185,7 +185,7 @@ final class EventLoop: @unchecked Sendable {
             closeConnection(c)  // ECONNRESET and friends
             return
         }
-        if readAny { c.lastRead = now }
+        if readAny { c.lastRead = now; c.silent = false }
         if c.lingering {
             if gotEOF { closeConnection(c) }
             return
@@ -349,7 +349,8 @@ final class EventLoop: @unchecked Sendable {
                     send(c, HTTPResponse.error(408, c.parser.isReadingHead ? "request headers not received in time" : "request body stalled"),
                          now: now, forceClose: true)
                 }
-            } else if Double(now - max(c.lastRead, c.lastWrite)) / 1e9 > cfg.idleTimeout {
+            } else if Double(now - max(c.lastRead, c.lastWrite)) / 1e9 > (c.silent ? cfg.headerTimeout : cfg.idleTimeout) {
+                if c.silent { server.countTimeout() }
                 closeConnection(c)
             }
         }

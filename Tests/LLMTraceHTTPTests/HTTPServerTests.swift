@@ -225,6 +225,22 @@ final class Gate: @unchecked Sendable {
         #expect(c.responses(1).first?.status == 503)
     }
 
+    /// Sockets that connect and never send a byte are closed after the header timeout, not the
+    /// idle one: a flood of them holds the connection slots for seconds, not 75 s.
+    @Test func silentConnectionsAreClosedAfterTheHeaderTimeout() throws {
+        let s = try server { $0.maxConnections = 8; $0.headerTimeout = 0.5 }
+        defer { s.shutdown() }
+        let silent = try (0..<8).map { _ in try RawClient(port: s.boundPort) }
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(try RawClient(port: s.boundPort).responses(1).first?.status == 503, "all slots held")
+        let t0 = monotonicNanos()
+        #expect(silent.allSatisfy { $0.closedByServer() })
+        #expect(monotonicNanos() - t0 < 3_000_000_000)
+        let c = try RawClient(port: s.boundPort)
+        c.send("GET /inline HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(c.responses(1).first?.status == 204)
+    }
+
     @Test func shutdownFinishesInFlightRequests() throws {
         let gate = Gate()
         let s = try server(handler: { _ in gate.wait(); return HTTPResponse(status: 200, body: Array("done".utf8)) })
