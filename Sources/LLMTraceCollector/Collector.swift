@@ -166,13 +166,7 @@ public final class Collector: @unchecked Sendable {
             // and once when it clears, and the access log has every 503.
             return .failure(Refusal(.error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])))
         }
-        if r.duplicates.isEmpty {
-            fanout.publish(spans)
-        } else {
-            var dup = [Bool](repeating: false, count: spans.count)
-            for i in r.duplicates { dup[i] = true }
-            fanout.publish(spans.indices.filter { !dup[$0] }.map { spans[$0] })
-        }
+        fanout.publish(r.spans)
         return .success(r.duplicates.count)
     }
 

@@ -277,14 +277,16 @@ public final class Store: @unchecked Sendable {
     /// stored again; `duplicates` lists their positions in the batch (a span twice in one batch
     /// counts from its second copy).
     public struct AppendResult: Sendable {
-        public var stored: Int
+        /// The spans stored: the batch without its duplicates (the same array when it had none).
+        public var spans: [Span]
         public var duplicates: [Int]
+        public var stored: Int { spans.count }
     }
 
     @discardableResult
     public func append(_ spans: [Span]) throws -> AppendResult {
         guard let wal else { throw StoreError("store is open read-only", path: options.directory) }
-        guard !spans.isEmpty else { return AppendResult(stored: 0, duplicates: []) }
+        guard !spans.isEmpty else { return AppendResult(spans: [], duplicates: []) }
         // Seal gate: a head swap waits for in-flight appends, so every WAL record of a file lands in
         // the head that covers that file.
         state.lock()
@@ -333,7 +335,7 @@ public final class Store: @unchecked Sendable {
         state.unlock()
         if let walError { throw walError }
         if shouldSeal { sealWake.withLock { sealWake.broadcast() } }
-        return AppendResult(stored: toStore.count, duplicates: duplicates)
+        return AppendResult(spans: toStore, duplicates: duplicates)
     }
 
     /// Claims the keys of `spans` in the dedup window: those new are added (and returned), the
