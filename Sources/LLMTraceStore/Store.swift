@@ -362,9 +362,6 @@ public final class Store: @unchecked Sendable {
     }
     private var reportedDedupWindow: Int64?
 
-    /// Keys held by the dedup window, and the bytes they take (for metrics).
-    public var dedupKeys: (count: Int, bytes: Int) { dedupLock.withLock { (recentKeys.count, recentKeys.bytes) } }
-
     // MARK: Sealing
 
     /// Swaps the head out and writes it as a segment, synchronously. Returns the segment id, or nil
@@ -599,10 +596,7 @@ public final class Store: @unchecked Sendable {
     public func retryAfterFailures() {
         guard let wal, !options.readOnly else { return }
         if state.withLock({ !sealing.isEmpty }) {
-            // Under the seal mutex: another caller may have finished it meanwhile. finishSeal logs.
-            try? sealMutex.withLock {
-                for id in state.withLock({ sealing.map(\.id) }) { try finishSeal(id) }
-            }
+            try? retryFailedSeals()  // finishSeal logs
         } else if wal.needsRotation {
             do { try sealNow() } catch { failures.failed("sealing", error) }
         }
@@ -611,6 +605,14 @@ public final class Store: @unchecked Sendable {
             if !wal.needsRotation { wal.probe() }
         }
         if wal.writeFailure == nil { failures.succeeded("writing the write-ahead log") }
+    }
+
+    /// Finishes every head a failed seal left in `sealing`, under the seal mutex (another caller
+    /// may have finished one meanwhile).
+    private func retryFailedSeals() throws {
+        try sealMutex.withLock {
+            for id in state.withLock({ sealing.map(\.id) }) { try finishSeal(id) }
+        }
     }
 
     // MARK: Retention
@@ -780,7 +782,7 @@ public final class Store: @unchecked Sendable {
         if seal && !options.readOnly {
             do {
                 try sealNow()
-                try sealMutex.withLock { for id in state.withLock({ sealing.map(\.id) }) { try finishSeal(id) } }
+                try retryFailedSeals()
             } catch {
                 sealError = error
             }

@@ -25,7 +25,6 @@ struct RecentSpanKeys {
     }
 
     var count: Int { generations.reduce(0) { $0 + $1.keys.count } }
-    var bytes: Int { generations.reduce(0) { $0 + $1.keys.capacity * 8 } }
 
     static func key(project: String, trace: TraceID, span: SpanID) -> UInt64 {
         var h = UInt64(bitPattern: TextHash.hash(project))
@@ -103,7 +102,6 @@ struct KeySet {
     private var slots: [UInt64] = []
     private var mask = 0
     private(set) var count = 0
-    var capacity: Int { slots.count }
 
     func contains(_ k: UInt64) -> Bool {
         guard count > 0 else { return false }
