@@ -153,31 +153,27 @@ public final class Collector: @unchecked Sendable {
         }
     }
 
-    /// Stores accepted spans: the number that were re-sends (already stored, so not stored or
-    /// counted again), or the 503 to answer (nothing was stored). Subscribers (metrics, live tail)
-    /// see only what was stored.
-    func store(_ spans: [Span]) -> Result<Int, Refusal> {
-        guard !spans.isEmpty else { return .success(0) }
+    /// Stores a request's accepted spans and counts its outcome (`rejected` by reason): the
+    /// number that were re-sends (already stored, so not stored or counted again), or the 503 to
+    /// answer (nothing was stored or counted). Subscribers (metrics, live tail) see only what was
+    /// stored.
+    func store(_ spans: [Span], route: String, rejected: [String: Int]) -> Result<Int, Refusal> {
         let r: Store.AppendResult
         do {
-            r = try store.append(spans)
+            r = try store.append(spans)  // an empty batch stores nothing
         } catch {
             // Not logged per request: the store logs a write or seal failure once when it starts
             // and once when it clears, and the access log has every 503.
             return .failure(Refusal(.error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])))
         }
         fanout.publish(r.spans)
-        return .success(r.duplicates.count)
-    }
-
-    /// Counts a request's outcome: `spans` accepted, of which `duplicates` were re-sends.
-    func count(route: String, accepted spans: Int, duplicates: Int, rejected byReason: [String: Int]) {
-        let r = byReason.values.reduce(0, +)
+        let refused = rejected.values.reduce(0, +)
         counters.withLock {
-            accepted += spans - duplicates
-            rejected += r
+            accepted += r.stored
+            self.rejected += refused
         }
-        metrics.ingested(route: route, accepted: spans - duplicates, duplicates: duplicates, rejected: byReason)
+        metrics.ingested(route: route, accepted: r.stored, duplicates: r.duplicates.count, rejected: rejected)
+        return .success(r.duplicates.count)
     }
 
     /// `GET /metrics`: the Prometheus text format, or OpenMetrics when the Accept header prefers it. With keys configured a read key is needed, and
@@ -237,12 +233,7 @@ public final class Collector: @unchecked Sendable {
                 if reasons.count < options.maxReportedErrors { reasons.append("span \(index): \(why.reason)") }
             }
         }
-        let duplicates: Int
-        switch store(spans) {
-        case .failure(let r): return r.response
-        case .success(let d): duplicates = d
-        }
-        count(route: "/v1/traces", accepted: spans.count, duplicates: duplicates, rejected: reasonCounts)
+        if case .failure(let r) = store(spans, route: "/v1/traces", rejected: reasonCounts) { return r.response }
         var message = reasons.joined(separator: "; ")
         if rejectedCount > reasons.count { message += "; and \(rejectedCount - reasons.count) more" }
         if spans.isEmpty && rejectedCount > 0 {
@@ -334,11 +325,10 @@ public final class Collector: @unchecked Sendable {
             }
         }
         let duplicates: Int
-        switch store(spans) {
+        switch store(spans, route: "/v1/spans", rejected: reasonCounts) {
         case .failure(let r): return r.response
         case .success(let d): duplicates = d
         }
-        count(route: "/v1/spans", accepted: spans.count, duplicates: duplicates, rejected: reasonCounts)
         var w = JSONWriter()
         w.beginObject()
         w.key("accepted"); w.int(Int64(spans.count))
