@@ -5,7 +5,16 @@ import LLMTraceOTLP
 /// GenAI, OpenInference, OpenLLMetry, ...) fill which span field. Loaded at start; the mapping code
 /// below only interprets the rules, it names no attribute itself.
 public struct Conventions: Sendable {
-    struct IndexedMessages: Sendable { var prefix: String; var toInput: Bool; var role: String; var content: String }
+    /// `<prefix><N>.<role|content|tool_call_id|finish_reason>` and
+    /// `<prefix><N>.<tool_calls><M>.<id|name|arguments>`; an empty column name is not read.
+    struct IndexedMessages: Sendable {
+        var prefix: String; var toInput: Bool; var role: String; var content: String
+        var toolCallID = ""; var finishReason = ""
+        var toolCalls = ""; var callID = ""; var callName = ""; var callArguments = ""
+    }
+    /// Span fields read out of a JSON object held in one attribute (`llm.invocation_parameters`):
+    /// used only for fields no other rule filled, and the attribute is kept.
+    struct JSONFields: Sendable { var key: String; var fields: [(path: String, field: Field)] }
     struct JSONMessages: Sendable { var key: String; var toInput: Bool; var role: String? }
     struct ValueMessage: Sendable { var key: String; var toInput: Bool; var role: String }
     struct IndexedDocuments: Sendable { var prefix: String; var id: String; var content: String; var score: String }
@@ -19,10 +28,12 @@ public struct Conventions: Sendable {
     var valueMessages: [ValueMessage] = []
     var indexedDocuments: [IndexedDocuments] = []
     var kindRules: [KindRule] = []
+    var jsonFields: [JSONFields] = []
     var llmIfPresent: [String] = []
+    var toolIfPresent: [String] = []
     var firstTokenEvents: Set<String> = []
     /// The message rules then the document rules, as `classify` matches keys against them.
-    private var indexedRules: [(prefix: [UInt8], columns: [String])] = []
+    private var indexedRules: [(prefix: [UInt8], columns: [String], sub: [UInt8], subColumns: [String])] = []
 
     public static func builtIn() -> Conventions {
         // The compiled-in file is tested to load; a failure here is a build defect.
@@ -53,8 +64,20 @@ public struct Conventions: Sendable {
         let messages = doc["messages"]
         for r in messages?["indexed"]?.array ?? [] {
             guard let p = r["prefix"]?.string else { throw ConfigError("conventions: messages.indexed rule without \"prefix\"") }
-            indexedMessages.append(.init(prefix: p, toInput: try target(r["to"], "messages.indexed '\(p)'"),
-                                         role: r["role"]?.string ?? "role", content: r["content"]?.string ?? "content"))
+            var rule = IndexedMessages(prefix: p, toInput: try target(r["to"], "messages.indexed '\(p)'"),
+                                       role: r["role"]?.string ?? "role", content: r["content"]?.string ?? "content")
+            rule.toolCallID = r["tool_call_id"]?.string ?? ""
+            rule.finishReason = r["finish_reason"]?.string ?? ""
+            rule.toolCalls = r["tool_calls"]?.string ?? ""
+            if !rule.toolCalls.isEmpty {
+                guard rule.toolCalls.hasSuffix("."), let c = r["tool_call"] else {
+                    throw ConfigError("conventions: messages.indexed '\(p)': \"tool_calls\" is a prefix ending in \".\" and needs \"tool_call\": {\"id\", \"name\", \"arguments\"}")
+                }
+                rule.callID = c["id"]?.string ?? "id"
+                rule.callName = c["name"]?.string ?? "name"
+                rule.callArguments = c["arguments"]?.string ?? "arguments"
+            }
+            indexedMessages.append(rule)
         }
         for r in messages?["json"]?.array ?? [] {
             guard let k = r["key"]?.string else { throw ConfigError("conventions: messages.json rule without \"key\"") }
@@ -84,9 +107,25 @@ public struct Conventions: Sendable {
             kindRules.append(.init(key: k, values: m))
         }
         if let l = doc["kind"]?["llm_if_present"] { llmIfPresent = try keyList(l, "kind.llm_if_present") }
+        if let l = doc["kind"]?["tool_if_present"] { toolIfPresent = try keyList(l, "kind.tool_if_present") }
+        for r in doc["json_fields"]?.array ?? [] {
+            guard let k = r["key"]?.string, let m = r["fields"]?.object else {
+                throw ConfigError("conventions: json_fields rules need \"key\" and \"fields\": {\"json key\": \"span field\"}")
+            }
+            var fields: [(String, Field)] = []
+            for (path, f) in m {
+                guard let name = f.string, let field = Field.named(name) else {
+                    throw ConfigError("conventions: json_fields '\(k)': unknown span field '\(f.string ?? f.jsonString)' (known: \(Field.names.joined(separator: ", ")))")
+                }
+                fields.append((path, field))
+            }
+            jsonFields.append(.init(key: k, fields: fields))
+        }
         if let l = doc["first_token_events"] { firstTokenEvents = Set(try keyList(l, "first_token_events")) }
-        indexedRules = indexedMessages.map { (Array($0.prefix.utf8), [$0.role, $0.content]) }
-            + indexedDocuments.map { (Array($0.prefix.utf8), [$0.id, $0.content, $0.score]) }
+        indexedRules = indexedMessages.map {
+            (Array($0.prefix.utf8), [$0.role, $0.content, $0.toolCallID, $0.finishReason], Array($0.toolCalls.utf8),
+             [$0.callID, $0.callName, $0.callArguments])
+        } + indexedDocuments.map { (Array($0.prefix.utf8), [$0.id, $0.content, $0.score], [], []) }
     }
 
     // MARK: Mapping
@@ -95,13 +134,13 @@ public struct Conventions: Sendable {
     enum Field: Int, CaseIterable {
         case project, provider, requestModel, responseModel, inputTokens, outputTokens, cachedTokens, reasoningTokens
         case costUSD, temperature, maxTokens, topP, sessionID, userID, promptName, promptVersion, environment
-        case ttftSeconds, ttftMillis, tags
+        case ttftSeconds, ttftMillis, tags, finishReason
 
         /// The names `fields` uses in conventions.json, in case order.
         static let names = [
             "project", "provider", "request_model", "response_model", "input_tokens", "output_tokens", "cached_tokens",
             "reasoning_tokens", "cost_usd", "temperature", "max_tokens", "top_p", "session_id", "user_id", "prompt_name",
-            "prompt_version", "environment", "time_to_first_token_s", "time_to_first_token_ms", "tags",
+            "prompt_version", "environment", "time_to_first_token_s", "time_to_first_token_ms", "tags", "finish_reason",
         ]
 
         static func named(_ n: String) -> Field? { names.firstIndex(of: n).flatMap { Field(rawValue: $0) } }
@@ -117,11 +156,16 @@ public struct Conventions: Sendable {
         var kindRule: Int16 = -1
         var jsonRule: Int16 = -1
         var valueRule: Int16 = -1
+        var jsonFieldsRule: Int16 = -1
         var llmHint = false
+        var toolHint = false
         /// Indexed rule (messages first, then documents) this key belongs to, with N and the column.
         var indexedRule: Int16 = -1
         var index: Int32 = 0
         var column: Int8 = -1
+        /// M of a tool call column (`tool_calls.M.name`), whose column is 4 + its place in
+        /// (id, name, arguments).
+        var sub: Int32 = 0
         /// Set once classified (the per-request cache's "present" mark).
         var known = false
     }
@@ -139,7 +183,9 @@ public struct Conventions: Sendable {
         if let i = kindRules.firstIndex(where: { $0.key == key }) { c.kindRule = Int16(i) }
         if let i = jsonMessages.firstIndex(where: { $0.key == key }) { c.jsonRule = Int16(i) }
         if let i = valueMessages.firstIndex(where: { $0.key == key }) { c.valueRule = Int16(i) }
+        if let i = jsonFields.firstIndex(where: { $0.key == key }) { c.jsonFieldsRule = Int16(i) }
         c.llmHint = llmIfPresent.contains(key)
+        c.toolHint = toolIfPresent.contains(key)
         let u = Array(key.utf8)
         for (ri, rule) in indexedRules.enumerated() {
             let p = rule.prefix
@@ -149,8 +195,24 @@ public struct Conventions: Sendable {
             var digits = 0
             while k < u.count, u[k] >= 0x30, u[k] <= 0x39, digits < 6 { n = n * 10 + Int(u[k] - 0x30); k += 1; digits += 1 }
             guard digits > 0, k < u.count, u[k] == UInt8(ascii: ".") else { continue }
-            let field = String(decoding: u[(k + 1)...], as: UTF8.self)
-            guard let col = rule.columns.firstIndex(of: field) else { continue }
+            let rest = u[(k + 1)...]
+            if !rule.sub.isEmpty, rest.starts(with: rule.sub) {
+                // <tool_calls>M.<id|name|arguments>
+                var j = rest.startIndex + rule.sub.count
+                var m = 0
+                var mDigits = 0
+                while j < u.count, u[j] >= 0x30, u[j] <= 0x39, mDigits < 6 { m = m * 10 + Int(u[j] - 0x30); j += 1; mDigits += 1 }
+                guard mDigits > 0, j < u.count, u[j] == UInt8(ascii: ".") else { continue }
+                let sub = String(decoding: u[(j + 1)...], as: UTF8.self)
+                guard let col = rule.subColumns.firstIndex(of: sub) else { continue }
+                c.indexedRule = Int16(ri)
+                c.index = Int32(n)
+                c.column = Int8(4 + col)
+                c.sub = Int32(m)
+                break
+            }
+            let field = String(decoding: rest, as: UTF8.self)
+            guard !field.isEmpty, let col = rule.columns.firstIndex(of: field) else { continue }
             c.indexedRule = Int16(ri)
             c.index = Int32(n)
             c.column = Int8(col)
@@ -167,7 +229,8 @@ public struct Conventions: Sendable {
         var fieldHits: [(field: Int8, priority: Int16, index: Int32)] = []
         var jsonHits: [(rule: Int16, index: Int32)] = []
         var valueHits: [(rule: Int16, index: Int32)] = []
-        var indexedHits: [(rule: Int16, n: Int32, column: Int8, index: Int32)] = []
+        var indexedHits: [(rule: Int16, n: Int32, column: Int8, sub: Int32, index: Int32)] = []
+        var jsonFieldHits: [(rule: Int16, index: Int32)] = []
 
         mutating func get(_ id: Int32, _ keys: KeyTable, _ conv: Conventions) -> KeyClass {
             let i = Int(id)
@@ -250,8 +313,9 @@ public struct Conventions: Sendable {
         classifier.jsonHits.removeAll(keepingCapacity: true)
         classifier.valueHits.removeAll(keepingCapacity: true)
         classifier.indexedHits.removeAll(keepingCapacity: true)
+        classifier.jsonFieldHits.removeAll(keepingCapacity: true)
         var kindHit: (rule: Int, kind: SpanKind)? = nil
-        var llmHint = false
+        var llmHint = false, toolHint = false
         for i in attrs.indices {
             let c = i < o.keyIDs.count ? classifier.get(o.keyIDs[i], keys, self) : classify(attrs[i].key)
             if c.field >= 0 { classifier.fieldHits.append((c.field, c.priority, Int32(i))) }
@@ -265,7 +329,9 @@ public struct Conventions: Sendable {
             if c.jsonRule >= 0 { classifier.jsonHits.append((c.jsonRule, Int32(i))) }
             if c.valueRule >= 0 { classifier.valueHits.append((c.valueRule, Int32(i))) }
             if c.llmHint { llmHint = true }
-            if c.indexedRule >= 0 { classifier.indexedHits.append((c.indexedRule, c.index, c.column, Int32(i))) }
+            if c.toolHint { toolHint = true }
+            if c.jsonFieldsRule >= 0 { classifier.jsonFieldHits.append((c.jsonFieldsRule, Int32(i))) }
+            if c.indexedRule >= 0 { classifier.indexedHits.append((c.indexedRule, c.index, c.column, c.sub, Int32(i))) }
         }
         var used: [Bool] = []
         swap(&used, &classifier.used)  // taken for this span, given back at the end (no copy)
@@ -281,6 +347,15 @@ public struct Conventions: Sendable {
                 done |= 1 << UInt32(h.field)
             }
         }
+        // Then fields held inside a JSON attribute, for fields still empty; the attribute stays.
+        for h in classifier.jsonFieldHits {
+            guard let raw = attrs[Int(h.index)].value.stringValue, raw.utf8.first == UInt8(ascii: "{"),
+                  let obj = try? JSONValue.parse(raw) else { continue }
+            for (path, field) in jsonFields[Int(h.rule)].fields where done & (1 << UInt32(field.rawValue)) == 0 {
+                guard let v = obj[path], let av = Self.attributeValue(v) else { continue }
+                if apply(field, av, to: &s) { done |= 1 << UInt32(field.rawValue) }
+            }
+        }
 
         // Messages: indexed attributes, then JSON message lists, then plain input/output values,
         // each only when a more specific rule filled nothing for that side.
@@ -289,36 +364,66 @@ public struct Conventions: Sendable {
         for (r, rule) in indexedMessages.enumerated() where !(rule.toInput ? filledIn : filledOut) {
             let hits = indexedHits.filter { Int($0.rule) == r }
             guard !hits.isEmpty else { continue }
-            var rows: [Int32: (role: String?, content: String?)] = [:]
+            var rows: [Int32: IndexedMessageRow] = [:]
             for h in hits {
-                var row = rows[h.n] ?? (nil, nil)
-                if h.column == 0 { row.role = attrs[Int(h.index)].value.stringValue } else { row.content = Self.text(attrs[Int(h.index)].value) }
+                var row = rows[h.n] ?? IndexedMessageRow()
+                let v = attrs[Int(h.index)].value
+                switch h.column {
+                case 0: row.role = v.stringValue
+                case 1: row.content = Self.text(v)
+                case 2: row.toolCallID = Self.text(v)
+                case 3: row.finishReason = Self.firstString(v)
+                default:
+                    var call = row.calls[h.sub] ?? (nil, nil, nil)
+                    switch h.column {
+                    case 4: call.id = Self.text(v)
+                    case 5: call.name = Self.text(v)
+                    default: call.arguments = Self.text(v)
+                    }
+                    row.calls[h.sub] = call
+                }
                 rows[h.n] = row
                 used[Int(h.index)] = true
             }
-            let list = rows.keys.sorted().map { n in
-                Message(role: rows[n]!.role ?? (rule.toInput ? "user" : "assistant"), content: rows[n]!.content ?? "")
+            let order = rows.keys.sorted()
+            let list = order.map { n in
+                let row = rows[n]!
+                return Message(role: row.role ?? (rule.toInput ? "user" : "assistant"), content: row.content ?? "",
+                               toolCalls: row.calls.keys.sorted().map { m in
+                                   let c = row.calls[m]!
+                                   return ToolCall(id: c.id, name: c.name ?? "", arguments: c.arguments ?? "")
+                               },
+                               toolCallID: row.toolCallID)
             }
-            if rule.toInput { s.inputMessages = list; filledIn = true } else { s.outputMessages = list; filledOut = true }
+            if rule.toInput { s.inputMessages = list; filledIn = true } else {
+                s.outputMessages = list
+                filledOut = true
+                if s.finishReason == nil { s.finishReason = order.lazy.compactMap { rows[$0]!.finishReason }.first }
+            }
         }
         var jsonIn: [Message] = [], jsonOut: [Message] = []
         classifier.jsonHits.sort { $0.rule < $1.rule }
         for h in classifier.jsonHits {
             let rule = jsonMessages[Int(h.rule)]
             if rule.toInput ? filledIn : filledOut { continue }
-            guard let raw = attrs[Int(h.index)].value.stringValue, let parsed = Self.parseMessages(raw, role: rule.role) else { continue }
+            guard let raw = attrs[Int(h.index)].value.stringValue,
+                  let parsed = Self.parseMessages(raw, role: rule.role) else { continue }
             used[Int(h.index)] = true
-            if rule.toInput { jsonIn += parsed } else { jsonOut += parsed }
+            if rule.toInput { jsonIn += parsed.messages } else {
+                jsonOut += parsed.messages
+                if s.finishReason == nil { s.finishReason = parsed.finishReason }
+            }
         }
         if !jsonIn.isEmpty { s.inputMessages = jsonIn; filledIn = true }
         if !jsonOut.isEmpty { s.outputMessages = jsonOut; filledOut = true }
         classifier.valueHits.sort { $0.rule < $1.rule }
+        var outputValue: Int? = nil
         for h in classifier.valueHits {
             let rule = valueMessages[Int(h.rule)]
             if rule.toInput ? filledIn : filledOut { continue }
             used[Int(h.index)] = true
             let m = Message(role: rule.role, content: Self.text(attrs[Int(h.index)].value))
-            if rule.toInput { s.inputMessages = [m]; filledIn = true } else { s.outputMessages = [m]; filledOut = true }
+            if rule.toInput { s.inputMessages = [m]; filledIn = true } else { s.outputMessages = [m]; filledOut = true; outputValue = Int(h.index) }
         }
 
         for (d, rule) in indexedDocuments.enumerated() where s.documents.isEmpty {
@@ -341,8 +446,15 @@ public struct Conventions: Sendable {
 
         // Kind: the first convention that names it, else "llm" when model attributes are present.
         if let k = kindHit { s.kind = k.kind }
+        else if toolHint { s.kind = .tool }
         else if llmHint || s.requestModel != nil || s.responseModel != nil { s.kind = .llm }
         else { s.kind = s.documents.isEmpty ? .other : .retrieval }
+        // An embedding's output is vectors, never message content: a whole-response value
+        // (OpenInference's output.value) stays an attribute.
+        if s.kind == .embedding, let i = outputValue {
+            s.outputMessages = []
+            used[i] = false
+        }
 
         // Time to first token from a streaming event, when no attribute said it.
         if s.timeToFirstTokenNanos == nil {
@@ -414,6 +526,7 @@ public struct Conventions: Sendable {
         case .topP: guard let x = AttributeConversion.double(v) else { return false }; s.topP = x
         case .ttftSeconds: guard let x = AttributeConversion.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e9)
         case .ttftMillis: guard let x = AttributeConversion.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e6)
+        case .finishReason: guard let x = Self.firstString(v) else { return false }; s.finishReason = x
         case .tags:
             switch v {
             case .array(let a): s.tags = a.compactMap(\.stringValue)
@@ -424,6 +537,36 @@ public struct Conventions: Sendable {
             }
         }
         return true
+    }
+
+    /// One message's indexed attributes, gathered before the message is built.
+    struct IndexedMessageRow {
+        var role: String?
+        var content: String?
+        var toolCallID: String?
+        var finishReason: String?
+        var calls: [Int32: (id: String?, name: String?, arguments: String?)] = [:]
+    }
+
+    /// A string, or the first string of an array (`gen_ai.response.finish_reasons` is a list, one
+    /// per choice).
+    static func firstString(_ v: AttributeValue) -> String? {
+        switch v {
+        case .string(let s): return s
+        case .array(let a): return a.first?.stringValue
+        default: return nil
+        }
+    }
+
+    /// A JSON scalar as the attribute value a field rule reads.
+    static func attributeValue(_ v: JSONValue) -> AttributeValue? {
+        switch v {
+        case .string(let s): return .string(s)
+        case .bool(let b): return .bool(b)
+        case .number: return v.int.map { .int($0) } ?? v.double.map { .double($0) }
+        case .array(let a): return .array(a.compactMap(attributeValue))
+        default: return nil
+        }
     }
 
     static func text(_ v: AttributeValue?) -> String {
@@ -438,38 +581,66 @@ public struct Conventions: Sendable {
     }
 
     /// GenAI JSON messages: `[{"role": "user", "parts": [{"type": "text", "content": "..."}]}]`, the
-    /// older `[{"role": ..., "content": ...}]`, or (system instructions) a bare list of parts.
-    /// Non-text parts (tool calls, tool results) are kept as their JSON.
-    static func parseMessages(_ raw: String, role fixedRole: String?) -> [Message]? {
+    /// older OpenAI-style `[{"role": ..., "content": ..., "tool_calls": [...], "tool_call_id": ...}]`,
+    /// or (system instructions) a bare list of parts. `tool_call` parts become the message's tool
+    /// calls, a `tool_call_response` part its answer (content and call id); other non-text parts
+    /// are kept as their JSON. The first output message's `finish_reason` comes back with them.
+    static func parseMessages(_ raw: String, role fixedRole: String?) -> (messages: [Message], finishReason: String?)? {
         guard let doc = try? JSONValue.parse(raw), let items = doc.array else { return nil }
         if let fixedRole {
             // A list of parts forming one message.
-            let text = partsText(items)
-            return text.isEmpty ? nil : [Message(role: fixedRole, content: text)]
+            var m = Message(role: fixedRole, content: "")
+            addParts(items, to: &m)
+            return m.content.isEmpty ? nil : ([m], nil)
         }
         var out: [Message] = []
-        for m in items {
-            guard m.object != nil else { return nil }
-            let role = m["role"]?.string ?? "user"
-            if let parts = m["parts"]?.array {
-                out.append(Message(role: role, content: partsText(parts)))
-            } else if let c = m["content"] {
-                out.append(Message(role: role, content: c.string ?? (c.array.map(partsText) ?? c.jsonString)))
-            } else {
-                out.append(Message(role: role, content: ""))
+        var finish: String? = nil
+        for item in items {
+            guard item.object != nil else { return nil }
+            var m = Message(role: item["role"]?.string ?? "user", content: "")
+            if let parts = item["parts"]?.array {
+                addParts(parts, to: &m)
+            } else if let c = item["content"] {
+                if let a = c.array { addParts(a, to: &m) } else if c != .null { m.content = c.string ?? c.jsonString }
             }
+            for call in item["tool_calls"]?.array ?? [] {
+                // OpenAI's shape: {"id", "type": "function", "function": {"name", "arguments"}}.
+                let f = call["function"] ?? call
+                m.toolCalls.append(ToolCall(id: call["id"]?.string, name: f["name"]?.string ?? "",
+                                            arguments: argumentsText(f["arguments"])))
+            }
+            if let id = item["tool_call_id"]?.string { m.toolCallID = id }
+            if finish == nil { finish = item["finish_reason"]?.string }
+            out.append(m)
         }
-        return out
+        return (out, finish)
     }
 
-    static func partsText(_ parts: [JSONValue]) -> String {
+    /// Arguments as sent: OpenAI sends a JSON string, the GenAI parts an object (kept as JSON).
+    static func argumentsText(_ v: JSONValue?) -> String {
+        guard let v, v != .null else { return "" }
+        return v.string ?? v.jsonString
+    }
+
+    static func addParts(_ parts: [JSONValue], to m: inout Message) {
         var pieces: [String] = []
         for p in parts {
             if let s = p.string { pieces.append(s); continue }
-            let type = p["type"]?.string ?? "text"
-            if type == "text", let c = p["content"]?.string ?? p["text"]?.string { pieces.append(c) } else { pieces.append(p.jsonString) }
+            switch p["type"]?.string ?? "text" {
+            case "text" where p["content"]?.string != nil || p["text"]?.string != nil:
+                pieces.append(p["content"]?.string ?? p["text"]!.string!)
+            case "tool_call":
+                m.toolCalls.append(ToolCall(id: p["id"]?.string, name: p["name"]?.string ?? "",
+                                            arguments: argumentsText(p["arguments"])))
+            case "tool_call_response":
+                if let id = p["id"]?.string { m.toolCallID = id }
+                let r = p["response"] ?? p["result"]
+                pieces.append(r.map { $0.string ?? $0.jsonString } ?? "")
+            default:
+                pieces.append(p.jsonString)
+            }
         }
-        return pieces.joined(separator: "\n")
+        m.content = pieces.joined(separator: "\n")
     }
 }
 

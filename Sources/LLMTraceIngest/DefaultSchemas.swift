@@ -5,7 +5,7 @@
 enum DefaultSchemas {
     static let conventions = #"""
 {
-  "$comment": "How OTLP span attributes map onto the LLMTrace span model. Loaded by llmtraced at start (this file is compiled in as the default; --conventions FILE replaces it). Lists are in priority order: the first key present wins. Every key a rule reads is removed from the span's free attributes; every other attribute is kept verbatim.",
+  "$comment": "How OTLP span attributes map onto the LLMTrace span model. Loaded by llmtraced at start (this file is compiled in as the default; --conventions FILE replaces it). Lists are in priority order: the first key present wins. Every key a rule reads is removed from the span's free attributes (json_fields attributes excepted); every other attribute is kept verbatim.",
   "version": 1,
   "resource": {
     "service": ["service.name"],
@@ -15,7 +15,7 @@ enum DefaultSchemas {
   "fields": {
     "project": ["llmtrace.project"],
     "provider": ["gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "llm.vendor"],
-    "request_model": ["gen_ai.request.model", "llm.request.model", "llm.model_name"],
+    "request_model": ["gen_ai.request.model", "llm.request.model", "llm.model_name", "embedding.model_name"],
     "response_model": ["gen_ai.response.model", "llm.response.model"],
     "input_tokens": ["gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt", "llm.usage.prompt_tokens"],
     "output_tokens": ["gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion", "llm.usage.completion_tokens"],
@@ -30,18 +30,28 @@ enum DefaultSchemas {
     "prompt_name": ["gen_ai.prompt.name", "llm.prompt_template.name", "traceloop.prompt.key", "langfuse.prompt.name"],
     "prompt_version": ["gen_ai.prompt.version", "llm.prompt_template.version", "traceloop.prompt.version", "langfuse.prompt.version"],
     "environment": ["deployment.environment.name", "deployment.environment"],
-    "time_to_first_token_s": ["gen_ai.response.time_to_first_token", "gen_ai.server.time_to_first_token"],
+    "time_to_first_token_s": ["gen_ai.response.time_to_first_token", "gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token"],
     "time_to_first_token_ms": ["llm.time_to_first_token_ms", "llmtrace.time_to_first_token_ms"],
-    "tags": ["tag.tags", "llmtrace.tags", "langfuse.trace.tags"]
+    "tags": ["tag.tags", "llmtrace.tags", "langfuse.trace.tags"],
+    "finish_reason": ["gen_ai.response.finish_reasons", "llm.finish_reason", "llm.response.finish_reason", "llmtrace.finish_reason"]
   },
+  "json_fields": [
+    {"key": "llm.invocation_parameters", "fields": {"model": "request_model", "temperature": "temperature", "max_tokens": "max_tokens", "max_completion_tokens": "max_tokens", "top_p": "top_p"}},
+    {"key": "embedding.invocation_parameters", "fields": {"model": "request_model"}}
+  ],
   "messages": {
     "indexed": [
-      {"prefix": "gen_ai.prompt.", "to": "input", "role": "role", "content": "content"},
-      {"prefix": "gen_ai.completion.", "to": "output", "role": "role", "content": "content"},
+      {"prefix": "gen_ai.prompt.", "to": "input", "role": "role", "content": "content", "tool_call_id": "tool_call_id",
+       "tool_calls": "tool_calls.", "tool_call": {"id": "id", "name": "name", "arguments": "arguments"}},
+      {"prefix": "gen_ai.completion.", "to": "output", "role": "role", "content": "content", "finish_reason": "finish_reason",
+       "tool_calls": "tool_calls.", "tool_call": {"id": "id", "name": "name", "arguments": "arguments"}},
       {"prefix": "llm.prompts.", "to": "input", "role": "role", "content": "content"},
       {"prefix": "llm.completions.", "to": "output", "role": "role", "content": "content"},
-      {"prefix": "llm.input_messages.", "to": "input", "role": "message.role", "content": "message.content"},
-      {"prefix": "llm.output_messages.", "to": "output", "role": "message.role", "content": "message.content"}
+      {"prefix": "llm.input_messages.", "to": "input", "role": "message.role", "content": "message.content", "tool_call_id": "message.tool_call_id",
+       "tool_calls": "message.tool_calls.", "tool_call": {"id": "tool_call.id", "name": "tool_call.function.name", "arguments": "tool_call.function.arguments"}},
+      {"prefix": "llm.output_messages.", "to": "output", "role": "message.role", "content": "message.content", "finish_reason": "message.finish_reason",
+       "tool_calls": "message.tool_calls.", "tool_call": {"id": "tool_call.id", "name": "tool_call.function.name", "arguments": "tool_call.function.arguments"}},
+      {"prefix": "embedding.embeddings.", "to": "input", "role": "", "content": "embedding.text"}
     ],
     "json": [
       {"key": "gen_ai.system_instructions", "to": "input", "role": "system"},
@@ -69,9 +79,11 @@ enum DefaultSchemas {
       {"key": "traceloop.span.kind", "values": {"workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool"}},
       {"key": "llmtrace.kind", "values": {"llm": "llm", "retrieval": "retrieval", "embedding": "embedding", "tool": "tool", "agent": "agent", "chain": "chain", "guardrail": "guardrail", "cache": "cache", "other": "other"}}
     ],
+    "tool_if_present": ["gen_ai.tool.name", "tool.name", "gen_ai.tool.call.id"],
     "llm_if_present": ["gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "gen_ai.system", "gen_ai.provider.name"]
   },
-  "first_token_events": ["gen_ai.content.first_token", "gen_ai.first_token", "first_token", "llm.first_token", "llm.content.completion.chunk"]
+  "first_token_events": ["gen_ai.content.first_token", "gen_ai.first_token", "first_token", "llm.first_token", "llm.content.completion.chunk",
+                         "gen_ai.content.completion.chunk", "First Token Stream Event", "first_token_stream_event"]
 }
 """#
 

@@ -53,6 +53,7 @@ extension Span {
         if let v = temperature { w.key("temperature"); w.double(v) }
         if let v = maxTokens { w.key("max_tokens"); w.int(v) }
         if let v = topP { w.key("top_p"); w.double(v) }
+        if let v = finishReason { w.key("finish_reason"); w.string(v) }
         if !inputMessages.isEmpty { w.key("input_messages"); Span.encodeMessages(inputMessages, &w) }
         if !outputMessages.isEmpty { w.key("output_messages"); Span.encodeMessages(outputMessages, &w) }
         if !documents.isEmpty {
@@ -107,6 +108,19 @@ extension Span {
             w.beginObject()
             w.key("role"); w.string(m.role)
             w.key("content"); w.string(m.content)
+            if !m.toolCalls.isEmpty {
+                w.key("tool_calls")
+                w.beginArray()
+                for c in m.toolCalls {
+                    w.beginObject()
+                    if let id = c.id { w.key("id"); w.string(id) }
+                    w.key("name"); w.string(c.name)
+                    w.key("arguments"); w.string(c.arguments)
+                    w.endObject()
+                }
+                w.endArray()
+            }
+            if let id = m.toolCallID { w.key("tool_call_id"); w.string(id) }
             w.endObject()
         }
         w.endArray()
@@ -223,9 +237,10 @@ struct SpanJSONDecoder {
                     throw fail("parent_span_id", "expected a hex string", r)
                 }
             } else if key == "project" {
-                span.project = try string("project", &r)
+                // null is absent (the schema's rule for every optional field): the default.
+                span.project = try optString("project", &r) ?? Span.defaultProject
             } else if key == "service" {
-                span.service = try string("service", &r)
+                span.service = try optString("service", &r) ?? Span.defaultService
             } else if key == "name" {
                 span.name = try string("name", &r)
                 seenName = true
@@ -272,6 +287,8 @@ struct SpanJSONDecoder {
                 span.maxTokens = try optInt("max_tokens", &r)
             } else if key == "top_p" {
                 span.topP = try optDouble("top_p", &r)
+            } else if key == "finish_reason" {
+                span.finishReason = try optString("finish_reason", &r)
             } else if key == "input_messages" {
                 span.inputMessages = try messages("input_messages", &r)
             } else if key == "output_messages" {
@@ -328,7 +345,7 @@ struct SpanJSONDecoder {
         while try wrap(f, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
             let path = "\(f)[\(out.count)]"
             var role: String? = nil
-            var content = ""
+            var m = Message(role: "", content: "")
             try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
                 guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected a {role, content} object") }
                 try r.beginObject()
@@ -338,15 +355,75 @@ struct SpanJSONDecoder {
                 if k == "role" {
                     role = try string(path + ".role", &r)
                 } else if k == "content" {
-                    content = try optString(path + ".content", &r) ?? ""
+                    m.content = try optString(path + ".content", &r) ?? ""
+                } else if k == "tool_calls" {
+                    m.toolCalls = try toolCalls(path + ".tool_calls", &r)
+                } else if k == "tool_call_id" {
+                    m.toolCallID = try optString(path + ".tool_call_id", &r)
                 } else {
                     throw fail(path + "." + k.string, "unknown field", r)
                 }
             }
             guard let role else { throw fail(path + ".role", "required field missing", r) }
-            out.append(Message(role: role, content: content))
+            m.role = role
+            out.append(m)
         }
         return out
+    }
+
+    /// `[{"id", "name", "arguments"}]`, or OpenAI's own shape `[{"id", "type": "function",
+    /// "function": {"name", "arguments"}}]` pasted as is. Arguments are a string (as OpenAI sends
+    /// them) or any JSON value, kept as its JSON text.
+    private func toolCalls(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> [ToolCall] {
+        if r.consumeNull() { return [] }
+        var out: [ToolCall] = []
+        try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in
+            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of {id, name, arguments} objects") }
+            try r.beginArray()
+        }
+        var firstEl = true
+        while try wrap(f, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
+            let path = "\(f)[\(out.count)]"
+            var call = ToolCall(name: "")
+            var named = false
+            try callFields(path, &r, into: &call, named: &named, nested: false)
+            guard named else { throw fail(path + ".name", "required field missing", r) }
+            out.append(call)
+        }
+        return out
+    }
+
+    private func callFields(_ path: String, _ r: inout JSONReader, into call: inout ToolCall, named: inout Bool,
+                            nested: Bool) throws(SpanDecodingError) {
+        try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
+            guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected an {id, name, arguments} object") }
+            try r.beginObject()
+        }
+        var first = true
+        while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+            if k == "id", !nested {
+                call.id = try optString(path + ".id", &r)
+            } else if k == "name" {
+                call.name = try string(path + ".name", &r)
+                named = true
+            } else if k == "arguments" {
+                if r.peek() == UInt8(ascii: "\"") {
+                    call.arguments = try string(path + ".arguments", &r)
+                } else {
+                    call.arguments = try wrap(path + ".arguments", &r) { (r: inout JSONReader) throws(JSONError) -> String in
+                        let start = r.pos
+                        try r.skipValue()
+                        return String(decoding: UnsafeBufferPointer(rebasing: r.bytes[start..<r.pos]), as: UTF8.self)
+                    }
+                }
+            } else if k == "type", !nested {
+                _ = try optString(path + ".type", &r)
+            } else if k == "function", !nested {
+                try callFields(path + ".function", &r, into: &call, named: &named, nested: true)
+            } else {
+                throw fail(path + "." + k.string, "unknown field", r)
+            }
+        }
     }
 
     private func documents(_ r: inout JSONReader) throws(SpanDecodingError) -> [RetrievedDocument] {

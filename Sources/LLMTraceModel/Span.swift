@@ -30,6 +30,9 @@ public struct Span: Sendable, Hashable {
     public var temperature: Double?
     public var maxTokens: Int64?
     public var topP: Double?
+    /// Why the model stopped, as the provider said it ("stop", "length" = truncated at the token
+    /// limit, "tool_calls", "content_filter", ...): of the first choice when there were several.
+    public var finishReason: String?
 
     public var inputMessages: [Message]
     public var outputMessages: [Message]

@@ -188,6 +188,7 @@ struct RowBatch: ScanBatch {
         case .promptVersion: return dict { $0.promptVersion }
         case .sessionID: return dict { $0.sessionID }
         case .userID: return dict { $0.userID }
+        case .finishReason: return dict { $0.finishReason }
         case .start: return ints { $0.startNanos }
         case .end: return ints { $0.endNanos }
         case .durationMs: return doubles { Double($0.durationNanos) / 1e6 }

@@ -8,7 +8,7 @@ enum SpanColumn: String, CaseIterable, Sendable {
     case project, service, name, kind, status, statusMessage = "status_message"
     case provider, model, requestModel = "request_model", responseModel = "response_model"
     case environment, promptName = "prompt_name", promptVersion = "prompt_version"
-    case sessionID = "session_id", userID = "user_id"
+    case sessionID = "session_id", userID = "user_id", finishReason = "finish_reason"
     case start, end, durationMs = "duration_ms"
     case inputTokens = "input_tokens", outputTokens = "output_tokens", cachedTokens = "cached_tokens"
     case reasoningTokens = "reasoning_tokens", totalTokens = "total_tokens"
@@ -42,6 +42,7 @@ enum SpanColumn: String, CaseIterable, Sendable {
         case .promptVersion: return .promptVersion
         case .sessionID: return .sessionID
         case .userID: return .userID
+        case .finishReason: return .finishReason
         default: return nil
         }
     }
@@ -54,7 +55,7 @@ enum SpanColumn: String, CaseIterable, Sendable {
 
     static let help = """
     trace_id span_id parent_span_id project service name kind status status_message provider model \
-    request_model response_model environment prompt_name prompt_version session_id user_id start end \
+    request_model response_model environment prompt_name prompt_version session_id user_id finish_reason start end \
     duration_ms input_tokens output_tokens cached_tokens reasoning_tokens total_tokens cost_usd ttft_ms \
     temperature max_tokens top_p error is_root
     """
@@ -83,6 +84,7 @@ enum SpanColumn: String, CaseIterable, Sendable {
         case .promptVersion: return str(s.promptVersion)
         case .sessionID: return str(s.sessionID)
         case .userID: return str(s.userID)
+        case .finishReason: return str(s.finishReason)
         case .start: return .time(s.startNanos)
         case .end: return .time(s.endNanos)
         case .durationMs: return .double(Double(s.durationNanos) / 1e6)

@@ -20,8 +20,12 @@ public enum SampleSpans {
         s.temperature = 0.7
         s.maxTokens = 2048
         s.topP = 0.95
-        s.inputMessages = [Message(role: "system", content: "You are helpful.\nBe brief."), Message(role: "user", content: "Où est la gare? 🚉 \(n)")]
-        s.outputMessages = [Message(role: "assistant", content: "Tout droit.")]
+        s.finishReason = "length"
+        s.inputMessages = [Message(role: "system", content: "You are helpful.\nBe brief."), Message(role: "user", content: "Où est la gare? 🚉 \(n)"),
+                           Message(role: "assistant", content: "", toolCalls: [ToolCall(id: "call_1", name: "find_station", arguments: "{\"city\": \"Paris\"}")]),
+                           Message(role: "tool", content: "{\"station\": \"Gare du Nord\"}", toolCallID: "call_1")]
+        s.outputMessages = [Message(role: "assistant", content: "Tout droit.",
+                                    toolCalls: [ToolCall(name: "show_map", arguments: ""), ToolCall(id: "c2", name: "route", arguments: "{}")])]
         s.documents = [RetrievedDocument(id: "doc-1", content: "Stations are…", score: 0.91), RetrievedDocument(content: "no id or score")]
         s.promptName = "answer"
         s.promptVersion = "v3"

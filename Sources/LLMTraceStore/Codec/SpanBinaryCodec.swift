@@ -15,7 +15,10 @@ public enum SpanBinaryCodec {
     static let bTTFT: UInt64 = 1 << 9, bTemperature: UInt64 = 1 << 10, bMaxTokens: UInt64 = 1 << 11
     static let bTopP: UInt64 = 1 << 12, bPromptName: UInt64 = 1 << 13, bPromptVersion: UInt64 = 1 << 14
     static let bSession: UInt64 = 1 << 15, bUser: UInt64 = 1 << 16, bEnvironment: UInt64 = 1 << 17
-    static let bDetails: UInt64 = 1 << 18
+    static let bDetails: UInt64 = 1 << 18, bFinishReason: UInt64 = 1 << 19
+    /// The details end with the message extras section (tool calls, tool call ids). Needed in the
+    /// WAL, where the next span follows the details; a head row or segment row knows its length.
+    static let bMessageExtras: UInt64 = 1 << 20
 
     static let kinds = SpanKind.allCases
     static let statuses = SpanStatus.allCases
@@ -56,7 +59,9 @@ public enum SpanBinaryCodec {
         if s.sessionID != nil { bits |= bSession }
         if s.userID != nil { bits |= bUser }
         if s.environment != nil { bits |= bEnvironment }
+        if s.finishReason != nil { bits |= bFinishReason }
         if hasDetails(s) { bits |= bDetails }
+        if hasMessageExtras(s) { bits |= bMessageExtras }
         w.varint(bits)
         if let v = s.statusMessage { w.varint(UInt64(t.intern(v))) }
         if let v = s.provider { w.varint(UInt64(t.intern(v))) }
@@ -76,6 +81,7 @@ public enum SpanBinaryCodec {
         if let v = s.sessionID { w.varint(UInt64(t.intern(v))) }
         if let v = s.userID { w.varint(UInt64(t.intern(v))) }
         if let v = s.environment { w.varint(UInt64(t.intern(v))) }
+        if let v = s.finishReason { w.varint(UInt64(t.intern(v))) }
         guard bits & bDetails != 0 else { return nil }
         let start = w.count
         encodeDetails(s, into: &w, texts: &t)
@@ -112,7 +118,10 @@ public enum SpanBinaryCodec {
         if bits & bSession != 0 { guard let v = str(&r, texts) else { return nil }; s.sessionID = v }
         if bits & bUser != 0 { guard let v = str(&r, texts) else { return nil }; s.userID = v }
         if bits & bEnvironment != 0 { guard let v = str(&r, texts) else { return nil }; s.environment = v }
-        if bits & bDetails != 0 { guard decodeDetails(&r, texts: texts, into: &s) else { return nil } }
+        if bits & bFinishReason != 0 { guard let v = str(&r, texts) else { return nil }; s.finishReason = v }
+        if bits & bDetails != 0 {
+            guard decodeDetails(&r, texts: texts, into: &s, extras: bits & bMessageExtras != 0) else { return nil }
+        }
         return r.failed ? nil : s
     }
 
@@ -130,7 +139,14 @@ public enum SpanBinaryCodec {
           && s.attributes.isEmpty && s.events.isEmpty)
     }
 
-    /// Messages, documents, tags, attributes and events.
+    /// Whether a message of `s` calls tools or answers a call: what the extras section holds.
+    public static func hasMessageExtras(_ s: Span) -> Bool {
+        s.inputMessages.contains { !$0.toolCalls.isEmpty || $0.toolCallID != nil }
+            || s.outputMessages.contains { !$0.toolCalls.isEmpty || $0.toolCallID != nil }
+    }
+
+    /// Messages, documents, tags, attributes and events, then the message extras when a message
+    /// has any.
     public static func encodeDetails(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) {
         // Index loops throughout: for-in would copy (retain and release) every element.
         w.varint(s.inputMessages.count)
@@ -159,9 +175,61 @@ public enum SpanBinaryCodec {
             w.svarint(s.events[k].timeNanos)
             encodeAttributes(s.events[k].attributes, into: &w, texts: &t)
         }
+        if hasMessageExtras(s) { encodeMessageExtras(s, into: &w, texts: &t) }
     }
 
-    public static func decodeDetails<T: TextLookup>(_ r: inout ByteReader, texts: T, into s: inout Span) -> Bool {
+    /// `varint n, n × (u8 side 0 input · 1 output, varint message index, varint tool_call_id text
+    /// id + 1 or 0, varint k, k × (varint call id text id + 1 or 0, text id name, content arguments))`,
+    /// one entry per message that has a call id or tool calls.
+    static func encodeMessageExtras(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) {
+        func has(_ m: Message) -> Bool { !m.toolCalls.isEmpty || m.toolCallID != nil }
+        w.varint(s.inputMessages.lazy.filter(has).count + s.outputMessages.lazy.filter(has).count)
+        for (side, list) in [(UInt8(0), s.inputMessages), (1, s.outputMessages)] {
+            for k in list.indices where has(list[k]) {
+                w.u8(side)
+                w.varint(k)
+                if let id = list[k].toolCallID { w.varint(UInt64(t.intern(id)) + 1) } else { w.varint(0) }
+                w.varint(list[k].toolCalls.count)
+                for c in list[k].toolCalls {
+                    if let id = c.id { w.varint(UInt64(t.intern(id)) + 1) } else { w.varint(0) }
+                    w.varint(UInt64(t.intern(c.name)))
+                    encodeContent(c.arguments, into: &w, texts: &t)
+                }
+            }
+        }
+    }
+
+    static func decodeMessageExtras<T: TextLookup>(_ r: inout ByteReader, texts: T, into s: inout Span) -> Bool {
+        func optText(_ r: inout ByteReader) -> String?? {
+            let ref = r.varint()
+            if ref == 0 { return .some(nil) }
+            guard ref - 1 <= UInt64(UInt32.max), let v = texts.text(UInt32(ref - 1)) else { return nil }
+            return .some(v)
+        }
+        let n = r.count(limit: r.remaining)
+        for _ in 0..<n {
+            let side = r.u8()
+            let k = Int(r.count(limit: Int(UInt32.max)))
+            guard side <= 1, k < (side == 0 ? s.inputMessages.count : s.outputMessages.count),
+                  let callID = optText(&r) else { return false }
+            let nCalls = r.count(limit: r.remaining)
+            var calls: [ToolCall] = []
+            calls.reserveCapacity(nCalls)
+            for _ in 0..<nCalls {
+                guard let id = optText(&r), let name = str(&r, texts), let args = decodeContent(&r, texts) else { return false }
+                calls.append(ToolCall(id: id, name: name, arguments: args))
+            }
+            if side == 0 { s.inputMessages[k].toolCallID = callID; s.inputMessages[k].toolCalls = calls }
+            else { s.outputMessages[k].toolCallID = callID; s.outputMessages[k].toolCalls = calls }
+        }
+        return !r.failed
+    }
+
+    /// Decodes one span's details into `s`. `extras`: whether the message extras section follows
+    /// the events (the WAL says so in the span's presence bits); nil reads it when bytes remain,
+    /// for a reader over exactly one row's details (head, segment).
+    public static func decodeDetails<T: TextLookup>(_ r: inout ByteReader, texts: T, into s: inout Span,
+                                                    extras: Bool? = nil) -> Bool {
         let nIn = r.count(limit: r.remaining)
         s.inputMessages.reserveCapacity(nIn)
         for _ in 0..<nIn {
@@ -198,6 +266,9 @@ public enum SpanBinaryCodec {
             let time = r.svarint()
             guard let ea = decodeAttributes(&r, texts: texts) else { return false }
             s.events.append(SpanEvent(name: name, timeNanos: time, attributes: ea))
+        }
+        if extras ?? (r.remaining > 0 && !r.failed) {
+            guard decodeMessageExtras(&r, texts: texts, into: &s) else { return false }
         }
         return !r.failed
     }

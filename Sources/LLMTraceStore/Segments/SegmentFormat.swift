@@ -31,7 +31,11 @@ public enum SegmentFormat {
         case project, service, name, kind, status, provider, requestModel, responseModel, environment
         case promptName, promptVersion, sessionID, userID
         case inputTokens, outputTokens, cachedTokens, reasoningTokens, costUSD, ttft, temperature, maxTokens, topP
-        case statusMessage, details
+        case statusMessage, details, finishReason
+
+        /// Columns added after the first segments were written: a segment without one reads it
+        /// as null in every row.
+        public static let optional: Set<Column> = [.finishReason]
     }
 
     /// How a column's blocks are encoded.
@@ -61,7 +65,7 @@ public enum SegmentFormat {
         case .start: return .deltaVarint
         case .duration: return .varint
         case .project, .service, .name, .kind, .status, .provider, .requestModel, .responseModel, .environment,
-             .promptName, .promptVersion, .sessionID, .userID, .statusMessage:
+             .promptName, .promptVersion, .sessionID, .userID, .statusMessage, .finishReason:
             return .dictionary
         case .inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens:
             return .nullableVarint

@@ -134,7 +134,7 @@ public final class SegmentReader: @unchecked Sendable {
         }
         textBlocks = tbs
         guard !f.failed else { throw corrupt("footer truncated", footerStart) }
-        for c in SegmentFormat.Column.allCases where columns[Int(c.rawValue)] == nil {
+        for c in SegmentFormat.Column.allCases where columns[Int(c.rawValue)] == nil && !SegmentFormat.Column.optional.contains(c) {
             throw corrupt("column \(c) missing", footerStart)
         }
         // Everything a decoder later indexes or allocates by is checked here, against the file:
@@ -217,7 +217,7 @@ public final class SegmentReader: @unchecked Sendable {
     public func dictionary(_ c: SegmentFormat.Column) throws -> [String] {
         let key = Int(c.rawValue)
         if let d = lock.withLock({ dictCache[key] }) { return d }
-        let info = columns[key]!
+        guard let info = columns[key] else { return [] }  // an optional column this segment predates
         let raw = try inflate(info.dictionary!, "dictionary of \(c)")
         var out: [String] = []
         out.reserveCapacity(info.dictionaryCount)
@@ -316,7 +316,7 @@ public final class SegmentReader: @unchecked Sendable {
         let durations = try decodeVarints(.duration, rows)
         var dicts: [SegmentFormat.Column: [String?]] = [:]
         for c in [SegmentFormat.Column.project, .service, .name, .kind, .status, .provider, .requestModel, .responseModel,
-                  .environment, .promptName, .promptVersion, .sessionID, .userID, .statusMessage] {
+                  .environment, .promptName, .promptVersion, .sessionID, .userID, .statusMessage, .finishReason] {
             dicts[c] = try decodeDict(c, rows)
         }
         var ints: [SegmentFormat.Column: [Int64?]] = [:]
@@ -354,6 +354,7 @@ public final class SegmentReader: @unchecked Sendable {
             s.timeToFirstTokenNanos = ints[.ttft]![k]
             s.maxTokens = ints[.maxTokens]![k]
             s.statusMessage = dicts[.statusMessage]![k]
+            s.finishReason = dicts[.finishReason]![k]
             s.costUSD = doubles[.costUSD]![k]
             s.temperature = doubles[.temperature]![k]
             s.topP = doubles[.topP]![k]
@@ -517,7 +518,7 @@ public final class SegmentReader: @unchecked Sendable {
     }
 
     func decodeDict(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [String?] {
-        let width = columns[Int(c.rawValue)]!.width
+        guard let width = columns[Int(c.rawValue)]?.width else { return [String?](repeating: nil, count: rows.count) }
         var codes: [Int] = []
         codes.reserveCapacity(rows.count)
         try forBlocks(c, rows) { r, blockRows in
@@ -592,8 +593,8 @@ public final class SegmentReader: @unchecked Sendable {
     /// A dictionary column as codes (0 = null, k = values[k-1]) and its values: predicates and
     /// group-by work on the codes without touching a string per row.
     public func dictColumn(_ c: SegmentFormat.Column) throws -> (codes: [UInt32], values: [String]) {
+        guard let width = columns[Int(c.rawValue)]?.width else { return ([UInt32](repeating: 0, count: rowCount), []) }
         let dict = try dictionary(c)
-        let width = columns[Int(c.rawValue)]!.width
         var codes = [UInt32](repeating: 0, count: rowCount)
         guard rowCount > 0 else { return (codes, dict) }
         var maxCode: UInt32 = 0

@@ -416,6 +416,7 @@ public struct SegmentWriter {
         case .sessionID: return s.sessionID
         case .userID: return s.userID
         case .statusMessage: return s.statusMessage
+        case .finishReason: return s.finishReason
         default: return nil
         }
     }
