@@ -72,6 +72,9 @@ public struct TraceRenderer {
             }
             if let c = s.costUSD { extras.append(Self.usd(c)) }
             if let ttft = s.timeToFirstTokenNanos { extras.append("ttft \(Self.duration(ttft))") }
+            if let f = s.finishReason, f != "stop" {
+                extras.append(f == "length" ? style("truncated (length)", .yellow) : "finish \(f)")
+            }
             if s.status == .error { extras.append(style("ERROR" + (s.statusMessage.map { ": \($0)" } ?? ""), .red)) }
             if !extras.isEmpty { line += "  " + extras.joined(separator: "  ") }
             out += line + "\n"
@@ -89,14 +92,27 @@ public struct TraceRenderer {
     private func details(_ s: Span, _ prefix: String, _ out: inout String) {
         let showText = s.kind == .llm || s.kind == .retrieval || s.kind == .embedding || full
         guard showText else { return }
-        for m in s.inputMessages { out += block(prefix, "\(m.role) ▸", m.content, .yellow) }
+        for m in s.inputMessages { message(m, prefix, "▸", .yellow, &out) }
         for d in s.documents {
             var label = "doc"
             if let id = d.id { label += " \(id)" }
             if let sc = d.score { label += " (\(Self.fixed(sc, 3)))" }
             out += block(prefix, label + " ▸", d.content, .magenta)
         }
-        for m in s.outputMessages { out += block(prefix, "\(m.role) ◂", m.content, .green) }
+        for m in s.outputMessages { message(m, prefix, "◂", .green, &out) }
+    }
+
+    /// A message: its text (a tool's answer labelled with the call it answers), then each tool
+    /// call as `name(arguments)`; an assistant turn that only calls tools shows just the calls.
+    private func message(_ m: Message, _ prefix: String, _ arrow: String, _ st: Terminal.Style, _ out: inout String) {
+        if !m.content.isEmpty || m.toolCalls.isEmpty {
+            let label = m.toolCallID.map { "\(m.role) [\($0)] \(arrow)" } ?? "\(m.role) \(arrow)"
+            out += block(prefix, label, m.content, st)
+        }
+        for c in m.toolCalls {
+            let label = "\(m.role) calls" + (c.id.map { " [\($0)]" } ?? "") + " \(arrow)"
+            out += block(prefix, label, "\(c.name)(\(c.arguments))", .cyan)
+        }
     }
 
     private func block(_ prefix: String, _ label: String, _ text: String, _ st: Terminal.Style) -> String {
@@ -128,8 +144,14 @@ public struct TraceRenderer {
         p.requestModel = s.requestModel.map(v)
         p.responseModel = s.responseModel.map(v)
         p.statusMessage = s.statusMessage.map(v)
-        p.inputMessages = s.inputMessages.map { Message(role: v($0.role), content: lines($0.content)) }
-        p.outputMessages = s.outputMessages.map { Message(role: v($0.role), content: lines($0.content)) }
+        func message(_ m: Message) -> Message {
+            Message(role: v(m.role), content: lines(m.content),
+                    toolCalls: m.toolCalls.map { ToolCall(id: $0.id.map(v), name: v($0.name), arguments: lines($0.arguments)) },
+                    toolCallID: m.toolCallID.map(v))
+        }
+        p.inputMessages = s.inputMessages.map(message)
+        p.outputMessages = s.outputMessages.map(message)
+        p.finishReason = s.finishReason.map(v)
         p.documents = s.documents.map { RetrievedDocument(id: $0.id.map(v), content: lines($0.content), score: $0.score) }
         return p
     }

@@ -186,3 +186,35 @@ import LLMTraceSynthetic
         try store.close()
     }
 }
+
+@Suite struct OlderFormatTests {
+    /// Tests/Fixtures/v1-store was written before the message extras and the finish_reason
+    /// column: its segment and its WAL still read, and new spans go in beside them.
+    @Test func dataFromBeforeToolCallsStillReads() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path
+        let fm = FileManager.default
+        try fm.removeItem(atPath: dir.path)
+        try fm.copyItem(atPath: root + "/Fixtures/v1-store", toPath: dir.path)
+        var store = try Store.open(testOptions(dir.path))
+        #expect(store.recovery.walSpansReplayed == 2)
+        var all = try allSpans(store).sorted { $0.inputTokens! < $1.inputTokens! }
+        #expect(all.count == 5)
+        #expect(all.map(\.inputTokens) == [100, 101, 102, 103, 104])
+        #expect(all.allSatisfy { $0.finishReason == nil && $0.service == "support-bot" && $0.requestModel == "gpt-4o-mini" })
+        #expect(all.map { $0.outputMessages.first?.content } == ["answer 0", "answer 1", "answer 2", "answer 3", "answer 4"])
+        #expect(all.allSatisfy { $0.inputMessages.count == 1 && $0.inputMessages[0].toolCalls.isEmpty })
+        #expect(all[4].attribute("n") == .int(4))
+
+        let new = fullSpan(77)
+        try store.append([new])
+        try store.sealNow()
+        try store.close()
+        store = try Store.open(testOptions(dir.path))
+        all = try allSpans(store)
+        #expect(all.count == 6)
+        #expect(all.first { $0.spanID == new.spanID } == new)
+        try store.close()
+    }
+}
