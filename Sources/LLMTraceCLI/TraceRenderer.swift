@@ -3,7 +3,8 @@ import LLMTraceModel
 /// Renders a trace as an indented tree with a time bar per span, for people.
 ///
 /// Children sit under their parent in start order; spans whose parent is not in the trace (a lost or
-/// not-yet-arrived parent) are shown as extra roots so nothing is hidden.
+/// not-yet-arrived parent) are shown as extra roots, and so is the earliest span of a parent cycle
+/// (A's parent is B, B's is A), so nothing is hidden.
 public struct TraceRenderer {
     public var color: Bool
     public var full: Bool
@@ -17,7 +18,8 @@ public struct TraceRenderer {
         self.width = max(60, width)
     }
 
-    public func render(_ spans: [Span]) -> String {
+    public func render(_ spans: [Span], scores: [Score] = []) -> String {
+        let scores = scores.map(Self.printable)
         let spans = spans.map(Self.printable)
         guard let first = spans.first else { return "" }
         let t0 = spans.map(\.startNanos).min()!
@@ -51,7 +53,12 @@ public struct TraceRenderer {
         if let u = spans.first(where: { $0.userID != nil })?.userID { meta.append("user \(u)") }
         if let e = spans.first(where: { $0.environment != nil })?.environment { meta.append("env \(e)") }
         meta.append("started \(Self.timestamp(t0))")
-        out += style(meta.joined(separator: "  ·  "), .dim) + "\n\n"
+        out += style(meta.joined(separator: "  ·  "), .dim) + "\n"
+        let traceScores = scores.filter { $0.spanID == nil || !ids.contains($0.spanID!) }
+        if !traceScores.isEmpty { out += "scores  " + traceScores.map(scoreText).joined(separator: "  ·  ") + "\n" }
+        out += "\n"
+        var spanScores: [SpanID: [Score]] = [:]
+        for s in scores { if let id = s.spanID, ids.contains(id) { spanScores[id, default: []].append(s) } }
 
         let barWidth = max(16, min(40, width / 4))
         let nameWidth = max(24, width - barWidth - 46)
@@ -78,6 +85,10 @@ public struct TraceRenderer {
             if s.status == .error { extras.append(style("ERROR" + (s.statusMessage.map { ": \($0)" } ?? ""), .red)) }
             if !extras.isEmpty { line += "  " + extras.joined(separator: "  ") }
             out += line + "\n"
+            if let sc = spanScores[s.spanID] {
+                let p = depth == 0 ? "   " : prefix + (isLast ? "   " : "│  ") + "   "
+                out += p + style("scores", .dim) + " " + sc.map(scoreText).joined(separator: "  ·  ") + "\n"
+            }
             let childPrefix = depth == 0 ? "" : prefix + (isLast ? "   " : "│  ")
             let detailPrefix = childPrefix + ((children[s.spanID]?.isEmpty ?? true) ? "   " : "│  ")
             details(s, detailPrefix, &out)
@@ -86,7 +97,24 @@ public struct TraceRenderer {
         }
         var seen = Set<SpanID>()
         for r in roots { walk(r, "", true, 0, &seen) }
+        // Spans no root reaches sit on a parent cycle: each cycle from its earliest span.
+        for s in spans.sorted(by: order) where !seen.contains(s.spanID) {
+            out += style("(parent links form a cycle)", .dim) + "\n"
+            walk(s, "", true, 0, &seen)
+        }
         return out
+    }
+
+    /// `name=value (source)`, with the comment when there is one.
+    private func scoreText(_ s: Score) -> String {
+        var v: String
+        switch s.value {
+        case .number(let d): v = DecimalText.significant(d, 4)
+        case .category(let c): v = c
+        }
+        v = "\(s.name)=" + style(v, .bold) + " (\(s.source.rawValue))"
+        if let c = s.comment, !c.isEmpty { v += " “" + (c.count > 80 ? String(c.prefix(79)) + "…" : c) + "”" }
+        return v
     }
 
     private func details(_ s: Span, _ prefix: String, _ out: inout String) {
@@ -128,6 +156,14 @@ public struct TraceRenderer {
     }
 
     private func style(_ s: String, _ st: Terminal.Style) -> String { Terminal.style(s, st, color: color) }
+
+    static func printable(_ s: Score) -> Score {
+        var p = s
+        p.name = Terminal.visible(s.name)
+        if case .category(let c) = s.value { p.value = .category(Terminal.visible(c)) }
+        p.comment = s.comment.map { Terminal.visible($0) }
+        return p
+    }
 
     /// The span with every text it shows made safe for a terminal (`Terminal.visible`; prompts
     /// and documents keep their line breaks).
@@ -188,7 +224,9 @@ public struct TraceRenderer {
 
     public static func usd(_ v: Double) -> String {
         if v == 0 { return "$0" }
-        return "$" + fixed(v, v < 0.01 ? 5 : (v < 1 ? 4 : 2))
+        // Under a cent, three significant digits ($0.00000765); else cents, or tenths of a cent.
+        if abs(v) < 0.01 { return "$" + DecimalText.significant(v, 3) }
+        return "$" + fixed(v, v < 1 ? 4 : 2)
     }
 
     public static func fixed(_ v: Double, _ digits: Int) -> String {

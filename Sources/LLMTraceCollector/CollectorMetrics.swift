@@ -80,7 +80,7 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
         gauges = g
     }
 
-    public static let version = "0.5.0"
+    public static let version = LLMTraceVersion.string
 
     /// A span's labels. Hashed with one FNV-1a pass over their bytes (Swift's String hashing ran
     /// SipHash over each of the five per span, most of the grouping cost).

@@ -66,36 +66,44 @@ extension Collector {
         }
     }
 
-    /// `GET /api/traces/{id}`: every span of the trace as native JSON, in start order.
+    /// `GET /api/traces/{id}`: every span of the trace as native JSON, in start order, and its
+    /// scores (`TraceDocument`). The id may be a unique prefix of 8 to 31 hex digits; one that
+    /// names several traces (of the key's project) is a 409 listing a few.
     func traceByID(_ req: HTTPRequest, _ hex: Substring) -> HTTPResponse {
         let grant: KeyRing.Grant?
         switch readGrant(req) {
         case .failure(let r): return r.response
         case .success(let g): grant = g
         }
-        guard let id = TraceID(hex: hex.lowercased()), !id.isZero else {
-            return .error(400, "'\(hex)' is not a trace id: expected 32 hex digits")
+        guard let prefix = TraceIDPrefix(hex), prefix.low != prefix.high || !prefix.low.isZero else {
+            return .error(400, "'\(hex.prefix(64))' is not a trace id: expected 32 hex digits, or a unique prefix of at least \(TraceIDPrefix.minimumDigits)")
         }
-        var spans: [Span]
-        do { spans = try store.trace(id) } catch {
+        do {
+            var found: [(TraceID, [Span])] = []
+            let candidates = prefix.digits.utf8.count == 32 ? [prefix.low] : try store.traceIDs(prefix: prefix, limit: 10)
+            for id in candidates {
+                var spans = try store.trace(id)
+                if let g = grant { spans.removeAll { $0.project != g.project } }
+                if !spans.isEmpty { found.append((id, spans)) }
+                if found.count > 3 { break }
+            }
+            guard let (id, spans) = found.first else { return .error(404, "trace \(prefix) not found") }
+            guard found.count == 1 else {
+                return .error(409, "trace id prefix \(prefix) is ambiguous: it matches \(found.map(\.0.hex).joined(separator: ", "))\(found.count > 3 ? ", …" : ""); give more digits")
+            }
+            let projects = grant.map { [$0.project] } ?? Array(Set(spans.map(\.project))).sorted()
+            var scores: [Score] = []
+            for p in projects { scores += try store.index.scores(project: p, trace: id) }
+            var w = JSONWriter(capacity: 4096)
+            TraceDocument(traceID: id, spans: spans.sorted { ($0.startNanos, $0.spanID.value) < ($1.startNanos, $1.spanID.value) },
+                          scores: scores).encodeJSON(into: &w)
+            var out = w.bytes
+            out.append(0x0A)
+            return .json(200, out)
+        } catch {
             log.error("trace lookup failed", [("error", "\(error)")])
-            return .error(500, "trace lookup failed: \(error)")
+            return .error(500, "trace lookup failed")
         }
-        if let g = grant { spans.removeAll { $0.project != g.project } }
-        guard !spans.isEmpty else { return .error(404, "trace \(id.hex) not found") }
-        spans.sort { ($0.startNanos, $0.spanID.value) < ($1.startNanos, $1.spanID.value) }
-        var w = JSONWriter(capacity: 4096)
-        w.beginObject()
-        w.key("trace_id"); w.string(id.hex)
-        w.key("span_count"); w.int(Int64(spans.count))
-        w.key("spans")
-        w.beginArray()
-        for s in spans { s.encodeJSON(into: &w) }
-        w.endArray()
-        w.endObject()
-        var out = w.bytes
-        out.append(0x0A)
-        return .json(200, out)
     }
 }
 

@@ -45,6 +45,29 @@ public struct TraceID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func < (a: TraceID, b: TraceID) -> Bool { a.hi != b.hi ? a.hi < b.hi : a.lo < b.lo }
 }
 
+/// The first hex digits of a trace id, as people copy them from a log line: 8 to 32 digits. Its
+/// ids are the range `low...high` (the digits padded with 0s, then with fs).
+public struct TraceIDPrefix: Sendable, CustomStringConvertible {
+    public let digits: String
+    public let low: TraceID
+    public let high: TraceID
+    public static let minimumDigits = 8
+
+    public init?(_ text: some StringProtocol) {
+        let d = String(text).lowercased()
+        guard d.utf8.count >= Self.minimumDigits, d.utf8.count <= 32,
+              d.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }),
+              let lo = TraceID(hex: d + String(repeating: "0", count: 32 - d.utf8.count)),
+              let hi = TraceID(hex: d + String(repeating: "f", count: 32 - d.utf8.count)) else { return nil }
+        digits = d
+        low = lo
+        high = hi
+    }
+
+    public func matches(_ id: TraceID) -> Bool { id >= low && id <= high }
+    public var description: String { digits }
+}
+
 /// An 8-byte span identifier. Zero means "no span" (OTLP treats an all-zero id as invalid).
 public struct SpanID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var value: UInt64

@@ -1,3 +1,4 @@
+import LLMTraceModel
 import Foundation
 
 /// A value in a query result or expression. Times are nanoseconds since the Unix epoch, kept apart
@@ -45,8 +46,7 @@ public enum QueryValue: Hashable, Sendable {
 
     static func formatDouble(_ d: Double) -> String {
         if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-        let s = String(format: "%.6g", d)
-        return s
+        return DecimalText.significant(d, 6)
     }
 
     /// 2026-11-25T06:11:57.123Z

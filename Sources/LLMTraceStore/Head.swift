@@ -72,6 +72,8 @@ final class Head {
         return s
     }
 
+    func traceIDs(_ prefix: TraceIDPrefix) -> [TraceID] { traceRows.keys.filter(prefix.matches) }
+
     func trace(_ id: TraceID) -> [Span] {
         guard let idx = traceRows[id] else { return [] }
         return texts.withTexts { t in idx.map { span(Int($0), texts: t) } }

@@ -667,6 +667,20 @@ public final class Store: @unchecked Sendable {
         return out
     }
 
+    /// The traces whose id starts with `prefix`, at most `limit` (ascending): enough to tell a
+    /// unique prefix from an ambiguous one. Searches the head, heads being sealed, replayed spans
+    /// and the index.
+    public func traceIDs(prefix: TraceIDPrefix, limit: Int = 2) throws -> [TraceID] {
+        var found = Set<TraceID>()
+        state.withLock {
+            found.formUnion(head.traceIDs(prefix))
+            for s in sealing { found.formUnion(s.head.traceIDs(prefix)) }
+            for s in replayed where prefix.matches(s.traceID) { found.insert(s.traceID) }
+        }
+        found.formUnion(try index.traceIDs(from: prefix.low, to: prefix.high, limit: limit))
+        return Array(found.sorted().prefix(limit))
+    }
+
     /// Hashes of the message and document paragraphs matching an FTS5 query (at most `limit`; more
     /// is an error that says so). Paragraphs of the last seconds may not be indexed yet. The limit
     /// bounds the set a query holds (2M hashes: about 50 MB while it runs); postings files make a

@@ -1,3 +1,4 @@
+import LLMTraceModel
 import LLMTraceCLI
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ struct BenchMain {
     USAGE
       llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression 1] [--dir DIR] [--keep]
       llmtrace-bench json  [--spans N]
-      llmtrace-bench gen   [--spans N] [--seed S] [--project P]   > spans.jsonl
+      llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
                             [--gzip] [--server-pid PID] [--server-arg ARG]...
       llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse]
@@ -50,6 +51,10 @@ struct BenchMain {
 
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "--version" {
+            Terminal.print("llmtrace-bench \(LLMTraceVersion.string)")
+            exit(0)
+        }
         guard let cmd = args.first, !["-h", "--help", "help"].contains(cmd) else {
             Terminal.print(usage)
             exit(args.isEmpty ? 2 : 0)

@@ -1,14 +1,22 @@
 import LLMTraceCLI
 import LLMTraceModel
+import LLMTraceQuery
 import LLMTraceStore
+import LLMTraceSupport
 import LLMTraceSynthetic
 
 /// `llmtrace-bench gen`: writes the synthetic workload as native JSON lines (for demos and imports).
+/// The first trace starts at `--start` (RFC 3339, nanoseconds, or a duration ago such as 1h, the
+/// default), so `tracectl stats` and `search --since 1h` show a fresh import.
 enum GenCommand {
     static func run(_ argv: [String]) throws {
-        let a = try ArgumentParser.parse(argv, options: ["spans", "seed", "project"], flags: ["time-only"])
+        let a = try ArgumentParser.parse(argv, options: ["spans", "seed", "project", "start"], flags: ["time-only"])
         let total = try a.int("spans", default: 1000)
-        var gen = SyntheticWorkload(seed: UInt64(try a.int("seed", default: 1)))
+        let startText = a.value("start") ?? "1h"
+        guard let start = QueryValue.parseTimeArgument(startText, now: wallNanos()) else {
+            throw UsageError("--start takes an RFC 3339 time (2026-12-01T09:00:00Z), nanoseconds since 1970, or a duration ago (90m, 1h, 2d), got '\(startText)'")
+        }
+        var gen = SyntheticWorkload(seed: UInt64(try a.int("seed", default: 1)), startNanos: start)
         let project = a.value("project") ?? "default"
         var produced = 0
         if a.has("time-only") {

@@ -8,6 +8,7 @@ import LLMTraceCollector
 import LLMTraceIngest
 import LLMTraceHTTP
 import LLMTraceStore
+import LLMTraceModel
 
 /// `llmtraced`: the LLMTrace server. Owns the data directory (recovery, sealing, retention) and
 /// serves the HTTP API: native and OTLP/HTTP ingest, health checks.
@@ -104,8 +105,9 @@ struct Llmtraced {
                                       "dedup-window", "dedup-max-spans"]
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help"])
+        let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help", "version"])
         if a.has("help") { Terminal.print(usage); return 0 }
+        if a.has("version") { Terminal.print("llmtraced \(LLMTraceVersion.string)"); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'; see llmtraced --help") }
 
         var config = CollectorConfig()

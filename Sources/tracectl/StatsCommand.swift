@@ -45,7 +45,7 @@ enum StatsCommand {
         return """
         SELECT service, model, count() AS calls, sum(error) AS errors, round(avg(error) * 100, 2) AS error_pct, \
         round(p50(duration_ms), 1) AS p50_ms, round(p95(duration_ms), 1) AS p95_ms, sum(input_tokens) AS input_tokens, \
-        sum(output_tokens) AS output_tokens, round(sum(cost_usd), 4) AS cost_usd FROM spans\
+        sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd FROM spans\
         \(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) \
         GROUP BY service, model ORDER BY calls DESC, service, model
         """

@@ -91,7 +91,7 @@ enum TailCommand {
         let dur = ms >= 1000 ? String(format: "%7.2fs", ms / 1000) : String(format: "%6.0fms", ms)
         // Every field a span sent is printed visibly escaped (Terminal.visible).
         func text(_ key: String) -> String { Terminal.visible(s[key]?.string ?? "") }
-        let trace = String(text("trace_id").prefix(16))
+        let trace = text("trace_id")
         let model = Terminal.visible(s["response_model"]?.string ?? s["request_model"]?.string ?? "")
         var parts = [QueryValue.formatTime(start), trace, pad(text("service"), 16), pad(text("name"), 24),
                      pad(text("kind"), 9), pad(model, 22), dur]

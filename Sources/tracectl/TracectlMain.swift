@@ -1,3 +1,4 @@
+import LLMTraceModel
 import LLMTraceCLI
 import LLMTraceQuery
 #if canImport(Glibc)
@@ -48,6 +49,10 @@ struct Tracectl {
         }
         if ["-h", "--help", "help"].contains(cmd) {
             Terminal.print(usage)
+            exit(0)
+        }
+        if cmd == "--version" || cmd == "version" {
+            Terminal.print("tracectl \(LLMTraceVersion.string)")
             exit(0)
         }
         args.removeFirst()

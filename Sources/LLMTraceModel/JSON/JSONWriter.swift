@@ -78,7 +78,7 @@ public struct JSONWriter {
     public mutating func double(_ d: Double) {
         prefix()
         if d.isFinite {
-            bytes.append(contentsOf: d.description.utf8)
+            bytes.append(contentsOf: DecimalText.shortest(d).utf8)
         } else {
             bytes.append(contentsOf: "null".utf8)
         }

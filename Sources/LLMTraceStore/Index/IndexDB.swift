@@ -282,6 +282,21 @@ public final class IndexDB: @unchecked Sendable {
         }
     }
 
+    /// Distinct trace ids in `low...high` (a prefix's range), at most `limit`, ascending.
+    public func traceIDs(from low: TraceID, to high: TraceID, limit: Int) throws -> [TraceID] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT DISTINCT trace_id FROM trace_rows WHERE trace_id >= ? AND trace_id <= ? ORDER BY trace_id LIMIT ?")
+            st.bind(1, low.bytes).bind(2, high.bytes).bind(3, Int64(limit))
+            var out: [TraceID] = []
+            while try st.step() {
+                let bytes = st.blob(0)
+                guard bytes.count == 16 else { continue }
+                out.append(bytes.withUnsafeBytes { TraceID(bytes: $0) })
+            }
+            return out
+        }
+    }
+
     public func spanLocations(_ id: SpanID) throws -> [(segment: UInt64, row: Int)] {
         try readLock.withLock {
             let st = try reader.prepare("SELECT segment_id, row FROM span_rows WHERE span_id = ?")
