@@ -57,6 +57,8 @@ enum TailCommand {
             if let v = a.value(opt) { filters += "&" + Remote.queryString([(param, v)]) }
         }
         let color = Terminal.useColor && !a.has("no-color")
+        // Ctrl-C is how a tail is meant to end: exit 0 (every line is already written, unbuffered).
+        signal(SIGINT) { _ in _exit(0) }
         let deadline = seconds > 0 ? monotonicNanos() + Int64(seconds) * 1_000_000_000 : Int64.max
         var after: Int64? = nil
         var printed = 0
@@ -96,7 +98,7 @@ enum TailCommand {
         var parts = [QueryValue.formatTime(start), trace, pad(text("service"), 16), pad(text("name"), 24),
                      pad(text("kind"), 9), pad(model, 22), dur]
         if let i = s["input_tokens"]?.int, let o = s["output_tokens"]?.int { parts.append("\(i)→\(o) tok") }
-        if let c = s["cost_usd"]?.double { parts.append(String(format: "$%.5f", c)) }
+        if let c = s["cost_usd"]?.double { parts.append(TraceRenderer.usd(c)) }
         if s["status"]?.string == "error" {
             parts.append(Terminal.style("ERROR " + text("status_message"), .red, color: color))
         }

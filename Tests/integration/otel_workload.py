@@ -5,6 +5,9 @@ JSON message attributes), OpenInference and OpenLLMetry.
 Used two ways:
   python3 otel_workload.py fixtures DIR   writes DIR/traces.pb (the exporter's protobuf bytes) and
                                           DIR/traces.json (the same request as OTLP/JSON)
+  python3 otel_workload.py --export       exports one agent trace with the SDK's OTLPSpanExporter
+                                          to $OTEL_EXPORTER_OTLP_ENDPOINT, as an instrumented app would
+                                          (the README tour's stand-in for "python my_llm_app.py")
   import otel_workload; otel_workload.emit(tracer)   from the integration test (real exporter)
 
 Needs: pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http
@@ -138,8 +141,22 @@ def make_fixtures(outdir):
         f.write("\n")
 
 
+def export():
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "my-llm-app"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    emit(provider.get_tracer("my_llm_app"), "app")
+    provider.shutdown()
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "fixtures":
         make_fixtures(sys.argv[2])
+    elif sys.argv[1:] == ["--export"]:
+        export()
     else:
         sys.exit(__doc__)
