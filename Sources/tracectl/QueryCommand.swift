@@ -104,18 +104,25 @@ enum QueryCommand {
         }
         if a.has("json") {
             Terminal.write(String(decoding: result.json(), as: UTF8.self) + "\n")
+            truncationNotice(result.stats.truncated, rows: result.rows.count)
             return 0
         }
         let table = ResultTable(columns: result.columns, numeric: result.types.map { $0 == .int || $0 == .double },
                                 rows: result.rows.map { $0.map { $0.isNull ? nil : $0.text } })
         if a.has("csv") {
             Terminal.write(table.csv())
+            truncationNotice(result.stats.truncated, rows: result.rows.count)
             return 0
         }
         Terminal.write(table.aligned(color: color))
         let s = result.stats
         footer(rows: result.rows.count, scanned: s.rowsScanned, read: s.segmentsRead, pruned: s.segmentsPruned, ms: s.elapsedMs, truncated: s.truncated, color: color)
         return 0
+    }
+
+    /// A result cut at --max-rows says so on stderr in every format (the table says it in its footer).
+    static func truncationNotice(_ truncated: Bool, rows: Int) {
+        if truncated { Terminal.error("tracectl: result cut at \(rows) rows (--max-rows); more rows matched: add LIMIT or raise --max-rows") }
     }
 
     static func footer(rows: Int, scanned: Int, read: Int, pruned: Int, ms: Double, truncated: Bool, color: Bool) {
@@ -154,6 +161,7 @@ enum QueryCommand {
         }
         if a.has("json") {
             Terminal.write(Terminal.visible(String(decoding: response.body, as: UTF8.self), keepNewlines: true))
+            truncationNotice(doc["stats"]?["truncated"]?.bool ?? false, rows: doc["rows"]?.array?.count ?? 0)
             return 0
         }
         let cols = doc["columns"]?.array ?? []
@@ -174,6 +182,7 @@ enum QueryCommand {
         let table = ResultTable(columns: names, numeric: numeric, rows: rows)
         if a.has("csv") {
             Terminal.write(table.csv())
+            truncationNotice(doc["stats"]?["truncated"]?.bool ?? false, rows: rows.count)
             return 0
         }
         Terminal.write(table.aligned(color: color))

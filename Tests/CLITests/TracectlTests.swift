@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import LLMTraceModel
 import LLMTraceCLI
+import LLMTraceQuery
 import LLMTraceSynthetic
 @testable import LLMTraceStore
 
@@ -276,6 +277,43 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(bad.stderr.contains("\n" + String(repeating: " ", count: 34) + "^"), "\(bad.stderr)")
         #expect(try run("tracectl", ["query", "--data", dir]).status == 2)
         #expect(try run("tracectl", ["query", "SELECT 1 FROM spans", "--endpoint", "http://127.0.0.1:1"]).status == 4)
+
+        // A result cut at --max-rows says so on stderr in every format, not only the table.
+        for format in [[], ["--csv"], ["--json"]] {
+            let cut = try run("tracectl", ["query", "SELECT span_id FROM spans", "--data", dir, "--max-rows", "5"] + format)
+            #expect(cut.status == 0)
+            #expect(cut.stderr.contains("more rows matched"), "\(format): \(cut.stderr)")
+            let whole = try run("tracectl", ["query", "SELECT span_id FROM spans LIMIT 5", "--data", dir] + format)
+            #expect(!whole.stderr.contains("more rows matched"), "\(format): \(whole.stderr)")
+        }
+    }
+
+    /// The first 8+ hex digits of a trace id find it when they name one trace; a prefix naming
+    /// several is an error listing them.
+    @Test func traceByIDPrefix() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func span(_ hi: UInt64, _ lo: UInt64, _ id: UInt64) -> String {
+            String(decoding: Span(traceID: TraceID(hi: hi, lo: lo), spanID: SpanID(id), name: "op\(id)", startNanos: 1_000, endNanos: 2_000).jsonBytes(), as: UTF8.self)
+        }
+        let lines = [span(0xabcd_ef01_0000_0001, 7, 1), span(0xabcd_ef01_0000_0002, 8, 2), span(0x1234_5678_9abc_def0, 9, 3)].joined(separator: "\n")
+        #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: lines).status == 0)
+        let unique = try run("tracectl", ["trace", "12345678", "--data", dir, "--json"])
+        #expect(unique.status == 0, "\(unique.stderr)")
+        #expect(unique.stdout.contains("\"trace_id\": \"123456789abcdef00000000000000009\""))
+        #expect(try run("tracectl", ["trace", "ABCDEF01000000020", "--data", dir]).stdout.contains("op2"))
+        let ambiguous = try run("tracectl", ["trace", "abcdef01", "--data", dir])
+        #expect(ambiguous.status == 1)
+        #expect(ambiguous.stderr.contains("ambiguous") && ambiguous.stderr.contains("abcdef01000000010000000000000007"), "\(ambiguous.stderr)")
+        #expect(try run("tracectl", ["trace", "abcdef", "--data", dir]).status == 2, "under 8 digits")
+        #expect(try run("tracectl", ["trace", "ffffffff", "--data", dir]).status == 1)
+    }
+
+    @Test func everyExecutableSaysItsVersion() throws {
+        for tool in ["llmtraced", "tracectl", "llmtrace-bench"] {
+            let r = try run(tool, ["--version"])
+            #expect(r.status == 0 && r.stdout == "\(tool) \(LLMTraceVersion.string)\n", "\(tool): \(r.stdout)")
+        }
     }
 
     @Test func queryThroughTheCollector() throws {
@@ -343,6 +381,8 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(TraceRenderer.grouped(1234567) == "1,234,567")
         #expect(TraceRenderer.usd(0.00358) == "$0.00358")
         #expect(TraceRenderer.usd(12.5) == "$12.50")
+        #expect(TraceRenderer.usd(2.4599999999999998e-05) == "$0.0000246")
+        #expect(QueryValue.double(7.65e-06).text == "0.00000765")
         #expect(TraceRenderer.timestamp(1_767_225_600_123_000_000) == "2026-01-01T00:00:00.123Z")
         #expect(TraceRenderer.timestamp(0) == "1970-01-01T00:00:00.000Z")
     }
@@ -357,6 +397,35 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         #expect(out.contains("└─ child"))
         #expect(out.contains("orphan"))
         #expect(out.contains("3 spans"))
+    }
+
+    /// A → B → A: neither span is a root, and both are still shown.
+    @Test func parentCyclesAreShownNotHidden() {
+        let t = TraceID(hi: 1, lo: 1)
+        let a = Span(traceID: t, spanID: SpanID(1), parentSpanID: SpanID(2), name: "span-a", startNanos: 0, endNanos: 100)
+        let b = Span(traceID: t, spanID: SpanID(2), parentSpanID: SpanID(1), name: "span-b", startNanos: 10, endNanos: 20)
+        let root = Span(traceID: t, spanID: SpanID(3), name: "root", startNanos: 5, endNanos: 50)
+        let out = TraceRenderer(color: false, full: false).render([b, root, a])
+        #expect(out.contains("span-a") && out.contains("└─ span-b") && out.contains("root"), "\(out)")
+        #expect(out.contains("cycle"))
+    }
+
+    @Test func toolCallsFinishReasonsAndScoresAreShown() {
+        let t = TraceID(hi: 1, lo: 2)
+        var s = Span(traceID: t, spanID: SpanID(1), name: "chat", kind: .llm, startNanos: 0, endNanos: 100)
+        s.inputMessages = [Message(role: "user", content: "weather?"), Message(role: "tool", content: "{\"t\": 18}", toolCallID: "call_1")]
+        s.outputMessages = [Message(role: "assistant", content: "", toolCalls: [ToolCall(id: "call_2", name: "get_weather", arguments: "{\"city\": \"Paris\"}")])]
+        s.finishReason = "length"
+        let scores = [Score(traceID: t, name: "helpful", value: .number(1), timeNanos: 5),
+                      Score(traceID: t, spanID: SpanID(1), name: "faithful", value: .category("yes\u{1b}]0;x\u{07}"), source: .eval, timeNanos: 6)]
+        let out = TraceRenderer(color: false, full: false).render([s], scores: scores)
+        #expect(out.contains("assistant calls [call_2] ◂ get_weather({\"city\": \"Paris\"})"), "\(out)")
+        #expect(out.contains("tool [call_1] ▸ {\"t\": 18}"))
+        #expect(!out.contains("assistant ◂"), "a turn that only calls a tool shows the call alone")
+        #expect(out.contains("truncated (length)"))
+        #expect(out.contains("scores  helpful=1 (user)"))
+        #expect(out.contains("faithful=yes\\e]0;x\\a (eval)") || out.contains("faithful=yes\\x1b]0;x\\x07 (eval)"), "\(out)")
+        #expect(!out.contains("\u{1b}"))
     }
 
     @Test func longTextIsShortenedUnlessFull() {
