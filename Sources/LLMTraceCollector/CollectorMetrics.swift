@@ -89,13 +89,14 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
         let fnv: UInt64
 
         init(project: String, service: String, model: String, kind: String, status: String) {
-            self.project = project
-            self.service = service
-            self.model = model
+            // Bounded here too: this key is cached, and a runaway value must not be held per span group.
+            self.project = LabelValue.bounded(project)
+            self.service = LabelValue.bounded(service)
+            self.model = LabelValue.bounded(model)
             self.kind = kind
             self.status = status
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for part in [project, service, model, kind, status] {
+            for part in [self.project, self.service, self.model, kind, status] {
                 var p = part
                 p.withUTF8 { b in for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 } }
                 h = (h ^ 0xff) &* 0x100_0000_01b3

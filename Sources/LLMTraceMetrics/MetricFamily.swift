@@ -58,8 +58,11 @@ public final class MetricFamily: @unchecked Sendable {
 
     /// The series id of `labels`: its own while there is room (or it exists), else the overflow
     /// series'. Each call for a new label set past the cap counts as one fold. Lock held.
-    private func lockedID(_ labels: [String]) -> Int {
-        precondition(labels.count == labelNames.count, "\(name) takes labels \(labelNames)")
+    private func lockedID(_ given: [String]) -> Int {
+        precondition(given.count == labelNames.count, "\(name) takes labels \(labelNames)")
+        if let id = ids[given] { return id }
+        // A runaway value (a 1 MB service name) must not make every scrape that big.
+        let labels = given.contains { $0.utf8.count > LabelValue.maxBytes } ? given.map(LabelValue.bounded) : given
         if let id = ids[labels] { return id }
         var key = labels
         if store.count >= maxSeries - 1 {

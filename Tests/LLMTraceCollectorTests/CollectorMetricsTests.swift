@@ -164,6 +164,22 @@ import LLMTraceOTLP
         }
     }
 
+    /// A 1 MB service name is stored as sent, but its label value is cut: every scrape stays small.
+    @Test func labelValuesAreBounded() throws {
+        try withCollector { c in
+            let huge = String(repeating: "é", count: 500_000)  // 1 MB of UTF-8, 2 bytes a character
+            #expect(call(c, "POST", "/v1/spans", "[" + span(1, model: "m", service: huge) + "," + span(2, model: "m", service: huge + "x") + "]",
+                         key: Self.keys["chat"]!.ingest).status == 200)
+            let text = String(decoding: c.metrics.registry.render(), as: UTF8.self)
+            #expect(text.utf8.count < 200_000, "scrape of \(text.utf8.count) bytes")
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("llmtrace_spans_total{") && $0.contains("éé") })
+            #expect(line.contains("é…\""), "cut at a character boundary, marked: \(line.prefix(80))")
+            #expect(line.hasSuffix(" 2"), "the two names share the bounded series: \(line.suffix(20))")
+            #expect(LabelValue.bounded(huge).utf8.count <= LabelValue.maxBytes)
+            #expect(LabelValue.bounded("short") == "short")
+        }
+    }
+
     @Test func rejectionReasonsAreAFixedSet() throws {
         try withCollector { c in
             let good = span(1, model: "m")
