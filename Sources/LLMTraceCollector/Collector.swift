@@ -13,6 +13,9 @@ public final class Collector: @unchecked Sendable {
     public struct Options: Sendable {
         /// Request bodies after gzip/deflate decoding (413 beyond).
         public var maxDecodedBodyBytes = 64 * 1024 * 1024
+        /// Decoded bytes of compressed bodies held by requests in flight, all together: past it a
+        /// request is a 503 with Retry-After (32 parallel gzip bombs cannot take gigabytes).
+        public var maxDecodedInFlightBytes = 256 * 1024 * 1024
         public var limits = IngestLimits()
         /// Rejection reasons quoted in a reply (the count is always exact).
         public var maxReportedErrors = 20
@@ -42,6 +45,8 @@ public final class Collector: @unchecked Sendable {
     public let live = LiveSpans()
     /// What `GET /metrics` exports.
     public let metrics: CollectorMetrics
+    /// Decoded bytes of compressed bodies in flight (`Options.maxDecodedInFlightBytes`).
+    public let decodeBudget: DecodeBudget
     private let counters = Condition()
     private var accepted = 0
     private var rejected = 0
@@ -55,6 +60,7 @@ public final class Collector: @unchecked Sendable {
         self.options = options
         self.log = log
         self.queryEngine = QueryEngine(store: store)
+        self.decodeBudget = DecodeBudget(limit: options.maxDecodedInFlightBytes)
         self.metrics = CollectorMetrics(maxSeries: options.metricsMaxSeries, enabled: options.metricsEnabled)
         fanout.add(live)
         fanout.add(metrics)
@@ -143,13 +149,18 @@ public final class Collector: @unchecked Sendable {
         }
     }
 
-    func body(_ req: HTTPRequest) -> Result<[UInt8], Refusal> {
+    /// The request body, decoded. A compressed body's decoded bytes count against
+    /// `maxDecodedInFlightBytes` until the returned hold is released (the handler keeps it alive
+    /// while it works on the body).
+    func body(_ req: HTTPRequest) -> Result<(bytes: [UInt8], hold: DecodeBudget.Hold), Refusal> {
+        let hold = decodeBudget.hold()
         do {
-            let b = try BodyDecoding.decodedBody(req, limit: options.maxDecodedBodyBytes)
+            let b = try BodyDecoding.decodedBody(req, limit: options.maxDecodedBodyBytes, reserve: hold.reserve)
             if b.isEmpty { return .failure(Refusal(.error(400, "empty request body"))) }
-            return .success(b)
+            return .success((b, hold))
         } catch {
-            return .failure(Refusal(.error(error.status, error.message)))
+            let retry = error.status == 503 ? [("retry-after", "\(options.retryAfterSeconds)")] : []
+            return .failure(Refusal(.error(error.status, error.message, headers: retry)))
         }
     }
 
@@ -207,11 +218,12 @@ public final class Collector: @unchecked Sendable {
         case let other:
             return .error(415, "unsupported Content-Type '\(other ?? "none")': OTLP/HTTP takes application/x-protobuf or application/json")
         }
-        let payload: [UInt8]
+        let payload: [UInt8], hold: DecodeBudget.Hold
         switch body(req) {
         case .failure(let r): return r.response
-        case .success(let b): payload = b
+        case .success(let b): (payload, hold) = b
         }
+        defer { withExtendedLifetime(hold) {} }
         var traces: OTLPTraces
         do {
             traces = json ? try OTLPJSON.decode(payload) : try OTLPProtobuf.decode(payload)
@@ -269,11 +281,12 @@ public final class Collector: @unchecked Sendable {
         if let mt = req.mediaType, mt != "application/json", mt != "application/x-ndjson", mt != "application/jsonl", mt != "application/json-lines", mt != "text/plain" {
             return .error(415, "unsupported Content-Type '\(mt)': /v1/spans takes application/json (an array or JSON lines)")
         }
-        let payload: [UInt8]
+        let payload: [UInt8], hold: DecodeBudget.Hold
         switch body(req) {
         case .failure(let r): return r.response
-        case .success(let b): payload = b
+        case .success(let b): (payload, hold) = b
         }
+        defer { withExtendedLifetime(hold) {} }
         var spans: [Span] = []
         var errors: [(index: Int, line: Int?, reason: String)] = []
         var rejectedCount = 0
@@ -372,11 +385,12 @@ extension Collector {
         if let mt = req.mediaType, mt != "application/json" {
             return .error(415, "unsupported Content-Type '\(mt)': /v1/scores takes application/json")
         }
-        let payload: [UInt8]
+        let payload: [UInt8], hold: DecodeBudget.Hold
         switch body(req) {
         case .failure(let r): return r.response
-        case .success(let b): payload = b
+        case .success(let b): (payload, hold) = b
         }
+        defer { withExtendedLifetime(hold) {} }
         let doc: JSONValue
         do { doc = try JSONValue.parse(payload) } catch { return .error(400, "invalid JSON: \(error)") }
         let items = doc.array ?? [doc]

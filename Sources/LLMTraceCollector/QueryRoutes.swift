@@ -21,11 +21,12 @@ extension Collector {
         case .failure(let r): return r.response
         case .success(let g): grant = g
         }
-        let payload: [UInt8]
+        let payload: [UInt8], hold: DecodeBudget.Hold
         switch body(req) {
         case .failure(let r): return r.response
-        case .success(let b): payload = b
+        case .success(let b): (payload, hold) = b
         }
+        defer { withExtendedLifetime(hold) {} }
         var sql: String
         var project = grant?.project
         switch req.mediaType {
