@@ -175,7 +175,7 @@ public final class Collector: @unchecked Sendable {
         } catch {
             // Not logged per request: the store logs a write or seal failure once when it starts
             // and once when it clears, and the access log has every 503.
-            return .failure(Refusal(.error(503, "spans not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])))
+            return .failure(Refusal(.error(503, "spans not stored: \(StoreError.publicDescription(of: error))", headers: [("retry-after", "\(options.retryAfterSeconds)")])))
         }
         fanout.publish(r.spans)
         let refused = rejected.values.reduce(0, +)
@@ -410,7 +410,7 @@ extension Collector {
         if !scores.isEmpty {
             do { ids = try store.index.addScores(scores) } catch {
                 log.error("storing scores failed", [("error", "\(error)")])
-                return .error(503, "scores not stored: \(error)", headers: [("retry-after", "\(options.retryAfterSeconds)")])
+                return .error(503, "scores not stored: \(StoreError.publicDescription(of: error))", headers: [("retry-after", "\(options.retryAfterSeconds)")])
             }
             metrics.record(scores)
         }

@@ -5,10 +5,16 @@ import LLMTraceStore
 /// The most recent stored spans (fixed fields only: no messages, documents, attributes or events),
 /// numbered in the order they were stored, for `GET /api/tail`. A reader asks for what came after
 /// the last number it saw and may wait a little for it (long polling), so a live view needs no
-/// streaming connection.
+/// streaming connection. Spans are numbered twice: across the collector, and within their project;
+/// a reader confined to a project (a read key) sees only its project's numbers, which say nothing
+/// of how much other projects send.
 public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
     private let cond = Condition()
     private var ring: [Span] = []
+    /// Each ring entry's number within its project.
+    private var projectSeqs: [Int64] = []
+    /// The number the next span of each project gets.
+    private var projectNext: [String: Int64] = [:]
     private var start = 0          // index in `ring` of the oldest span
     private var firstSeq: Int64 = 1 // number of the oldest span held
     private var nextSeq: Int64 = 1
@@ -21,16 +27,21 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
         self.capacity = capacity
         self.maxWaiting = maxWaiting
         ring.reserveCapacity(capacity)
+        projectSeqs.reserveCapacity(capacity)
     }
 
     public func stored(_ spans: [Span]) {
         cond.withLock {
             for var s in spans {
                 s.inputMessages = []; s.outputMessages = []; s.documents = []; s.attributes = []; s.events = []; s.tags = []
+                let pseq = projectNext[s.project, default: 1]
+                projectNext[s.project] = pseq + 1
                 if ring.count < capacity {
                     ring.append(s)
+                    projectSeqs.append(pseq)
                 } else {
                     ring[start] = s
+                    projectSeqs[start] = pseq
                     start = (start + 1) % capacity
                     firstSeq += 1
                 }
@@ -42,6 +53,45 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
 
     /// The number the next stored span will get: a reader starting now asks for spans after `latest - 1`.
     public var latest: Int64 { cond.withLock { nextSeq - 1 } }
+
+    /// `latest` within one project.
+    public func latest(project: String) -> Int64 { cond.withLock { projectNext[project, default: 1] - 1 } }
+
+    /// As `read(after:…)`, with `after`, `next` and `missed` counted within `project` only.
+    public func read(project: String, after: Int64, limit: Int, waitNanos: Int64, keep: (Span) -> Bool) -> (spans: [Span], next: Int64, missed: Int64) {
+        cond.withLock {
+            let deadline = monotonicNanos() + waitNanos
+            var cursor = max(after, 0)
+            var out: [Span] = []
+            var missed: Int64 = 0
+            let mayWait = waitNanos > 0 && waiting < maxWaiting
+            if mayWait { waiting += 1 }
+            defer { if mayWait { waiting -= 1 } }
+            while true {
+                // The project's oldest number still held (or its next, when none is).
+                var oldest = projectNext[project, default: 1]
+                for k in 0..<ring.count {
+                    let i = (start + k) % ring.count
+                    if ring[i].project == project { oldest = projectSeqs[i]; break }
+                }
+                if cursor + 1 < oldest {
+                    missed += oldest - (cursor + 1)
+                    cursor = oldest - 1
+                }
+                for k in 0..<ring.count where out.count < limit {
+                    let i = (start + k) % ring.count
+                    guard projectSeqs[i] > cursor, ring[i].project == project else { continue }
+                    cursor = projectSeqs[i]
+                    if keep(ring[i]) { out.append(ring[i]) }
+                }
+                if !out.isEmpty || !mayWait { break }
+                let left = deadline - monotonicNanos()
+                if left <= 0 { break }
+                cond.wait(nanos: left)
+            }
+            return (out, cursor, missed)
+        }
+    }
 
     /// Spans numbered after `after` that `keep` accepts (at most `limit`), waiting up to `waitNanos`
     /// for the first one; also the number to pass as `after` next time and how many were missed

@@ -49,7 +49,7 @@ extension Collector {
         limits.maxRows = options.queryMaxRows
         do {
             let result = try queryEngine.run(sql, project: project, limits: limits)
-            var out = result.json()
+            var out = result.json(storeFigures: grant == nil)
             out.append(0x0A)
             return .json(200, out)
         } catch let e as QueryError {
@@ -62,8 +62,9 @@ extension Collector {
             out.append(0x0A)
             return .json(e.message.contains("time limit") ? 503 : 400, out)
         } catch {
+            // The reason (it may name a file of the data directory) goes to the log, not the client.
             log.error("query failed", [("error", "\(error)")])
-            return .error(500, "query failed: \(error)")
+            return .error(500, "query failed: an internal error (logged by the server)")
         }
     }
 
@@ -158,7 +159,7 @@ extension Collector {
             return .error(400, e.message)
         } catch {
             log.error("trace search failed", [("error", "\(error)")])
-            return .error(500, "trace search failed: \(error)")
+            return .error(500, "trace search failed: an internal error (logged by the server)")
         }
     }
 
@@ -191,7 +192,7 @@ extension Collector {
             return .json(200, out)
         } catch {
             log.error("session lookup failed", [("error", "\(error)")])
-            return .error(500, "session lookup failed: \(error)")
+            return .error(500, "session lookup failed: an internal error (logged by the server)")
         }
     }
 
@@ -254,15 +255,20 @@ extension Collector {
         }
         let project = grant?.project ?? q["project"]
         let service = q["service"], model = q["model"], kind = q["kind"], status = q["status"]
+        // A read key's positions count its project's spans only (nothing about other projects'
+        // traffic); without keys, positions are collector-wide.
         guard let afterText = q["after"] else {
-            return .json(200, Array("{\"spans\":[],\"next\":\(live.latest),\"missed\":0}\n".utf8))
+            let latest = grant.map { live.latest(project: $0.project) } ?? live.latest
+            return .json(200, Array("{\"spans\":[],\"next\":\(latest),\"missed\":0}\n".utf8))
         }
         guard let after = Int64(afterText), after >= 0 else { return .error(400, "after must be the next value of the previous answer, got '\(afterText)'") }
-        let (spans, next, missed) = live.read(after: after, limit: Int(limit), waitNanos: wait * 1_000_000) { s in
+        let keep: (Span) -> Bool = { s in
             (project == nil || s.project == project) && (service == nil || s.service == service)
                 && (model == nil || (s.responseModel ?? s.requestModel) == model) && (kind == nil || s.kind.rawValue == kind)
                 && (status == nil || s.status.rawValue == status) && s.durationNanos >= minDurationNanos
         }
+        let (spans, next, missed) = grant.map { live.read(project: $0.project, after: after, limit: Int(limit), waitNanos: wait * 1_000_000, keep: keep) }
+            ?? live.read(after: after, limit: Int(limit), waitNanos: wait * 1_000_000, keep: keep)
         var w = JSONWriter(capacity: 256 + spans.count * 400)
         w.beginObject()
         w.key("spans"); w.beginArray(); for s in spans { s.encodeJSON(into: &w) }; w.endArray()

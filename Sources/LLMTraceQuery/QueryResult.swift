@@ -24,7 +24,9 @@ public struct QueryResult: Sendable {
     public var stats = Stats()
 
     /// `{"columns":[{"name":..,"type":..}],"rows":[[..]],"stats":{..}}`; times are RFC 3339 strings.
-    public func json() -> [UInt8] {
+    /// `storeFigures: false` leaves out what counts the whole store (rows scanned, segments, head
+    /// rows): a read key confined to one project must not learn other projects' volume from them.
+    public func json(storeFigures: Bool = true) -> [UInt8] {
         var w = JSONWriter(capacity: 256 + rows.count * columns.count * 12)
         w.beginObject()
         w.key("columns")
@@ -46,10 +48,12 @@ public struct QueryResult: Sendable {
         w.endArray()
         w.key("stats")
         w.beginObject()
-        w.key("rows_scanned"); w.int(Int64(stats.rowsScanned))
-        w.key("segments_read"); w.int(Int64(stats.segmentsRead))
-        w.key("segments_pruned"); w.int(Int64(stats.segmentsPruned))
-        w.key("head_rows"); w.int(Int64(stats.headRows))
+        if storeFigures {
+            w.key("rows_scanned"); w.int(Int64(stats.rowsScanned))
+            w.key("segments_read"); w.int(Int64(stats.segmentsRead))
+            w.key("segments_pruned"); w.int(Int64(stats.segmentsPruned))
+            w.key("head_rows"); w.int(Int64(stats.headRows))
+        }
         w.key("elapsed_ms"); w.double((stats.elapsedMs * 1000).rounded() / 1000)
         w.key("truncated"); w.bool(stats.truncated)
         w.endObject()

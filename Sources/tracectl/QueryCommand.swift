@@ -125,9 +125,13 @@ enum QueryCommand {
         if truncated { Terminal.error("tracectl: result cut at \(rows) rows (--max-rows); more rows matched: add LIMIT or raise --max-rows") }
     }
 
-    static func footer(rows: Int, scanned: Int, read: Int, pruned: Int, ms: Double, truncated: Bool, color: Bool) {
-        var text = "\(rows) row\(rows == 1 ? "" : "s") · scanned \(scanned) span\(scanned == 1 ? "" : "s") in \(read) segment\(read == 1 ? "" : "s")"
-        if pruned > 0 { text += " (\(pruned) pruned)" }
+    /// `scanned` nil: the collector did not say (a read key's answer leaves store-wide figures out).
+    static func footer(rows: Int, scanned: Int?, read: Int, pruned: Int, ms: Double, truncated: Bool, color: Bool) {
+        var text = "\(rows) row\(rows == 1 ? "" : "s")"
+        if let scanned {
+            text += " · scanned \(scanned) span\(scanned == 1 ? "" : "s") in \(read) segment\(read == 1 ? "" : "s")"
+            if pruned > 0 { text += " (\(pruned) pruned)" }
+        }
         text += " · " + (ms < 10 ? String(format: "%.2f", ms) : String(format: "%.0f", ms)) + " ms"
         if truncated { text += " · more rows matched: add LIMIT or raise --max-rows" }
         Terminal.error(Terminal.style(text, .dim, color: color && Terminal.isTTY(2)))
@@ -187,7 +191,7 @@ enum QueryCommand {
         }
         Terminal.write(table.aligned(color: color))
         let s = doc["stats"]
-        footer(rows: rows.count, scanned: Int(s?["rows_scanned"]?.int ?? 0), read: Int(s?["segments_read"]?.int ?? 0),
+        footer(rows: rows.count, scanned: s?["rows_scanned"]?.int.map { Int($0) }, read: Int(s?["segments_read"]?.int ?? 0),
                pruned: Int(s?["segments_pruned"]?.int ?? 0), ms: s?["elapsed_ms"]?.double ?? 0, truncated: s?["truncated"]?.bool ?? false, color: color)
         return 0
     }

@@ -60,8 +60,9 @@ import LLMTraceOTLP
             #expect(chat?["rows"]?.array?.first?.array?.map(\.jsonString) == [#""chat""#, #""gpt-4o""#, "30", "30.0"])
             let (_, bill) = request(c, "POST", "/api/query", q, key: Self.keys["billing"]!.read)
             #expect(bill?["rows"]?.array?.first?.array?.map(\.jsonString) == [#""billing""#, #""claude-3-5-sonnet""#, "12", "12.0"])
-            #expect(bill?["stats"]?["rows_scanned"]?.int == 12)
-            #expect(bill?["stats"]?["segments_pruned"]?.int == 1)
+            // A read key learns nothing of the store beyond its project: no scan or segment counts.
+            for k in ["rows_scanned", "segments_read", "segments_pruned", "head_rows"] { #expect(bill?["stats"]?[k] == nil, "\(k)") }
+            #expect(bill?["stats"]?["elapsed_ms"] != nil && bill?["stats"]?["truncated"] != nil)
             // Naming the other project does not reach it.
             let (_, sneaky) = request(c, "POST", "/api/query", #"{"query": "SELECT count() FROM spans WHERE project = 'chat' OR project != 'x'", "project": "chat"}"#, key: Self.keys["billing"]!.read)
             #expect(sneaky?["rows"]?.array?.first?.array?.first?.int == 12)
@@ -77,6 +78,20 @@ import LLMTraceOTLP
             #expect(request(c, "GET", "/api/traces/" + Self.chatTrace, key: Self.keys["chat"]!.read).1?["span_count"]?.int == 30)
             #expect(request(c, "GET", "/api/traces/" + Self.chatTrace, key: Self.keys["billing"]!.read).0 == 404)
             #expect(request(c, "GET", "/api/traces/" + Self.billTrace, key: Self.keys["billing"]!.read).1?["spans"]?.array?.count == 12)
+            // A unique prefix of 8+ digits finds the trace (within the key's project); one naming
+            // several traces is a 409 listing them.
+            #expect(request(c, "GET", "/api/traces/4bf92f35", key: Self.keys["chat"]!.read).1?["span_count"]?.int == 30)
+            #expect(request(c, "GET", "/api/traces/4bf92f35", key: Self.keys["billing"]!.read).0 == 404)
+            ingest(c, "chat", trace: "4bf92f35ffffffffffffffffffffffff", count: 1, model: "gpt-4o")
+            let (s409, amb) = request(c, "GET", "/api/traces/4BF92F35", key: Self.keys["chat"]!.read)
+            #expect(s409 == 409 && amb?["error"]?.string?.contains(Self.chatTrace) == true, "\(String(describing: amb))")
+            #expect(request(c, "GET", "/api/traces/4bf92f3577", key: Self.keys["chat"]!.read).1?["trace_id"]?.string == Self.chatTrace)
+            #expect(request(c, "GET", "/api/traces/4bf92f3", key: Self.keys["chat"]!.read).0 == 400, "7 digits are too few")
+            // Scores come with the trace.
+            let score = #"{"trace_id": "\#(Self.chatTrace)", "name": "helpful", "value": true}"#
+            #expect(request(c, "POST", "/v1/scores", score, key: Self.keys["chat"]!.ingest).0 == 200)
+            let withScores = request(c, "GET", "/api/traces/" + Self.chatTrace, key: Self.keys["chat"]!.read).1
+            #expect(withScores?["scores"]?.array?.map { $0["name"]?.string } == ["helpful"])
         }
     }
 
@@ -200,7 +215,11 @@ import LLMTraceOTLP
             let (_, all) = request(c, "GET", "/api/tail?wait_ms=0&after=\(start)", key: read)
             #expect(all?["spans"]?.array?.count == 30)
             #expect(all?["spans"]?.array?.allSatisfy { $0["project"]?.string == "chat" } == true)
-            #expect(all?["next"]?.int == start + 42)
+            // Positions count the key's project only: billing's 12 spans do not show.
+            #expect(start == 0 && all?["next"]?.int == 30)
+            #expect(request(c, "GET", "/api/tail", key: Self.keys["billing"]!.read).1?["next"]?.int == 12)
+            let (_, billAll) = request(c, "GET", "/api/tail?wait_ms=0&after=0", key: Self.keys["billing"]!.read)
+            #expect(billAll?["spans"]?.array?.count == 12 && billAll?["next"]?.int == 12)
             let (_, page) = request(c, "GET", "/api/tail?wait_ms=0&limit=10&after=\(start)", key: read)
             #expect(page?["spans"]?.array?.count == 10)
             #expect(page?["next"]?.int == start + 10)

@@ -20,6 +20,18 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     /// The file system is full (or the quota is used up): freeing space fixes it.
     public var isOutOfSpace: Bool { errno == ENOSPC || errno == EDQUOT }
 
+    /// What a client of the server may be told: the message and the errno's name, never a path
+    /// of the data directory (that goes to the server's log).
+    public var publicDescription: String {
+        guard let e = errno else { return message }
+        return message + " (" + String(cString: strerror(e)) + ")"
+    }
+
+    /// `publicDescription` of a store error; a generic sentence for any other error.
+    public static func publicDescription(of error: Error) -> String {
+        (error as? StoreError)?.publicDescription ?? "an internal error (logged by the server)"
+    }
+
     public var description: String {
         var s = message
         if let path { s += " (\(path)" + (offset.map { " at offset \($0)" } ?? "") + ")" }
