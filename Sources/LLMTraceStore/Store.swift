@@ -453,6 +453,9 @@ public final class Store: @unchecked Sendable {
     private let textIndexing = Condition()
     private var textThread: Thread?
     private var textDone = false
+    /// Segments whose texts could not be read (corrupt): reported once, then left out of
+    /// full-text indexing until the next start (`tracectl verify` names the damage).
+    private var unindexable = Set<UInt64>()
 
     /// Adds the paragraphs of every published segment not yet full-text indexed. Runs on its own
     /// thread after each seal (and once at start, to finish work a crash interrupted), so neither
@@ -463,14 +466,21 @@ public final class Store: @unchecked Sendable {
         textIndexing.lock()
         defer { textIndexing.unlock() }
         var n = 0
-        for id in try index.segmentsPendingTextIndex() {
+        for id in try index.segmentsPendingTextIndex() where !state.withLock({ unindexable.contains(id) }) {
             guard let reader = state.withLock({ segments[id] }) else { continue }
             // Between small transactions, while appends are arriving, sleep nine times as long as
             // the last one took: FTS5 gets at most a tenth of a core under load and catches up when
             // ingest slows (on two cores, FTS5 at full speed cannot keep up with 100k spans/s of LLM
             // text anyway), and a seal's index commit never waits behind a long transaction.
             var last = monotonicNanos()
-            let inputs = try reader.textIndexInputs()
+            let inputs: (texts: [String], postings: SegmentReader.TextPostings)
+            do { inputs = try reader.textIndexInputs() } catch {
+                // A segment that does not read is not retried every second: one error line, and
+                // the other segments are indexed.
+                state.withLock { _ = unindexable.insert(id) }
+                options.log(.error, "segment \(id) cannot be read for full-text indexing and is left out of it until restart: \(error); run tracectl verify")
+                continue
+            }
             // The postings file first: a crash before the segment's flag is set redoes both, and
             // the file is replaced whole.
             try reader.writePostings(inputs.postings)

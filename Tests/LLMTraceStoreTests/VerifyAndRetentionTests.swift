@@ -103,3 +103,39 @@ import LLMTraceSynthetic
         #expect(largest <= 4 << 20, "index WAL reached \(largest) bytes with a limit of \(limit)")
     }
 }
+
+@Suite struct CorruptSegmentIndexingTests {
+    /// A segment whose details do not read is reported once at error level and left out of
+    /// full-text indexing; the segments after it are still indexed, and nothing is logged again.
+    @Test func corruptSegmentIsReportedOnceAndSkipped() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let logs = LogBox()
+        var opts = testOptions(dir.path)
+        opts.log = { level, line in logs.add("\(level) \(line)") }
+        let store = try Store.open(opts)
+        defer { try? store.close() }
+        var gen = SyntheticWorkload(seed: 8)
+        try store.append(gen.nextBatch(count: 300))
+        try store.sealNow()
+        try store.append(gen.nextBatch(count: 300))
+        try store.sealNow()
+        let bad = store.segmentReaders[0]
+        // Damage the first details block on disk (its CRC no longer matches).
+        let block = try #require(bad.columns[Int(SegmentFormat.Column.details.rawValue)]?.blocks.first)
+        let bytes = try FileIO.readFile(bad.path)
+        let at = block.offset + block.stored / 2
+        // In place (the reader has the file open), as a disk error would.
+        let h = try #require(FileHandle(forUpdatingAtPath: bad.path))
+        try h.seek(toOffset: UInt64(at))
+        try h.write(contentsOf: Data([bytes[at] ^ 0xFF]))
+        try h.close()
+        bad.dropResidentPages()
+
+        #expect(try store.indexPendingTexts() == 1, "the good segment is indexed")
+        let errors = logs.lines.filter { $0.hasPrefix("error") }
+        #expect(errors.count == 1 && errors[0].contains("segment \(bad.id)") && errors[0].contains("left out"), "\(errors)")
+        for _ in 0..<3 { #expect(try store.indexPendingTexts() == 0) }
+        #expect(logs.lines.filter { $0.hasPrefix("error") }.count == 1, "reported once, not per pass")
+    }
+}
