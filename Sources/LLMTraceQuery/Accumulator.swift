@@ -9,10 +9,14 @@ struct Accumulator: Sendable {
     var best: QueryValue = .null
     var sketch: QuantileSketch?
     var distinct: Set<QueryValue>?
+    /// The integer sum overflowed while merging batches (SQLite: "integer overflow").
+    var overflowed = false
 
     mutating func merge(_ o: Accumulator, _ spec: AggregateSpec) {
         count += o.count
-        sumInt = sumInt &+ o.sumInt
+        let (s, ovf) = sumInt.addingReportingOverflow(o.sumInt)
+        sumInt = s
+        overflowed = overflowed || ovf || o.overflowed
         sumDouble += o.sumDouble
         switch spec.kind {
         case .min: if !o.best.isNull, best.isNull || Ops.order(o.best, best) < 0 { best = o.best }
@@ -44,6 +48,7 @@ struct Accumulator: Sendable {
         case .rate:
             let secs = rateSeconds ?? 1
             if spec.arg == nil { return .double(Double(count) / secs) }
+            guard count > 0 else { return .null }  // as sum(x): no non-NULL value, no rate
             let total = spec.arg!.type == .double ? sumDouble : Double(sumInt)
             return .double(total / secs)
         }

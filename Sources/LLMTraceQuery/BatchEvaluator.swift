@@ -122,7 +122,15 @@ final class BatchEvaluator {
                 return .dict(codes, values.map(name == "lower" ? Ops.lowerASCII : Ops.upperASCII))
             }
             let types = args.map(\.type)
-            return generic(t) { i in Ops.call(name, (0..<vs.count).map { vs[$0].value(i, types[$0]) }, t) }
+            var failure: QueryError? = nil
+            let out = generic(t) { i in
+                do throws(QueryError) { return try Ops.call(name, (0..<vs.count).map { vs[$0].value(i, types[$0]) }, t) } catch {
+                    failure = failure ?? error
+                    return .null
+                }
+            }
+            if let failure { throw failure }
+            return out
         }
     }
 
@@ -182,16 +190,24 @@ final class BatchEvaluator {
         let (a, va) = l.ints(n), (b, vb) = r.ints(n)
         var out = [Int64](repeating: 0, count: n)
         var valid = Self.mergeValid(va, vb)
+        var overflow: UInt8 = 0
         switch op {
-        case "+": for i in 0..<n { out[i] = a[i] &+ b[i] }
-        case "-": for i in 0..<n { out[i] = a[i] &- b[i] }
-        case "*": for i in 0..<n { out[i] = a[i] &* b[i] }
+        case "+": for i in 0..<n { let (r, o) = a[i].addingReportingOverflow(b[i]); out[i] = r; overflow |= o ? 1 : 0 }
+        case "-": for i in 0..<n { let (r, o) = a[i].subtractingReportingOverflow(b[i]); out[i] = r; overflow |= o ? 1 : 0 }
+        case "*": for i in 0..<n { let (r, o) = a[i].multipliedReportingOverflow(by: b[i]); out[i] = r; overflow |= o ? 1 : 0 }
         default:
             var ok = valid ?? [Bool](repeating: true, count: n)
             for i in 0..<n where ok[i] {
                 if let x = Ops.int(op, a[i], b[i]) { out[i] = x } else { ok[i] = false }
             }
             valid = ok
+        }
+        if overflow != 0 && t != .time {
+            // Rare: some row overflowed, and SQLite makes that row's result a real. Row by row.
+            return .values((0..<n).map { i in
+                if let valid, !valid[i] { return .null }
+                return Ops.overflowed(op, a[i], b[i]).map { .double($0) } ?? .int(out[i])
+            })
         }
         return .ints(out, valid)
     }

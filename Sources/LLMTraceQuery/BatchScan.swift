@@ -194,15 +194,24 @@ enum BatchScan {
             } else {
                 let (x, valid) = v.ints(n)
                 var sums = [Int64](repeating: 0, count: groups)
+                var overflow: UInt8 = 0
                 x.withUnsafeBufferPointer { x in
+                    @inline(__always) func add(_ g: Int, _ v: Int64) {
+                        let (s, o) = sums[g].addingReportingOverflow(v)
+                        sums[g] = s
+                        overflow |= o ? 1 : 0
+                        counts[g] += 1
+                    }
                     if let valid {
-                        for k in 0..<m { let r = row(k); if valid[r] { let g = Int(gids[k]); sums[g] = sums[g] &+ x[r]; counts[g] += 1 } }
+                        for k in 0..<m { let r = row(k); if valid[r] { add(Int(gids[k]), x[r]) } }
                     } else if let sel {
-                        for k in 0..<m { let g = Int(gids[k]); sums[g] = sums[g] &+ x[Int(sel[k])]; counts[g] += 1 }
+                        for k in 0..<m { add(Int(gids[k]), x[Int(sel[k])]) }
                     } else {
-                        for k in 0..<m { let g = Int(gids[k]); sums[g] = sums[g] &+ x[k]; counts[g] += 1 }
+                        for k in 0..<m { add(Int(gids[k]), x[k]) }
                     }
                 }
+                // SQLite's sum() of integers fails rather than wrap or turn real.
+                if overflow != 0 && spec.kind == .sum { throw QueryError("integer overflow") }
                 for g in 0..<groups { accs[g][a].sumInt = sums[g]; accs[g][a].count = counts[g] }
             }
         case .min, .max:

@@ -64,27 +64,30 @@ indirect enum Bound: Sendable {
     /// Evaluates one row: `column` gives a column's value, `aggs`/`keys` the grouped values.
     /// `match` answers full-text condition k for the row.
     func eval(_ column: (ColumnRef) -> QueryValue, aggs: [QueryValue] = [], keys: [QueryValue] = [],
-              match: (Int) -> QueryValue = { _ in .null }) -> QueryValue {
+              match: (Int) -> QueryValue = { _ in .null }) throws(QueryError) -> QueryValue {
         switch self {
         case .column(let c): return column(c)
         case .const(let v, _): return v
         case .agg(let k, _): return aggs[k]
         case .key(let k, _): return keys[k]
         case .match(let k): return match(k)
-        case .arith(let op, let l, let r, let t): return Ops.arith(op, l.eval(column, aggs: aggs, keys: keys, match: match), r.eval(column, aggs: aggs, keys: keys, match: match), t)
-        case .negate(let e, let t): return Ops.arith("-", t == .double ? .double(0) : .int(0), e.eval(column, aggs: aggs, keys: keys, match: match), t)
-        case .compare(let op, let l, let r): return Ops.bool(Ops.compare(op, l.eval(column, aggs: aggs, keys: keys, match: match), r.eval(column, aggs: aggs, keys: keys, match: match)))
+        case .arith(let op, let l, let r, let t): return Ops.arith(op, try l.eval(column, aggs: aggs, keys: keys, match: match), try r.eval(column, aggs: aggs, keys: keys, match: match), t)
+        case .negate(let e, let t): return Ops.arith("-", t == .double ? .double(0) : .int(0), try e.eval(column, aggs: aggs, keys: keys, match: match), t)
+        case .compare(let op, let l, let r): return Ops.bool(Ops.compare(op, try l.eval(column, aggs: aggs, keys: keys, match: match), try r.eval(column, aggs: aggs, keys: keys, match: match)))
         case .and(let l, let r):
-            return Ops.bool(Ops.and(Ops.truth(l.eval(column, aggs: aggs, keys: keys, match: match)), Ops.truth(r.eval(column, aggs: aggs, keys: keys, match: match))))
+            return Ops.bool(Ops.and(Ops.truth(try l.eval(column, aggs: aggs, keys: keys, match: match)), Ops.truth(try r.eval(column, aggs: aggs, keys: keys, match: match))))
         case .or(let l, let r):
-            return Ops.bool(Ops.or(Ops.truth(l.eval(column, aggs: aggs, keys: keys, match: match)), Ops.truth(r.eval(column, aggs: aggs, keys: keys, match: match))))
-        case .not(let e): return Ops.bool(Ops.not(Ops.truth(e.eval(column, aggs: aggs, keys: keys, match: match))))
-        case .isNull(let e, let neg): return .bool(e.eval(column, aggs: aggs, keys: keys, match: match).isNull != neg)
-        case .inList(let e, let list, let neg): return Ops.bool(Ops.inList(e.eval(column, aggs: aggs, keys: keys, match: match), list, negated: neg))
+            return Ops.bool(Ops.or(Ops.truth(try l.eval(column, aggs: aggs, keys: keys, match: match)), Ops.truth(try r.eval(column, aggs: aggs, keys: keys, match: match))))
+        case .not(let e): return Ops.bool(Ops.not(Ops.truth(try e.eval(column, aggs: aggs, keys: keys, match: match))))
+        case .isNull(let e, let neg): return .bool(try e.eval(column, aggs: aggs, keys: keys, match: match).isNull != neg)
+        case .inList(let e, let list, let neg): return Ops.bool(Ops.inList(try e.eval(column, aggs: aggs, keys: keys, match: match), list, negated: neg))
         case .like(let e, let p, let neg):
-            guard case .string(let s) = e.eval(column, aggs: aggs, keys: keys, match: match) else { return .null }
+            guard case .string(let s) = try e.eval(column, aggs: aggs, keys: keys, match: match) else { return .null }
             return .bool(Ops.like(s, p) != neg)
-        case .call(let name, let args, let t): return Ops.call(name, args.map { $0.eval(column, aggs: aggs, keys: keys, match: match) }, t)
+        case .call(let name, let args, let t):
+            var values: [QueryValue] = []
+            for a in args { values.append(try a.eval(column, aggs: aggs, keys: keys, match: match)) }
+            return try Ops.call(name, values, t)
         }
     }
 }

@@ -55,8 +55,9 @@ extension ColumnRef {
             case .double(let d): return .double(d)
             case .bool(let b): return .double(b ? 1 : 0)
             case .string(let s):
-                let trimmed = s.trimmingCharacters(in: .whitespaces)
-                guard !trimmed.isEmpty, let d = Double(trimmed), d.isFinite else { return .null }
+                // Only a string that is a decimal number, whole ('0x10', 'inf', '12abc' are NULL).
+                let (d, whole) = Ops.numericPrefix(s)
+                guard whole, d.isFinite else { return .null }
                 return .double(d)
             case .array: return .null
             }

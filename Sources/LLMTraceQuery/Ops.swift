@@ -12,8 +12,66 @@ enum Ops {
         case .bool(let b): return b ? 1 : 0
         case .int(let i), .time(let i): return i != 0 ? 1 : 0
         case .double(let d): return d != 0 ? 1 : 0
-        case .string(let s): return (Double(s) ?? 0) != 0 ? 1 : 0
+        case .string(let s): return numericPrefix(s).value != 0 ? 1 : 0
         }
+    }
+
+    /// A string as SQLite reads it as a number: leading spaces, then the longest prefix that is a
+    /// decimal number (`[+-]digits[.digits][e[+-]digits]`); no digits is 0. So '0x10' is 0 (not
+    /// 16, as Swift's `Double("0x10")` would have it), ' 12 ' is 12, 'inf' and 'nan' are 0.
+    /// `whole` says whether that number was all there was (trailing spaces aside).
+    static func numericPrefix(_ s: String) -> (value: Double, whole: Bool) {
+        var u = Array(s.utf8)
+        var i = 0
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
+        while i < u.count, isSpace(u[i]) { i += 1 }
+        let start = i
+        if i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") { i += 1 }
+        var digits = 0
+        while i < u.count, u[i] >= 0x30, u[i] <= 0x39 { i += 1; digits += 1 }
+        if i < u.count, u[i] == UInt8(ascii: ".") {
+            var j = i + 1
+            var frac = 0
+            while j < u.count, u[j] >= 0x30, u[j] <= 0x39 { j += 1; frac += 1 }
+            if digits + frac > 0 { i = j; digits += frac }
+        }
+        guard digits > 0 else { return (0, false) }
+        if i < u.count, u[i] == UInt8(ascii: "e") || u[i] == UInt8(ascii: "E") {
+            var j = i + 1
+            if j < u.count, u[j] == UInt8(ascii: "+") || u[j] == UInt8(ascii: "-") { j += 1 }
+            var e = 0
+            while j < u.count, u[j] >= 0x30, u[j] <= 0x39 { j += 1; e += 1 }
+            if e > 0 { i = j }
+        }
+        let end = i
+        while i < u.count, isSpace(u[i]) { i += 1 }
+        u.append(0)
+        let v = u.withUnsafeBufferPointer { p -> Double in
+            var text = Array(p[start..<end])
+            text.append(0)
+            return text.withUnsafeBufferPointer { strtod(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), nil) }
+        }
+        return (v, i == u.count - 1)
+    }
+
+    /// SQLite's round(x, n): half away from zero on the number as its 15 significant digits write
+    /// it, so round(1.005, 2) is 1.01 and round(2.675, 2) is 2.68 (the doubles are a hair below
+    /// those halves; multiplying by 100 and rounding, as C does, gives 1.0 and 2.67).
+    static func round(_ x: Double, _ digits: Int) -> Double {
+        let n = max(0, min(15, digits))
+        guard x.isFinite, x.magnitude < 1e15 else { return x }
+        if n == 0 { return x.rounded(.toNearestOrAwayFromZero) }
+        var buf = [CChar](repeating: 0, count: 64)
+        let len = withVaList([x]) { vsnprintf(&buf, buf.count, "%.14e", $0) }
+        guard len > 0, var d = Decimal(string: String(cString: buf), locale: Locale(identifier: "en_US_POSIX")) else {
+            let p = pow(10.0, Double(n))
+            return (x * p).rounded(.toNearestOrAwayFromZero) / p
+        }
+        var r = Decimal()
+        NSDecimalRound(&r, &d, n, .plain)
+        // Through its decimal text: NSDecimalNumber.doubleValue is not correctly rounded
+        // (44.23 came back as 44.230000000000004).
+        return Double(r.description) ?? NSDecimalNumber(decimal: r).doubleValue
     }
 
     static func bool(_ t: UInt8) -> QueryValue { t == 2 ? .null : .bool(t == 1) }
@@ -38,8 +96,22 @@ enum Ops {
             guard let x = a.asDouble, let y = b.asDouble else { return .null }
             return double(op, x, y).map { .double($0) } ?? .null
         }
-        guard let x = a.asInt, let y = b.asInt, let r = int(op, x, y) else { return .null }
+        guard let x = a.asInt, let y = b.asInt else { return .null }
+        // As SQLite: an integer + - * that overflows is computed as a real instead.
+        if type != .time, let d = overflowed(op, x, y) { return .double(d) }
+        guard let r = int(op, x, y) else { return .null }
         return type == .time ? .time(r) : .int(r)
+    }
+
+    /// The real result of `x op y` when the integer one overflows (+ - * only), else nil.
+    @inline(__always)
+    static func overflowed(_ op: String, _ x: Int64, _ y: Int64) -> Double? {
+        switch op {
+        case "+": return x.addingReportingOverflow(y).overflow ? Double(x) + Double(y) : nil
+        case "-": return x.subtractingReportingOverflow(y).overflow ? Double(x) - Double(y) : nil
+        case "*": return x.multipliedReportingOverflow(by: y).overflow ? Double(x) * Double(y) : nil
+        default: return nil
+        }
     }
 
     @inline(__always)
@@ -164,7 +236,7 @@ enum Ops {
     }
 
     /// Scalar functions (not aggregates).
-    static func call(_ name: String, _ args: [QueryValue], _ type: QueryType) -> QueryValue {
+    static func call(_ name: String, _ args: [QueryValue], _ type: QueryType) throws(QueryError) -> QueryValue {
         switch name {
         case "bucket":
             guard let t = args[0].asInt, let w = args[1].asInt, w > 0, !args[0].isNull else { return .null }
@@ -183,15 +255,16 @@ enum Ops {
             return .null
         case "abs":
             switch args[0] {
-            case .int(let v): return .int(v == .min ? v : abs(v))
+            case .int(let v):
+                guard v != .min else { throw QueryError("integer overflow") }  // as SQLite's abs()
+                return .int(abs(v))
             case .double(let d): return .double(abs(d))
             default: return .null
             }
         case "round":
             guard let x = args[0].asDouble, !args[0].isNull else { return .null }
             let digits = args.count > 1 ? Int(args[1].asInt ?? 0) : 0
-            let p = pow(10.0, Double(max(0, min(15, digits))))
-            return .double((x * p).rounded(.toNearestOrAwayFromZero) / p)
+            return .double(round(x, digits))
         default:
             return .null
         }

@@ -240,17 +240,26 @@ public final class QueryEngine: Sendable {
         var rows: [(values: [QueryValue], order: [QueryValue])] = []
         rows.reserveCapacity(groups.count)
         for (key, accs) in groups {
+            for (spec, acc) in zip(plan.aggregates, accs) where acc.overflowed && spec.kind == .sum {
+                throw QueryError("integer overflow")
+            }
             let aggs = zip(plan.aggregates, accs).map { $1.result($0, rateSeconds: plan.rateSeconds) }
-            if let h = plan.having, Ops.truth(h.eval({ _ in .null }, aggs: aggs, keys: key)) != 1 { continue }
-            let values = plan.outputs.map { $0.eval({ _ in .null }, aggs: aggs, keys: key) }
-            let order = plan.order.map { $0.expr.eval({ _ in .null }, aggs: aggs, keys: key) }
+            if let h = plan.having, Ops.truth(try h.eval({ _ in .null }, aggs: aggs, keys: key)) != 1 { continue }
+            var values: [QueryValue] = []
+            for o in plan.outputs { values.append(try o.eval({ _ in .null }, aggs: aggs, keys: key)) }
+            // Without ORDER BY, groups come out in the order of their GROUP BY keys (as SQLite's
+            // do), whatever the output columns are: LIMIT then picks the same groups.
+            var order = key
+            if !plan.order.isEmpty {
+                order = []
+                for o in plan.order { order.append(try o.expr.eval({ _ in .null }, aggs: aggs, keys: key)) }
+            }
             rows.append((values, order))
         }
-        // Without ORDER BY, groups come out in key order, so results are stable.
         let desc = plan.order.map(\.descending)
         let keyed = plan.order.isEmpty
         rows.sort { a, b in
-            let (x, y) = keyed ? (a.values, b.values) : (a.order, b.order)
+            let (x, y) = (a.order, b.order)
             for k in 0..<min(x.count, y.count) {
                 let c = Ops.sortOrder(x[k], y[k])
                 if c != 0 { return keyed ? c < 0 : (desc[k] ? c > 0 : c < 0) }

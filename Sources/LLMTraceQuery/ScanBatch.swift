@@ -134,8 +134,17 @@ struct SegmentBatch: ScanBatch {
             }
         }
         // NULL only where both parts are.
-        guard let va, let vb else { return .ints(out, nil) }
-        return .ints(out, zip(va, vb).map { $0 || $1 })
+        let valid: [Bool]? = (va != nil && vb != nil) ? zip(va!, vb!).map { $0 || $1 } : nil
+        // Token counts are never negative (ingest refuses them), so a negative sum overflowed:
+        // that row is a real, as SQLite's + makes it.
+        if out.contains(where: { $0 < 0 }) {
+            return .values((0..<n).map { i -> QueryValue in
+                if let valid, !valid[i] { return .null }
+                let x = (va?[i] ?? true) ? a[i] : 0, y = (vb?[i] ?? true) ? b[i] : 0
+                return Ops.overflowed("+", x, y).map { .double($0) } ?? .int(out[i])
+            })
+        }
+        return .ints(out, valid)
     }
 }
 
@@ -196,7 +205,9 @@ struct RowBatch: ScanBatch {
         case .outputTokens: return ints { $0.outputTokens }
         case .cachedTokens: return ints { $0.cachedTokens }
         case .reasoningTokens: return ints { $0.reasoningTokens }
-        case .totalTokens: return ints { s in s.inputTokens == nil && s.outputTokens == nil ? nil : (s.inputTokens ?? 0) &+ (s.outputTokens ?? 0) }
+        case .totalTokens:
+            return SegmentBatch.total(rows.map { $0.inputTokens ?? 0 }, rows.map { $0.inputTokens != nil },
+                              rows.map { $0.outputTokens ?? 0 }, rows.map { $0.outputTokens != nil })
         case .costUSD: return doubles { $0.costUSD }
         case .ttftMs: return doubles { $0.timeToFirstTokenNanos.map { Double($0) / 1e6 } }
         case .temperature: return doubles { $0.temperature }

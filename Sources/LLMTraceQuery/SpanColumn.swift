@@ -94,7 +94,8 @@ enum SpanColumn: String, CaseIterable, Sendable {
         case .reasoningTokens: return int(s.reasoningTokens)
         case .totalTokens:
             if s.inputTokens == nil && s.outputTokens == nil { return .null }
-            return .int((s.inputTokens ?? 0) &+ (s.outputTokens ?? 0))
+            let (x, y) = (s.inputTokens ?? 0, s.outputTokens ?? 0)
+            return Ops.overflowed("+", x, y).map { .double($0) } ?? .int(x + y)
         case .costUSD: return dbl(s.costUSD)
         case .ttftMs: return s.timeToFirstTokenNanos.map { .double(Double($0) / 1e6) } ?? .null
         case .temperature: return dbl(s.temperature)

@@ -147,7 +147,10 @@ extension QueryEngine {
             for row in rows {
                 guard case .string(let hex) = row[0], let id = TraceID(hex: hex), considered.insert(id).inserted else { continue }
                 let spans = try lookup(id).filter { project == nil || $0.project == project }
-                let matched = spans.filter { s in plan.filter.map { Ops.truth($0.eval({ $0.value(of: s) }, match: { matches(s, $0) })) == 1 } ?? true }
+                var matched: [Span] = []
+                for s in spans where try plan.filter.map({ f throws(QueryError) in Ops.truth(try f.eval({ $0.value(of: s) }, match: { matches(s, $0) })) == 1 }) ?? true {
+                    matched.append(s)
+                }
                 guard let latest = matched.map(\.startNanos).max() else { continue }
                 // Already on an earlier page: its latest match sorts at or before the cursor.
                 if let (t, cid) = pageCursor, latest > t || (latest == t && id >= cid) { continue }

@@ -129,9 +129,9 @@ struct QueryAgreementTests {
     static func bruteForce<R>(_ sql: String, rows input: [R], now: Int64, project: String? = nil,
                               value: (ColumnRef, R) -> QueryValue) throws -> [[QueryValue]] {
         let plan = try QueryPlanner.plan(QueryParser.parse(sql), now: now, project: project)
-        let matched = input.filter { s in plan.filter.map { Ops.truth($0.eval { value($0, s) }) == 1 } ?? true }
+        let matched = try input.filter { s in try plan.filter.map { Ops.truth(try $0.eval { value($0, s) }) == 1 } ?? true }
         guard plan.isAggregate else {
-            var rows = matched.map { s in plan.outputs.map { $0.eval { value($0, s) } } + plan.order.map { $0.expr.eval { value($0, s) } } }
+            var rows = try matched.map { s in try plan.outputs.map { try $0.eval { value($0, s) } } + plan.order.map { try $0.expr.eval { value($0, s) } } }
             let w = plan.outputs.count
             rows.sort { a, b in
                 for (k, o) in plan.order.enumerated() {
@@ -144,21 +144,30 @@ struct QueryAgreementTests {
         }
         var groups: [[QueryValue]: [R]] = [:]
         for s in matched {
-            var key = plan.keys.map { $0.eval { value($0, s) } }
+            var key = try plan.keys.map { try $0.eval { value($0, s) } }
             for k in key.indices { if case .double(let d) = key[k], d == 0 { key[k] = .double(0) } }
             groups[key, default: []].append(s)
         }
         if plan.keys.isEmpty && groups.isEmpty { groups[[]] = [] }
         var rows: [([QueryValue], [QueryValue])] = []
         for (key, members) in groups {
-            let aggs: [QueryValue] = plan.aggregates.map { spec in
-                let values = spec.arg.map { a in members.map { s in a.eval { value($0, s) } }.filter { !$0.isNull } } ?? []
+            let aggs: [QueryValue] = try plan.aggregates.map { spec in
+                let values = try spec.arg.map { a in try members.map { s in try a.eval { value($0, s) } }.filter { !$0.isNull } } ?? []
                 switch spec.kind {
                 case .countRows: return .int(Int64(members.count))
                 case .count: return .int(Int64(values.count))
                 case .sum:
                     if values.isEmpty { return .null }
-                    return spec.type == .int ? .int(values.reduce(0) { $0 &+ ($1.asInt ?? 0) }) : .double(values.reduce(0) { $0 + ($1.asDouble ?? 0) })
+                    if spec.type == .int {
+                        var total: Int64 = 0
+                        for v in values {
+                            let (r, o) = total.addingReportingOverflow(v.asInt ?? 0)
+                            if o { throw QueryError("integer overflow") }
+                            total = r
+                        }
+                        return .int(total)
+                    }
+                    return .double(values.reduce(0) { $0 + ($1.asDouble ?? 0) })
                 case .avg: return values.isEmpty ? .null : .double(values.reduce(0) { $0 + ($1.asDouble ?? 0) } / Double(values.count))
                 case .min: return values.min { Ops.order($0, $1) < 0 } ?? .null
                 case .max: return values.max { Ops.order($0, $1) < 0 } ?? .null
@@ -169,13 +178,15 @@ struct QueryAgreementTests {
                 case .rate: return .null
                 }
             }
-            if let h = plan.having, Ops.truth(h.eval({ _ in .null }, aggs: aggs, keys: key)) != 1 { continue }
-            rows.append((plan.outputs.map { $0.eval({ _ in .null }, aggs: aggs, keys: key) }, plan.order.map { $0.expr.eval({ _ in .null }, aggs: aggs, keys: key) }))
+            if let h = plan.having, Ops.truth(try h.eval({ _ in .null }, aggs: aggs, keys: key)) != 1 { continue }
+            rows.append((try plan.outputs.map { try $0.eval({ _ in .null }, aggs: aggs, keys: key) },
+                         plan.order.isEmpty ? key : try plan.order.map { try $0.expr.eval({ _ in .null }, aggs: aggs, keys: key) }))
         }
+        // Without ORDER BY, groups in the order of their keys (as SQLite's GROUP BY gives them).
         rows.sort { a, b in
-            for (k, o) in plan.order.enumerated() {
+            for k in 0..<a.1.count {
                 let c = Ops.sortOrder(a.1[k], b.1[k])
-                if c != 0 { return o.descending ? c > 0 : c < 0 }
+                if c != 0 { return plan.order.isEmpty ? c < 0 : (plan.order[k].descending ? c > 0 : c < 0) }
             }
             return false
         }
@@ -362,5 +373,97 @@ struct QueryAgreementTests {
         #expect(!small.stats.truncated)
         limits.maxGroups = 10
         #expect(throws: QueryError.self) { try engine.run("SELECT span_id, count() FROM spans GROUP BY span_id", limits: limits) }
+    }
+}
+
+/// Where SQLite's arithmetic and functions have edges, the engine has the same ones: each query
+/// runs in both over the same spans, some with token counts near the top of Int64.
+@Suite struct SQLiteEdgeSemanticsTests {
+    static func spans() -> [Span] {
+        var spans = RandomSpans.make(3_000, seed: 19)
+        var rng = SplitMix64(seed: 77)
+        for i in spans.indices where rng.next() % 20 == 0 {
+            spans[i].inputTokens = 9_000_000_000_000_000_000 + Int64(rng.next() % 1000)
+            if rng.next() % 2 == 0 { spans[i].outputTokens = 400_000_000_000_000_000 }
+        }
+        return spans
+    }
+
+    func run(_ engine: QueryEngine, _ sqlite: SQLiteSpans, _ ours: String, _ theirs: String? = nil, now: Int64) -> (Result<[[QueryValue]], Error>, Result<[[QueryValue]], Error>) {
+        (Result { try engine.run(ours, now: now).rows }, Result { try sqlite.query(theirs ?? ours) })
+    }
+
+    @Test func overflowRoundingAndGroupOrderAgreeWithSQLite() throws {
+        let dir = QueryTempDir()
+        defer { dir.cleanup() }
+        let spans = Self.spans()
+        let store = try RandomSpans.store(spans, dir: dir.path, segments: 3)
+        defer { try? store.close() }
+        let engine = QueryEngine(store: store)
+        let sqlite = try SQLiteSpans(spans)
+        let now = RandomSpans.base + 7_200_000_000_000
+        var queries: [(String, String)] = [
+            // + - * that overflow become reals; total_tokens is input + output.
+            ("SELECT span_id, input_tokens + output_tokens, total_tokens FROM spans WHERE input_tokens IS NOT NULL AND output_tokens IS NOT NULL ORDER BY span_id",
+             "SELECT span_id, input_tokens + output_tokens, input_tokens + output_tokens FROM spans WHERE input_tokens IS NOT NULL AND output_tokens IS NOT NULL ORDER BY span_id"),
+            ("SELECT span_id, 9223372036854775807 + 1, -9223372036854775807 - 2, 3037000500 * 3037000500 FROM spans ORDER BY span_id LIMIT 3", ""),
+            ("SELECT span_id, input_tokens - (0 - 9223372036854775807) FROM spans WHERE input_tokens > 0 ORDER BY span_id LIMIT 300", ""),
+            // Without ORDER BY, groups come in key order, whatever the first column is: LIMIT picks the same.
+            ("SELECT count(*), service FROM spans GROUP BY service LIMIT 3", ""),
+            ("SELECT sum(cost_usd), max(duration_ms), model, kind FROM spans GROUP BY model, kind LIMIT 7", ""),
+            ("SELECT avg(duration_ms), status FROM spans WHERE kind = 'llm' GROUP BY status", ""),
+            // round() as SQLite rounds (half away from zero on the decimal the double prints as).
+            ("SELECT span_id, round(cost_usd * 1000, 2), round(duration_ms, 1), round(1.005, 2), round(2.675, 2), round(-0.125, 2), round(0.5), round(-2.5) FROM spans ORDER BY span_id LIMIT 400", ""),
+        ]
+        // Random products and sums near the edge.
+        var rng = SplitMix64(seed: 404)
+        let factors = ["1", "3", "1099511627776", "4611686018427387904", "-2", "9223372036854775807"]
+        for _ in 0..<40 {
+            let f = factors[Int(rng.next() % UInt64(factors.count))]
+            let op = ["+", "-", "*"][Int(rng.next() % 3)]
+            let col = ["input_tokens", "output_tokens", "cached_tokens"][Int(rng.next() % 3)]
+            queries.append(("SELECT span_id, \(col) \(op) \(f), \(f) \(op) \(col) FROM spans ORDER BY span_id LIMIT 200", ""))
+        }
+        for (ours, theirs) in queries {
+            let (a, b) = run(engine, sqlite, ours, theirs.isEmpty ? nil : theirs, now: now)
+            let x = try a.get(), y = try b.get()
+            let k = (0..<min(x.count, y.count)).first { !sameRows([x[$0]], [y[$0]]) } ?? min(x.count, y.count)
+            #expect(x.count == y.count && k == x.count, "\(ours)\n\(x.count) vs \(y.count) rows; first difference at row \(k):\nours:   \(k < x.count ? "\(x[k])" : "-")\nsqlite: \(k < y.count ? "\(y[k])" : "-")")
+        }
+        // sum() and abs() that overflow are the error "integer overflow" in both.
+        for q in ["SELECT sum(input_tokens) FROM spans", "SELECT service, sum(input_tokens) FROM spans GROUP BY service",
+                  "SELECT abs(-9223372036854775807 - 1) FROM spans LIMIT 1"] {
+            let (a, b) = run(engine, sqlite, q, now: now)
+            #expect(throws: QueryError.self, "\(q)") { try a.get() }
+            if case .failure(let e) = a { #expect("\(e)".contains("integer overflow"), "\(q): \(e)") }
+            if case .failure(let e) = b { #expect("\(e)".contains("integer overflow"), "sqlite: \(e)") } else { Issue.record("SQLite did not fail: \(q)") }
+        }
+    }
+
+    /// rate(x) is NULL where sum(x) is NULL (no non-NULL value in the window).
+    @Test func rateOfNothingIsNull() throws {
+        let dir = QueryTempDir()
+        defer { dir.cleanup() }
+        var spans = RandomSpans.make(400, seed: 5)
+        for i in spans.indices where spans[i].service == "chat" { spans[i].costUSD = nil }
+        let store = try RandomSpans.store(spans, dir: dir.path, segments: 2)
+        defer { try? store.close() }
+        let rows = try QueryEngine(store: store).run("SELECT service, sum(cost_usd), rate(cost_usd) FROM spans WHERE start > 0 AND start < \(RandomSpans.base + 7_200_000_000_000) GROUP BY service").rows
+        let chat = try #require(rows.first { $0[0] == .string("chat") })
+        #expect(chat[1].isNull && chat[2].isNull, "\(chat)")
+        #expect(rows.contains { !$0[2].isNull })
+    }
+
+    /// A string is a number only when it is one in decimal: '0x10' is not 16.
+    @Test func stringsAreNotHexOrInfinity() {
+        #expect(Ops.numericPrefix("0x10").value == 0)
+        #expect(Ops.numericPrefix(" 12 ") == (12, true))
+        #expect(Ops.numericPrefix("1e3x") == (1000, false))
+        #expect(Ops.numericPrefix("inf").value == 0 && Ops.numericPrefix("nan").value == 0)
+        #expect(Ops.numericPrefix("-.5").value == -0.5)
+        #expect(ColumnRef.convert(.string("0x10"), to: .double) == .null)
+        #expect(ColumnRef.convert(.string("16"), to: .double) == .double(16))
+        #expect(ColumnRef.convert(.string("infinity"), to: .double) == .null)
+        #expect(Ops.truth(.string("0x10")) == 0 && Ops.truth(.string(" 12")) == 1)
     }
 }
