@@ -34,7 +34,7 @@ let package = Package(
         // Query engine: SQL subset over the columnar segments and the head.
         .target(name: "LLMTraceQuery", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceSupport", "CLinux"]),
         // Prometheus metrics: families with capped label sets, the text exposition format.
-        .target(name: "LLMTraceMetrics", dependencies: ["LLMTraceSupport"]),
+        .target(name: "LLMTraceMetrics", dependencies: ["LLMTraceSupport", "LLMTraceModel"]),
         // OpenTelemetry OTLP trace exports, protobuf and JSON, decoded and encoded by hand: what the
         // collector, the SDK and the fuzzers share.
         .target(name: "LLMTraceOTLP", dependencies: ["LLMTraceModel"]),

@@ -106,7 +106,8 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
 
         func hash(into hasher: inout Hasher) { hasher.combine(fnv) }
         static func == (a: SpanKey, b: SpanKey) -> Bool {
-            a.fnv == b.fnv && a.project == b.project && a.service == b.service && a.model == b.model && a.kind == b.kind && a.status == b.status
+            a.fnv == b.fnv && ExactString.equal(a.project, b.project) && ExactString.equal(a.service, b.service)
+                && ExactString.equal(a.model, b.model) && a.kind == b.kind && a.status == b.status
         }
         var labels: [String] { [project, service, model, kind, status] }
     }

@@ -1,3 +1,4 @@
+import LLMTraceModel
 import LLMTraceSupport
 
 /// One metric family: a name, a kind, fixed label names and a series per distinct label values.
@@ -35,7 +36,8 @@ public final class MetricFamily: @unchecked Sendable {
     private let lock = Condition()
     /// Series by label values; `ids` index into `labelSets` and `store`, and never change, so a
     /// caller can keep an id and skip hashing the labels on every update.
-    private var ids: [[String]: Int] = [:]
+    /// Keyed by bytes (`ExactString`): label values written two ways (NFC, NFD) are two series.
+    private var ids: [[ExactString]: Int] = [:]
     private var labelSets: [[String]] = []
     private var store: [Series] = []
     private var foldedCount: UInt64 = 0
@@ -60,18 +62,18 @@ public final class MetricFamily: @unchecked Sendable {
     /// series'. Each call for a new label set past the cap counts as one fold. Lock held.
     private func lockedID(_ given: [String]) -> Int {
         precondition(given.count == labelNames.count, "\(name) takes labels \(labelNames)")
-        if let id = ids[given] { return id }
+        if let id = ids[given.map(ExactString.init)] { return id }
         // A runaway value (a 1 MB service name) must not make every scrape that big.
         let labels = given.contains { $0.utf8.count > LabelValue.maxBytes } ? given.map(LabelValue.bounded) : given
-        if let id = ids[labels] { return id }
+        if let id = ids[labels.map(ExactString.init)] { return id }
         var key = labels
         if store.count >= maxSeries - 1 {
             foldedCount += 1
             key = [String](repeating: Self.overflowValue, count: labelNames.count)
-            if let id = ids[key] { return id }
+            if let id = ids[key.map(ExactString.init)] { return id }
         }
         let id = store.count
-        ids[key] = id
+        ids[key.map(ExactString.init)] = id
         labelSets.append(key)
         store.append(Series(bucketCounts: kind == .histogram ? [UInt64](repeating: 0, count: buckets.count + 1) : []))
         return id
@@ -128,11 +130,11 @@ public final class MetricFamily: @unchecked Sendable {
     public func observe(_ labels: [String], _ v: Double) { observe(labels, CollectionOfOne(v)) }
 
     /// The value of one counter or gauge series (tests, and the collector's own reads).
-    public func value(_ labels: [String]) -> Double? { lock.withLock { ids[labels].map { store[$0].value } } }
+    public func value(_ labels: [String]) -> Double? { lock.withLock { ids[labels.map(ExactString.init)].map { store[$0].value } } }
 
     /// Count and sum of one histogram series.
     public func histogram(_ labels: [String]) -> (count: UInt64, sum: Double, buckets: [UInt64])? {
-        lock.withLock { ids[labels].map { (store[$0].count, store[$0].sum, store[$0].bucketCounts) } }
+        lock.withLock { ids[labels.map(ExactString.init)].map { (store[$0].count, store[$0].sum, store[$0].bucketCounts) } }
     }
 
     /// Appends the family to `out`. `only` keeps the series whose label `only.label` equals

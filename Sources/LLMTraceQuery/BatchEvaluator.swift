@@ -1,3 +1,4 @@
+import LLMTraceModel
 /// Evaluates bound expressions over one batch, a whole column at a time. Columns are read once per
 /// batch and shared by every expression that names them. The fast paths (numbers against numbers,
 /// dictionary columns against constants) never touch a value per row; everything else falls back to
@@ -311,9 +312,9 @@ final class BatchEvaluator {
     private func inList(_ v: Vec, _ t: QueryType, _ list: [QueryValue], _ neg: Bool) throws -> Vec {
         let hasNull = list.contains(where: \.isNull)
         if !hasNull, case .dict(let codes, let values) = v {
-            var set = Set<String>()
-            for x in list { if case .string(let s) = x { set.insert(s) } }
-            let table: [UInt8] = [2] + values.map { set.contains($0) != neg ? 1 : 0 }
+            var set = Set<ExactString>()
+            for x in list { if case .string(let s) = x { set.insert(ExactString(s)) } }
+            let table: [UInt8] = [2] + values.map { set.contains(ExactString($0)) != neg ? 1 : 0 }
             return .bools(Self.lookup(codes, table))
         }
         if !hasNull, case .ints(let a, let valid) = v, list.allSatisfy({ if case .double = $0 { return false }; return $0.asInt != nil }) {

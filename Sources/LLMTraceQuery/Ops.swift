@@ -1,3 +1,4 @@
+import LLMTraceModel
 import Foundation
 
 /// Scalar semantics of every operator and function, one value at a time. The column-at-a-time
@@ -152,8 +153,9 @@ enum Ops {
         }
     }
 
+    /// By UTF-8 bytes, as SQLite's BINARY collation (never Unicode canonical equivalence).
     static func compareStrings(_ x: String, _ y: String) -> Int {
-        if x == y { return 0 }
+        if ExactString.equal(x, y) { return 0 }
         return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : 1
     }
 

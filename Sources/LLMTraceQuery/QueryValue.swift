@@ -13,6 +13,30 @@ public enum QueryValue: Hashable, Sendable {
 
     public var isNull: Bool { if case .null = self { return true } else { return false } }
 
+    /// Strings are equal when their bytes are (not by Unicode canonical equivalence), so group
+    /// keys, DISTINCT and IN keep "café" and "café" written two ways apart, as SQLite does.
+    public static func == (a: QueryValue, b: QueryValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.int(let x), .int(let y)), (.time(let x), .time(let y)): return x == y
+        case (.double(let x), .double(let y)): return x == y
+        case (.string(let x), .string(let y)): return ExactString.equal(x, y)
+        case (.bool(let x), .bool(let y)): return x == y
+        default: return false
+        }
+    }
+
+    public func hash(into h: inout Hasher) {
+        switch self {
+        case .null: h.combine(0 as UInt8)
+        case .int(let v): h.combine(1 as UInt8); h.combine(v)
+        case .double(let v): h.combine(2 as UInt8); h.combine(v)
+        case .string(let s): h.combine(3 as UInt8); h.combine(ExactString(s))
+        case .bool(let b): h.combine(4 as UInt8); h.combine(b)
+        case .time(let v): h.combine(5 as UInt8); h.combine(v)
+        }
+    }
+
     /// As a number, when it is one (bools count as 0 and 1, times as nanoseconds).
     public var asDouble: Double? {
         switch self {

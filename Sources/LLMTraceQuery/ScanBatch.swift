@@ -101,11 +101,11 @@ struct SegmentBatch: ScanBatch {
     /// `model` is the response model where the provider reported one, else the requested model.
     static func mergeModels(_ resp: (codes: [UInt32], values: [String]), _ req: (codes: [UInt32], values: [String])) -> Vec {
         var values: [String] = []
-        var index: [String: UInt32] = [:]
+        var index: [ExactString: UInt32] = [:]
         func code(_ s: String) -> UInt32 {
-            if let k = index[s] { return k }
+            if let k = index[ExactString(s)] { return k }
             values.append(s)
-            index[s] = UInt32(values.count)
+            index[ExactString(s)] = UInt32(values.count)
             return UInt32(values.count)
         }
         let respMap: [UInt32] = [0] + resp.values.map(code)
@@ -223,14 +223,14 @@ extension Vec {
     /// A dictionary column of `n` rows from row values (nil is NULL), for batches built from rows.
     static func strings(_ n: Int, _ get: (Int) -> String?) -> Vec {
         var values: [String] = []
-        var index: [String: UInt32] = [:]
+        var index: [ExactString: UInt32] = [:]
         var codes = [UInt32](repeating: 0, count: n)
         for i in 0..<n {
             guard let v = get(i) else { continue }
-            if let k = index[v] { codes[i] = k; continue }
+            if let k = index[ExactString(v)] { codes[i] = k; continue }
             values.append(v)
             let k = UInt32(values.count)
-            index[v] = k
+            index[ExactString(v)] = k
             codes[i] = k
         }
         return .dict(codes, values)

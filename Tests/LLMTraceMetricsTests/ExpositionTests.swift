@@ -37,6 +37,15 @@ import Testing
         return e.text.split(separator: "\n").map(String.init)
     }
 
+    /// Label values are bytes: "café" as NFC and as NFD are two series (Swift's String == would merge them).
+    @Test func labelValuesAreComparedAsBytes() {
+        let f = MetricFamily("spans_total", .counter, help: "spans", labels: ["service"])
+        f.add(["caf\u{E9}"])
+        f.add(["cafe\u{301}"], 2)
+        #expect(f.seriesCount == 2)
+        #expect(f.value(["caf\u{E9}"]) == 1 && f.value(["cafe\u{301}"]) == 2)
+    }
+
     @Test func histogramBucketsAreCumulativeAndEndInInf() {
         let f = MetricFamily("lat_seconds", .histogram, help: "latency", labels: ["route"], buckets: [0.1, 1, 10])
         f.observe(["/a"], [0.05, 0.1, 0.5, 2, 20, 30, .nan])

@@ -49,7 +49,7 @@ public final class SegmentReader: @unchecked Sendable {
     private var verifiedColumns = Set<Int>()
     private var postings: TextPostings?
     /// Text ids of attribute keys looked up so far (nil: not in this segment).
-    private var textIDCache: [String: Int?] = [:]
+    private var textIDCache: [ExactString: Int?] = [:]
     private var mappedPostings: TextPostingsFile?
     private var postingsUnusable = false
     private var textBlockCache: [Int: [UInt8]] = [:]
@@ -754,14 +754,14 @@ public final class SegmentReader: @unchecked Sendable {
 
     /// The id of the text equal to `s`, or nil when the segment has none.
     func textID(of s: String) throws -> Int? {
-        if let known = lock.withLock({ textIDCache[s] }) { return known }
+        if let known = lock.withLock({ textIDCache[ExactString(s)] }) { return known }
         let want = Array(s.utf8)
         var found: Int? = nil
         try forEachText { id, bytes in
             if bytes.count == want.count, bytes.elementsEqual(want) { found = id; return false }
             return true
         }
-        lock.withLock { textIDCache[s] = .some(found) }
+        lock.withLock { textIDCache[ExactString(s)] = .some(found) }
         return found
     }
 

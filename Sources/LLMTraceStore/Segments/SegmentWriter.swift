@@ -281,7 +281,8 @@ public struct SegmentWriter {
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .dictionary:
-            var dict: [String: UInt32] = [:]
+            // Keyed by bytes: two spellings of one text (NFC and NFD) are two entries, as sent.
+            var dict: [ExactString: UInt32] = [:]
             var entries: [String] = []
             var codes = [UInt32](repeating: 0, count: n)
             // Rows are sorted by trace, so neighbours often share a value: compare with the last
@@ -290,12 +291,12 @@ public struct SegmentWriter {
             var lastCode: UInt32 = 0
             for i in 0..<n {
                 guard let v = Self.dictValue(col, spans[i]) else { continue }
-                if let lv = lastValue, lv == v { codes[i] = lastCode; continue }
+                if let lv = lastValue, ExactString.equal(lv, v) { codes[i] = lastCode; continue }
                 lastValue = v
-                if let c = dict[v] { codes[i] = c; lastCode = c; continue }
+                if let c = dict[ExactString(v)] { codes[i] = c; lastCode = c; continue }
                 entries.append(v)
                 let c = UInt32(entries.count)
-                dict[v] = c
+                dict[ExactString(v)] = c
                 codes[i] = c
                 lastCode = c
             }
