@@ -1,0 +1,120 @@
+import LLMTraceModel
+
+/// Whole columns for query scans: dictionary codes, integers and doubles with validity, trace
+/// ids, and one attribute of every row.
+extension SegmentReader {
+    /// A dictionary column as codes (0 = null, k = values[k-1]) and its values: predicates and
+    /// group-by work on the codes without touching a string per row.
+    public func dictColumn(_ c: SegmentFormat.Column) throws -> (codes: [UInt32], values: [String]) {
+        guard let width = columns[Int(c.rawValue)]?.width else { return ([UInt32](repeating: 0, count: rowCount), []) }
+        let dict = try dictionary(c)
+        var codes = [UInt32](repeating: 0, count: rowCount)
+        guard rowCount > 0 else { return (codes, dict) }
+        var maxCode: UInt32 = 0
+        try codes.withUnsafeMutableBufferPointer { out in
+            try forBlocks(c, 0..<rowCount) { r, rows in
+                let n = rows.count
+                guard r.remaining >= n * width else { r.fail(); return }
+                let base = r.base.baseAddress! + r.pos
+                switch width {
+                case 1: for k in 0..<n { out[rows.lowerBound + k] = UInt32(base.load(fromByteOffset: k, as: UInt8.self)) }
+                case 2: for k in 0..<n { out[rows.lowerBound + k] = UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
+                default: for k in 0..<n { out[rows.lowerBound + k] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)) }
+                }
+                r.pos += n * width
+                for k in rows { maxCode = max(maxCode, out[k]) }
+            }
+        }
+        guard Int(maxCode) <= dict.count else { throw StoreError("corrupt segment: dictionary code \(maxCode) of \(c) out of range", path: path) }
+        return (codes, dict)
+    }
+
+    /// An integer column (start, duration, or a nullable varint column) with its validity
+    /// (nil when no row is null).
+    public func intColumn(_ c: SegmentFormat.Column) throws -> (values: [Int64], valid: [Bool]?) {
+        var values = [Int64](repeating: 0, count: rowCount)
+        guard rowCount > 0 else { return (values, nil) }
+        let enc = columns[Int(c.rawValue)]!.encoding
+        var valid: [Bool]? = nil
+        switch enc {
+        case .deltaVarint:
+            let base = columns[Int(c.rawValue)]!.minMax?.0 ?? 0
+            try values.withUnsafeMutableBufferPointer { out in
+                try forBlocks(c, 0..<rowCount) { r, rows in
+                    var prev = base
+                    for row in rows { prev = prev &+ r.svarint(); out[row] = prev }
+                }
+            }
+        case .varint:
+            try values.withUnsafeMutableBufferPointer { out in
+                try forBlocks(c, 0..<rowCount) { r, rows in
+                    for row in rows { out[row] = Int64(bitPattern: r.varint()) }
+                }
+            }
+        case .nullableVarint:
+            var v = [Bool](repeating: true, count: rowCount)
+            var nulls = 0
+            try values.withUnsafeMutableBufferPointer { out in
+                try v.withUnsafeMutableBufferPointer { ok in
+                    try forBlocks(c, 0..<rowCount) { r, rows in
+                        for row in rows {
+                            let x = r.varint()
+                            if x == 0 { ok[row] = false; nulls += 1 } else { out[row] = Int64(bitPattern: x &- 1) }
+                        }
+                    }
+                }
+            }
+            if nulls > 0 { valid = v }
+        case .rawU64:
+            try values.withUnsafeMutableBufferPointer { out in
+                try forBlocks(c, 0..<rowCount) { r, rows in
+                    for row in rows { out[row] = r.i64() }
+                }
+            }
+        default:
+            throw StoreError("column \(c) is not an integer column", path: path)
+        }
+        return (values, valid)
+    }
+
+    /// A float64 column with its validity (nil when no row is null).
+    public func doubleColumn(_ c: SegmentFormat.Column) throws -> (values: [Double], valid: [Bool]?) {
+        var values = [Double](repeating: 0, count: rowCount)
+        var v = [Bool](repeating: true, count: rowCount)
+        var nulls = 0
+        guard rowCount > 0 else { return (values, nil) }
+        try values.withUnsafeMutableBufferPointer { out in
+            try v.withUnsafeMutableBufferPointer { ok in
+                try forBlocks(c, 0..<rowCount) { r, rows in
+                    for row in rows {
+                        let bits = r.u64()
+                        if bits == SegmentFormat.nullDoubleBits { ok[row] = false; nulls += 1 } else { out[row] = Double(bitPattern: bits) }
+                    }
+                }
+            }
+        }
+        return (values, nulls > 0 ? v : nil)
+    }
+
+    /// Every row's trace id.
+    public func traceIDColumn() throws -> [TraceID] { try decodeTraceIDs(0..<rowCount) }
+
+    /// Attribute `key` of every row (nil where a row has none): one pass over the details column,
+    /// skipping messages and documents. The key's text id is found by scanning the text store in
+    /// id order without building strings, stopping at the match (keys are interned when a span
+    /// first uses them, so they sit in the first blocks), and remembered; string values are read
+    /// through the text block cache, each distinct one once.
+    public func attributeColumn(_ key: String) throws -> [AttributeValue?] {
+        var out = [AttributeValue?](repeating: nil, count: rowCount)
+        guard rowCount > 0, let keyID = try textID(of: key) else { return out }
+        let lookup = MemoTextLookup(reader: self)
+        try forEachDetails { row, p in
+            var r = ByteReader(p)
+            guard let v = SpanBinaryCodec.attribute(&r, key: UInt32(keyID), texts: lookup) else { return lookup.error != nil }
+            out[row] = v
+            return true
+        }
+        if let e = lookup.error { throw e }
+        return out
+    }
+}

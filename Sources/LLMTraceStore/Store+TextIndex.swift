@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMTraceModel
+import Foundation
+import CLinux
+
+/// The full-text thread: each new segment's paragraphs into FTS5 and its postings file, and the
+/// live pass over the head.
+extension Store {
+    // MARK: Full-text indexing
+
+
+    /// Adds the paragraphs of every published segment not yet full-text indexed. Runs on its own
+    /// thread after each seal (and once at start, to finish work a crash interrupted), so neither
+    /// acknowledgements nor seals wait for FTS5. Returns the number of segments indexed.
+    @discardableResult
+    public func indexPendingTexts() throws -> Int {
+        // One indexer at a time: a second caller waits and then finds the work done.
+        textIndexing.lock()
+        defer { textIndexing.unlock() }
+        var n = 0
+        for id in try index.segmentsPendingTextIndex() where !state.withLock({ unindexable.contains(id) }) {
+            guard let reader = state.withLock({ segments[id] }) else { continue }
+            // Between small transactions, while appends are arriving, sleep nine times as long as
+            // the last one took: FTS5 gets at most a tenth of a core under load and catches up when
+            // ingest slows (on two cores, FTS5 at full speed cannot keep up with 100k spans/s of LLM
+            // text anyway), and a seal's index commit never waits behind a long transaction.
+            var last = monotonicNanos()
+            let inputs: (texts: [String], postings: SegmentReader.TextPostings)
+            do { inputs = try reader.textIndexInputs() } catch {
+                // A segment that does not read is not retried every second: one error line, and
+                // the other segments are indexed.
+                state.withLock { _ = unindexable.insert(id) }
+                options.log(.error, "segment \(id) cannot be read for full-text indexing and is left out of it until restart: \(error); run tracectl verify")
+                continue
+            }
+            // The postings file first: a crash before the segment's flag is set redoes both, and
+            // the file is replaced whole.
+            try reader.writePostings(inputs.postings)
+            try index.indexSegmentTexts(segment: id, texts: inputs.texts) { () -> Int? in
+                let now = monotonicNanos()
+                // Shutdown does not wait for a catch-up: the segment stays pending until next start.
+                if self.state.withLock({ self.stopping }) { return nil }
+                self.index.checkpointIfLarge()
+                let busy = self.state.withLock { now - self.lastAppendNanos < 1_000_000_000 }
+                if busy { usleep(UInt32(min(1_000_000, max(0, 9 * (now - last) / 1000)))) }
+                last = monotonicNanos()
+                return busy ? 256 << 10 : 64 << 20
+            }
+            reader.dropResidentPages()
+            index.checkpointPassive()
+            trimMemory()
+            n += 1
+        }
+        return n
+    }
+
+    /// Writes the postings file of every segment that lacks one (indexed before postings files
+    /// existed, or whose file was removed), one segment per call so ingest is never held up long.
+    /// Returns whether it wrote one.
+    @discardableResult
+    public func writeMissingPostings() throws -> Bool {
+        guard !options.readOnly else { return false }
+        textIndexing.lock()
+        defer { textIndexing.unlock() }
+        let readers = state.withLock { segments.values.sorted { $0.id < $1.id } }
+        guard let r = readers.first(where: { !FileIO.exists(TextPostingsFile.path(ofSegment: $0.path)) }) else { return false }
+        try r.writePostings(try r.textIndexInputs().postings)
+        r.dropResidentPages()
+        trimMemory()
+        return true
+    }
+
+    /// Live pass: the paragraphs of head rows added since the last pass, at most `maxRows` of them.
+    /// Returns how many rows it covered.
+    @discardableResult
+    public func indexHeadTexts(maxRows: Int = 5_000) throws -> Int {
+        textIndexing.lock()
+        defer { textIndexing.unlock() }
+        let (texts, from, upTo): ([String], Int, Int) = state.withLock {
+            if headTextCursor.generation != headGeneration { headTextCursor = (headGeneration, 0) }
+            let from = headTextCursor.row
+            let (texts, upTo) = head.contentTexts(from: from, limit: maxRows)
+            headTextCursor.row = upTo
+            return (texts, from, upTo)
+        }
+        try index.indexHeadTexts(texts)
+        return upTo - from
+    }
+
+
+    func textIndexLoop() {
+        clinux_set_thread_name("llmtrace-fts")
+        while !state.withLock({ stopping }) {
+            do {
+                try indexPendingTexts()
+                try writeMissingPostings()
+                // The live pass keeps up with moderate traffic (a second's worth of rows at a time);
+                // under a flood the segment pass, duty-cycled, takes over.
+                let skip = state.withLock { () -> Bool in
+                    let backlog = head.count - (headTextCursor.generation == headGeneration ? headTextCursor.row : 0)
+                    return monotonicNanos() - lastAppendNanos < 1_000_000_000 && backlog > 5_000
+                }
+                if !skip { try indexHeadTexts() }
+                failures.succeeded("full-text indexing")
+            } catch {
+                failures.failed("full-text indexing", error)
+            }
+            textLock.withLock {
+                if !state.withLock({ stopping }) { textLock.wait(nanos: 1_000_000_000) }
+            }
+        }
+        state.withLock { textDone = true; state.broadcast() }
+    }
+}
