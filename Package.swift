@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceMetricsTests", dependencies: ["LLMTraceMetrics"]),
         .testTarget(name: "LLMTraceIngestTests", dependencies: ["LLMTraceIngest", "LLMTraceOTLP", "LLMTraceModel"]),
-        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics"],
+        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics", "LLMTraceQuery"],
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),

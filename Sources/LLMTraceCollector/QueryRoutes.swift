@@ -60,7 +60,7 @@ extension Collector {
             w.endObject()
             var out = w.bytes
             out.append(0x0A)
-            return .json(e.message.contains("time limit") ? 503 : 400, out)
+            return .json(e.httpStatus, out, headers: e.kind == .timeLimit ? [("retry-after", "\(options.retryAfterSeconds)")] : [])
         } catch {
             // The reason (it may name a file of the data directory) goes to the log, not the client.
             log.error("query failed", [("error", "\(error)")])

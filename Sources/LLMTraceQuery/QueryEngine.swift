@@ -192,7 +192,7 @@ public final class QueryEngine: Sendable {
                 let k: Int? = shared.lock.withLock {
                     guard shared.failure == nil, shared.next < work.count else { return nil }
                     if monotonicNanos() > deadline {
-                        shared.failure = QueryError("the query ran past its time limit of \(limits.timeoutNanos / 1_000_000_000) s after \(shared.next) of \(work.count) batches; narrow the time range (WHERE start > now() - 1h) or the filters")
+                        shared.failure = QueryError("the query ran past its time limit of \(limits.timeoutNanos / 1_000_000_000) s after \(shared.next) of \(work.count) batches; narrow the time range (WHERE start > now() - 1h) or the filters", kind: .timeLimit)
                         return nil
                     }
                     shared.next += 1

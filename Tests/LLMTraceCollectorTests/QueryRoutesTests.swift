@@ -6,6 +6,7 @@ import LLMTraceStore
 @testable import LLMTraceCollector
 import LLMTraceIngest
 import LLMTraceOTLP
+import LLMTraceQuery
 
 /// `POST /api/query` and `GET /api/traces/{id}` through the collector, with two projects' keys.
 @Suite struct QueryRoutesTests {
@@ -93,6 +94,31 @@ import LLMTraceOTLP
             let withScores = request(c, "GET", "/api/traces/" + Self.chatTrace, key: Self.keys["chat"]!.read).1
             #expect(withScores?["scores"]?.array?.map { $0["name"]?.string } == ["helpful"])
         }
+    }
+
+    /// The status comes from the error's kind, not its text: a query past its time limit is a 503
+    /// with Retry-After, a wrong one a 400.
+    @Test func queryErrorsCarryTheirStatus() throws {
+        let dir = NSTemporaryDirectory() + "llmtrace-queryroutes-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var opts = StoreOptions(directory: dir)
+        opts.backgroundSealing = false
+        opts.log = { _, _ in }
+        let store = try Store.open(opts)
+        defer { try? store.close() }
+        var options = Collector.Options()
+        options.queryTimeoutNanos = 1
+        let c = Collector(store: store, keys: KeyRing(projects: []), conventions: .builtIn(), pricing: .builtIn(), options: options)
+        for k in 0..<4 {
+            ingest(c, "chat", trace: String(format: "%032x", k + 1), count: 20, model: "gpt-4o")
+            _ = try store.sealNow()
+        }
+        let slow = c.handle(HTTPRequest(method: "POST", target: "/api/query", headers: [("content-type", "text/plain")], body: Array("SELECT model, count() FROM spans GROUP BY model".utf8)))
+        #expect(slow.status == 503, "\(String(decoding: slow.body, as: UTF8.self))")
+        #expect(slow.headers.contains { $0.0 == "retry-after" })
+        let bad = c.handle(HTTPRequest(method: "POST", target: "/api/query", headers: [("content-type", "text/plain")], body: Array("SELECT nope FROM spans".utf8)))
+        #expect(bad.status == 400)
+        #expect(QueryError("x", kind: .timeLimit).httpStatus == 503 && QueryError("x").httpStatus == 400)
     }
 
     @Test func traceAndScoreTablesAreConfinedToo() throws {
