@@ -147,6 +147,23 @@ func mapAll(_ t: OTLPTraces) -> (spans: [Span], rejected: [String]) {
         }
     }
 
+    /// A span naming a tool is a tool span (unless a kind convention says otherwise); a model alone
+    /// in `llm.invocation_parameters` is found and priced.
+    @Test func toolSpansAndModelsFromInvocationParameters() throws {
+        var tool = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), name: "get_weather", startNanos: 10, endNanos: 20)
+        tool.attributes = [Attribute("gen_ai.tool.name", .string("get_weather"))]
+        var tool2 = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(4), name: "lookup", startNanos: 10, endNanos: 20)
+        tool2.attributes = [Attribute("tool.name", .string("lookup"))]
+        var llm = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(5), name: "ChatCompletion", startNanos: 10, endNanos: 20)
+        llm.attributes = [Attribute("openinference.span.kind", .string("LLM")), Attribute("llm.invocation_parameters", .string(#"{"model": "gpt-4o", "temperature": 0.5}"#)),
+                          Attribute("llm.token_count.prompt", .int(1000)), Attribute("llm.token_count.completion", .int(100))]
+        let (spans, rejected) = try Ingest().spans(protobuf: OTLPEncoder.encode([tool, tool2, llm]).bytes)
+        #expect(rejected.isEmpty)
+        #expect(spans.map(\.kind) == [.tool, .tool, .llm])
+        #expect(spans[2].requestModel == "gpt-4o" && spans[2].temperature == 0.5)
+        #expect(abs((spans[2].costUSD ?? 0) - (1000 * 2.5e-6 + 100 * 10e-6)) < 1e-12)
+    }
+
     /// Empty and repeated keys, in span, event and resource attributes, through the request's key table.
     @Test func emptyAndRepeatedAttributeKeys() throws {
         var s = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), name: "op", startNanos: 10, endNanos: 20)
