@@ -83,7 +83,10 @@ public struct SegmentWriter {
     private func writeSorted(_ spans: UnsafeBufferPointer<Span>, order: [Int], details: (Int) -> UnsafeRawBufferPointer, texts: [String],
                              id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
         let n = spans.count
-        var out = ByteWriter(capacity: 1 << 22)
+        let path = directory + "/" + SegmentFormat.name(id)
+        // Streamed to the file as it is built (2 MiB at a time), never held whole: a 20 MB segment
+        // in one buffer that doubles as it grows peaked at 48 MB during every seal.
+        var out = SegmentOutput(try AtomicFileWriter(path: path))
         out.raw(SegmentFormat.magic)
         out.u16(SegmentFormat.version)
         out.u16(0)
@@ -112,9 +115,7 @@ public struct SegmentWriter {
         out.u32(UInt32(footer.count))
         out.u32(Checksum.crc32(footer.bytes))
         out.raw(SegmentFormat.magic)
-
-        let path = directory + "/" + SegmentFormat.name(id)
-        try FileIO.replaceFile(path, with: out.bytes)
+        try out.finish()
 
         var summary = SegmentSummary(id: id, path: path, spanCount: n, minStart: minStart, maxStart: maxStart,
                                      bytes: out.count, maxWALFile: maxWALFile)
@@ -221,15 +222,16 @@ public struct SegmentWriter {
         var crc: UInt32
     }
 
-    private func emit(_ block: [UInt8], raw: Int, out: inout ByteWriter) -> BlockRef {
+    private func emit(_ block: [UInt8], raw: Int, out: inout SegmentOutput) -> BlockRef {
         let ref = BlockRef(offset: out.count, stored: block.count, raw: raw, crc: Checksum.crc32(block))
         out.raw(block)
         return ref
     }
 
+
     /// Writes one column: row i is `spans[i]`, its details `details(i)`.
     private func writeColumn(_ col: SegmentFormat.Column, spans: UnsafeBufferPointer<Span>, details: (Int) -> UnsafeRawBufferPointer,
-                             out: inout ByteWriter, footer: inout ByteWriter) {
+                             out: inout SegmentOutput, footer: inout ByteWriter) {
         let enc = SegmentFormat.encoding(of: col)
         let n = spans.count
         let bs = rowsPerBlock
@@ -371,7 +373,7 @@ public struct SegmentWriter {
 
     /// Text store: the distinct strings in id order, cut into zlib blocks of about 16 KiB, plus an
     /// offsets table (u32 per text: its start inside its block).
-    private func writeTextStore(_ strings: [String], out: inout ByteWriter, footer: inout ByteWriter) {
+    private func writeTextStore(_ strings: [String], out: inout SegmentOutput, footer: inout ByteWriter) {
         var offsets = ByteWriter(capacity: 4 * strings.count)
         var blocks: [(first: Int, ref: BlockRef)] = []
         var cur = ByteWriter(capacity: SegmentFormat.textBlockTarget + 4096)
@@ -441,5 +443,48 @@ public struct SegmentWriter {
         case .topP: return s.topP
         default: return nil
         }
+    }
+}
+
+
+/// The segment file as the writer produces it: bytes are buffered and handed to the file in 2 MiB
+/// pieces; `count` is the offset of the next byte. A write error is kept and thrown by `finish`,
+/// which also removes the partial file.
+struct SegmentOutput {
+    private let file: AtomicFileWriter
+    private var buffer = ByteWriter(capacity: 2 << 20)
+    private var failure: Error?
+
+    init(_ file: AtomicFileWriter) { self.file = file }
+
+    var count: Int { file.written + skipped + buffer.count }
+
+    mutating func raw(_ b: [UInt8]) {
+        buffer.raw(b)
+        if buffer.count >= 2 << 20 { drain() }
+    }
+
+    mutating func u16(_ v: UInt16) { buffer.u16(v) }
+    mutating func u32(_ v: UInt32) { buffer.u32(v) }
+
+    private mutating func drain() {
+        if failure == nil {
+            do { try buffer.bytes.withUnsafeBytes { try file.write($0) } } catch { failure = error }
+        }
+        // Offsets stay right after a failure (`count` must keep growing), but nothing is written.
+        if failure != nil { skipped += buffer.count }
+        buffer.bytes.removeAll(keepingCapacity: true)
+    }
+    /// Bytes dropped after a write failed (so `count` still gives each block its offset).
+    private var skipped = 0
+
+    /// Writes the rest, fsyncs and renames the file into place (or removes it and throws).
+    mutating func finish() throws {
+        drain()
+        if let failure {
+            file.abandon()
+            throw failure
+        }
+        try file.commit()
     }
 }

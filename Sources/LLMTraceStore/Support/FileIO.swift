@@ -105,40 +105,14 @@ public enum FileIO {
 
     /// Atomically replaces `path` with `bytes`: write a tmp file, fsync it, rename, fsync the directory.
     public static func replaceFile(_ path: String, with bytes: [UInt8]) throws {
-        let tmp = path + ".tmp"
-        let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC)
+        let f = try AtomicFileWriter(path: path)
         do {
-            // Written in 2 MiB pieces, each pushed to the disk as the next is written and waited
-            // for before the one after: the dirty data stays small, so the final fsync is short
-            // and WAL fsyncs (acknowledgements) never queue behind tens of MB of segment.
-            let piece = 2 << 20
-            try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws in
-                var off = 0
-                while off < b.count {
-                    let n = min(piece, b.count - off)
-                    try writeAll(fd, UnsafeRawBufferPointer(rebasing: b[off..<(off + n)]), path: tmp)
-                    _ = sync_file_range(fd, Int64(off), Int64(n), UInt32(CLINUX_SYNC_FILE_RANGE_WRITE))
-                    if off >= piece {
-                        _ = sync_file_range(fd, Int64(off - piece), Int64(piece),
-                                            UInt32(CLINUX_SYNC_FILE_RANGE_WAIT_BEFORE | CLINUX_SYNC_FILE_RANGE_WRITE | CLINUX_SYNC_FILE_RANGE_WAIT_AFTER))
-                    }
-                    off += n
-                }
-            }
-            try fsync(fd, path: tmp)
+            try bytes.withUnsafeBytes { try f.write($0) }
         } catch {
-            close(fd)
-            unlink(tmp)
+            f.abandon()
             throw error
         }
-        close(fd)
-        do {
-            try rename(tmp, to: path)
-        } catch {
-            unlink(tmp)
-            throw error
-        }
-        try fsyncDirectory(directory(of: path))
+        try f.commit()
     }
 
     /// Pushes a file's dirty pages to the disk 2 MiB at a time, waiting for each piece, then
@@ -254,5 +228,68 @@ public final class MappedFile: @unchecked Sendable {
     /// in the page cache and fault back in on the next read, but stop counting in this process's RSS.
     public func dropResidentPages() {
         if let base { _ = madvise(base, bytes.count, MADV_DONTNEED) }
+    }
+}
+
+/// A file written front to back, then put in place atomically: `path.tmp` is written, fsynced,
+/// renamed to `path`, and the directory fsynced (a crash leaves the old file or the whole new one).
+///
+/// Written in 2 MiB pieces, each pushed to the disk as the next is written and waited for before
+/// the one after: the dirty data stays small, so the final fsync is short and WAL fsyncs
+/// (acknowledgements) never queue behind tens of MB of segment. A caller can stream a file of any
+/// size through it without holding it whole (the segment writer does).
+public final class AtomicFileWriter {
+    public let path: String
+    let tmp: String
+    let fd: Int32
+    /// Bytes written so far.
+    public private(set) var written = 0
+    private var previousPiece: (offset: Int, length: Int)? = nil
+    static let piece = 2 << 20
+
+    public init(path: String) throws {
+        self.path = path
+        tmp = path + ".tmp"
+        fd = try FileIO.open(tmp, O_WRONLY | O_CREAT | O_TRUNC)
+    }
+
+    public func write(_ b: UnsafeRawBufferPointer) throws {
+        var off = 0
+        while off < b.count {
+            let n = min(Self.piece, b.count - off)
+            try FileIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: b[off..<(off + n)]), path: tmp)
+            _ = sync_file_range(fd, Int64(written), Int64(n), UInt32(CLINUX_SYNC_FILE_RANGE_WRITE))
+            if let p = previousPiece {
+                _ = sync_file_range(fd, Int64(p.offset), Int64(p.length),
+                                    UInt32(CLINUX_SYNC_FILE_RANGE_WAIT_BEFORE | CLINUX_SYNC_FILE_RANGE_WRITE | CLINUX_SYNC_FILE_RANGE_WAIT_AFTER))
+            }
+            previousPiece = (written, n)
+            written += n
+            off += n
+        }
+    }
+
+    /// fsync, rename into place, fsync the directory. On failure the tmp file is removed.
+    public func commit() throws {
+        do {
+            try FileIO.fsync(fd, path: tmp)
+        } catch {
+            abandon()
+            throw error
+        }
+        close(fd)
+        do {
+            try FileIO.rename(tmp, to: path)
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        try FileIO.fsyncDirectory(FileIO.directory(of: path))
+    }
+
+    /// Gives up: the tmp file is closed and removed, `path` untouched.
+    public func abandon() {
+        close(fd)
+        unlink(tmp)
     }
 }
