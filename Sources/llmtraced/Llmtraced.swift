@@ -36,11 +36,11 @@ struct Llmtraced {
       --log-format FORMAT    LLMTRACE_LOG_FORMAT     text (default) or json, one line per event on stderr
       --access-log on|off    LLMTRACE_ACCESS_LOG     a line per request (default on)
       --fsync POLICY         LLMTRACE_FSYNC          always (default) or interval=Nms
-      --seal-spans N         LLMTRACE_SEAL_SPANS     seal the head at N spans (default 100000)
+      --seal-spans N         LLMTRACE_SEAL_SPANS     seal the head at N spans (default 65536)
       --seal-age S           LLMTRACE_SEAL_AGE       ...or when it is S seconds old (default 300)
       --retention D          LLMTRACE_RETENTION      drop segments older than D: 30d, 12h, 90m (default: keep)
       --dedup-window D       LLMTRACE_DEDUP_WINDOW   a span re-sent within D of ingest is stored once (default 24h)
-      --dedup-max-spans N    LLMTRACE_DEDUP_MAX_SPANS  keys the window holds, 12-16 bytes each (default 20000000)
+      --dedup-max-spans N    LLMTRACE_DEDUP_MAX_SPANS  keys the window holds, 11-21 bytes each (default 20000000)
       --compression L        LLMTRACE_COMPRESSION    zlib level for segment text, 1-9 (default 1)
       --max-body-bytes N     LLMTRACE_MAX_BODY_BYTES request body limit (default 16777216; 413 beyond)
       --max-connections N    LLMTRACE_MAX_CONNECTIONS

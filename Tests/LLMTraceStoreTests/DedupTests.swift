@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import LLMTraceSynthetic
 import LLMTraceModel
 @testable import LLMTraceStore
 
@@ -116,5 +117,33 @@ import LLMTraceModel
             }
         }
         for q in 1...5000 { #expect(ks.contains(UInt64(q)) == ref.contains(UInt64(q))) }
+    }
+
+    /// Past the first table's capacity the set grows by adding tables, never rehashing: keys in
+    /// old tables are still found, re-inserts refused, removals work in any table.
+    @Test func keySetSpansSeveralTables() {
+        var ks = KeySet()
+        var rng = SplitMix64(seed: 9)
+        var keys: [UInt64] = []
+        for _ in 0..<400_000 {
+            let k = rng.next() | 1
+            keys.append(k)
+            let fresh = ks.insertIfNew(k)
+            #expect(fresh || keys.dropLast().contains(k))
+        }
+        #expect(ks.count == Set(keys).count)
+        for k in keys.prefix(1000) {
+            let again = ks.insertIfNew(k)
+            #expect(!again, "a key of the first table is a re-send")
+        }
+        for k in keys.suffix(1000) { #expect(ks.contains(k)) }
+        for k in keys.prefix(500) { ks.remove(k) }
+        #expect(ks.count == Set(keys).count - 500)
+        for k in keys.prefix(500) {
+            #expect(!ks.contains(k))
+            let back = ks.insertIfNew(k)
+            #expect(back)
+        }
+        #expect(!ks.contains(2))
     }
 }
