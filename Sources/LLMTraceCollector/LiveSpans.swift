@@ -59,37 +59,23 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
 
     /// As `read(after:…)`, with `after`, `next` and `missed` counted within `project` only.
     public func read(project: String, after: Int64, limit: Int, waitNanos: Int64, keep: (Span) -> Bool) -> (spans: [Span], next: Int64, missed: Int64) {
-        cond.withLock {
-            let deadline = monotonicNanos() + waitNanos
-            var cursor = max(after, 0)
-            var out: [Span] = []
-            var missed: Int64 = 0
-            let mayWait = waitNanos > 0 && waiting < maxWaiting
-            if mayWait { waiting += 1 }
-            defer { if mayWait { waiting -= 1 } }
-            while true {
-                // The project's oldest number still held (or its next, when none is).
-                var oldest = projectNext[project, default: 1]
-                for k in 0..<ring.count {
-                    let i = (start + k) % ring.count
-                    if ring[i].project == project { oldest = projectSeqs[i]; break }
-                }
-                if cursor + 1 < oldest {
-                    missed += oldest - (cursor + 1)
-                    cursor = oldest - 1
-                }
-                for k in 0..<ring.count where out.count < limit {
-                    let i = (start + k) % ring.count
-                    guard projectSeqs[i] > cursor, ring[i].project == project else { continue }
-                    cursor = projectSeqs[i]
-                    if keep(ring[i]) { out.append(ring[i]) }
-                }
-                if !out.isEmpty || !mayWait { break }
-                let left = deadline - monotonicNanos()
-                if left <= 0 { break }
-                cond.wait(nanos: left)
+        longPoll(after: after, waitNanos: waitNanos) { cursor, out, missed in
+            // The project's oldest number still held (or its next, when none is).
+            var oldest = projectNext[project, default: 1]
+            for k in 0..<ring.count {
+                let i = (start + k) % ring.count
+                if ring[i].project == project { oldest = projectSeqs[i]; break }
             }
-            return (out, cursor, missed)
+            if cursor + 1 < oldest {
+                missed += oldest - (cursor + 1)
+                cursor = oldest - 1
+            }
+            for k in 0..<ring.count where out.count < limit {
+                let i = (start + k) % ring.count
+                guard projectSeqs[i] > cursor, ring[i].project == project else { continue }
+                cursor = projectSeqs[i]
+                if keep(ring[i]) { out.append(ring[i]) }
+            }
         }
     }
 
@@ -97,6 +83,23 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
     /// for the first one; also the number to pass as `after` next time and how many were missed
     /// because they had already left the buffer.
     public func read(after: Int64, limit: Int, waitNanos: Int64, keep: (Span) -> Bool) -> (spans: [Span], next: Int64, missed: Int64) {
+        longPoll(after: after, waitNanos: waitNanos) { cursor, out, missed in
+            if cursor + 1 < firstSeq {
+                missed += firstSeq - (cursor + 1)
+                cursor = firstSeq - 1
+            }
+            while cursor + 1 < nextSeq && out.count < limit {
+                let s = ring[(start + Int(cursor + 1 - firstSeq)) % max(1, ring.count)]
+                cursor += 1
+                if keep(s) { out.append(s) }
+            }
+        }
+    }
+
+    /// Runs `pass` (cursor, spans found, missed) under the lock until it finds a span or the wait
+    /// is over; at most `maxWaiting` readers wait at once, the others answer at once.
+    private func longPoll(after: Int64, waitNanos: Int64,
+                          _ pass: (inout Int64, inout [Span], inout Int64) -> Void) -> (spans: [Span], next: Int64, missed: Int64) {
         cond.withLock {
             let deadline = monotonicNanos() + waitNanos
             var cursor = max(after, 0)
@@ -106,15 +109,7 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
             if mayWait { waiting += 1 }
             defer { if mayWait { waiting -= 1 } }
             while true {
-                if cursor + 1 < firstSeq {
-                    missed += firstSeq - (cursor + 1)
-                    cursor = firstSeq - 1
-                }
-                while cursor + 1 < nextSeq && out.count < limit {
-                    let s = ring[(start + Int(cursor + 1 - firstSeq)) % max(1, ring.count)]
-                    cursor += 1
-                    if keep(s) { out.append(s) }
-                }
+                pass(&cursor, &out, &missed)
                 if !out.isEmpty || !mayWait { break }
                 let left = deadline - monotonicNanos()
                 if left <= 0 { break }

@@ -6,7 +6,8 @@ import Glibc
 /// (`2.46e-05`) in the range a cost, a latency or a token rate can take.
 public enum DecimalText {
     /// The shortest text that reads back as exactly `d` (Swift's `description`), with an exponent
-    /// moved into the digits when |d| is within 1e-20 ... 1e21. Valid JSON number syntax.
+    /// moved into the digits when |d| is within 1e-20 ... 1e21. Valid JSON number syntax, and
+    /// always read back as a double (a fraction is kept: 1e16 is "10000000000000000.0").
     public static func shortest(_ d: Double) -> String {
         let s = d.description
         guard let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }), let exp = Int(s[s.index(after: e)...]),
@@ -32,6 +33,9 @@ public enum DecimalText {
             while out.hasSuffix("0") { out.removeLast() }
             if out.hasSuffix(".") { out.removeLast() }
         }
+        // Still a double when read back (1.11e20 as "111000000000000000000" would read as an
+        // integer, and one past Int64): a whole number keeps a ".0", as `description` writes 3.0.
+        if !out.contains(".") { out += ".0" }
         return (negative ? "-" : "") + out
     }
 

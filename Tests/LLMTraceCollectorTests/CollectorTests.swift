@@ -13,7 +13,7 @@ import LLMTraceOTLP
     static let ingestKey = "lt_ingest_chat_0123456789"
     static let readKey = "lt_read_chat_0123456789ab"
 
-    func withCollector(keys: Bool = true, _ body: (Collector, Store) throws -> Void) throws {
+    func withCollector(keys: Bool = true, options: Collector.Options = Collector.Options(), _ body: (Collector, Store) throws -> Void) throws {
         let dir = NSTemporaryDirectory() + "llmtrace-collector-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var opts = StoreOptions(directory: dir)
@@ -21,7 +21,7 @@ import LLMTraceOTLP
         let store = try Store.open(opts)
         defer { try? store.close() }
         let ring = KeyRing(projects: keys ? [KeyRing.Project(name: "chat", ingestKeys: [Self.ingestKey], readKeys: [Self.readKey])] : [])
-        try body(Collector(store: store, keys: ring, conventions: .builtIn(), pricing: .builtIn()), store)
+        try body(Collector(store: store, keys: ring, conventions: .builtIn(), pricing: .builtIn(), options: options), store)
     }
 
     func post(_ c: Collector, _ path: String, _ body: String, type: String = "application/json", key: String? = ingestKey) -> (Int, JSONValue?) {
@@ -39,32 +39,27 @@ import LLMTraceOTLP
     /// Decoded bytes of compressed bodies in flight share one budget: over it, a 503 with
     /// Retry-After; the same request goes through once the budget is free again.
     @Test func decodedBodiesInFlightHaveABudget() throws {
-        let dir = NSTemporaryDirectory() + "llmtrace-collector-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var opts = StoreOptions(directory: dir)
-        opts.backgroundSealing = false
-        let store = try Store.open(opts)
-        defer { try? store.close() }
         var options = Collector.Options()
         options.maxDecodedInFlightBytes = 4 << 20
-        let c = Collector(store: store, keys: KeyRing(projects: []), conventions: .builtIn(), pricing: .builtIn(), options: options)
-        let lines = (1...2000).map { span(String(format: "%016x", $0), extra: #", "attributes": {"pad": "\#(String(repeating: "x", count: 200))"}"#) }
-        let body = BodyDecoding.gzip(Array(lines.joined(separator: "\n").utf8))  // ~900 KB decoded
-        func post() -> HTTPResponse {
-            c.handle(HTTPRequest(method: "POST", target: "/v1/spans", headers: [("content-type", "application/x-ndjson"), ("content-encoding", "gzip")], body: body))
+        try withCollector(keys: false, options: options) { (c: Collector, _: Store) throws in
+            let lines = (1...2000).map { span(String(format: "%016x", $0), extra: #", "attributes": {"pad": "\#(String(repeating: "x", count: 200))"}"#) }
+            let body = BodyDecoding.gzip(Array(lines.joined(separator: "\n").utf8))  // ~900 KB decoded
+            func post() -> HTTPResponse {
+                c.handle(HTTPRequest(method: "POST", target: "/v1/spans", headers: [("content-type", "application/x-ndjson"), ("content-encoding", "gzip")], body: body))
+            }
+            var other: DecodeBudget.Hold? = c.decodeBudget.hold()  // another request holding 3.5 MiB
+            #expect(other!.reserve(3584 << 10))
+            let refused = post()
+            #expect(refused.status == 503)
+            #expect(refused.headers.contains { $0.0.lowercased() == "retry-after" })
+            #expect(c.decodeBudget.bytesInFlight == 3584 << 10, "the refused request gave back what it had reserved")
+            other = nil
+            #expect(c.decodeBudget.bytesInFlight == 0)
+            let ok = post()
+            #expect(ok.status == 200, "\(String(decoding: ok.body, as: UTF8.self).prefix(200))")
+            #expect(c.decodeBudget.bytesInFlight == 0, "released when the request is done")
+            _ = other
         }
-        var other: DecodeBudget.Hold? = c.decodeBudget.hold()  // another request holding 3.5 MiB
-        #expect(other!.reserve(3584 << 10))
-        let refused = post()
-        #expect(refused.status == 503)
-        #expect(refused.headers.contains { $0.0.lowercased() == "retry-after" })
-        #expect(c.decodeBudget.bytesInFlight == 3584 << 10, "the refused request gave back what it had reserved")
-        other = nil
-        #expect(c.decodeBudget.bytesInFlight == 0)
-        let ok = post()
-        #expect(ok.status == 200, "\(String(decoding: ok.body, as: UTF8.self).prefix(200))")
-        #expect(c.decodeBudget.bytesInFlight == 0, "released when the request is done")
-        _ = other
     }
 
     @Test func nativeBatchWithABadSpanStoresTheRest() throws {

@@ -15,7 +15,8 @@ import LLMTraceQuery
         "billing": (ingest: "lt_ingest_bill_0123456789", read: "lt_read_bill_0123456789ab"),
     ]
 
-    func withCollector(_ body: (Collector, Store) throws -> Void) throws {
+    /// A collector over a fresh store, with the two projects' keys (`keys: false`: none).
+    func withCollector(keys: Bool = true, options: Collector.Options = Collector.Options(), _ body: (Collector, Store) throws -> Void) throws {
         let dir = NSTemporaryDirectory() + "llmtrace-queryroutes-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var opts = StoreOptions(directory: dir)
@@ -23,8 +24,8 @@ import LLMTraceQuery
         opts.log = { _, _ in }
         let store = try Store.open(opts)
         defer { try? store.close() }
-        let ring = KeyRing(projects: Self.keys.map { KeyRing.Project(name: $0.key, ingestKeys: [$0.value.ingest], readKeys: [$0.value.read]) })
-        try body(Collector(store: store, keys: ring, conventions: .builtIn(), pricing: .builtIn()), store)
+        let ring = KeyRing(projects: keys ? Self.keys.map { KeyRing.Project(name: $0.key, ingestKeys: [$0.value.ingest], readKeys: [$0.value.read]) } : [])
+        try body(Collector(store: store, keys: ring, conventions: .builtIn(), pricing: .builtIn(), options: options), store)
     }
 
     func request(_ c: Collector, _ method: String, _ path: String, _ body: String = "", type: String = "application/json", key: String?) -> (Int, JSONValue?) {
@@ -99,25 +100,19 @@ import LLMTraceQuery
     /// The status comes from the error's kind, not its text: a query past its time limit is a 503
     /// with Retry-After, a wrong one a 400.
     @Test func queryErrorsCarryTheirStatus() throws {
-        let dir = NSTemporaryDirectory() + "llmtrace-queryroutes-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var opts = StoreOptions(directory: dir)
-        opts.backgroundSealing = false
-        opts.log = { _, _ in }
-        let store = try Store.open(opts)
-        defer { try? store.close() }
         var options = Collector.Options()
         options.queryTimeoutNanos = 1
-        let c = Collector(store: store, keys: KeyRing(projects: []), conventions: .builtIn(), pricing: .builtIn(), options: options)
-        for k in 0..<4 {
-            ingest(c, "chat", trace: String(format: "%032x", k + 1), count: 20, model: "gpt-4o")
-            _ = try store.sealNow()
+        try withCollector(keys: false, options: options) { (c: Collector, store: Store) throws in
+            for k in 0..<4 {
+                ingest(c, "chat", trace: String(format: "%032x", k + 1), count: 20, model: "gpt-4o")
+                _ = try store.sealNow()
+            }
+            let slow = c.handle(HTTPRequest(method: "POST", target: "/api/query", headers: [("content-type", "text/plain")], body: Array("SELECT model, count() FROM spans GROUP BY model".utf8)))
+            #expect(slow.status == 503, "\(String(decoding: slow.body, as: UTF8.self))")
+            #expect(slow.headers.contains { $0.0 == "retry-after" })
+            let bad = c.handle(HTTPRequest(method: "POST", target: "/api/query", headers: [("content-type", "text/plain")], body: Array("SELECT nope FROM spans".utf8)))
+            #expect(bad.status == 400)
         }
-        let slow = c.handle(HTTPRequest(method: "POST", target: "/api/query", headers: [("content-type", "text/plain")], body: Array("SELECT model, count() FROM spans GROUP BY model".utf8)))
-        #expect(slow.status == 503, "\(String(decoding: slow.body, as: UTF8.self))")
-        #expect(slow.headers.contains { $0.0 == "retry-after" })
-        let bad = c.handle(HTTPRequest(method: "POST", target: "/api/query", headers: [("content-type", "text/plain")], body: Array("SELECT nope FROM spans".utf8)))
-        #expect(bad.status == 400)
         #expect(QueryError("x", kind: .timeLimit).httpStatus == 503 && QueryError("x").httpStatus == 400)
     }
 

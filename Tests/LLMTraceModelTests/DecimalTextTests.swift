@@ -7,8 +7,9 @@ import LLMTraceModel
         #expect(DecimalText.shortest(7.65e-06) == "0.00000765")
         #expect(DecimalText.shortest(-1.5e-7) == "-0.00000015")
         #expect(DecimalText.shortest(0.1 + 0.2) == "0.30000000000000004")
-        #expect(DecimalText.shortest(1e16) == "10000000000000000")
-        #expect(DecimalText.shortest(1.25e17) == "125000000000000000")
+        #expect(DecimalText.shortest(1e16) == "10000000000000000.0")
+        #expect(DecimalText.shortest(1.25e17) == "125000000000000000.0")
+        #expect(DecimalText.shortest(1.11e20) == "111000000000000000000.0", "not an integer past Int64 when read back")
         #expect(DecimalText.shortest(3.0) == "3.0", "unchanged without an exponent")
         #expect(DecimalText.shortest(1e300) == "1e+300")
         // Every spelling reads back as the same double.

@@ -12,6 +12,17 @@ func fullSpan() -> Span { SampleSpans.full() }
         #expect(back == s)
     }
 
+    /// Found by FuzzSpanJSON: a double attribute of 1.11e20 was written as 21 digits with no
+    /// fraction, which read back as an integer past Int64 (the span no longer decoded).
+    @Test func largeDoublesStayDoubles() throws {
+        var s = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), name: "x", startNanos: 1, endNanos: 2)
+        s.attributes = [Attribute("a", .array([.double(1.11e20), .double(-2.5e-7), .double(1e16)])), Attribute("b", .double(9.5e18))]
+        s.costUSD = 2.46e-05
+        let back = try Span.decodeJSON(s.jsonBytes())
+        #expect(back == s)
+        #expect(String(decoding: s.jsonBytes(), as: UTF8.self).contains("\"cost_usd\":0.0000246"))
+    }
+
     @Test func syntheticWorkloadRoundTrips() throws {
         var g = SyntheticWorkload(seed: 3)
         for s in g.nextBatch(count: 300) {

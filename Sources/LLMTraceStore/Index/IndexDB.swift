@@ -287,14 +287,19 @@ public final class IndexDB: @unchecked Sendable {
         try readLock.withLock {
             let st = try reader.prepare("SELECT DISTINCT trace_id FROM trace_rows WHERE trace_id >= ? AND trace_id <= ? ORDER BY trace_id LIMIT ?")
             st.bind(1, low.bytes).bind(2, high.bytes).bind(3, Int64(limit))
-            var out: [TraceID] = []
-            while try st.step() {
-                let bytes = st.blob(0)
-                guard bytes.count == 16 else { continue }
-                out.append(bytes.withUnsafeBytes { TraceID(bytes: $0) })
-            }
-            return out
+            return try Self.traceIDs(st)
         }
+    }
+
+    /// The 16-byte trace ids in the first column of every row `st` gives (others are skipped).
+    private static func traceIDs(_ st: SQLiteStatement) throws -> [TraceID] {
+        var out: [TraceID] = []
+        while try st.step() {
+            let bytes = st.blob(0)
+            guard bytes.count == 16 else { continue }
+            out.append(bytes.withUnsafeBytes { TraceID(bytes: $0) })
+        }
+        return out
     }
 
     public func spanLocations(_ id: SpanID) throws -> [(segment: UInt64, row: Int)] {
@@ -319,13 +324,7 @@ public final class IndexDB: @unchecked Sendable {
         try readLock.withLock {
             let st = try reader.prepare(sql)
             st.bind(1, a).bind(2, b)
-            var out: [TraceID] = []
-            while try st.step() {
-                let bytes = st.blob(0)
-                guard bytes.count == 16 else { continue }
-                out.append(bytes.withUnsafeBytes { TraceID(bytes: $0) })
-            }
-            return out
+            return try Self.traceIDs(st)
         }
     }
 
