@@ -41,13 +41,10 @@ CREATE TABLE IF NOT EXISTS trace_rows (
     PRIMARY KEY (trace_id, segment_id)
 ) WITHOUT ROWID;
 
--- Span id -> row. The 8-byte id is stored as a signed 64-bit integer (same bits).
-CREATE TABLE IF NOT EXISTS span_rows (
-    span_id     INTEGER NOT NULL,
-    segment_id  INTEGER NOT NULL,
-    row         INTEGER NOT NULL,
-    PRIMARY KEY (span_id, segment_id, row)
-) WITHOUT ROWID;
+-- span_rows (span id -> segment row), written until 0.6.0, is gone: nothing read it, and its
+-- random-key inserts were most of a seal's index work and half the index on disk. Dropped at
+-- open from a directory that still has it.
+DROP TABLE IF EXISTS span_rows;
 
 CREATE TABLE IF NOT EXISTS session_traces (
     project     TEXT    NOT NULL,

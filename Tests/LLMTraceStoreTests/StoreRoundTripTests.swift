@@ -64,16 +64,16 @@ import LLMTraceSynthetic
             let got = try store.trace(id)
             #expect(got == expected.sorted { ($0.startNanos, $0.spanID) < ($1.startNanos, $1.spanID) })
         }
-        // Sessions, users, span ids and full text reach the index.
+        // Sessions, users, trace runs and full text reach the index.
         let one = traces.values.first!.first!
         #expect(try store.index.traces(session: one.sessionID!, project: one.project).contains(one.traceID))
         #expect(try store.index.traces(user: one.userID!, project: one.project).contains(one.traceID))
         #expect(try store.index.traces(session: one.sessionID!, project: "other-project").isEmpty)
         for s in traces.values.flatMap({ $0 }).prefix(200) {
-            let locs = try store.index.spanLocations(s.spanID)
+            let locs = try store.index.traceLocations(s.traceID)
             #expect(locs.count == 1)
             let reader = try #require(store.segmentReaders.first { $0.id == locs[0].segment })
-            #expect(try reader.spans(rows: locs[0].row..<(locs[0].row + 1)) == [s])
+            #expect(try reader.spans(rows: locs[0].firstRow..<(locs[0].firstRow + locs[0].rowCount)).contains(s))
         }
         let llm = traces.values.flatMap { $0 }.first { $0.kind == .llm && !$0.outputMessages.isEmpty }!
         #expect(try store.index.isTextIndexed(llm.outputMessages[0].content))

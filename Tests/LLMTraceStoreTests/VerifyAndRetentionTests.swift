@@ -62,7 +62,7 @@ import LLMTraceSynthetic
         for id in ids[0..<3] {
             #expect(try store.trace(traceOf[id]!).isEmpty)
             #expect(try store.index.traceLocations(traceOf[id]!).isEmpty)
-            #expect(try store.index.count("span_rows", segment: id) == 0)
+            #expect(try store.index.count("session_traces", segment: id) == 0)
             #expect(!FileIO.exists(dir.path + "/segments/" + TextPostingsFile.name(id)), "postings of dropped segment \(id) left behind")
         }
         for id in ids[3...] { #expect(FileIO.exists(dir.path + "/segments/" + TextPostingsFile.name(id))) }

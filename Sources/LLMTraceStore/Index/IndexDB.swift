@@ -65,12 +65,6 @@ public final class IndexDB: @unchecked Sendable {
                 tr.bind(1, t.traceID.bytes).bind(2, Int64(s.id)).bind(3, t.firstRow).bind(4, t.rowCount).bind(5, t.project)
                 try tr.run()
             }
-            let sp = try writer.prepare("INSERT OR IGNORE INTO span_rows(span_id, segment_id, row) VALUES (?,?,?)")
-            // In key order: B-tree inserts then touch neighbouring pages instead of random ones.
-            for r in s.spanRows.sorted(by: { Int64(bitPattern: $0.spanID.value) < Int64(bitPattern: $1.spanID.value) }) {
-                sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, Int64(s.id)).bind(3, r.row)
-                try sp.run()
-            }
             let ss = try writer.prepare("INSERT OR IGNORE INTO session_traces(project, session_id, trace_id, segment_id) VALUES (?,?,?,?)")
             for x in s.sessions {
                 ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
@@ -218,7 +212,7 @@ public final class IndexDB: @unchecked Sendable {
             try exec1("DELETE FROM segment_projects WHERE segment_id = ?", sid)
             guard let s = summary else {
                 // No file to read keys from: fall back to scans.
-                for table in ["trace_rows", "span_rows", "session_traces", "user_traces"] {
+                for table in ["trace_rows", "session_traces", "user_traces"] {
                     try exec1("DELETE FROM \(table) WHERE segment_id = ?", sid)
                 }
                 try exec1("DELETE FROM texts WHERE last_segment = ?", sid)
@@ -226,8 +220,6 @@ public final class IndexDB: @unchecked Sendable {
             }
             let tr = try writer.prepare("DELETE FROM trace_rows WHERE trace_id = ? AND segment_id = ?")
             for t in s.traces { tr.bind(1, t.traceID.bytes).bind(2, sid); try tr.run() }
-            let sp = try writer.prepare("DELETE FROM span_rows WHERE span_id = ? AND segment_id = ? AND row = ?")
-            for r in s.spanRows { sp.bind(1, Int64(bitPattern: r.spanID.value)).bind(2, sid).bind(3, r.row); try sp.run() }
             let ss = try writer.prepare("DELETE FROM session_traces WHERE project = ? AND session_id = ? AND trace_id = ? AND segment_id = ?")
             for x in s.sessions { ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try ss.run() }
             let us = try writer.prepare("DELETE FROM user_traces WHERE project = ? AND user_id = ? AND trace_id = ? AND segment_id = ?")
@@ -300,16 +292,6 @@ public final class IndexDB: @unchecked Sendable {
             out.append(bytes.withUnsafeBytes { TraceID(bytes: $0) })
         }
         return out
-    }
-
-    public func spanLocations(_ id: SpanID) throws -> [(segment: UInt64, row: Int)] {
-        try readLock.withLock {
-            let st = try reader.prepare("SELECT segment_id, row FROM span_rows WHERE span_id = ?")
-            st.bind(1, Int64(bitPattern: id.value))
-            var out: [(UInt64, Int)] = []
-            while try st.step() { out.append((UInt64(bitPattern: st.int(0)), Int(st.int(1)))) }
-            return out
-        }
     }
 
     public func traces(session: String, project: String) throws -> [TraceID] {

@@ -12,7 +12,6 @@ public struct SegmentSummary: Sendable {
     public var maxWALFile: UInt64
     /// Rows of each trace (rows are sorted by trace id, so each trace is one run).
     public var traces: [(traceID: TraceID, firstRow: Int, rowCount: Int, project: String)] = []
-    public var spanRows: [(spanID: SpanID, row: Int)] = []
     public var projects: [String: (count: Int, minStart: Int64, maxStart: Int64)] = [:]
     /// Distinct (project, session or user, trace) triples.
     public var sessions: [(project: String, id: String, traceID: TraceID)] = []

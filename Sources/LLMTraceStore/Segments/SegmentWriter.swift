@@ -156,13 +156,11 @@ public struct SegmentWriter {
             runSessions.removeAll(keepingCapacity: true)
             runUsers.removeAll(keepingCapacity: true)
         }
-        summary.spanRows.reserveCapacity(spans.count)
         for row in 0..<spans.count {
             if row > 0 && spans[row].traceID != spans[row - 1].traceID {
                 endRun(row)
                 runStart = row
             }
-            summary.spanRows.append((spans[row].spanID, row))
             let start = spans[row].startNanos
             if current != nil && current!.project == spans[row].project {
                 current!.count += 1
