@@ -22,7 +22,7 @@ enum Ops {
     /// 16, as Swift's `Double("0x10")` would have it), ' 12 ' is 12, 'inf' and 'nan' are 0.
     /// `whole` says whether that number was all there was (trailing spaces aside).
     static func numericPrefix(_ s: String) -> (value: Double, whole: Bool) {
-        var u = Array(s.utf8)
+        let u = Array(s.utf8)
         var i = 0
         func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
         while i < u.count, isSpace(u[i]) { i += 1 }
@@ -46,13 +46,9 @@ enum Ops {
         }
         let end = i
         while i < u.count, isSpace(u[i]) { i += 1 }
-        u.append(0)
-        let v = u.withUnsafeBufferPointer { p -> Double in
-            var text = Array(p[start..<end])
-            text.append(0)
-            return text.withUnsafeBufferPointer { strtod(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), nil) }
-        }
-        return (v, i == u.count - 1)
+        // Only digits, sign, point and exponent are in start..<end, so no hex, inf or nan here.
+        let v = Double(String(decoding: u[start..<end], as: UTF8.self)) ?? 0
+        return (v, i == u.count)
     }
 
     /// SQLite's round(x, n): half away from zero on the number as its 15 significant digits write
