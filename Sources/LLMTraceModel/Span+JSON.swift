@@ -334,24 +334,42 @@ struct SpanJSONDecoder {
         return span
     }
 
-    private func messages(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> [Message] {
+    /// `null` (none) or an array, each element read by `element` with its path (`f[k]`).
+    /// `expecting` completes "expected …" when the value is not an array.
+    private func list<T>(_ f: String, _ r: inout JSONReader, expecting: String,
+                         _ element: (String, inout JSONReader) throws(SpanDecodingError) -> T) throws(SpanDecodingError) -> [T] {
         if r.consumeNull() { return [] }
-        var out: [Message] = []
+        var out: [T] = []
         try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in
-            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of {role, content} objects") }
+            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected " + expecting) }
             try r.beginArray()
         }
         var firstEl = true
         while try wrap(f, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
-            let path = "\(f)[\(out.count)]"
+            out.append(try element("\(f)[\(out.count)]", &r))
+        }
+        return out
+    }
+
+    /// The object at `path`, each member passed to `field` with its key. `expecting` completes
+    /// "expected …" when the value is not an object.
+    private func members(_ path: String, _ r: inout JSONReader, expecting: String,
+                         _ field: (JSONKey, inout JSONReader) throws(SpanDecodingError) -> Void) throws(SpanDecodingError) {
+        try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
+            guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected " + expecting) }
+            try r.beginObject()
+        }
+        var first = true
+        while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+            try field(k, &r)
+        }
+    }
+
+    private func messages(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> [Message] {
+        try list(f, &r, expecting: "an array of {role, content} objects") { (path, r) throws(SpanDecodingError) -> Message in
             var role: String? = nil
             var m = Message(role: "", content: "")
-            try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
-                guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected a {role, content} object") }
-                try r.beginObject()
-            }
-            var first = true
-            while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+            try members(path, &r, expecting: "a {role, content} object") { (k, r) throws(SpanDecodingError) in
                 if k == "role" {
                     role = try string(path + ".role", &r)
                 } else if k == "content" {
@@ -366,41 +384,26 @@ struct SpanJSONDecoder {
             }
             guard let role else { throw fail(path + ".role", "required field missing", r) }
             m.role = role
-            out.append(m)
+            return m
         }
-        return out
     }
 
     /// `[{"id", "name", "arguments"}]`, or OpenAI's own shape `[{"id", "type": "function",
     /// "function": {"name", "arguments"}}]` pasted as is. Arguments are a string (as OpenAI sends
     /// them) or any JSON value, kept as its JSON text.
     private func toolCalls(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> [ToolCall] {
-        if r.consumeNull() { return [] }
-        var out: [ToolCall] = []
-        try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in
-            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of {id, name, arguments} objects") }
-            try r.beginArray()
-        }
-        var firstEl = true
-        while try wrap(f, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
-            let path = "\(f)[\(out.count)]"
+        try list(f, &r, expecting: "an array of {id, name, arguments} objects") { (path, r) throws(SpanDecodingError) -> ToolCall in
             var call = ToolCall(name: "")
             var named = false
             try callFields(path, &r, into: &call, named: &named, nested: false)
             guard named else { throw fail(path + ".name", "required field missing", r) }
-            out.append(call)
+            return call
         }
-        return out
     }
 
     private func callFields(_ path: String, _ r: inout JSONReader, into call: inout ToolCall, named: inout Bool,
                             nested: Bool) throws(SpanDecodingError) {
-        try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
-            guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected an {id, name, arguments} object") }
-            try r.beginObject()
-        }
-        var first = true
-        while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+        try members(path, &r, expecting: "an {id, name, arguments} object") { (k, r) throws(SpanDecodingError) in
             if k == "id", !nested {
                 call.id = try optString(path + ".id", &r)
             } else if k == "name" {
@@ -427,22 +430,9 @@ struct SpanJSONDecoder {
     }
 
     private func documents(_ r: inout JSONReader) throws(SpanDecodingError) -> [RetrievedDocument] {
-        if r.consumeNull() { return [] }
-        var out: [RetrievedDocument] = []
-        try wrap("documents", &r) { (r: inout JSONReader) throws(JSONError) in
-            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of {id, content, score} objects") }
-            try r.beginArray()
-        }
-        var firstEl = true
-        while try wrap("documents", &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
-            let path = "documents[\(out.count)]"
+        try list("documents", &r, expecting: "an array of {id, content, score} objects") { (path, r) throws(SpanDecodingError) -> RetrievedDocument in
             var doc = RetrievedDocument(content: "")
-            try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
-                guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected an {id, content, score} object") }
-                try r.beginObject()
-            }
-            var first = true
-            while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+            try members(path, &r, expecting: "an {id, content, score} object") { (k, r) throws(SpanDecodingError) in
                 if k == "id" {
                     doc.id = try optString(path + ".id", &r)
                 } else if k == "content" {
@@ -453,29 +443,15 @@ struct SpanJSONDecoder {
                     throw fail(path + "." + k.string, "unknown field", r)
                 }
             }
-            out.append(doc)
+            return doc
         }
-        return out
     }
 
     private func events(_ r: inout JSONReader) throws(SpanDecodingError) -> [SpanEvent] {
-        if r.consumeNull() { return [] }
-        var out: [SpanEvent] = []
-        try wrap("events", &r) { (r: inout JSONReader) throws(JSONError) in
-            guard r.peek() == UInt8(ascii: "[") else { throw r.error("expected an array of {name, time_ns, attributes} objects") }
-            try r.beginArray()
-        }
-        var firstEl = true
-        while try wrap("events", &r, { (r: inout JSONReader) throws(JSONError) in try r.nextElement(first: &firstEl) }) {
-            let path = "events[\(out.count)]"
+        try list("events", &r, expecting: "an array of {name, time_ns, attributes} objects") { (path, r) throws(SpanDecodingError) -> SpanEvent in
             var ev = SpanEvent(name: "", timeNanos: 0)
             var seenName = false, seenTime = false
-            try wrap(path, &r) { (r: inout JSONReader) throws(JSONError) in
-                guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected a {name, time_ns, attributes} object") }
-                try r.beginObject()
-            }
-            var first = true
-            while let k = try wrap(path, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+            try members(path, &r, expecting: "a {name, time_ns, attributes} object") { (k, r) throws(SpanDecodingError) in
                 if k == "name" {
                     ev.name = try string(path + ".name", &r); seenName = true
                 } else if k == "time_ns" {
@@ -488,23 +464,16 @@ struct SpanJSONDecoder {
             }
             if !seenName { throw fail(path + ".name", "required field missing", r) }
             if !seenTime { throw fail(path + ".time_ns", "required field missing", r) }
-            out.append(ev)
+            return ev
         }
-        return out
     }
 
     private func attributes(_ f: String, _ r: inout JSONReader) throws(SpanDecodingError) -> [Attribute] {
         if r.consumeNull() { return [] }
         var out: [Attribute] = []
-        try wrap(f, &r) { (r: inout JSONReader) throws(JSONError) in
-            guard r.peek() == UInt8(ascii: "{") else { throw r.error("expected an object of key/value pairs") }
-            try r.beginObject()
-        }
-        var first = true
-        while let k = try wrap(f, &r, { (r: inout JSONReader) throws(JSONError) in try r.nextKey(first: &first) }) {
+        try members(f, &r, expecting: "an object of key/value pairs") { (k, r) throws(SpanDecodingError) in
             let key = k.string
-            let path = f + "." + key
-            guard let v = try attributeValue(path, &r, allowArray: true) else { continue }
+            guard let v = try attributeValue(f + "." + key, &r, allowArray: true) else { return }
             out.append(Attribute(key, v))
         }
         return out
