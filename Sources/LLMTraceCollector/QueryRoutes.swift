@@ -81,27 +81,18 @@ extension Collector {
             return .error(400, "'\(hex.prefix(64))' is not a trace id: expected 32 hex digits, or a unique prefix of at least \(TraceIDPrefix.minimumDigits)")
         }
         do {
-            var found: [(TraceID, [Span])] = []
-            let candidates = prefix.digits.utf8.count == 32 ? [prefix.low] : try store.traceIDs(prefix: prefix, limit: 10)
-            for id in candidates {
-                var spans = try store.trace(id)
-                if let g = grant { spans.removeAll { $0.project != g.project } }
-                if !spans.isEmpty { found.append((id, spans)) }
-                if found.count > 3 { break }
+            switch try store.lookUpTrace(prefix, project: grant?.project) {
+            case .notFound:
+                return .error(404, "trace \(prefix) not found")
+            case .ambiguous(let ids):
+                return .error(409, "trace id prefix \(prefix) is ambiguous: it matches \(ids.prefix(3).map(\.hex).joined(separator: ", "))\(ids.count > 3 ? ", …" : ""); give more digits")
+            case .found(let doc):
+                var w = JSONWriter(capacity: 4096)
+                doc.encodeJSON(into: &w)
+                var out = w.bytes
+                out.append(0x0A)
+                return .json(200, out)
             }
-            guard let (id, spans) = found.first else { return .error(404, "trace \(prefix) not found") }
-            guard found.count == 1 else {
-                return .error(409, "trace id prefix \(prefix) is ambiguous: it matches \(found.map(\.0.hex).joined(separator: ", "))\(found.count > 3 ? ", …" : ""); give more digits")
-            }
-            let projects = grant.map { [$0.project] } ?? Array(Set(spans.map(\.project))).sorted()
-            var scores: [Score] = []
-            for p in projects { scores += try store.index.scores(project: p, trace: id) }
-            var w = JSONWriter(capacity: 4096)
-            TraceDocument(traceID: id, spans: spans.sorted { ($0.startNanos, $0.spanID.value) < ($1.startNanos, $1.spanID.value) },
-                          scores: scores).encodeJSON(into: &w)
-            var out = w.bytes
-            out.append(0x0A)
-            return .json(200, out)
         } catch {
             log.error("trace lookup failed", [("error", "\(error)")])
             return .error(500, "trace lookup failed")

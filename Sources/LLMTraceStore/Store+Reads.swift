@@ -33,6 +33,34 @@ extension Store {
         return out
     }
 
+    /// What a trace id or prefix names: one trace (its spans in start order and its scores), several
+    /// (a few of their ids), or none. `project` confines it to one project (a read key).
+    public enum TraceLookup {
+        case found(TraceDocument)
+        case ambiguous([TraceID])
+        case notFound
+    }
+
+    /// The trace `prefix` names (32 digits: that id; fewer: the one trace they start, if unique),
+    /// with the scores of its projects: what `tracectl trace` and `GET /api/traces/{id}` show.
+    public func lookUpTrace(_ prefix: TraceIDPrefix, project: String? = nil) throws -> TraceLookup {
+        let candidates = prefix.digits.utf8.count == 32 ? [prefix.low] : try traceIDs(prefix: prefix, limit: 10)
+        var found: [(TraceID, [Span])] = []
+        for id in candidates {
+            var spans = try trace(id)
+            if let project { spans.removeAll { $0.project != project } }
+            if !spans.isEmpty { found.append((id, spans)) }
+            if found.count > 3 { break }
+        }
+        guard let (id, spans) = found.first else { return .notFound }
+        guard found.count == 1 else { return .ambiguous(found.map(\.0)) }
+        var scores: [Score] = []
+        for p in project.map({ [$0] }) ?? Array(Set(spans.map(\.project))).sorted() {
+            scores += try index.scores(project: p, trace: id)
+        }
+        return .found(TraceDocument(traceID: id, spans: spans, scores: scores))
+    }
+
     /// The traces whose id starts with `prefix`, at most `limit` (ascending): enough to tell a
     /// unique prefix from an ambiguous one. Searches the head, heads being sealed, replayed spans
     /// and the index.

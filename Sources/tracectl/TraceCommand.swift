@@ -61,19 +61,16 @@ enum TraceCommand {
             opts.readOnly = true
             opts.log = { _, _ in }
             let store = try Store.open(opts)
-            let ids = prefix.digits.utf8.count == 32 ? [prefix.low] : try store.traceIDs(prefix: prefix, limit: 4)
-            let spans = try ids.first.map { try store.trace($0) } ?? []
-            guard let id = ids.first, !spans.isEmpty else {
+            switch try store.lookUpTrace(prefix) {
+            case .notFound:
                 Terminal.error("tracectl: trace \(prefix) not found in \(opts.directory)")
                 return 1
-            }
-            guard ids.count == 1 else {
+            case .ambiguous(let ids):
                 Terminal.error("tracectl: trace id prefix \(prefix) is ambiguous: it matches \(ids.prefix(3).map(\.hex).joined(separator: ", "))\(ids.count > 3 ? ", …" : ""); give more digits")
                 return 1
+            case .found(let d):
+                doc = d
             }
-            var scores: [Score] = []
-            for p in Set(spans.map(\.project)).sorted() { scores += try store.index.scores(project: p, trace: id) }
-            doc = TraceDocument(traceID: id, spans: spans, scores: scores)
         }
         if a.has("json") {
             var w = JSONWriter(capacity: 4096, indent: 2)

@@ -23,6 +23,18 @@ func fullSpan() -> Span { SampleSpans.full() }
         #expect(String(decoding: s.jsonBytes(), as: UTF8.self).contains("\"cost_usd\":0.0000246"))
     }
 
+    /// `GET /api/traces/{id}`'s document reads back as written (spans decoded in place).
+    @Test func traceDocumentRoundTrips() throws {
+        let spans = [SampleSpans.full(1), SampleSpans.full(2)]
+        let scores = [Score(project: "proj-a", traceID: spans[0].traceID, name: "helpful", value: .number(0.5), source: .eval, comment: "ok", timeNanos: 7),
+                      Score(project: "proj-a", traceID: spans[0].traceID, spanID: spans[0].spanID, name: "label", value: .category("good"), timeNanos: 8)]
+        var w = JSONWriter()
+        TraceDocument(traceID: spans[0].traceID, spans: spans, scores: scores).encodeJSON(into: &w)
+        let back = try TraceDocument.decodeJSON(w.bytes)
+        #expect(back.traceID == spans[0].traceID && back.spans == spans && back.scores == scores)
+        #expect(throws: SpanDecodingError.self) { try TraceDocument.decodeJSON(Array(#"{"spans": []}"#.utf8)) }
+    }
+
     @Test func syntheticWorkloadRoundTrips() throws {
         var g = SyntheticWorkload(seed: 3)
         for s in g.nextBatch(count: 300) {
