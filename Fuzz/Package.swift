@@ -10,6 +10,7 @@ let package = Package(
     targets: [
         .executableTarget(name: "FuzzSpanJSON", dependencies: [.product(name: "LLMTraceModel", package: "LLMTrace")]),
         .executableTarget(name: "FuzzWALRecord", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzLZ4Block", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace")]),
         .executableTarget(name: "FuzzSegment", dependencies: [.product(name: "LLMTraceStore", package: "LLMTrace"), .product(name: "LLMTraceQuery", package: "LLMTrace")]),
         .executableTarget(name: "FuzzOTLPProtobuf", dependencies: [.product(name: "LLMTraceIngest", package: "LLMTrace")]),
         .executableTarget(name: "FuzzOTLPJSON", dependencies: [.product(name: "LLMTraceIngest", package: "LLMTrace")]),

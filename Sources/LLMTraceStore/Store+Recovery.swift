@@ -153,7 +153,7 @@ extension Store {
         if !spans.isEmpty {
             let id = nextSegmentID
             nextSegmentID += 1
-            let writer = SegmentWriter(compressionLevel: options.compressionLevel)
+            let writer = SegmentWriter(compression: options.compression)
             let summary = try writer.write(spans: spans, id: id, maxWALFile: maxFile, directory: segmentDir)
             try index.addSegment(summary, file: SegmentFormat.name(id))
             segments[id] = try SegmentReader(path: summary.path)

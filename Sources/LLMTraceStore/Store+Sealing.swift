@@ -66,7 +66,7 @@ extension Store {
     func writeSeal(_ id: UInt64) throws {
         guard let old: Head = state.withLock({ sealing.first { $0.id == id }?.head }) else { return }
         let maxWAL = old.walFiles.max() ?? 0
-        let writer = SegmentWriter(compressionLevel: options.compressionLevel)
+        let writer = SegmentWriter(compression: options.compression)
         let summary = try writer.write(head: old, id: id, maxWALFile: maxWAL, directory: segmentDir)
         try index.addSegment(summary, file: SegmentFormat.name(id))
         let reader = try SegmentReader(path: summary.path)

@@ -11,7 +11,7 @@ struct BenchMain {
     llmtrace-bench: measure LLMTrace's hot paths on this machine (build with -c release).
 
     USAGE
-      llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression 1] [--dir DIR] [--keep]
+      llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression lz4|zlib:N|none] [--dir DIR] [--keep]
       llmtrace-bench json  [--spans N]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]

@@ -12,7 +12,9 @@ enum StoreBench {
         let total = try a.int("spans", default: 1_000_000)
         let batchSize = try a.int("batch", default: 512)
         let sealSpans = try a.int("seal-spans", default: 100_000)
-        let level = try a.int("compression", default: 1)
+        guard let compression = SegmentCompression(parsing: a.value("compression") ?? "lz4") else {
+            throw UsageError("--compression expects lz4, zlib, zlib:1...zlib:9 or none")
+        }
         let lookups = try a.int("lookups", default: 1000)
         // Concurrent appenders, as a collector's event loops are: one batch's encoding overlaps
         // another's fsync, and group commit lets one fsync cover both.
@@ -53,7 +55,7 @@ enum StoreBench {
         // Pass 2 (timed): the writer threads generate and append their batches.
         var opts = StoreOptions(directory: dir)
         opts.sealSpanCount = sealSpans
-        opts.compressionLevel = Int32(level)
+        opts.compression = compression
         opts.fsync = .always
         let store = try Store.open(opts)
         let generatorNanos = AppendCounters()

@@ -41,7 +41,8 @@ struct Llmtraced {
       --retention D          LLMTRACE_RETENTION      drop segments older than D: 30d, 12h, 90m (default: keep)
       --dedup-window D       LLMTRACE_DEDUP_WINDOW   a span re-sent within D of ingest is stored once (default 24h)
       --dedup-max-spans N    LLMTRACE_DEDUP_MAX_SPANS  keys the window holds, 10-12.5 bytes each (default 20000000)
-      --compression L        LLMTRACE_COMPRESSION    zlib level for segment text, 1-9 (default 1)
+      --compression C        LLMTRACE_COMPRESSION    segment blocks: lz4 (default, fast), zlib[:1-9] (text
+                                                     ~30% smaller, ~5x the sealing CPU) or none
       --max-body-bytes N     LLMTRACE_MAX_BODY_BYTES request body limit (default 16777216; 413 beyond)
       --max-connections N    LLMTRACE_MAX_CONNECTIONS
       --workers N            LLMTRACE_WORKERS        handler threads (default 8)
@@ -157,7 +158,12 @@ struct Llmtraced {
             guard let d = duration(v) else { throw UsageError("--retention expects a duration like 30d, 12h or 90m, got '\(v)'") }
             opts.retentionNanos = d
         }
-        if let n = try int("compression", 1...9) { opts.compressionLevel = Int32(n) }
+        if let v = opt("compression") {
+            guard let c = SegmentCompression(parsing: v) else {
+                throw UsageError("--compression expects lz4, zlib, zlib:1...zlib:9 or none, got '\(v)'")
+            }
+            opts.compression = c
+        }
 
         let format: LogSink.Format
         switch opt("log-format") ?? "text" {

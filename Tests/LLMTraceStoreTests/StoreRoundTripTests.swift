@@ -218,3 +218,52 @@ import LLMTraceSynthetic
         try store.close()
     }
 }
+
+/// Segments of every compression read back span for span, whatever the store writes now: the
+/// codec is in each segment's header, so a directory may mix them (a user changing
+/// `--compression`, or segments from before version 2, which were zlib).
+@Suite struct SegmentCompressionTests {
+    @Test func everyCompressionReadsBackInAnyStore() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var gen = SyntheticWorkload(seed: 21)
+        var written: [Span] = []
+        var sizes: [String: Int] = [:]
+        var rng = SplitMix64(seed: 5)
+        for (i, c) in [SegmentCompression.lz4, .zlib(level: 6), .none, .zlib(level: 1)].enumerated() {
+            var o = testOptions(dir.path)
+            o.compression = c
+            let store = try Store.open(o)
+            var spans = gen.nextBatch(count: 1500)
+            // Text that does not compress: its text block is stored as it is.
+            var noise = fullSpan(UInt64(1000 + i))
+            noise.outputMessages = [Message(role: "assistant", content: String(decoding: (0..<40_000).map { _ in UInt8(33 + rng.next() % 90) }, as: UTF8.self))]
+            spans.append(noise)
+            try store.append(spans)
+            let id = try #require(try store.sealNow())
+            let bytes = try FileIO.readFile(dir.path + "/segments/" + SegmentFormat.name(id))
+            #expect(Array(bytes[4..<8]) == [2, 0, UInt8(c.codecID), 0], "version 2, codec of \(c)")
+            sizes["\(c)"] = bytes.count
+            written += spans
+            try store.close()
+        }
+        #expect(sizes["lz4"]! < sizes["none"]! * 6 / 10, "\(sizes)")
+        #expect(sizes["zlib:6"]! < sizes["lz4"]!, "\(sizes)")
+        let store = try Store.open(testOptions(dir.path))
+        defer { try? store.close() }
+        let back = try allSpans(store)
+        #expect(back.count == written.count)
+        let byID = Dictionary(uniqueKeysWithValues: back.map { ($0.spanID, $0) })
+        for s in written { #expect(byID[s.spanID] == s) }
+        for s in written.prefix(50) { #expect(try store.trace(s.traceID).contains(s)) }
+    }
+
+    @Test func parsesTheSetting() {
+        #expect(SegmentCompression(parsing: "lz4") == .lz4)
+        #expect(SegmentCompression(parsing: "none") == SegmentCompression.none)
+        #expect(SegmentCompression(parsing: "zlib") == .zlib(level: 1))
+        #expect(SegmentCompression(parsing: "zlib:9") == .zlib(level: 9))
+        #expect(SegmentCompression(parsing: "6") == .zlib(level: 6))
+        for bad in ["zlib:0", "zlib:10", "lz5", "", "zstd", "zlib:"] { #expect(SegmentCompression(parsing: bad) == nil, "\(bad)") }
+    }
+}

@@ -13,8 +13,9 @@ import LLMTraceStore
 /// - 0: raw overwrites anywhere (the CRCs must catch them);
 /// - 1: overwrites in the footer and trailer, footer CRC recomputed;
 /// - 2: overwrites in the column and text data, every block CRC and the footer CRC recomputed;
-/// - 3: one compressed block (dictionary, details or text) inflated, overwritten, cut or
-///   extended, recompressed and appended with its footer entry and the footer CRC updated;
+/// - 3: one compressed block (dictionary, details or text) decoded, overwritten, cut or
+///   extended, recompressed (LZ4, the segment's codec) and appended with its footer entry and the
+///   footer CRC updated;
 /// - 4: overwrites in the postings file, its CRC recomputed.
 /// The rest of the input is overwrites: 4 bytes each (a 3-byte offset into the region, a value).
 nonisolated(unsafe) var pristine: [UInt8] = []
@@ -102,7 +103,7 @@ public func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutabl
         if i % 6 == 0 { s.events = [SpanEvent(name: "exception", timeNanos: s.startNanos + 1, attributes: [Attribute("exception.type", .string("Timeout"))])] }
         spans.append(s)
     }
-    let summary = try! SegmentWriter(rowsPerBlock: 32).write(spans: spans, id: 1, maxWALFile: 1, directory: dir)
+    let summary = try! SegmentWriter(compression: .lz4, rowsPerBlock: 32).write(spans: spans, id: 1, maxWALFile: 1, directory: dir)
     pristine = try! FileIO.readFile(summary.path)
     let reader = try! SegmentReader(path: summary.path)
     let inputs = try! reader.textIndexInputs()
@@ -159,7 +160,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         guard size >= 3 else { return 0 }
         let blk = compressed[Int(input[1]) % compressed.count]
         let raw = u32(bytes, f.footerStart + blk.entryAt + 12)
-        var inflated = try! bytes.withUnsafeBytes { try Zlib.decompress(UnsafeRawBufferPointer(rebasing: $0[blk.offset..<(blk.offset + blk.stored)]), size: raw) }
+        // The pristine segment is LZ4 (the default); a block no smaller compressed is stored as it is.
+        var inflated = blk.stored == raw ? Array(bytes[blk.offset..<(blk.offset + blk.stored)])
+            : try! bytes.withUnsafeBytes { try LZ4Block.decompress(UnsafeRawBufferPointer(rebasing: $0[blk.offset..<(blk.offset + blk.stored)]), size: raw) }
         // Second byte's high bits: cut the block (to a fraction) or grow it by the input's bytes.
         switch input[2] >> 6 {
         case 1: inflated.removeLast(inflated.count * Int(input[2] & 63) / 64)
@@ -167,7 +170,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         default: break
         }
         overwrite(&inflated, 0..<inflated.count, UnsafeBufferPointer(rebasing: input[2...]))
-        let packed = Zlib.compress(inflated, level: 1)
+        let packed = LZ4Compressor().compress(inflated)
         var footer = Array(bytes[f.footerStart..<(f.footerStart + f.footerLen)])
         put64(&footer, blk.entryAt, f.footerStart)
         put32(&footer, blk.entryAt + 8, packed.count)

@@ -2,7 +2,9 @@
 /// numbers in the document; change both together.
 public enum SegmentFormat {
     public static let magic: [UInt8] = Array("LTSG".utf8)
-    public static let version: UInt16 = 1
+    /// 2: the header's second u16 names the block codec (`SegmentCompression`); 1: always zlib.
+    /// Readers take both.
+    public static let version: UInt16 = 2
     public static let headerSize = 8
     /// footer length (u32) + footer CRC (u32) + magic (4)
     public static let trailerSize = 12
@@ -54,7 +56,8 @@ public enum SegmentFormat {
         case nullableVarint = 6
         /// f64 per row; the canonical NaN bit pattern is null.
         case float64 = 7
-        /// zlib-compressed: per row a varint length and that many bytes of SpanBinaryCodec details.
+        /// Compressed with the segment's codec: per row a varint length and that many bytes of
+        /// SpanBinaryCodec details.
         case compressedBlobs = 8
     }
 

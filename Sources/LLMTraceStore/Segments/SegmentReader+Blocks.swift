@@ -1,6 +1,6 @@
 import LLMTraceModel
 
-/// Checked access to the file: every block's CRC before its bytes are used, zlib blocks inflated,
+/// Checked access to the file: every block's CRC before its bytes are used, compressed blocks decoded,
 /// dictionaries read once and cached, column blocks walked for a row range.
 extension SegmentReader {
     func checked(_ blk: Block, _ what: String) throws -> UnsafeRawBufferPointer {
@@ -14,7 +14,7 @@ extension SegmentReader {
     func inflate(_ blk: Block, _ what: String) throws -> [UInt8] {
         let bytes = try checked(blk, what)
         do {
-            return try Zlib.decompress(bytes, size: blk.raw)
+            return try codec.decode(bytes, raw: blk.raw)
         } catch {
             throw StoreError("corrupt segment: \(error) in \(what)", path: path, offset: blk.offset)
         }

@@ -15,6 +15,8 @@ public final class SegmentReader: @unchecked Sendable {
     public let maxWALFile: UInt64
     public let createdNanos: Int64
     public let rowsPerBlock: Int
+    /// How the text, details and dictionary blocks are compressed (from the header).
+    let codec: SegmentBlockCodec
     let file: MappedFile
 
     struct Block {
@@ -76,7 +78,10 @@ public final class SegmentReader: @unchecked Sendable {
         guard UnsafeRawBufferPointer(rebasing: b[0..<4]).elementsEqual(SegmentFormat.magic) else { throw corrupt("bad magic", 0) }
         var h = ByteReader(b, at: 4)
         let version = h.u16()
-        guard version == SegmentFormat.version else { throw corrupt("unsupported version \(version)", 4) }
+        let codecID = h.u16()
+        guard version >= 1, version <= SegmentFormat.version else { throw corrupt("unsupported version \(version)", 4) }
+        guard let codec = SegmentBlockCodec(version: version, codecID: codecID) else { throw corrupt("unknown block codec \(codecID)", 6) }
+        self.codec = codec
         let tail = b.count - SegmentFormat.trailerSize
         var t = ByteReader(b, at: tail)
         let footerLen = Int(t.u32())
@@ -149,12 +154,12 @@ public final class SegmentReader: @unchecked Sendable {
                 throw corrupt("column \(info.column) block out of bounds", blk.offset)
             }
             if info.encoding == .compressedBlobs {
-                for blk in info.blocks where blk.raw > Zlib.maxInflatedSize(blk.stored) {
+                for blk in info.blocks where blk.raw > codec.maxRaw(stored: blk.stored) {
                     throw corrupt("column \(info.column) block claims \(blk.raw) bytes from \(blk.stored) compressed", blk.offset)
                 }
             }
             if let d = info.dictionary {
-                guard d.raw <= Zlib.maxInflatedSize(d.stored), info.dictionaryCount <= d.raw else {
+                guard d.raw <= codec.maxRaw(stored: d.stored), info.dictionaryCount <= d.raw else {
                     throw corrupt("dictionary of \(info.column): \(info.dictionaryCount) entries in \(d.raw) bytes", d.offset)
                 }
             }
@@ -179,7 +184,7 @@ public final class SegmentReader: @unchecked Sendable {
         }
         var previousFirst = -1
         for (bi, tb) in textBlocks.enumerated() {
-            guard inBounds(tb.block), tb.block.raw <= Zlib.maxInflatedSize(tb.block.stored) else { throw corrupt("text block \(bi) out of bounds", tb.block.offset) }
+            guard inBounds(tb.block), tb.block.raw <= codec.maxRaw(stored: tb.block.stored) else { throw corrupt("text block \(bi) out of bounds", tb.block.offset) }
             guard tb.first > previousFirst, tb.first < textCount || (tb.first == textCount && bi == textBlocks.count - 1) else {
                 throw corrupt("text block \(bi) starts at text \(tb.first)", tb.block.offset)
             }

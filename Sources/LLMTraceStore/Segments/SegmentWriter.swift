@@ -8,13 +8,13 @@ import LLMTraceModel
 /// into one per-segment text store, so a system prompt or retrieved chunk repeated 10,000 times is
 /// stored and compressed once.
 public struct SegmentWriter {
-    public var compressionLevel: Int32 = 6
+    public var compression: SegmentCompression = .default
     /// Rows per column block (written in the footer, so readers follow it). Only tests and the
     /// fuzzers change it, to get several blocks out of a few rows.
     public var rowsPerBlock = SegmentFormat.rowsPerBlock
 
-    public init(compressionLevel: Int32 = 6, rowsPerBlock: Int = SegmentFormat.rowsPerBlock) {
-        self.compressionLevel = compressionLevel
+    public init(compression: SegmentCompression = .default, rowsPerBlock: Int = SegmentFormat.rowsPerBlock) {
+        self.compression = compression
         self.rowsPerBlock = rowsPerBlock
     }
 
@@ -89,7 +89,8 @@ public struct SegmentWriter {
         var out = SegmentOutput(try AtomicFileWriter(path: path))
         out.raw(SegmentFormat.magic)
         out.u16(SegmentFormat.version)
-        out.u16(0)
+        out.u16(compression.codecID)
+        let codec = SegmentBlockEncoder(compression)
 
         var footer = ByteWriter(capacity: 8192)
         var minStart = Int64.max, maxStart = Int64.min
@@ -107,9 +108,9 @@ public struct SegmentWriter {
         footer.varint(SegmentFormat.Column.allCases.count)
 
         for col in SegmentFormat.Column.allCases {
-            writeColumn(col, spans: spans, details: { details(order[$0]) }, out: &out, footer: &footer)
+            writeColumn(col, spans: spans, details: { details(order[$0]) }, codec: codec, out: &out, footer: &footer)
         }
-        writeTextStore(texts, out: &out, footer: &footer)
+        writeTextStore(texts, codec: codec, out: &out, footer: &footer)
 
         out.raw(footer.bytes)
         out.u32(UInt32(footer.count))
@@ -229,7 +230,7 @@ public struct SegmentWriter {
 
     /// Writes one column: row i is `spans[i]`, its details `details(i)`.
     private func writeColumn(_ col: SegmentFormat.Column, spans: UnsafeBufferPointer<Span>, details: (Int) -> UnsafeRawBufferPointer,
-                             out: inout SegmentOutput, footer: inout ByteWriter) {
+                             codec: SegmentBlockEncoder, out: inout SegmentOutput, footer: inout ByteWriter) {
         let enc = SegmentFormat.encoding(of: col)
         let n = spans.count
         let bs = rowsPerBlock
@@ -303,8 +304,7 @@ public struct SegmentWriter {
             width = entries.count < 255 ? 1 : (entries.count < 65535 ? 2 : 4)
             var dw = ByteWriter(capacity: 64 * entries.count + 16)
             for e in entries { dw.string(e) }
-            let packed = Zlib.compress(dw.bytes, level: compressionLevel)
-            dictRef = emit(packed, raw: dw.count, out: &out)
+            dictRef = emit(codec.encode(dw.bytes), raw: dw.count, out: &out)
             dictCount = entries.count
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: Int(width) * bs)
@@ -351,7 +351,7 @@ public struct SegmentWriter {
                     w.varint(d.count)
                     if d.count > 0 { w.raw(d) }
                 }
-                blocks.append(emit(Zlib.compress(w.bytes, level: compressionLevel), raw: w.count, out: &out))
+                blocks.append(emit(codec.encode(w.bytes), raw: w.count, out: &out))
             }
         }
 
@@ -369,17 +369,16 @@ public struct SegmentWriter {
         }
     }
 
-    /// Text store: the distinct strings in id order, cut into zlib blocks of about 16 KiB, plus an
-    /// offsets table (u32 per text: its start inside its block).
-    private func writeTextStore(_ strings: [String], out: inout SegmentOutput, footer: inout ByteWriter) {
+    /// Text store: the distinct strings in id order, cut into compressed blocks of about 16 KiB,
+    /// plus an offsets table (u32 per text: its start inside its block).
+    private func writeTextStore(_ strings: [String], codec: SegmentBlockEncoder, out: inout SegmentOutput, footer: inout ByteWriter) {
         var offsets = ByteWriter(capacity: 4 * strings.count)
         var blocks: [(first: Int, ref: BlockRef)] = []
         var cur = ByteWriter(capacity: SegmentFormat.textBlockTarget + 4096)
         var first = 0
         func flush(next: Int) {
             if cur.count == 0 && next == first { return }
-            let packed = Zlib.compress(cur.bytes, level: compressionLevel)
-            blocks.append((first, emit(packed, raw: cur.count, out: &out)))
+            blocks.append((first, emit(codec.encode(cur.bytes), raw: cur.count, out: &out)))
             cur.bytes.removeAll(keepingCapacity: true)
             first = next
         }
