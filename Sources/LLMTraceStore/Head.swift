@@ -14,6 +14,8 @@ final class Head {
     private(set) var details: [UInt8] = []
     /// Start and length of each row's details in `details`.
     private(set) var detailRanges: [(start: UInt32, count: UInt32)] = []
+    /// `FixedTextIDs.width` text ids per row: its fixed string fields in `texts`.
+    private(set) var fixedIDs: [UInt32] = []
     private var traceRows: [TraceID: [Int32]] = [:]
     /// WAL files whose records are all in this head (and nowhere else).
     var walFiles: [UInt64]
@@ -29,6 +31,7 @@ final class Head {
         // hold both copies.
         rows.reserveCapacity(expectedRows)
         detailRanges.reserveCapacity(expectedRows)
+        fixedIDs.reserveCapacity(expectedRows * FixedTextIDs.width)
     }
 
     var count: Int { rows.count }
@@ -36,21 +39,18 @@ final class Head {
     /// Adds an acknowledged batch with its WAL encoding.
     func add(_ batch: [Span], _ appended: WAL.Appended) {
         precondition(appended.table === texts, "a head holds the spans of one WAL file")
-        for k in batch.indices {
-            traceRows[batch[k].traceID, default: []].append(Int32(rows.count))
-            var row = batch[k]
-            row.inputMessages = []
-            row.outputMessages = []
-            row.documents = []
-            row.tags = []
-            row.attributes = []
-            row.events = []
-            rows.append(row)
-            let r = appended.details[k]
-            detailRanges.append((UInt32(details.count), UInt32(r.count)))
-            details.append(contentsOf: appended.body[r])
-            if row.startNanos < minStart { minStart = row.startNanos }
-            if row.startNanos > maxStart { maxStart = row.startNanos }
+        fixedIDs.append(contentsOf: appended.fixedIDs)
+        batch.withUnsafeBufferPointer { spans in
+            for k in spans.indices {
+                traceRows[spans[k].traceID, default: []].append(Int32(rows.count))
+                rows.append(spans[k].fixedFields)
+                let r = appended.details[k]
+                detailRanges.append((UInt32(details.count), UInt32(r.count)))
+                details.append(contentsOf: appended.body[r])
+                let start = spans[k].startNanos
+                if start < minStart { minStart = start }
+                if start > maxStart { maxStart = start }
+            }
         }
     }
 

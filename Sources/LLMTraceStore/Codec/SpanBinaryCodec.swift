@@ -27,15 +27,25 @@ public enum SpanBinaryCodec {
 
     /// Returns where the details start in `w` (they run to the end of the span), or nil when the
     /// span has none.
+    /// With `fixedIDs`, the text ids of the span's fixed string fields are also stored there, at
+    /// their `FixedTextIDs.Slot` (`FixedTextIDs.none` for a nil field): a head keeps them so that
+    /// sealing builds dictionary columns from ids instead of hashing every row's strings.
     @discardableResult
-    public static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) -> Int? {
+    public static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner,
+                              fixedIDs: UnsafeMutablePointer<UInt32>? = nil) -> Int? {
         w.u64(s.traceID.hi)
         w.u64(s.traceID.lo)
         w.u64(s.spanID.value)
         w.u64(s.parentSpanID.value)
-        w.varint(UInt64(t.intern(s.project)))
-        w.varint(UInt64(t.intern(s.service)))
-        w.varint(UInt64(t.intern(s.name)))
+        @inline(__always) func id(_ v: String, _ slot: FixedTextIDs.Slot) -> UInt64 {
+            let i = t.intern(v)
+            fixedIDs?[slot.rawValue] = i
+            return UInt64(i)
+        }
+        if let fixedIDs { fixedIDs.update(repeating: FixedTextIDs.none, count: FixedTextIDs.width) }
+        w.varint(id(s.project, .project))
+        w.varint(id(s.service, .service))
+        w.varint(id(s.name, .name))
         w.u8(UInt8(kinds.firstIndex(of: s.kind)!))
         w.u8(UInt8(statuses.firstIndex(of: s.status)!))
         w.svarint(s.startNanos)
@@ -63,10 +73,10 @@ public enum SpanBinaryCodec {
         if hasDetails(s) { bits |= bDetails }
         if hasMessageExtras(s) { bits |= bMessageExtras }
         w.varint(bits)
-        if let v = s.statusMessage { w.varint(UInt64(t.intern(v))) }
-        if let v = s.provider { w.varint(UInt64(t.intern(v))) }
-        if let v = s.requestModel { w.varint(UInt64(t.intern(v))) }
-        if let v = s.responseModel { w.varint(UInt64(t.intern(v))) }
+        if let v = s.statusMessage { w.varint(id(v, .statusMessage)) }
+        if let v = s.provider { w.varint(id(v, .provider)) }
+        if let v = s.requestModel { w.varint(id(v, .requestModel)) }
+        if let v = s.responseModel { w.varint(id(v, .responseModel)) }
         if let v = s.inputTokens { w.svarint(v) }
         if let v = s.outputTokens { w.svarint(v) }
         if let v = s.cachedTokens { w.svarint(v) }
@@ -76,12 +86,12 @@ public enum SpanBinaryCodec {
         if let v = s.temperature { w.f64(v) }
         if let v = s.maxTokens { w.svarint(v) }
         if let v = s.topP { w.f64(v) }
-        if let v = s.promptName { w.varint(UInt64(t.intern(v))) }
-        if let v = s.promptVersion { w.varint(UInt64(t.intern(v))) }
-        if let v = s.sessionID { w.varint(UInt64(t.intern(v))) }
-        if let v = s.userID { w.varint(UInt64(t.intern(v))) }
-        if let v = s.environment { w.varint(UInt64(t.intern(v))) }
-        if let v = s.finishReason { w.varint(UInt64(t.intern(v))) }
+        if let v = s.promptName { w.varint(id(v, .promptName)) }
+        if let v = s.promptVersion { w.varint(id(v, .promptVersion)) }
+        if let v = s.sessionID { w.varint(id(v, .sessionID)) }
+        if let v = s.userID { w.varint(id(v, .userID)) }
+        if let v = s.environment { w.varint(id(v, .environment)) }
+        if let v = s.finishReason { w.varint(id(v, .finishReason)) }
         guard bits & bDetails != 0 else { return nil }
         let start = w.count
         encodeDetails(s, into: &w, texts: &t)

@@ -43,13 +43,15 @@ public struct SegmentWriter {
             try write(rows: head.rows, details: { i in
                 let r = head.detailRanges[i]
                 return UnsafeRawBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
-            }, texts: texts, id: id, maxWALFile: maxWALFile, directory: directory)
+            }, texts: texts, fixedIDs: head.fixedIDs, id: id, maxWALFile: maxWALFile, directory: directory)
         }
     }
 
     /// Writes `rows` (fixed fields; their detail arrays are ignored) with `details(i)`, the encoded
-    /// details of row i whose text ids index `texts`, durably at `directory/<id>.seg`.
-    func write(rows input: [Span], details: (Int) -> UnsafeRawBufferPointer, texts: [String],
+    /// details of row i whose text ids index `texts`, durably at `directory/<id>.seg`. With
+    /// `fixedIDs` (`FixedTextIDs.width` per row, ids into `texts`), dictionary columns are built
+    /// from those ids rather than from the rows' strings.
+    func write(rows input: [Span], details: (Int) -> UnsafeRawBufferPointer, texts: [String], fixedIDs: [UInt32]? = nil,
                id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
         precondition(!input.isEmpty, "an empty head is never sealed")
         // Sort small keys, not spans: comparing Span values would copy (retain) every field.
@@ -73,15 +75,28 @@ public struct SegmentWriter {
             for (i, j) in order.enumerated() { (scratch + i * stride).copyMemory(from: base + j * stride, byteCount: stride) }
         }
         let spans = UnsafeBufferPointer(start: scratch.bindMemory(to: Span.self, capacity: input.count), count: input.count)
+        // The fixed-field text ids in row order too.
+        let width = FixedTextIDs.width
+        let sortedIDs: [UInt32]? = fixedIDs.map { ids in
+            precondition(ids.count == input.count * width, "one set of fixed-field ids per row")
+            return [UInt32](unsafeUninitializedCapacity: ids.count) { out, n in
+                ids.withUnsafeBufferPointer { src in
+                    for (i, j) in order.enumerated() {
+                        (out.baseAddress! + i * width).update(from: src.baseAddress! + j * width, count: width)
+                    }
+                }
+                n = ids.count
+            }
+        }
         return try withExtendedLifetime(input) {
-            try writeSorted(spans, order: order, details: details, texts: texts, id: id, maxWALFile: maxWALFile, directory: directory)
+            try writeSorted(spans, order: order, details: details, texts: texts, sortedIDs: sortedIDs, id: id, maxWALFile: maxWALFile, directory: directory)
         }
     }
 
     /// The body of `write(rows:...)` over rows already in segment order (`order[i]` is row i's index
     /// in the caller's numbering, which `details` uses).
     private func writeSorted(_ spans: UnsafeBufferPointer<Span>, order: [Int], details: (Int) -> UnsafeRawBufferPointer, texts: [String],
-                             id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
+                             sortedIDs: [UInt32]?, id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
         let n = spans.count
         let path = directory + "/" + SegmentFormat.name(id)
         // Streamed to the file as it is built (2 MiB at a time), never held whole: a 20 MB segment
@@ -91,12 +106,13 @@ public struct SegmentWriter {
         out.u16(SegmentFormat.version)
         out.u16(compression.codecID)
         let codec = SegmentBlockEncoder(compression)
+        var dictionaries = DictionaryBuilder(texts: texts, ids: sortedIDs)
 
         var footer = ByteWriter(capacity: 8192)
         var minStart = Int64.max, maxStart = Int64.min
-        for s in spans {
-            minStart = min(minStart, s.startNanos)
-            maxStart = max(maxStart, s.startNanos)
+        for i in 0..<n {
+            minStart = min(minStart, spans[i].startNanos)
+            maxStart = max(maxStart, spans[i].startNanos)
         }
         footer.u64(id)
         footer.u32(UInt32(n))
@@ -108,9 +124,10 @@ public struct SegmentWriter {
         footer.varint(SegmentFormat.Column.allCases.count)
 
         for col in SegmentFormat.Column.allCases {
-            writeColumn(col, spans: spans, details: { details(order[$0]) }, codec: codec, out: &out, footer: &footer)
+            writeColumn(col, spans: spans, details: { details(order[$0]) }, codec: codec, dictionaries: &dictionaries, out: &out, footer: &footer)
         }
         writeTextStore(texts, codec: codec, out: &out, footer: &footer)
+
 
         out.raw(footer.bytes)
         out.u32(UInt32(footer.count))
@@ -230,7 +247,7 @@ public struct SegmentWriter {
 
     /// Writes one column: row i is `spans[i]`, its details `details(i)`.
     private func writeColumn(_ col: SegmentFormat.Column, spans: UnsafeBufferPointer<Span>, details: (Int) -> UnsafeRawBufferPointer,
-                             codec: SegmentBlockEncoder, out: inout SegmentOutput, footer: inout ByteWriter) {
+                             codec: SegmentBlockEncoder, dictionaries: inout DictionaryBuilder, out: inout SegmentOutput, footer: inout ByteWriter) {
         let enc = SegmentFormat.encoding(of: col)
         let n = spans.count
         let bs = rowsPerBlock
@@ -263,7 +280,7 @@ public struct SegmentWriter {
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .deltaVarint:
-            for s in spans { track(s.startNanos) }
+            for i in 0..<n { track(spans[i].startNanos) }  // (`for s in spans` copies each span)
             let base = minMax!.0
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 4 * bs)
@@ -275,32 +292,14 @@ public struct SegmentWriter {
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .varint:
-            for s in spans { track(s.durationNanos) }
+            for i in 0..<n { track(spans[i].durationNanos) }
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 4 * bs)
                 for i in b..<min(n, b + bs) { w.varint(UInt64(bitPattern: spans[i].durationNanos)) }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
         case .dictionary:
-            // Keyed by bytes: two spellings of one text (NFC and NFD) are two entries, as sent.
-            var dict: [ExactString: UInt32] = [:]
-            var entries: [String] = []
-            var codes = [UInt32](repeating: 0, count: n)
-            // Rows are sorted by trace, so neighbours often share a value: compare with the last
-            // one (equal strings that share storage compare in O(1)) before hashing.
-            var lastValue: String? = nil
-            var lastCode: UInt32 = 0
-            for i in 0..<n {
-                guard let v = Self.dictValue(col, spans[i]) else { continue }
-                if let lv = lastValue, ExactString.equal(lv, v) { codes[i] = lastCode; continue }
-                lastValue = v
-                if let c = dict[ExactString(v)] { codes[i] = c; lastCode = c; continue }
-                entries.append(v)
-                let c = UInt32(entries.count)
-                dict[ExactString(v)] = c
-                codes[i] = c
-                lastCode = c
-            }
+            let (entries, codes) = dictionaries.build(col, spans)
             width = entries.count < 255 ? 1 : (entries.count < 65535 ? 2 : 4)
             var dw = ByteWriter(capacity: 64 * entries.count + 16)
             for e in entries { dw.string(e) }

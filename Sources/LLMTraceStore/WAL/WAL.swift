@@ -125,6 +125,8 @@ public final class WAL: @unchecked Sendable {
         /// The record body; span k's details are `body[details[k]]` (empty when it has none).
         public var body: [UInt8]
         public var details: [Range<Int>]
+        /// `FixedTextIDs.width` text ids per span (see `FixedTextIDs`).
+        var fixedIDs: [UInt32]
     }
 
     /// Thrown by `append` while the current file must not be written (see `needsRotation`).
@@ -171,10 +173,17 @@ public final class WAL: @unchecked Sendable {
         body.varint(spans.count)
         var details: [Range<Int>] = []
         details.reserveCapacity(spans.count)
-        // Index loop: `for s in spans` would copy each span (retaining every field) to encode it.
-        for i in spans.indices {
-            let start = SpanBinaryCodec.encode(spans[i], into: &body, texts: &interner)
-            details.append(start.map { $0..<body.count } ?? body.count..<body.count)
+        // Through the buffer: `for s in spans`, and even `spans[i]` as an argument, copied each span
+        // (retaining every field) to encode it.
+        let width = FixedTextIDs.width
+        let fixedIDs = [UInt32](unsafeUninitializedCapacity: spans.count * width) { ids, n in
+            spans.withUnsafeBufferPointer { spans in
+                for i in spans.indices {
+                    let start = SpanBinaryCodec.encode(spans[i], into: &body, texts: &interner, fixedIDs: ids.baseAddress! + i * width)
+                    details.append(start.map { $0..<body.count } ?? body.count..<body.count)
+                }
+            }
+            n = spans.count * width
         }
         let staged = interner.staged
         pending.varint(staged.count)
@@ -187,7 +196,7 @@ public final class WAL: @unchecked Sendable {
             Checksum.crc32(UnsafeRawBufferPointer(rebasing: $0[(start + WALFile.frameSize)...]))
         }
         pending.patchU32(crc, at: start + 4)
-        return Appended(seq: seq, table: table, body: body.bytes, details: details)
+        return Appended(seq: seq, table: table, body: body.bytes, details: details, fixedIDs: fixedIDs)
     }
 
     /// Called with the lock held by the leader; releases it while doing I/O.
