@@ -78,7 +78,7 @@ public struct Span: Sendable, Hashable {
     /// This span with its messages, documents, tags, attributes and events left out: built field
     /// by field, so the detail arrays are never retained (copying the span and emptying them
     /// retains and releases each one, a measurable share of a store's append).
-    public var fixedFields: Span {
+    @inlinable public var fixedFields: Span {
         var s = Span(traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, project: project, service: service, name: name,
                      kind: kind, startNanos: startNanos, endNanos: endNanos, status: status, statusMessage: statusMessage)
         s.provider = provider

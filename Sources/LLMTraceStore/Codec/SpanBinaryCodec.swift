@@ -30,7 +30,7 @@ public enum SpanBinaryCodec {
     /// With `fixedIDs`, the text ids of the span's fixed string fields are also stored there, at
     /// their `FixedTextIDs.Slot` (`FixedTextIDs.none` for a nil field): a head keeps them so that
     /// sealing builds dictionary columns from ids instead of hashing every row's strings.
-    @discardableResult
+    @discardableResult @inline(__always)
     public static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner,
                               fixedIDs: UnsafeMutablePointer<UInt32>? = nil) -> Int? {
         w.u64(s.traceID.hi)
