@@ -16,6 +16,12 @@ public struct SyntheticWorkload {
     private let chunkIDs: [String]
     private let sentences: [String]
     private let questions: [String]
+    // Strings and arrays every trace would otherwise build again (the store benchmark generates
+    // its load on the cores it measures, so the generator is kept cheap): the same values, made once.
+    private let modelSpanNames: [String]
+    private let toolSpanNames: [String]
+    private let userIDs: [String]
+    private let llmAttributes: [Attribute]
     private var traceCounter: UInt64 = 0
     private var sessionCounter = 0
     private var currentSession = ""
@@ -25,6 +31,7 @@ public struct SyntheticWorkload {
         ("anthropic", "claude-3-5-sonnet-20241022", 3, 15), ("anthropic", "claude-3-5-haiku", 0.8, 4),
         ("meta", "llama-3.1-70b-instruct", 0.9, 0.9), ("google", "gemini-1.5-pro", 1.25, 5),
     ]
+    static let temperatures = [0.0, 0.2, 0.7, 1.0]
     static let services = ["chat-api", "support-bot", "search-assistant", "doc-summarizer", "code-review"]
     static let tools = ["web_search", "sql_query", "calculator", "get_weather", "send_email", "lookup_order"]
     static let words = """
@@ -61,6 +68,10 @@ public struct SyntheticWorkload {
         }
         chunkIDs = (0..<2000).map { "doc-\($0)" }
         sentences = (0..<4000).map { _ in sentence(&poolRNG, 5 + Int(poolRNG.next() % 20)) }
+        modelSpanNames = Self.models.map { "chat " + $0.model }
+        toolSpanNames = Self.tools.map { "tool." + $0 }
+        userIDs = (0...5000).map { "user-\($0)" }
+        llmAttributes = [Attribute("llm.request.type", .string("chat")), Attribute("gen_ai.operation.name", .string("chat"))]
         questions = (0..<500).map { _ in
             "How do I " + sentence(&poolRNG, 4 + Int(poolRNG.next() % 10)).lowercased().dropLast() + "?"
         }
@@ -72,14 +83,36 @@ public struct SyntheticWorkload {
 
     private mutating func completion() -> String {
         let target = int(100, 1500)
-        var s = ""
+        // Built as bytes and made a String once (appending to a String checks and updates its
+        // counts and flags on every append).
+        var s: [UInt8] = []
         s.reserveCapacity(target + 160)
-        while s.utf8.count < target {
-            s += pick(sentences)
-            if chance(0.3) { s += " Reference #\(rng.next() % 1_000_000)." }
-            s += " "
+        while s.count < target {
+            var sentence = sentences[Int(rng.next() % UInt64(sentences.count))]
+            sentence.withUTF8 { s.append(contentsOf: $0) }
+            if chance(0.3) {
+                s.append(contentsOf: " Reference #".utf8)
+                appendDecimal(rng.next() % 1_000_000, to: &s)
+                s.append(UInt8(ascii: "."))
+            }
+            s.append(UInt8(ascii: " "))
         }
-        return s
+        return String(decoding: s, as: UTF8.self)
+    }
+
+    private func appendDecimal(_ v: UInt64, to s: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var v = v
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            for k in stride(from: n - 1, through: 0, by: -1) { s.append(d[k]) }
+        }
     }
 
     /// The next whole trace (5–7 spans). Traces start 1–20 ms apart on the workload's clock.
@@ -92,7 +125,7 @@ public struct SyntheticWorkload {
             sessionCounter = int(1, 8)
         }
         sessionCounter -= 1
-        let user = "user-\(int(1, 5000))"
+        let user = userIDs[int(1, 5000)]
         let service = pick(Self.services)
         let env = chance(0.9) ? "production" : "staging"
         var spans: [Span] = []
@@ -121,28 +154,30 @@ public struct SyntheticWorkload {
         ret.sessionID = currentSession
         ret.environment = env
         ret.attributes = [Attribute("retrieval.top_k", .int(Int64(ret.documents.count))), Attribute("db.system", .string("pgvector"))]
-        spans.append(ret)
         t = ret.endNanos
+        spans.append(ret)  // last use: moved, not copied
 
         let calls = chance(0.4) ? 2 : 1
         for call in 0..<calls {
             if chance(0.5) {
                 t += 1_000_000
-                let tool = pick(Self.tools)
+                let toolIndex = Int(rng.next() % UInt64(Self.tools.count))
+                let tool = Self.tools[toolIndex]
                 var ts = Span(traceID: traceID, spanID: SpanID(rng.next() | 1), parentSpanID: root, project: project, service: service,
-                              name: "tool." + tool, kind: .tool, startNanos: t, endNanos: t + Int64(int(2, 300)) * 1_000_000, status: .ok)
+                              name: toolSpanNames[toolIndex], kind: .tool, startNanos: t, endNanos: t + Int64(int(2, 300)) * 1_000_000, status: .ok)
                 ts.attributes = [Attribute("tool.name", .string(tool)), Attribute("tool.arguments", .string("{\"q\":\"\(rng.next() % 100_000)\"}"))]
                 ts.sessionID = currentSession
                 ts.environment = env
                 if chance(0.03) { ts.status = .error; ts.statusMessage = "tool \(tool) timed out after 30s" }
-                spans.append(ts)
                 t = ts.endNanos
+                spans.append(ts)
             }
-            let m = pick(Self.models)
+            let modelIndex = Int(rng.next() % UInt64(Self.models.count))
+            let m = Self.models[modelIndex]
             t += 1_000_000
             let dur = Int64(int(300, 9000)) * 1_000_000
             var llm = Span(traceID: traceID, spanID: SpanID(rng.next() | 1), parentSpanID: root, project: project, service: service,
-                           name: "chat " + m.model, kind: .llm, startNanos: t, endNanos: t + dur, status: .ok)
+                           name: modelSpanNames[modelIndex], kind: .llm, startNanos: t, endNanos: t + dur, status: .ok)
             llm.provider = m.provider
             llm.requestModel = m.model
             llm.responseModel = m.model
@@ -164,7 +199,7 @@ public struct SyntheticWorkload {
             llm.cachedTokens = chance(0.3) ? inTok / 2 : 0
             llm.costUSD = (Double(inTok) * m.inPrice + Double(outTok) * m.outPrice) / 1e6
             llm.timeToFirstTokenNanos = Int64(int(150, 1500)) * 1_000_000
-            llm.temperature = pick([0.0, 0.2, 0.7, 1.0])
+            llm.temperature = Self.temperatures[Int(rng.next() % UInt64(Self.temperatures.count))]
             llm.maxTokens = 1024
             llm.topP = 1.0
             llm.promptName = "answer-with-context"
@@ -172,15 +207,15 @@ public struct SyntheticWorkload {
             llm.sessionID = currentSession
             llm.userID = user.isEmpty ? nil : rootSpan.userID
             llm.environment = env
-            llm.attributes = [Attribute("llm.request.type", .string("chat")), Attribute("gen_ai.operation.name", .string("chat"))]
+            llm.attributes = llmAttributes
             llm.events = [SpanEvent(name: "gen_ai.first_token", timeNanos: t + llm.timeToFirstTokenNanos!)]
             if chance(0.02) {
                 llm.status = .error
                 llm.statusMessage = pick(["rate limit exceeded (429)", "context length exceeded", "upstream timeout"])
                 llm.outputMessages = []
             }
-            spans.append(llm)
             t = llm.endNanos
+            spans.append(llm)
         }
         rootSpan.endNanos = t + 1_000_000
         spans.insert(rootSpan, at: 0)

@@ -66,13 +66,14 @@ enum StoreBench {
         let cpu0 = threadCPU()
         let proc0 = processCPUSeconds()
         Terminal.error("appending \(total) spans in batches of \(batchSize) from \(writers) writer thread(s) (fsync=always)…")
+        // The generators' text pools are built before the clock starts (~0.1 s of CPU each).
+        let loads = LoadHandoff((0..<writers).map { WriterLoad(writer: $0, spans: shares[$0], batchSize: batchSize) })
         let t0 = monotonicNanos()
         let counters = AppendCounters()
         for w in 0..<writers {
-            let share = shares[w]
             Thread {
                 setCurrentThreadName("writer")
-                var load = WriterLoad(writer: w, spans: share, batchSize: batchSize)
+                var load = loads.take(w)
                 while true {
                     let g0 = monotonicNanos()
                     let c0 = threadCPUNanos()
@@ -222,4 +223,12 @@ func threadCPUNanos() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+/// Hands each writer thread its prepared load.
+final class LoadHandoff: @unchecked Sendable {
+    private let lock = Condition()
+    private var loads: [WriterLoad?]
+    init(_ loads: [WriterLoad]) { self.loads = loads }
+    func take(_ i: Int) -> WriterLoad { lock.withLock { defer { loads[i] = nil }; return loads[i]! } }
 }
