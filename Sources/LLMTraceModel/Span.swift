@@ -75,33 +75,6 @@ public struct Span: Sendable, Hashable {
     public static let defaultProject = "default"
     public static let defaultService = "unknown_service"
 
-    /// This span with its messages, documents, tags, attributes and events left out: built field
-    /// by field, so the detail arrays are never retained (copying the span and emptying them
-    /// retains and releases each one, a measurable share of a store's append).
-    @inlinable public var fixedFields: Span {
-        var s = Span(traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, project: project, service: service, name: name,
-                     kind: kind, startNanos: startNanos, endNanos: endNanos, status: status, statusMessage: statusMessage)
-        s.provider = provider
-        s.requestModel = requestModel
-        s.responseModel = responseModel
-        s.inputTokens = inputTokens
-        s.outputTokens = outputTokens
-        s.cachedTokens = cachedTokens
-        s.reasoningTokens = reasoningTokens
-        s.costUSD = costUSD
-        s.timeToFirstTokenNanos = timeToFirstTokenNanos
-        s.temperature = temperature
-        s.maxTokens = maxTokens
-        s.topP = topP
-        s.finishReason = finishReason
-        s.promptName = promptName
-        s.promptVersion = promptVersion
-        s.sessionID = sessionID
-        s.userID = userID
-        s.environment = environment
-        return s
-    }
-
     public var durationNanos: Int64 { endNanos &- startNanos }
     public var isRoot: Bool { parentSpanID.isZero }
 }

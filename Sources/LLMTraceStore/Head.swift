@@ -2,20 +2,19 @@ import LLMTraceModel
 
 /// The in-memory head: spans acknowledged since the last seal, readable at once.
 ///
-/// It keeps each span's fixed fields as a `Span` whose message, document, tag, attribute and event
-/// arrays are emptied, plus the details exactly as the WAL encoded them (text ids into the WAL
-/// file's `SharedTextTable`). That is a fraction of the memory of full spans, and sealing copies those
-/// bytes and that table into the segment instead of encoding everything again.
+/// It keeps each span's fixed fields as a `HeadRow` (numbers, and text ids for the strings), plus
+/// the details exactly as the WAL encoded them, all as ids into the WAL file's `SharedTextTable`.
+/// That is a fraction of the memory of full spans, holds no references (adding a row retains
+/// nothing), and sealing copies those bytes and that table into the segment instead of encoding
+/// everything again.
 ///
 /// Not thread-safe on its own; the `Store` guards it.
 final class Head {
     let texts: SharedTextTable
-    private(set) var rows: [Span] = []
+    private(set) var rows: [HeadRow] = []
     private(set) var details: [UInt8] = []
     /// Start and length of each row's details in `details`.
     private(set) var detailRanges: [(start: UInt32, count: UInt32)] = []
-    /// `FixedTextIDs.width` text ids per row: its fixed string fields in `texts`.
-    private(set) var fixedIDs: [UInt32] = []
     /// Each row's trace id, contiguous: a lookup scans them (~0.1 ms for a full head), which costs
     /// ingest nothing, where a trace id → rows dictionary cost a hash and an array per span.
     private var traceIDs: [TraceID] = []
@@ -34,27 +33,23 @@ final class Head {
         rows.reserveCapacity(expectedRows)
         detailRanges.reserveCapacity(expectedRows)
         traceIDs.reserveCapacity(expectedRows)
-        fixedIDs.reserveCapacity(expectedRows * FixedTextIDs.width)
     }
 
     var count: Int { rows.count }
 
-    /// Adds an acknowledged batch with its WAL encoding.
-    func add(_ batch: [Span], _ appended: WAL.Appended) {
+    /// Adds an acknowledged batch: its rows and details as the WAL encoded them.
+    func add(_ appended: WAL.Appended) {
         precondition(appended.table === texts, "a head holds the spans of one WAL file")
-        fixedIDs.append(contentsOf: appended.fixedIDs)
-        batch.withUnsafeBufferPointer { spans in
-            let base = spans.baseAddress!
-            for k in spans.indices {
-                let p = base + k
-                traceIDs.append(p.pointee.traceID)
-                rows.append(p.pointee.fixedFields)
-                let r = appended.details[k]
-                detailRanges.append((UInt32(details.count), UInt32(r.count)))
-                details.append(contentsOf: appended.body[r])
-                let start = p.pointee.startNanos
+        rows.append(contentsOf: appended.rows)
+        appended.body.withUnsafeBytes { body in
+            for k in appended.rows.indices {
+                let start = appended.rows[k].startNanos
+                traceIDs.append(appended.rows[k].traceID)
                 if start < minStart { minStart = start }
                 if start > maxStart { maxStart = start }
+                let r = appended.details[k]
+                detailRanges.append((UInt32(details.count), UInt32(r.count)))
+                details.append(contentsOf: UnsafeRawBufferPointer(rebasing: body[r]))
             }
         }
     }
@@ -67,7 +62,7 @@ final class Head {
 
     /// Row `i` as a whole span.
     func span(_ i: Int, texts table: [String]) -> Span {
-        var s = rows[i]
+        var s = rows[i].span(table)
         guard detailRanges[i].count > 0 else { return s }
         let ok = withDetails(i) { p -> Bool in
             var r = ByteReader(p)
@@ -149,5 +144,10 @@ final class Head {
 
     var allSpans: [Span] {
         texts.withTexts { t in rows.indices.map { span($0, texts: t) } }
+    }
+
+    /// Every row's fixed fields as a span with empty details (what a scan reads of the head).
+    var fixedSpans: [Span] {
+        texts.withTexts { t in rows.map { $0.span(t) } }
     }
 }

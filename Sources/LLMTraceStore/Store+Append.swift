@@ -67,7 +67,7 @@ extension Store {
         if walError != nil { dedupLock.withLock { for k in fresh { recentKeys.remove(k) } } }
         state.lock()
         if let appended {
-            head.add(toStore, appended)
+            head.add(appended)
             lastAppendNanos = monotonicNanos()
         }
         appendsInFlight -= 1

@@ -127,7 +127,7 @@ extension Store {
                 attributes[key] = replayed.map { $0.attribute(key) }
             }
             for h in sealing.map(\.head) + [head] {
-                rows.append(contentsOf: h.rows)
+                rows.append(contentsOf: h.fixedSpans)
                 for k in sets.indices { matches[k].append(contentsOf: h.rows(matching: sets[k])) }
                 for key in request.attributes { attributes[key]!.append(contentsOf: h.attributes(key)) }
             }

@@ -1,16 +1,14 @@
 import LLMTraceModel
 
-/// The text ids of a span's fixed string fields, as the WAL encoder interned them: `width` u32
-/// per span, one per `Slot`, `none` where the field is nil. The head keeps them beside its rows so
-/// that a seal builds each dictionary column from integer ids (an array lookup per row) instead of
-/// hashing every row's strings (~80 ms of a 100k-span seal).
+/// The fixed string fields of a span, as slots for their text ids in a `HeadRow` (`none` where the
+/// field is nil). A seal builds each dictionary column from these ids (an array lookup per row)
+/// instead of hashing every row's strings (~80 ms of a 100k-span seal).
 enum FixedTextIDs {
     enum Slot: Int, CaseIterable {
         case project, service, name, statusMessage, provider, requestModel, responseModel
         case promptName, promptVersion, sessionID, userID, environment, finishReason
     }
 
-    static let width = Slot.allCases.count
     static let none = UInt32.max
 
     /// The slot holding a dictionary column's values, or nil for a column not stored as text

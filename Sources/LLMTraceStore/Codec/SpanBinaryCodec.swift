@@ -27,22 +27,25 @@ public enum SpanBinaryCodec {
 
     /// Returns where the details start in `w` (they run to the end of the span), or nil when the
     /// span has none.
-    /// With `fixedIDs`, the text ids of the span's fixed string fields are also stored there, at
-    /// their `FixedTextIDs.Slot` (`FixedTextIDs.none` for a nil field): a head keeps them so that
-    /// sealing builds dictionary columns from ids instead of hashing every row's strings.
+    /// With `row`, the span's head row is also made there: its numbers and the text ids interned
+    /// here for its fixed string fields.
+    @discardableResult
+    public static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) -> Int? {
+        encode(s, into: &w, texts: &t, row: nil)
+    }
+
     @discardableResult @inline(__always)
-    public static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner,
-                              fixedIDs: UnsafeMutablePointer<UInt32>? = nil) -> Int? {
+    static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner, row: UnsafeMutablePointer<HeadRow>?) -> Int? {
         w.u64(s.traceID.hi)
         w.u64(s.traceID.lo)
         w.u64(s.spanID.value)
         w.u64(s.parentSpanID.value)
         @inline(__always) func id(_ v: String, _ slot: FixedTextIDs.Slot) -> UInt64 {
             let i = t.intern(v)
-            fixedIDs?[slot.rawValue] = i
+            row?.pointee.setID(slot, i)
             return UInt64(i)
         }
-        if let fixedIDs { fixedIDs.update(repeating: FixedTextIDs.none, count: FixedTextIDs.width) }
+        row?.initialize(to: HeadRow(numbersOf: s))
         w.varint(id(s.project, .project))
         w.varint(id(s.service, .service))
         w.varint(id(s.name, .name))

@@ -43,18 +43,18 @@ public struct SegmentWriter {
             try write(rows: head.rows, details: { i in
                 let r = head.detailRanges[i]
                 return UnsafeRawBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
-            }, texts: texts, fixedIDs: head.fixedIDs, id: id, maxWALFile: maxWALFile, directory: directory)
+            }, texts: texts, id: id, maxWALFile: maxWALFile, directory: directory)
         }
     }
 
-    /// Writes `rows` (fixed fields; their detail arrays are ignored) with `details(i)`, the encoded
-    /// details of row i whose text ids index `texts`, durably at `directory/<id>.seg`. With
-    /// `fixedIDs` (`FixedTextIDs.width` per row, ids into `texts`), dictionary columns are built
-    /// from those ids rather than from the rows' strings.
-    func write(rows input: [Span], details: (Int) -> UnsafeRawBufferPointer, texts: [String], fixedIDs: [UInt32]? = nil,
-               id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
+    /// Writes `rows` (fixed fields: spans whose detail arrays are ignored, or head rows) with
+    /// `details(i)`, the encoded details of row i whose text ids index `texts`, durably at
+    /// `directory/<id>.seg`. Head rows carry their strings as ids into `texts`, and dictionary
+    /// columns are then built from those ids rather than from strings.
+    func write<R: SegmentRowFields>(rows input: [R], details: (Int) -> UnsafeRawBufferPointer, texts: [String],
+                                    id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
         precondition(!input.isEmpty, "an empty head is never sealed")
-        // Sort small keys, not spans: comparing Span values would copy (retain) every field.
+        // Sort small keys, not rows: comparing Span values would copy (retain) every field.
         var keys = [SortKey]()
         keys.reserveCapacity(input.count)
         for i in input.indices {
@@ -64,39 +64,26 @@ public struct SegmentWriter {
         let order = keys.map { Int($0.index) }
         keys = []
         // The column passes read the rows in sorted order many times; through `order` each read would
-        // be a cache miss into a 448-byte struct somewhere in tens of megabytes (~6 ms per column per
+        // be a cache miss into a large struct somewhere in tens of megabytes (~6 ms per column per
         // 100k rows). So the rows are gathered once, bitwise, into a sorted scratch buffer: a view of
-        // spans `input` keeps alive (nothing is retained, so nothing is released or deinitialized).
-        let stride = MemoryLayout<Span>.stride
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: input.count * stride, alignment: MemoryLayout<Span>.alignment)
+        // rows `input` keeps alive (nothing is retained, so nothing is released or deinitialized).
+        let stride = MemoryLayout<R>.stride
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: input.count * stride, alignment: MemoryLayout<R>.alignment)
         defer { scratch.deallocate() }
         input.withUnsafeBufferPointer { src in
             let base = UnsafeRawPointer(src.baseAddress!)
             for (i, j) in order.enumerated() { (scratch + i * stride).copyMemory(from: base + j * stride, byteCount: stride) }
         }
-        let spans = UnsafeBufferPointer(start: scratch.bindMemory(to: Span.self, capacity: input.count), count: input.count)
-        // The fixed-field text ids in row order too.
-        let width = FixedTextIDs.width
-        let sortedIDs: [UInt32]? = fixedIDs.map { ids in
-            precondition(ids.count == input.count * width, "one set of fixed-field ids per row")
-            return [UInt32](unsafeUninitializedCapacity: ids.count) { out, n in
-                ids.withUnsafeBufferPointer { src in
-                    for (i, j) in order.enumerated() {
-                        (out.baseAddress! + i * width).update(from: src.baseAddress! + j * width, count: width)
-                    }
-                }
-                n = ids.count
-            }
-        }
+        let spans = UnsafeBufferPointer(start: scratch.bindMemory(to: R.self, capacity: input.count), count: input.count)
         return try withExtendedLifetime(input) {
-            try writeSorted(spans, order: order, details: details, texts: texts, sortedIDs: sortedIDs, id: id, maxWALFile: maxWALFile, directory: directory)
+            try writeSorted(spans, order: order, details: details, texts: texts, id: id, maxWALFile: maxWALFile, directory: directory)
         }
     }
 
     /// The body of `write(rows:...)` over rows already in segment order (`order[i]` is row i's index
     /// in the caller's numbering, which `details` uses).
-    private func writeSorted(_ spans: UnsafeBufferPointer<Span>, order: [Int], details: (Int) -> UnsafeRawBufferPointer, texts: [String],
-                             sortedIDs: [UInt32]?, id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
+    private func writeSorted<R: SegmentRowFields>(_ spans: UnsafeBufferPointer<R>, order: [Int], details: (Int) -> UnsafeRawBufferPointer, texts: [String],
+                                                  id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
         let n = spans.count
         let path = directory + "/" + SegmentFormat.name(id)
         // Streamed to the file as it is built (2 MiB at a time), never held whole: a 20 MB segment
@@ -106,7 +93,7 @@ public struct SegmentWriter {
         out.u16(SegmentFormat.version)
         out.u16(compression.codecID)
         let codec = SegmentBlockEncoder(compression)
-        var dictionaries = DictionaryBuilder(texts: texts, ids: sortedIDs)
+        var dictionaries = DictionaryBuilder(texts: texts, byID: R.hasTextIDs)
 
         var footer = ByteWriter(capacity: 8192)
         var minStart = Int64.max, maxStart = Int64.min
@@ -137,16 +124,16 @@ public struct SegmentWriter {
 
         var summary = SegmentSummary(id: id, path: path, spanCount: n, minStart: minStart, maxStart: maxStart,
                                      bytes: out.count, maxWALFile: maxWALFile)
-        Self.summarize(spans, into: &summary)
+        Self.summarize(spans, texts: texts, into: &summary)
         return summary
     }
 
     /// Index rows for `spans` already in segment row order (also used to re-index an existing file).
     static func summarize(_ spans: [Span], into summary: inout SegmentSummary) {
-        spans.withUnsafeBufferPointer { summarize($0, into: &summary) }
+        spans.withUnsafeBufferPointer { summarize($0, texts: [], into: &summary) }
     }
 
-    static func summarize(_ spans: UnsafeBufferPointer<Span>, into summary: inout SegmentSummary) {
+    static func summarize<R: SegmentRowFields>(_ spans: UnsafeBufferPointer<R>, texts: [String], into summary: inout SegmentSummary) {
         // Rows are grouped by trace, so sessions and users repeat within a run and the project
         // rarely changes from row to row: dedupe per run and accumulate per project run instead of
         // hashing strings into sets and dictionaries for every span. Fields are read in place
@@ -168,7 +155,7 @@ public struct SegmentWriter {
         }
         func endRun(_ end: Int) {
             let trace = spans[runStart].traceID
-            summary.traces.append((trace, runStart, end - runStart, spans[runStart].project))
+            summary.traces.append((trace, runStart, end - runStart, spans[runStart].text(.project, texts)!))
             for x in runSessions { sessions.append(SessionKey(project: x.project, id: x.id, trace: trace)) }
             for x in runUsers { users.append(SessionKey(project: x.project, id: x.id, trace: trace)) }
             runSessions.removeAll(keepingCapacity: true)
@@ -180,19 +167,20 @@ public struct SegmentWriter {
                 runStart = row
             }
             let start = spans[row].startNanos
-            if current != nil && current!.project == spans[row].project {
+            let project = spans[row].text(.project, texts)!
+            if current != nil && current!.project == project {
                 current!.count += 1
                 current!.minStart = min(current!.minStart, start)
                 current!.maxStart = max(current!.maxStart, start)
             } else {
                 flushProject()
-                current = (spans[row].project, 1, start, start)
+                current = (project, 1, start, start)
             }
-            if let sid = spans[row].sessionID, !runSessions.contains(where: { $0.id == sid && $0.project == spans[row].project }) {
-                runSessions.append((spans[row].project, sid))
+            if let sid = spans[row].text(.sessionID, texts), !runSessions.contains(where: { $0.id == sid && $0.project == project }) {
+                runSessions.append((project, sid))
             }
-            if let uid = spans[row].userID, !runUsers.contains(where: { $0.id == uid && $0.project == spans[row].project }) {
-                runUsers.append((spans[row].project, uid))
+            if let uid = spans[row].text(.userID, texts), !runUsers.contains(where: { $0.id == uid && $0.project == project }) {
+                runUsers.append((project, uid))
             }
         }
         flushProject()
@@ -246,7 +234,7 @@ public struct SegmentWriter {
 
 
     /// Writes one column: row i is `spans[i]`, its details `details(i)`.
-    private func writeColumn(_ col: SegmentFormat.Column, spans: UnsafeBufferPointer<Span>, details: (Int) -> UnsafeRawBufferPointer,
+    private func writeColumn<R: SegmentRowFields>(_ col: SegmentFormat.Column, spans: UnsafeBufferPointer<R>, details: (Int) -> UnsafeRawBufferPointer,
                              codec: SegmentBlockEncoder, dictionaries: inout DictionaryBuilder, out: inout SegmentOutput, footer: inout ByteWriter) {
         let enc = SegmentFormat.encoding(of: col)
         let n = spans.count
@@ -320,7 +308,7 @@ public struct SegmentWriter {
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 2 * bs)
                 for i in b..<min(n, b + bs) {
-                    let v = Self.intValue(col, spans[i])
+                    let v = spans[i].intValue(col)
                     if let v { track(v) }
                     if let v { w.varint(UInt64(bitPattern: v) &+ 1) } else { w.u8(0) }
                 }
@@ -331,7 +319,7 @@ public struct SegmentWriter {
             for b in stride(from: 0, to: n, by: bs) {
                 var w = ByteWriter(capacity: 8 * bs)
                 for i in b..<min(n, b + bs) {
-                    if let d = Self.doubleValue(col, spans[i]) {
+                    if let d = spans[i].doubleValue(col) {
                         w.f64(d)
                         lo = min(lo, d)
                         hi = max(hi, d)
@@ -394,50 +382,6 @@ public struct SegmentWriter {
         footer.varint(blocks.count)
         for (f, b) in blocks {
             footer.u32(UInt32(f)); footer.u64(UInt64(b.offset)); footer.u32(UInt32(b.stored)); footer.u32(UInt32(b.raw)); footer.u32(b.crc)
-        }
-    }
-
-    // MARK: Field access by column
-
-    static func dictValue(_ c: SegmentFormat.Column, _ s: Span) -> String? {
-        switch c {
-        case .project: return s.project
-        case .service: return s.service
-        case .name: return s.name
-        case .kind: return s.kind.rawValue
-        case .status: return s.status.rawValue
-        case .provider: return s.provider
-        case .requestModel: return s.requestModel
-        case .responseModel: return s.responseModel
-        case .environment: return s.environment
-        case .promptName: return s.promptName
-        case .promptVersion: return s.promptVersion
-        case .sessionID: return s.sessionID
-        case .userID: return s.userID
-        case .statusMessage: return s.statusMessage
-        case .finishReason: return s.finishReason
-        default: return nil
-        }
-    }
-
-    static func intValue(_ c: SegmentFormat.Column, _ s: Span) -> Int64? {
-        switch c {
-        case .inputTokens: return s.inputTokens
-        case .outputTokens: return s.outputTokens
-        case .cachedTokens: return s.cachedTokens
-        case .reasoningTokens: return s.reasoningTokens
-        case .ttft: return s.timeToFirstTokenNanos
-        case .maxTokens: return s.maxTokens
-        default: return nil
-        }
-    }
-
-    static func doubleValue(_ c: SegmentFormat.Column, _ s: Span) -> Double? {
-        switch c {
-        case .costUSD: return s.costUSD
-        case .temperature: return s.temperature
-        case .topP: return s.topP
-        default: return nil
         }
     }
 }

@@ -125,8 +125,8 @@ public final class WAL: @unchecked Sendable {
         /// The record body; span k's details are `body[details[k]]` (empty when it has none).
         public var body: [UInt8]
         public var details: [Range<Int>]
-        /// `FixedTextIDs.width` text ids per span (see `FixedTextIDs`).
-        var fixedIDs: [UInt32]
+        /// Each span's head row (fixed fields, strings as ids into `table`).
+        var rows: [HeadRow]
     }
 
     /// Thrown by `append` while the current file must not be written (see `needsRotation`).
@@ -175,15 +175,14 @@ public final class WAL: @unchecked Sendable {
         details.reserveCapacity(spans.count)
         // Through the buffer: `for s in spans`, and even `spans[i]` as an argument, copied each span
         // (retaining every field) to encode it.
-        let width = FixedTextIDs.width
-        let fixedIDs = [UInt32](unsafeUninitializedCapacity: spans.count * width) { ids, n in
+        let rows = [HeadRow](unsafeUninitializedCapacity: spans.count) { rows, n in
             spans.withUnsafeBufferPointer { spans in
                 for i in spans.indices {
-                    let start = SpanBinaryCodec.encode(spans[i], into: &body, texts: &interner, fixedIDs: ids.baseAddress! + i * width)
+                    let start = SpanBinaryCodec.encode(spans[i], into: &body, texts: &interner, row: rows.baseAddress! + i)
                     details.append(start.map { $0..<body.count } ?? body.count..<body.count)
                 }
             }
-            n = spans.count * width
+            n = spans.count
         }
         let staged = interner.staged
         pending.varint(staged.count)
@@ -196,7 +195,7 @@ public final class WAL: @unchecked Sendable {
             Checksum.crc32(UnsafeRawBufferPointer(rebasing: $0[(start + WALFile.frameSize)...]))
         }
         pending.patchU32(crc, at: start + 4)
-        return Appended(seq: seq, table: table, body: body.bytes, details: details, fixedIDs: fixedIDs)
+        return Appended(seq: seq, table: table, body: body.bytes, details: details, rows: rows)
     }
 
     /// Called with the lock held by the leader; releases it while doing I/O.
