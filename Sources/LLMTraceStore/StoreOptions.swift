@@ -4,9 +4,10 @@ public struct StoreOptions: Sendable {
     public var directory: String
     public var fsync: FsyncPolicy = .always
     /// Seal the head when it holds this many spans... At full ingest one head fills while the
-    /// previous one is written, and a seal sorts a copy of its rows: about 3 × 1 KB a span of the
-    /// head size is resident. 65,536 (not 100,000) keeps llmtraced under 400 MB at 75-80k spans/s
-    /// with 24 hours of deduplication keys (`llmtrace-bench ingest --spawn --seconds 60`).
+    /// previous one is written, and a seal sorts a copy of its rows (a ~180-byte `HeadRow` and the
+    /// span's encoded details each, its texts in the WAL's table). 65,536 (not 100,000) kept
+    /// llmtraced under 400 MB at 75-80k spans/s with 24 hours of deduplication keys when head rows
+    /// were whole spans (`llmtrace-bench ingest --spawn --seconds 60`).
     public var sealSpanCount = 65_536
     /// ...or when its oldest span was acknowledged this long ago.
     public var sealAgeNanos: Int64 = 300 * 1_000_000_000
