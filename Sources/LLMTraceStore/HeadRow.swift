@@ -22,15 +22,16 @@ struct HeadRow {
     /// A text id per `FixedTextIDs.Slot`, `FixedTextIDs.none` where the field is nil.
     var ids: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
 
-    /// The row of `s` with its numbers; the text ids are set by whoever interns the strings.
-    init(numbersOf s: Span) {
+    /// The row of `s` with its numbers (and the kind and status indices its encoder computed); the
+    /// text ids are set by whoever interns the strings.
+    init(numbersOf s: Span, kindIndex: UInt8, statusIndex: UInt8) {
         traceID = s.traceID
         spanID = s.spanID
         parentSpanID = s.parentSpanID
         startNanos = s.startNanos
         durationNanos = s.endNanos &- s.startNanos
-        kindIndex = UInt8(SpanBinaryCodec.kinds.firstIndex(of: s.kind)!)
-        statusIndex = UInt8(SpanBinaryCodec.statuses.firstIndex(of: s.status)!)
+        self.kindIndex = kindIndex
+        self.statusIndex = statusIndex
         present = 0
         numbers = (0, 0, 0, 0, 0, 0)
         reals = (0, 0, 0)

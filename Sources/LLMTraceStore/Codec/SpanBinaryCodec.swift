@@ -45,12 +45,13 @@ public enum SpanBinaryCodec {
             row?.pointee.setID(slot, i)
             return UInt64(i)
         }
-        row?.initialize(to: HeadRow(numbersOf: s))
+        let kindIndex = UInt8(kinds.firstIndex(of: s.kind)!), statusIndex = UInt8(statuses.firstIndex(of: s.status)!)
+        row?.initialize(to: HeadRow(numbersOf: s, kindIndex: kindIndex, statusIndex: statusIndex))
         w.varint(id(s.project, .project))
         w.varint(id(s.service, .service))
         w.varint(id(s.name, .name))
-        w.u8(UInt8(kinds.firstIndex(of: s.kind)!))
-        w.u8(UInt8(statuses.firstIndex(of: s.status)!))
+        w.u8(kindIndex)
+        w.u8(statusIndex)
         w.svarint(s.startNanos)
         w.svarint(s.endNanos &- s.startNanos)
         var bits: UInt64 = 0

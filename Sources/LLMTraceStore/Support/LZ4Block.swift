@@ -173,18 +173,26 @@ public final class LZ4Compressor {
             dst.storeBytes(of: UInt8(v), toByteOffset: op, as: UInt8.self)
             op += 1
         }
-        func lastLiterals(_ anchor: Int) -> Int {
-            let lit = n - anchor
+        /// Starts a sequence: a token whose high nibble holds `lit` (completed by the caller),
+        /// the literal length extension and the literals `from..<from + lit`. Returns where the
+        /// token is and its value so far.
+        func literals(from: Int, _ lit: Int) -> (at: Int, token: UInt8) {
             let tokenAt = op
             op += 1
+            let token: UInt8
             if lit >= 15 {
-                dst.storeBytes(of: 0xF0, toByteOffset: tokenAt, as: UInt8.self)
+                token = 0xF0
                 emitLength(lit - 15)
             } else {
-                dst.storeBytes(of: UInt8(lit << 4), toByteOffset: tokenAt, as: UInt8.self)
+                token = UInt8(lit << 4)
             }
-            if lit > 0, let s = src.baseAddress { (dst + op).copyMemory(from: s + anchor, byteCount: lit) }
+            if lit > 0, let s = src.baseAddress { (dst + op).copyMemory(from: s + from, byteCount: lit) }
             op += lit
+            return (tokenAt, token)
+        }
+        func lastLiterals(_ anchor: Int) -> Int {
+            let (at, token) = literals(from: anchor, n - anchor)
+            dst.storeBytes(of: token, toByteOffset: at, as: UInt8.self)
             return op
         }
         guard n >= LZ4Block.matchStartLimit + 1, let s = src.baseAddress else { return lastLiterals(0) }
@@ -192,6 +200,17 @@ public final class LZ4Compressor {
         @inline(__always) func read64(_ i: Int) -> UInt64 { s.loadUnaligned(fromByteOffset: i, as: UInt64.self) }
         let matchStartLimit = n - LZ4Block.matchStartLimit  // a match may start at ip < this
         let matchEndLimit = n - LZ4Block.lastLiterals        // and must end by this
+        /// Records position `i` in the table and returns the earlier position it held, when that
+        /// one starts with the same 4 bytes and is within an offset's reach.
+        @inline(__always) func probe(_ i: Int) -> Int? {
+            let v = read32(i)
+            let h = hash(v)
+            let entry = table[h]
+            table[h] = base &+ UInt32(i)
+            guard entry >= base else { return nil }
+            let c = Int(entry &- base)
+            return i - c <= LZ4Block.maxOffset && read32(c) == v ? c : nil
+        }
         var anchor = 0
         var ip = 0
         table[hash(read32(0))] = base
@@ -204,14 +223,7 @@ public final class LZ4Compressor {
                 let step = attempts >> 6
                 attempts += 1
                 if ip >= matchStartLimit { break outer }
-                let v = read32(ip)
-                let h = hash(v)
-                let entry = table[h]
-                table[h] = base &+ UInt32(ip)
-                if entry >= base {
-                    let c = Int(entry &- base)
-                    if ip - c <= LZ4Block.maxOffset && read32(c) == v { cand = c; break }
-                }
+                if let c = probe(ip) { cand = c; break }
                 ip += step
             }
             // Extend backwards over equal bytes not yet emitted.
@@ -221,18 +233,7 @@ public final class LZ4Compressor {
             }
             while true {
                 // Sequence: literals anchor..<ip, then the match at ip against cand.
-                let lit = ip - anchor
-                let tokenAt = op
-                op += 1
-                var token: UInt8
-                if lit >= 15 {
-                    token = 0xF0
-                    emitLength(lit - 15)
-                } else {
-                    token = UInt8(lit << 4)
-                }
-                if lit > 0 { (dst + op).copyMemory(from: s + anchor, byteCount: lit) }
-                op += lit
+                var (tokenAt, token) = literals(from: anchor, ip - anchor)
                 let offset = ip - cand
                 dst.storeBytes(of: UInt8(truncatingIfNeeded: offset), toByteOffset: op, as: UInt8.self)
                 dst.storeBytes(of: UInt8(truncatingIfNeeded: offset >> 8), toByteOffset: op + 1, as: UInt8.self)
@@ -265,14 +266,7 @@ public final class LZ4Compressor {
                 if ip >= matchStartLimit { break outer }
                 // Index a position inside the match, then try for another match right here.
                 table[hash(read32(ip - 2))] = base &+ UInt32(ip - 2)
-                let v = read32(ip)
-                let h = hash(v)
-                let entry = table[h]
-                table[h] = base &+ UInt32(ip)
-                if entry >= base {
-                    let c = Int(entry &- base)
-                    if ip - c <= LZ4Block.maxOffset && read32(c) == v { cand = c; continue }
-                }
+                if let c = probe(ip) { cand = c; continue }
                 ip += 1
                 continue outer
             }
