@@ -115,7 +115,6 @@ public struct SegmentWriter {
         }
         writeTextStore(texts, codec: codec, out: &out, footer: &footer)
 
-
         out.raw(footer.bytes)
         out.u32(UInt32(footer.count))
         out.u32(Checksum.crc32(footer.bytes))
