@@ -117,6 +117,15 @@ public struct SyntheticWorkload {
 
     /// The next whole trace (5–7 spans). Traces start 1–20 ms apart on the workload's clock.
     public mutating func nextTrace(project: String = "default") -> [Span] {
+        var spans: [Span] = []
+        appendTrace(project: project, to: &spans)
+        return spans
+    }
+
+    /// Appends the next whole trace to `spans` (a batch is built in place: appending another
+    /// array's spans would copy, retaining every field, and then release the other array).
+    private mutating func appendTrace(project: String, to spans: inout [Span]) {
+        let first = spans.count
         traceCounter += 1
         let traceID = TraceID(hi: rng.next() | 1, lo: rng.next())
         clockNanos += Int64(int(1, 20)) * 1_000_000
@@ -128,7 +137,6 @@ public struct SyntheticWorkload {
         let user = userIDs[int(1, 5000)]
         let service = pick(Self.services)
         let env = chance(0.9) ? "production" : "staging"
-        var spans: [Span] = []
         let root = SpanID(rng.next() | 1)
         var t = clockNanos
         var rootSpan = Span(traceID: traceID, spanID: root, project: project, service: service, name: "agent.run",
@@ -218,15 +226,14 @@ public struct SyntheticWorkload {
             spans.append(llm)
         }
         rootSpan.endNanos = t + 1_000_000
-        spans.insert(rootSpan, at: 0)
-        return spans
+        spans.insert(rootSpan, at: first)
     }
 
     /// At least `count` spans made of whole traces.
     public mutating func nextBatch(count: Int, project: String = "default") -> [Span] {
         var out: [Span] = []
         out.reserveCapacity(count + 8)
-        while out.count < count { out.append(contentsOf: nextTrace(project: project)) }
+        while out.count < count { appendTrace(project: project, to: &out) }
         return out
     }
 }
