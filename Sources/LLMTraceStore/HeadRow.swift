@@ -24,7 +24,7 @@ struct HeadRow {
 
     /// The row of `s` with its numbers (and the kind and status indices its encoder computed); the
     /// text ids are set by whoever interns the strings.
-    init(numbersOf s: Span, kindIndex: UInt8, statusIndex: UInt8) {
+    init(numbersOf s: borrowing Span, kindIndex: UInt8, statusIndex: UInt8) {
         traceID = s.traceID
         spanID = s.spanID
         parentSpanID = s.parentSpanID

@@ -35,7 +35,7 @@ public enum SpanBinaryCodec {
     }
 
     @discardableResult @inline(__always)
-    static func encode(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner, row: UnsafeMutablePointer<HeadRow>?) -> Int? {
+    static func encode(_ s: borrowing Span, into w: inout ByteWriter, texts t: inout TextInterner, row: UnsafeMutablePointer<HeadRow>?) -> Int? {
         w.u64(s.traceID.hi)
         w.u64(s.traceID.lo)
         w.u64(s.spanID.value)

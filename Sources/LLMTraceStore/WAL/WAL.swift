@@ -173,8 +173,9 @@ public final class WAL: @unchecked Sendable {
         body.varint(spans.count)
         var details: [Range<Int>] = []
         details.reserveCapacity(spans.count)
-        // Through the buffer: `for s in spans`, and even `spans[i]` as an argument, copied each span
-        // (retaining every field) to encode it.
+        // Through the buffer, into an `encode` that borrows: `for s in spans` and `spans[i]` on the
+        // array copied each span (retaining every field) for the call; this way most calls read it
+        // in place (perf: about a third of the copies remain, which Swift makes anyway).
         let rows = [HeadRow](unsafeUninitializedCapacity: spans.count) { rows, n in
             spans.withUnsafeBufferPointer { spans in
                 for i in spans.indices {
