@@ -80,11 +80,14 @@ struct HeadRow {
     var status: SpanStatus { SpanBinaryCodec.statuses[Int(statusIndex)] }
 
     /// The row as a span with empty details (strings from `texts`, the head's table).
+    /// A fixed string field, by its id in `texts` (nil when the field is nil).
+    func text(_ slot: FixedTextIDs.Slot, _ texts: [String]) -> String? {
+        let i = id(slot)
+        return i == FixedTextIDs.none ? nil : texts[Int(i)]
+    }
+
     func span(_ texts: [String]) -> Span {
-        func text(_ slot: FixedTextIDs.Slot) -> String? {
-            let i = id(slot)
-            return i == FixedTextIDs.none ? nil : texts[Int(i)]
-        }
+        func text(_ slot: FixedTextIDs.Slot) -> String? { self.text(slot, texts) }
         var s = Span(traceID: traceID, spanID: spanID, parentSpanID: parentSpanID, project: text(.project)!, service: text(.service)!,
                      name: text(.name)!, kind: kind, startNanos: startNanos, endNanos: startNanos &+ durationNanos, status: status,
                      statusMessage: text(.statusMessage))

@@ -70,8 +70,9 @@ struct SegmentBlockCodec {
     /// more is corrupt (checked before anything is allocated by it).
     func maxRaw(stored: Int) -> Int {
         switch kind {
-        case .zlib: storedMarksRaw ? max(stored, Zlib.maxInflatedSize(stored)) : Zlib.maxInflatedSize(stored)
-        case .lz4: max(stored, LZ4Block.maxDecodedSize(stored))
+        // Both bounds exceed `stored`, so a block kept raw (version 2) is within them too.
+        case .zlib: Zlib.maxInflatedSize(stored)
+        case .lz4: LZ4Block.maxDecodedSize(stored)
         case .none: stored
         }
     }

@@ -71,11 +71,6 @@ extension HeadRow: SegmentRowFields {
     static var hasTextIDs: Bool { true }
     func textID(_ slot: FixedTextIDs.Slot) -> UInt32 { id(slot) }
 
-    func text(_ slot: FixedTextIDs.Slot, _ texts: [String]) -> String? {
-        let i = id(slot)
-        return i == FixedTextIDs.none ? nil : texts[Int(i)]
-    }
-
     func intValue(_ c: SegmentFormat.Column) -> Int64? {
         switch c {
         case .inputTokens: number(0)
