@@ -41,8 +41,8 @@ struct Llmtraced {
       --retention D          LLMTRACE_RETENTION      drop segments older than D: 30d, 12h, 90m (default: keep)
       --dedup-window D       LLMTRACE_DEDUP_WINDOW   a span re-sent within D of ingest is stored once (default 24h)
       --dedup-max-spans N    LLMTRACE_DEDUP_MAX_SPANS  keys the window holds, 10-12.5 bytes each (default 20000000)
-      --compression C        LLMTRACE_COMPRESSION    segment blocks: lz4 (default, fast), zlib[:1-9] (text
-                                                     ~30% smaller, ~1.6x the sealing CPU) or none
+      --compression C        LLMTRACE_COMPRESSION    segment blocks: lz4 (default, fast), zlib[:1-9]
+                                                     (segments ~18% smaller, ~1.7x the sealing CPU) or none
       --max-body-bytes N     LLMTRACE_MAX_BODY_BYTES request body limit (default 16777216; 413 beyond)
       --max-connections N    LLMTRACE_MAX_CONNECTIONS
       --workers N            LLMTRACE_WORKERS        handler threads (default 8)

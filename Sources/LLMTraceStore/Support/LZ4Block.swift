@@ -1,7 +1,8 @@
 /// The LZ4 *block* format (lz4's `doc/lz4_Block_format.md`), written here from that specification:
-/// segment blocks are compressed with it since segment version 2 because it is about four times
-/// as fast as zlib level 1 to write and far faster to read, for a somewhat larger file (the text
-/// of `llmtrace-bench store`: 0.33 of raw with zlib 1, about 0.44 with this).
+/// segment blocks are compressed with it since segment version 2 because it is much cheaper than
+/// zlib to write and to read, for somewhat larger files. In `llmtrace-bench store --spans 1000000
+/// --compression lz4|zlib` (two runs each, load 1.3–1.6) the sealer thread took 2.85–2.89
+/// CPU-seconds with LZ4 against 4.67–5.13 with zlib level 1, for segments of 256.4 MB against 209.6.
 ///
 /// A block is a series of sequences, each:
 ///
