@@ -24,6 +24,20 @@ public struct ExactString: Hashable, Sendable, CustomStringConvertible {
         s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 
+    /// Byte order of two strings' UTF-8 (SQLite's BINARY collation), not Swift's `<`, which
+    /// compares normalised Unicode scalars (and is much slower outside ASCII).
+    @inline(__always)
+    public static func less(_ a: String, _ b: String) -> Bool {
+        if let r = a.utf8.withContiguousStorageIfAvailable({ p in
+            b.utf8.withContiguousStorageIfAvailable { q -> Bool in
+                let n = min(p.count, q.count)
+                let c = n == 0 ? 0 : memcmp(p.baseAddress!, q.baseAddress!, n)
+                return c < 0 || (c == 0 && p.count < q.count)
+            }
+        }), let r { return r }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
     /// Byte equality of two strings' UTF-8 (native strings: a length check and a memcmp).
     @inline(__always)
     public static func equal(_ a: String, _ b: String) -> Bool {

@@ -4,6 +4,8 @@
 /// which the query re-checks against the stored text.
 public enum TextHash {
     public static func hash(_ s: String) -> Int64 {
+        // In place when the bytes are contiguous (always, for native strings): no copy to retain.
+        if let h = s.utf8.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) { return h }
         var s = s
         return s.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
     }

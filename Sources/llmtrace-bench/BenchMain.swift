@@ -13,6 +13,7 @@ struct BenchMain {
     USAGE
       llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression lz4|zlib:N|none] [--dir DIR] [--keep]
       llmtrace-bench json  [--spans N]
+      llmtrace-bench codec [--spans 200000] [--rounds 7]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
                             [--gzip] [--server-pid PID] [--server-arg ARG]...
@@ -37,6 +38,9 @@ struct BenchMain {
               cost per service per 1-minute bucket over a day, errors and tokens by service and kind,
               and --lookups trace lookups by id. --dir DIR --keep keeps both; --reuse runs again on
               them. Last line: JSON with, per query, p50_ms, p99_ms, rows_scanned_per_s and sqlite_ms.
+      codec   Encodes the same synthetic spans as store to the WAL's binary form in memory (every string
+              interned, long contents split into paragraphs; no I/O). Last line: JSON with
+              encode_ns_per_span_median over --rounds.
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
@@ -64,6 +68,7 @@ struct BenchMain {
             switch cmd {
             case "store": try StoreBench.run(args)
             case "json": try JSONBench.run(args)
+            case "codec": try CodecBench.run(args)
             case "writer": try CrashWriter.run(args)
             case "gen": try GenCommand.run(args)
             case "ingest": try IngestBench.run(args)

@@ -40,4 +40,23 @@ import LLMTraceStore
             #expect(Array(back.service.utf8) == Array(s.service.utf8))
         }
     }
+
+    /// `ExactString.less` is SQLite's BINARY order: the UTF-8 bytes, compared as unsigned, a
+    /// prefix first. Swift's `<` orders by Unicode scalars after normalisation instead.
+    @Test func lessIsByteOrder() {
+        var x: UInt64 = 42
+        func next() -> UInt64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+        let pieces = ["a", "b", "é", "e\u{301}", "z", "\u{10FFFF}", "ß", "", "ab", "A", "日本"]
+        var words: [String] = [Self.nfc, Self.nfd, "", "caf", "cafe"]
+        for _ in 0..<300 {
+            words.append((0..<Int(next() % 4)).map { _ in pieces[Int(next() % UInt64(pieces.count))] }.joined())
+        }
+        for a in words {
+            for b in words.prefix(60) {
+                #expect(ExactString.less(a, b) == Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)), "\(a.debugDescription) < \(b.debugDescription)")
+            }
+        }
+        #expect(ExactString.less(Self.nfd, Self.nfc), "'e' (0x65) sorts before the first byte of 'é' (0xC3)")
+        #expect(!ExactString.less(Self.nfc, Self.nfc))
+    }
 }

@@ -69,6 +69,12 @@ import LLMTraceSynthetic
         #expect(try store.index.traces(session: one.sessionID!, project: one.project).contains(one.traceID))
         #expect(try store.index.traces(user: one.userID!, project: one.project).contains(one.traceID))
         #expect(try store.index.traces(session: one.sessionID!, project: "other-project").isEmpty)
+        // Every session and user of every trace (segments of ~300 traces: several 64-row insert
+        // statements and a shorter last one each).
+        for s in traces.values.flatMap({ $0 }) {
+            if let sid = s.sessionID { #expect(try store.index.traces(session: sid, project: s.project).contains(s.traceID)) }
+            if let uid = s.userID { #expect(try store.index.traces(user: uid, project: s.project).contains(s.traceID)) }
+        }
         for s in traces.values.flatMap({ $0 }).prefix(200) {
             let locs = try store.index.traceLocations(s.traceID)
             #expect(locs.count == 1)

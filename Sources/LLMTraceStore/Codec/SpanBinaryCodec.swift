@@ -332,30 +332,37 @@ public enum SpanBinaryCodec {
 
     @inline(__always)
     static func encodeContent(_ content: String, into w: inout ByteWriter, texts t: inout TextInterner) {
-        var c = content
-        c.withUTF8 { u in
+        func encode(_ u: UnsafeBufferPointer<UInt8>) {
             let n = u.count
-            // Count the paragraphs first: most contents have none to split.
-            var parts = 1
-            if n >= paragraphSplitMinimum {
-                var i = 0
-                while let at = nextBlankLine(u, from: i) { parts += 1; i = at + 2 }
-            }
-            w.varint(parts)
-            if parts == 1 {
+            // Most contents have no paragraph to split: one id.
+            guard n >= paragraphSplitMinimum, let first = nextBlankLine(u, from: 0) else {
+                w.varint(1)
                 w.varint(UInt64(t.intern(UnsafeRawBufferPointer(u)) { content }))
                 return
             }
-            func emit(_ start: Int, _ end: Int) {
-                let slice = UnsafeBufferPointer(rebasing: u[start..<end])
-                w.varint(UInt64(t.intern(UnsafeRawBufferPointer(slice)) { String(decoding: slice, as: UTF8.self) }))
+            // One pass: intern each paragraph as it is found, keep its id, then write the count and
+            // the ids (a paragraph is at least empty, and each one but the last ends at 2 bytes).
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: n / 2 + 1) { ids in
+                var parts = 0
+                func emit(_ start: Int, _ end: Int) {
+                    let slice = UnsafeBufferPointer(rebasing: u[start..<end])
+                    ids[parts] = t.intern(UnsafeRawBufferPointer(slice)) { String(decoding: slice, as: UTF8.self) }
+                    parts += 1
+                }
+                emit(0, first)
+                var start = first + 2
+                while let at = nextBlankLine(u, from: start) {
+                    emit(start, at)
+                    start = at + 2
+                }
+                emit(start, n)
+                w.varint(parts)
+                for k in 0..<parts { w.varint(UInt64(ids[k])) }
             }
-            var start = 0
-            while let at = nextBlankLine(u, from: start) {
-                emit(start, at)
-                start = at + 2
-            }
-            emit(start, n)
+        }
+        if content.utf8.withContiguousStorageIfAvailable(encode) == nil {
+            var bridged = content
+            bridged.withUTF8(encode)
         }
     }
 

@@ -98,10 +98,10 @@ struct RecentSpanKeys {
 
 /// A set of non-zero UInt64 keys (uniform hashes), split by their top 8 bits into 256 shards, each
 /// an open-addressing table (linear probing, backward-shift deletion) kept at most 80% full that
-/// grows by a quarter when full. A lookup is one probe run in one shard. Growth rehashes one shard
+/// grows when full (twice while under 4,096 slots, then by a quarter). A lookup is one probe run in one shard. Growth rehashes one shard
 /// (1/256 of the keys) at a time: no pause to move millions of keys and no moment holding two
 /// copies of the set (one 64 MB table rehashed into a 128 MB one was the collector's peak RSS at
-/// full ingest), and a growth step of 1.25 instead of 2 keeps the tables 64-80% full, 10-12.5
+/// full ingest), and a growth step of 1.25 instead of 2 keeps the large tables 64-80% full, 10-12.5
 /// bytes a key. Hot path: one lookup per appended span.
 struct KeySet {
     private var shards = [KeyTable](repeating: KeyTable(capacity: 16), count: 256)
@@ -169,10 +169,12 @@ struct KeyTable {
         }
     }
 
-    /// A quarter more slots, every key placed again.
+    /// Twice the slots while small (each growth moves every key, and a shard fills from 16
+    /// slots: growing by a quarter from the start placed each key ~4 more times), a quarter more
+    /// once large (memory, see `KeySet`); every key placed again.
     mutating func grow() {
         let old = slots
-        slots = [UInt64](repeating: 0, count: max(16, old.count + old.count / 4))
+        slots = [UInt64](repeating: 0, count: max(16, old.count < 4096 ? 2 * old.count : old.count + old.count / 4))
         count = 0
         for k in old where k != 0 { _ = insertIfNew(k) }
     }

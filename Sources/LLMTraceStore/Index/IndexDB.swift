@@ -60,20 +60,17 @@ public final class IndexDB: @unchecked Sendable {
                 proj.bind(1, p).bind(2, Int64(s.id)).bind(3, v.count).bind(4, v.minStart).bind(5, v.maxStart)
                 try proj.run()
             }
-            let tr = try writer.prepare("INSERT OR REPLACE INTO trace_rows(trace_id, segment_id, first_row, row_count, project) VALUES (?,?,?,?,?)")
-            for t in s.traces {
-                tr.bind(1, t.traceID.bytes).bind(2, Int64(s.id)).bind(3, t.firstRow).bind(4, t.rowCount).bind(5, t.project)
-                try tr.run()
+            try writer.insertRows("INSERT OR REPLACE INTO trace_rows(trace_id, segment_id, first_row, row_count, project)", columns: 5, count: s.traces.count) { st, p, i in
+                let t = s.traces[i]
+                st.bind(p + 1, t.traceID).bind(p + 2, Int64(s.id)).bind(p + 3, t.firstRow).bind(p + 4, t.rowCount).bind(p + 5, t.project)
             }
-            let ss = try writer.prepare("INSERT OR IGNORE INTO session_traces(project, session_id, trace_id, segment_id) VALUES (?,?,?,?)")
-            for x in s.sessions {
-                ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
-                try ss.run()
+            try writer.insertRows("INSERT OR IGNORE INTO session_traces(project, session_id, trace_id, segment_id)", columns: 4, count: s.sessions.count) { st, p, i in
+                let x = s.sessions[i]
+                st.bind(p + 1, x.project).bind(p + 2, x.id).bind(p + 3, x.traceID).bind(p + 4, Int64(s.id))
             }
-            let us = try writer.prepare("INSERT OR IGNORE INTO user_traces(project, user_id, trace_id, segment_id) VALUES (?,?,?,?)")
-            for x in s.users {
-                us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, Int64(s.id))
-                try us.run()
+            try writer.insertRows("INSERT OR IGNORE INTO user_traces(project, user_id, trace_id, segment_id)", columns: 4, count: s.users.count) { st, p, i in
+                let x = s.users[i]
+                st.bind(p + 1, x.project).bind(p + 2, x.id).bind(p + 3, x.traceID).bind(p + 4, Int64(s.id))
             }
         }
     }
@@ -84,7 +81,7 @@ public final class IndexDB: @unchecked Sendable {
             let st = try writer.prepare("INSERT INTO scores(project, trace_id, span_id, name, value, category, source, comment, time_ns) VALUES (?,?,?,?,?,?,?,?,?)")
             var ids: [Int64] = []
             for x in scores {
-                st.bind(1, x.project).bind(2, x.traceID.bytes)
+                st.bind(1, x.project).bind(2, x.traceID)
                 if let s = x.spanID { st.bind(3, Int64(bitPattern: s.value)) } else { st.bindNull(3) }
                 st.bind(4, x.name)
                 switch x.value {
@@ -105,7 +102,7 @@ public final class IndexDB: @unchecked Sendable {
     public func scores(project: String, trace: TraceID) throws -> [Score] {
         try readLock.withLock {
             let st = try reader.prepare("SELECT span_id, name, value, category, source, comment, time_ns FROM scores WHERE project = ? AND trace_id = ? ORDER BY time_ns, id")
-            st.bind(1, project).bind(2, trace.bytes)
+            st.bind(1, project).bind(2, trace)
             var out: [Score] = []
             while try st.step() {
                 let value: Score.Value = st.isNull(2) ? .category(st.text(3)) : .number(st.double(2))
@@ -219,11 +216,11 @@ public final class IndexDB: @unchecked Sendable {
                 return
             }
             let tr = try writer.prepare("DELETE FROM trace_rows WHERE trace_id = ? AND segment_id = ?")
-            for t in s.traces { tr.bind(1, t.traceID.bytes).bind(2, sid); try tr.run() }
+            for t in s.traces { tr.bind(1, t.traceID).bind(2, sid); try tr.run() }
             let ss = try writer.prepare("DELETE FROM session_traces WHERE project = ? AND session_id = ? AND trace_id = ? AND segment_id = ?")
-            for x in s.sessions { ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try ss.run() }
+            for x in s.sessions { ss.bind(1, x.project).bind(2, x.id).bind(3, x.traceID).bind(4, sid); try ss.run() }
             let us = try writer.prepare("DELETE FROM user_traces WHERE project = ? AND user_id = ? AND trace_id = ? AND segment_id = ?")
-            for x in s.users { us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID.bytes).bind(4, sid); try us.run() }
+            for x in s.users { us.bind(1, x.project).bind(2, x.id).bind(3, x.traceID).bind(4, sid); try us.run() }
             let sel = try writer.prepare("SELECT last_segment FROM texts WHERE hash = ?")
             let del = try writer.prepare("DELETE FROM texts WHERE hash = ?")
             let fdel = try writer.prepare("INSERT INTO text_fts(text_fts, rowid, content) VALUES ('delete', ?, ?)")
@@ -267,7 +264,7 @@ public final class IndexDB: @unchecked Sendable {
             if traceStmt == nil { traceStmt = try reader.prepare("SELECT segment_id, first_row, row_count FROM trace_rows WHERE trace_id = ?") }
             let st = traceStmt!
             defer { st.reset() }
-            st.bind(1, id.bytes)
+            st.bind(1, id)
             var out: [(UInt64, Int, Int)] = []
             while try st.step() { out.append((UInt64(bitPattern: st.int(0)), Int(st.int(1)), Int(st.int(2)))) }
             return out

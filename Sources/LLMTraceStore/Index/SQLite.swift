@@ -1,4 +1,5 @@
 import CSQLite
+import LLMTraceModel
 
 /// A minimal SQLite connection: prepared statements, typed binds, errors carrying SQLite's message.
 public final class SQLiteDatabase: @unchecked Sendable {
@@ -39,6 +40,33 @@ public final class SQLiteDatabase: @unchecked Sendable {
         return SQLiteStatement(stmt, db: self)
     }
 
+    /// Inserts `count` rows with multi-row `VALUES` lists, 64 rows a statement: one statement
+    /// step and reset per 64 rows instead of per row (what a seal's index rows cost most, after
+    /// the B-tree work itself). `sql` is the statement up to `VALUES`; `bind(statement, first,
+    /// row)` binds row `row`'s `columns` values at parameters `first + 1...first + columns`.
+    public func insertRows(_ sql: String, columns: Int, count: Int, bind: (SQLiteStatement, Int32, Int) -> Void) throws {
+        let perStatement = 64
+        func statement(_ rows: Int) throws -> SQLiteStatement {
+            let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+            return try prepare(sql + " VALUES " + Array(repeating: tuple, count: rows).joined(separator: ","))
+        }
+        var full: SQLiteStatement?
+        var i = 0
+        while i < count {
+            let n = min(perStatement, count - i)
+            let st: SQLiteStatement
+            if n == perStatement {
+                if full == nil { full = try statement(n) }
+                st = full!
+            } else {
+                st = try statement(n)
+            }
+            for r in 0..<n { bind(st, Int32(r * columns), i + r) }
+            try st.run()
+            i += n
+        }
+    }
+
     public var changes: Int { Int(sqlite3_changes(handle)) }
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
@@ -73,8 +101,29 @@ public final class SQLiteStatement {
     public func bind(_ i: Int32, _ v: Int64) -> Self { sqlite3_bind_int64(stmt, i, v); return self }
     @discardableResult
     public func bind(_ i: Int32, _ v: Int) -> Self { sqlite3_bind_int64(stmt, i, Int64(v)); return self }
+    /// Text as its UTF-8 bytes, with their length (no C-string bridge, no `strlen` in SQLite).
     @discardableResult
-    public func bind(_ i: Int32, _ v: String) -> Self { sqlite3_bind_text(stmt, i, v, -1, Self.transient); return self }
+    public func bind(_ i: Int32, _ v: String) -> Self {
+        let done: Bool? = v.utf8.withContiguousStorageIfAvailable { u in
+            // A non-null pointer even for "" (SQLite binds NULL for a null one).
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 1) { empty in
+                let p = u.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(empty.baseAddress!)
+                sqlite3_bind_text(stmt, i, p, Int32(u.count), Self.transient)
+            }
+            return true
+        }
+        if done == nil {
+            sqlite3_bind_text(stmt, i, v, -1, Self.transient)
+        }
+        return self
+    }
+    /// A trace id as its 16 big-endian bytes (the `BLOB` the index stores), without an array.
+    @discardableResult
+    public func bind(_ i: Int32, _ t: TraceID) -> Self {
+        var be = (t.hi.bigEndian, t.lo.bigEndian)
+        withUnsafeBytes(of: &be) { _ = sqlite3_bind_blob(stmt, i, $0.baseAddress, 16, Self.transient) }
+        return self
+    }
     @discardableResult
     public func bind(_ i: Int32, _ v: [UInt8]) -> Self {
         v.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, i, $0.baseAddress, Int32($0.count), Self.transient) }

@@ -167,7 +167,7 @@ public struct SegmentWriter {
             }
             let start = spans[row].startNanos
             let project = spans[row].text(.project, texts)!
-            if current != nil && current!.project == project {
+            if current != nil && ExactString.equal(current!.project, project) {
                 current!.count += 1
                 current!.minStart = min(current!.minStart, start)
                 current!.maxStart = max(current!.maxStart, start)
@@ -175,10 +175,10 @@ public struct SegmentWriter {
                 flushProject()
                 current = (project, 1, start, start)
             }
-            if let sid = spans[row].text(.sessionID, texts), !runSessions.contains(where: { $0.id == sid && $0.project == project }) {
+            if let sid = spans[row].text(.sessionID, texts), !runSessions.contains(where: { ExactString.equal($0.id, sid) && ExactString.equal($0.project, project) }) {
                 runSessions.append((project, sid))
             }
-            if let uid = spans[row].text(.userID, texts), !runUsers.contains(where: { $0.id == uid && $0.project == project }) {
+            if let uid = spans[row].text(.userID, texts), !runUsers.contains(where: { ExactString.equal($0.id, uid) && ExactString.equal($0.project, project) }) {
                 runUsers.append((project, uid))
             }
         }
@@ -206,10 +206,19 @@ public struct SegmentWriter {
     }
 
     struct SessionKey: Hashable, Comparable {
+        /// UTF-8 byte order, as the index's B-tree keys sort (and far cheaper than `String <`).
         static func < (a: SessionKey, b: SessionKey) -> Bool {
-            if a.project != b.project { return a.project < b.project }
-            if a.id != b.id { return a.id < b.id }
+            if !ExactString.equal(a.project, b.project) { return ExactString.less(a.project, b.project) }
+            if !ExactString.equal(a.id, b.id) { return ExactString.less(a.id, b.id) }
             return a.trace < b.trace
+        }
+        static func == (a: SessionKey, b: SessionKey) -> Bool {
+            ExactString.equal(a.project, b.project) && ExactString.equal(a.id, b.id) && a.trace == b.trace
+        }
+        func hash(into h: inout Hasher) {
+            h.combine(ExactString(project))
+            h.combine(ExactString(id))
+            h.combine(trace)
         }
         var project: String
         var id: String
