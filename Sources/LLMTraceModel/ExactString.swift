@@ -24,27 +24,32 @@ public struct ExactString: Hashable, Sendable, CustomStringConvertible {
         s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    /// Byte order of two strings' UTF-8 (SQLite's BINARY collation), not Swift's `<`, which
-    /// compares normalised Unicode scalars (and is much slower outside ASCII).
+    /// Byte order of two strings' UTF-8 (SQLite's BINARY collation): negative, zero or positive.
+    /// Not Swift's `<`, which compares normalised Unicode scalars (and is much slower outside
+    /// ASCII). The same storage (an interned text met twice) is equal without reading it.
     @inline(__always)
-    public static func less(_ a: String, _ b: String) -> Bool {
-        if let r = a.utf8.withContiguousStorageIfAvailable({ p in
-            b.utf8.withContiguousStorageIfAvailable { q -> Bool in
+    public static func compare(_ a: String, _ b: String) -> Int {
+        let r: Int?? = a.utf8.withContiguousStorageIfAvailable { p in
+            b.utf8.withContiguousStorageIfAvailable { q -> Int in
+                if p.baseAddress == q.baseAddress && p.count == q.count { return 0 }
                 let n = min(p.count, q.count)
-                let c = n == 0 ? 0 : memcmp(p.baseAddress!, q.baseAddress!, n)
-                return c < 0 || (c == 0 && p.count < q.count)
+                let c = n == 0 ? 0 : Int(memcmp(p.baseAddress!, q.baseAddress!, n))
+                return c != 0 ? c : p.count - q.count
             }
-        }), let r { return r }
-        return a.utf8.lexicographicallyPrecedes(b.utf8)
+        }
+        if let r, let r { return r }
+        let x = Array(a.utf8), y = Array(b.utf8)
+        return x.lexicographicallyPrecedes(y) ? -1 : (x == y ? 0 : 1)
     }
 
-    /// Byte equality of two strings' UTF-8 (native strings: a length check and a memcmp).
+    @inline(__always)
+    public static func less(_ a: String, _ b: String) -> Bool { compare(a, b) < 0 }
+
+    /// Byte equality of two strings' UTF-8 (native strings: a length check and a memcmp, or
+    /// nothing when both are the same storage).
     @inline(__always)
     public static func equal(_ a: String, _ b: String) -> Bool {
         if a.utf8.count != b.utf8.count { return false }
-        var x = a, y = b
-        return x.withUTF8 { p in
-            y.withUTF8 { q in p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0 }
-        }
+        return compare(a, b) == 0
     }
 }

@@ -24,12 +24,12 @@ struct HeadRow {
 
     /// The row of `s` with its numbers (and the kind and status indices its encoder computed); the
     /// text ids are set by whoever interns the strings.
-    init(numbersOf s: borrowing Span, kindIndex: UInt8, statusIndex: UInt8) {
-        traceID = s.traceID
-        spanID = s.spanID
-        parentSpanID = s.parentSpanID
-        startNanos = s.startNanos
-        durationNanos = s.endNanos &- s.startNanos
+    init(numbersOf p: UnsafePointer<Span>, kindIndex: UInt8, statusIndex: UInt8) {
+        traceID = p.pointee.traceID
+        spanID = p.pointee.spanID
+        parentSpanID = p.pointee.parentSpanID
+        startNanos = p.pointee.startNanos
+        durationNanos = p.pointee.endNanos &- p.pointee.startNanos
         self.kindIndex = kindIndex
         self.statusIndex = statusIndex
         present = 0
@@ -37,15 +37,15 @@ struct HeadRow {
         reals = (0, 0, 0)
         let n = FixedTextIDs.none
         ids = (n, n, n, n, n, n, n, n, n, n, n, n, n)
-        if let v = s.inputTokens { setNumber(0, v) }
-        if let v = s.outputTokens { setNumber(1, v) }
-        if let v = s.cachedTokens { setNumber(2, v) }
-        if let v = s.reasoningTokens { setNumber(3, v) }
-        if let v = s.timeToFirstTokenNanos { setNumber(4, v) }
-        if let v = s.maxTokens { setNumber(5, v) }
-        if let v = s.costUSD { setReal(0, v) }
-        if let v = s.temperature { setReal(1, v) }
-        if let v = s.topP { setReal(2, v) }
+        if let v = p.pointee.inputTokens { setNumber(0, v) }
+        if let v = p.pointee.outputTokens { setNumber(1, v) }
+        if let v = p.pointee.cachedTokens { setNumber(2, v) }
+        if let v = p.pointee.reasoningTokens { setNumber(3, v) }
+        if let v = p.pointee.timeToFirstTokenNanos { setNumber(4, v) }
+        if let v = p.pointee.maxTokens { setNumber(5, v) }
+        if let v = p.pointee.costUSD { setReal(0, v) }
+        if let v = p.pointee.temperature { setReal(1, v) }
+        if let v = p.pointee.topP { setReal(2, v) }
     }
 
     mutating func setNumber(_ k: Int, _ v: Int64) {

@@ -29,7 +29,7 @@ enum CodecBench {
             spans.withUnsafeBufferPointer { spans in
                 for i in spans.indices {
                     if i % 100_000 == 0 { texts = TextInterner() }
-                    SpanBinaryCodec.encode(spans[i], into: &w, texts: &texts)
+                    SpanBinaryCodec.encode(spanAt: spans.baseAddress! + i, into: &w, texts: &texts)
                     if w.count > 1 << 20 { bytes += w.count; w.bytes.removeAll(keepingCapacity: true) }
                 }
             }

@@ -208,8 +208,10 @@ public struct SegmentWriter {
     struct SessionKey: Hashable, Comparable {
         /// UTF-8 byte order, as the index's B-tree keys sort (and far cheaper than `String <`).
         static func < (a: SessionKey, b: SessionKey) -> Bool {
-            if !ExactString.equal(a.project, b.project) { return ExactString.less(a.project, b.project) }
-            if !ExactString.equal(a.id, b.id) { return ExactString.less(a.id, b.id) }
+            let p = ExactString.compare(a.project, b.project)
+            if p != 0 { return p < 0 }
+            let i = ExactString.compare(a.id, b.id)
+            if i != 0 { return i < 0 }
             return a.trace < b.trace
         }
         static func == (a: SessionKey, b: SessionKey) -> Bool {

@@ -173,13 +173,12 @@ public final class WAL: @unchecked Sendable {
         body.varint(spans.count)
         var details: [Range<Int>] = []
         details.reserveCapacity(spans.count)
-        // Through the buffer, into an `encode` that borrows: `for s in spans` and `spans[i]` on the
-        // array copied each span (retaining every field) for the call; this way most calls read it
-        // in place (perf: about a third of the copies remain, which Swift makes anyway).
+        // Each span by address: `for s in spans`, `spans[i]` and even a `borrowing` parameter
+        // copied the whole span (every field retained, then released) for the call.
         let rows = [HeadRow](unsafeUninitializedCapacity: spans.count) { rows, n in
             spans.withUnsafeBufferPointer { spans in
                 for i in spans.indices {
-                    let start = SpanBinaryCodec.encode(spans[i], into: &body, texts: &interner, row: rows.baseAddress! + i)
+                    let start = SpanBinaryCodec.encode(spanAt: spans.baseAddress! + i, into: &body, texts: &interner, row: rows.baseAddress! + i)
                     details.append(start.map { $0..<body.count } ?? body.count..<body.count)
                 }
             }
