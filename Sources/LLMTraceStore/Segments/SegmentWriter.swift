@@ -187,10 +187,34 @@ public struct SegmentWriter {
         // In key order: the index inserts then walk its B-trees left to right instead of touching
         // random pages (~2x faster at a few hundred thousand rows). Each (project, id, trace) is
         // already unique: a trace is one run.
-        sessions.sort()
-        users.sort()
-        summary.sessions = sessions.map { ($0.project, $0.id, $0.trace) }
-        summary.users = users.map { ($0.project, $0.id, $0.trace) }
+        summary.sessions = byteOrder(sessions).map { ($0.project, $0.id, $0.trace) }
+        summary.users = byteOrder(users).map { ($0.project, $0.id, $0.trace) }
+    }
+
+    /// `keys` sorted as `SessionKey <` sorts them, with the strings compared once each: the
+    /// distinct projects and ids (a few thousand per seal) are ranked by their bytes, then keys
+    /// sort by integer ranks. Comparing strings in the sort itself (~15 compares a key, 34k
+    /// keys a seal) was a sixth of the sealer's CPU.
+    static func byteOrder(_ keys: [SessionKey]) -> [SessionKey] {
+        var slot: [ExactString: Int] = [:]
+        var strings: [String] = []
+        func index(_ s: String) -> Int {
+            if let i = slot[ExactString(s)] { return i }
+            slot[ExactString(s)] = strings.count
+            strings.append(s)
+            return strings.count - 1
+        }
+        let pairs = keys.map { (index($0.project), index($0.id)) }
+        var rank = [Int](repeating: 0, count: strings.count)
+        for (r, i) in strings.indices.sorted(by: { ExactString.less(strings[$0], strings[$1]) }).enumerated() { rank[i] = r }
+        let order = keys.indices.sorted { a, b in
+            let pa = rank[pairs[a].0], pb = rank[pairs[b].0]
+            if pa != pb { return pa < pb }
+            let ia = rank[pairs[a].1], ib = rank[pairs[b].1]
+            if ia != ib { return ia < ib }
+            return keys[a].trace < keys[b].trace
+        }
+        return order.map { keys[$0] }
     }
 
     struct SortKey: Comparable {
