@@ -205,16 +205,16 @@ public struct SegmentWriter {
             return strings.count - 1
         }
         let pairs = keys.map { (index($0.project), index($0.id)) }
-        var rank = [Int](repeating: 0, count: strings.count)
-        for (r, i) in strings.indices.sorted(by: { ExactString.less(strings[$0], strings[$1]) }).enumerated() { rank[i] = r }
-        let order = keys.indices.sorted { a, b in
-            let pa = rank[pairs[a].0], pb = rank[pairs[b].0]
-            if pa != pb { return pa < pb }
-            let ia = rank[pairs[a].1], ib = rank[pairs[b].1]
-            if ia != ib { return ia < ib }
-            return keys[a].trace < keys[b].trace
+        var rank = [UInt64](repeating: 0, count: strings.count)
+        for (r, i) in strings.indices.sorted(by: { ExactString.less(strings[$0], strings[$1]) }).enumerated() { rank[i] = UInt64(r) }
+        // Plain integer tuples sort without a closure reaching into four arrays per comparison.
+        var order = [(UInt64, UInt64, UInt64, Int)]()
+        order.reserveCapacity(keys.count)
+        for k in keys.indices {
+            order.append((rank[pairs[k].0] << 32 | rank[pairs[k].1], keys[k].trace.hi, keys[k].trace.lo, k))
         }
-        return order.map { keys[$0] }
+        order.sort { $0 < $1 }
+        return order.map { keys[$0.3] }
     }
 
     struct SortKey: Comparable {
