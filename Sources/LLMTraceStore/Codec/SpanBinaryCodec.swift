@@ -174,12 +174,12 @@ public enum SpanBinaryCodec {
 
     @inline(__always)
     static func hasMessageExtras(_ p: UnsafePointer<Span>) -> Bool {
-        func any(_ list: UnsafePointer<[Message]>) -> Bool {
-            for k in list.pointee.indices where !list.pointee[k].toolCalls.isEmpty || list.pointee[k].toolCallID != nil { return true }
-            return false
-        }
-        return withUnsafePointer(to: p.pointee.inputMessages) { any($0) } || withUnsafePointer(to: p.pointee.outputMessages) { any($0) }
+        p.pointee.inputMessages.contains(where: hasExtras) || p.pointee.outputMessages.contains(where: hasExtras)
     }
+
+    /// Whether message `m` calls tools or answers a call.
+    @inline(__always)
+    static func hasExtras(_ m: Message) -> Bool { !m.toolCalls.isEmpty || m.toolCallID != nil }
 
     /// Messages, documents, tags, attributes and events, then the message extras when a message
     /// has any.
@@ -222,10 +222,9 @@ public enum SpanBinaryCodec {
     /// id + 1 or 0, varint k, k × (varint call id text id + 1 or 0, text id name, content arguments))`,
     /// one entry per message that has a call id or tool calls.
     static func encodeMessageExtras(_ s: Span, into w: inout ByteWriter, texts t: inout TextInterner) {
-        func has(_ m: Message) -> Bool { !m.toolCalls.isEmpty || m.toolCallID != nil }
-        w.varint(s.inputMessages.lazy.filter(has).count + s.outputMessages.lazy.filter(has).count)
+        w.varint(s.inputMessages.lazy.filter(hasExtras).count + s.outputMessages.lazy.filter(hasExtras).count)
         for (side, list) in [(UInt8(0), s.inputMessages), (1, s.outputMessages)] {
-            for k in list.indices where has(list[k]) {
+            for k in list.indices where hasExtras(list[k]) {
                 w.u8(side)
                 w.varint(k)
                 if let id = list[k].toolCallID { w.varint(UInt64(t.intern(id)) + 1) } else { w.varint(0) }

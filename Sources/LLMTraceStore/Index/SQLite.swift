@@ -105,10 +105,10 @@ public final class SQLiteStatement {
     @discardableResult
     public func bind(_ i: Int32, _ v: String) -> Self {
         let done: Bool? = v.utf8.withContiguousStorageIfAvailable { u in
-            // A non-null pointer even for "" (SQLite binds NULL for a null one).
-            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 1) { empty in
-                let p = u.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) } ?? UnsafePointer(empty.baseAddress!)
-                sqlite3_bind_text(stmt, i, p, Int32(u.count), Self.transient)
+            if let p = u.baseAddress, u.count > 0 {
+                sqlite3_bind_text(stmt, i, UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), Int32(u.count), Self.transient)
+            } else {
+                sqlite3_bind_text(stmt, i, "", 0, Self.transient)  // text, not NULL (a null pointer would bind NULL)
             }
             return true
         }

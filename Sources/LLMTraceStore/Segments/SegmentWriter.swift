@@ -230,7 +230,8 @@ public struct SegmentWriter {
     }
 
     struct SessionKey: Hashable, Comparable {
-        /// UTF-8 byte order, as the index's B-tree keys sort (and far cheaper than `String <`).
+        /// UTF-8 byte order, as the index's B-tree keys sort (`byteOrder` sorts a seal's keys
+        /// this way without comparing strings in the sort).
         static func < (a: SessionKey, b: SessionKey) -> Bool {
             let p = ExactString.compare(a.project, b.project)
             if p != 0 { return p < 0 }
