@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "LLMTraceCollector", targets: ["LLMTraceCollector"]),
         .library(name: "LLMTraceQuery", targets: ["LLMTraceQuery"]),
         .library(name: "LLMTraceMetrics", targets: ["LLMTraceMetrics"]),
+        .library(name: "LLMTraceDetect", targets: ["LLMTraceDetect"]),
     ],
     targets: [
         // System libraries: one-line shim header + modulemap each.
@@ -45,6 +46,8 @@ let package = Package(
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
         .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics"]),
+        // Drift and anomaly detection: the statistics that compare a baseline window with a current one.
+        .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
@@ -62,6 +65,7 @@ let package = Package(
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
+        .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
     ]
 )
