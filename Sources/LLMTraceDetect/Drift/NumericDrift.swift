@@ -7,10 +7,17 @@ public struct NumericDrift: Sendable, Equatable {
     /// Two-sample Kolmogorov-Smirnov D: max over every value x of both samples of |F_b(x) − F_c(x)|,
     /// with F_s(x) the share of s that is ≤ x (ties handled).
     public var ksStatistic: Double
-    /// Two-sided p-value of D from Kolmogorov's limiting distribution, Q(√(nm/(n+m)) · D)
-    /// (`scipy.stats.kstwobign.sf`). Close to scipy's exact small-sample value from a few hundred
-    /// values up; on small or very unequal samples it can differ in the second digit.
+    /// Two-sided p-value of D: exact (as `scipy.stats.ks_2samp` computes it by default) while both
+    /// samples have at most `exactKSLimit` values, else `ksPValueLimit`.
     public var ksPValue: Double
+    public var ksPValueIsExact: Bool
+    /// Two-sided p-value of D from Kolmogorov's limiting distribution, Q(√(nm/(n+m)) · D)
+    /// (`scipy.stats.kstwobign.sf`): close to the exact value from a few hundred values up, off in
+    /// the second digit on small or very unequal samples.
+    public var ksPValueLimit: Double
+    /// Largest sample for the exact p-value (scipy's `auto` uses the same bound); the walk costs
+    /// up to n·m steps.
+    public static let exactKSLimit = 10_000
     /// Wasserstein-1 (earth mover's) distance, ∫ |F_b − F_c| dx, in the field's units.
     public var wasserstein1: Double
     /// `wasserstein1` over the baseline's standard deviation (population, as Evidently divides
@@ -53,7 +60,10 @@ public struct NumericDrift: Sendable, Equatable {
             }
         }
         ksStatistic = d
-        ksPValue = SpecialFunctions.kolmogorovQ((nd * md / (nd + md)).squareRoot() * d)
+        ksPValueLimit = SpecialFunctions.kolmogorovQ((nd * md / (nd + md)).squareRoot() * d)
+        let exact = max(n, m) <= Self.exactKSLimit ? SpecialFunctions.smirnovTwoSidedPValue(n, m, d: d) : nil
+        ksPValue = exact ?? ksPValueLimit
+        ksPValueIsExact = exact != nil
         wasserstein1 = w
         let sd = Self.populationStandardDeviation(baseline, mean: baselineMean)
         wasserstein1Normalised = sd > 0 ? w / sd : (w == 0 ? 0 : .infinity)

@@ -66,4 +66,57 @@ enum SpecialFunctions {
         }
         return min(1, max(0, 2 * sum))
     }
+
+    /// The exact two-sided p-value of the two-sample Smirnov statistic for samples of sizes `n`
+    /// and `m` (what `scipy.stats.ks_2samp` computes with `method='exact'`, treating the data as
+    /// untied): P(D ≥ d) under the null. nil when the lattice is too large to walk (n·m past
+    /// Int32's range once divided by their gcd, as scipy declines too).
+    ///
+    /// The method, after Hodges (1958), walks the lattice paths from (0, 0) to (n, m), all equally
+    /// likely, column by column: a cell is inside when |x·m/g − y·n/g| < h, with g = gcd(n, m),
+    /// h = round(d · lcm(n, m)). It keeps, for each inside cell, the probability that a path to it
+    /// has already left the band — Viehmann's recursion (arXiv 2102.08037) for 1 − p, which needs
+    /// no subtraction, so p-values down to ~1e-300 keep their digits: B(x, y) = (x·B(x−1, y) +
+    /// y·B(x, y−1)) / (x + y), with B = 1 outside the band. Only a window of one column is held.
+    static func smirnovTwoSidedPValue(_ n: Int, _ m: Int, d: Double) -> Double? {
+        let (a, b) = n >= m ? (n, m) : (m, n)  // a ≥ b: columns are the longer side
+        guard b > 0 else { return nil }
+        func gcd(_ x: Int, _ y: Int) -> Int { y == 0 ? x : gcd(y, x % y) }
+        let g = gcd(a, b)
+        let ag = a / g, bg = b / g
+        guard ag < Int(Int32.max) / bg else { return nil }
+        let lcm = ag * b
+        let h = Int((d * Double(lcm)).rounded(.toNearestOrEven))
+        if h == 0 { return 1 }
+        // Column x is inside for minj ≤ y < maxj.
+        var minj = 0
+        var maxj = min((h + ag - 1) / ag, b + 1)
+        var window = [Double](repeating: 1, count: min(2 * maxj + 2, b + 1))
+        for k in 0..<maxj { window[k] = 0 }
+        var length = maxj - minj
+        for x in 1...a {
+            let lastMin = minj, lastLength = length
+            // y > (bg·x − h) / ag and y < (bg·x + h) / ag.
+            minj = min(max(Self.floorDiv(bg * x - h, ag) + 1, 0), b)
+            maxj = min(Self.ceilDiv(bg * x + h, ag), b + 1)
+            if maxj <= minj { return 1 }
+            length = maxj - minj
+            if window.count < length + 1 { window += [Double](repeating: 1, count: length + 1 - window.count) }
+            var below = minj == 0 ? 0.0 : 1.0  // B(x, minj − 1): outside, unless there is no such cell
+            for k in 0..<length {
+                let y = k + minj
+                let left = k + minj - lastMin < window.count ? window[k + minj - lastMin] : 1  // B(x − 1, y)
+                below = (left * Double(x) + below * Double(y)) / Double(x + y)
+                window[k] = below
+            }
+            // Cells of the last column's window beyond this one's are outside from now on.
+            if lastLength > length {
+                for k in length..<min(lastLength, window.count) { window[k] = 1 }
+            }
+        }
+        return window[length - 1]
+    }
+
+    @inline(__always) static func floorDiv(_ x: Int, _ y: Int) -> Int { x >= 0 ? x / y : -((-x + y - 1) / y) }
+    @inline(__always) static func ceilDiv(_ x: Int, _ y: Int) -> Int { x >= 0 ? (x + y - 1) / y : -((-x) / y) }
 }
