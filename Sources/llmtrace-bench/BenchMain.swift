@@ -14,6 +14,7 @@ struct BenchMain {
       llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression lz4|zlib:N|none] [--dir DIR] [--keep]
       llmtrace-bench json  [--spans N]
       llmtrace-bench codec [--spans 200000] [--rounds 7]
+      llmtrace-bench nab   --data NAB_DIR [--out DIR] [--scorer nab_score.py] [--labels combined_windows.json]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
                             [--gzip] [--server-pid PID] [--server-arg ARG]...
@@ -41,6 +42,10 @@ struct BenchMain {
       codec   Encodes the same synthetic spans as store to the WAL's binary form in memory (every string
               interned, long contents split into paragraphs; no I/O). Last line: JSON with
               encode_ns_per_span_median over --rounds.
+      nab     Runs the server's anomaly detector (one configuration for every series) over the Numenta
+              Anomaly Benchmark series in NAB_DIR/data, writes NAB-format results to --out and scores
+              them with NAB's scorer (default NAB_DIR/../../tools/nab_score.py) at the server's
+              alarm threshold. Last line: JSON with threshold and the three profile scores.
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
@@ -69,6 +74,7 @@ struct BenchMain {
             case "store": try StoreBench.run(args)
             case "json": try JSONBench.run(args)
             case "codec": try CodecBench.run(args)
+            case "nab": try NABBench.run(args)
             case "writer": try CrashWriter.run(args)
             case "gen": try GenCommand.run(args)
             case "ingest": try IngestBench.run(args)

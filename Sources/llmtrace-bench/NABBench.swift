@@ -1,0 +1,68 @@
+import Foundation
+import LLMTraceCLI
+import LLMTraceDetect
+import LLMTraceStore
+
+/// `llmtrace-bench nab`: runs the server's anomaly detector (`AnomalyDetector`, its one fixed
+/// configuration) over the Numenta Anomaly Benchmark series, writes NAB-format results
+/// (`timestamp,value,anomaly_score`, mirroring the data tree) and scores them with NAB's scorer
+/// at the server's one alarm threshold.
+enum NABBench {
+    static func run(_ argv: [String]) throws {
+        let a = try ArgumentParser.parse(argv, options: ["data", "out", "scorer", "labels"], flags: ["help"])
+        if a.has("help") { Terminal.print(BenchMain.usage); return }
+        guard let root = a.value("data") else { throw UsageError("--data DIR is required (the NAB folder with data/ and labels/)") }
+        let out = a.value("out") ?? (NSTemporaryDirectory() + "llmtrace-nab-\(getpid())")
+        let labels = a.value("labels") ?? root + "/labels/combined_windows.json"
+        let scorer = a.value("scorer") ?? root + "/../../tools/nab_score.py"
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: root + "/data") else { throw UsageError("\(root)/data: no such folder") }
+        guard fm.fileExists(atPath: scorer) else { throw UsageError("\(scorer): NAB scorer not found (--scorer PATH)") }
+
+        let files = (fm.enumerator(atPath: root + "/data")?.compactMap { $0 as? String } ?? [])
+            .filter { $0.hasSuffix(".csv") }.sorted()
+        guard !files.isEmpty else { throw UsageError("\(root)/data holds no .csv series") }
+        let t0 = monotonicNanos()
+        var rows = 0
+        for rel in files {
+            let text = try String(contentsOfFile: root + "/data/" + rel, encoding: .utf8)
+            var detector = AnomalyDetector()
+            // "\r\n" is one Character in Swift: splitting on "\n" alone left CRLF files whole.
+            var lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+            guard let header = lines.first, header.hasPrefix("timestamp,") else { throw UsageError("\(rel): expected a 'timestamp,value' header") }
+            lines.removeFirst()
+            var result = "timestamp,value,anomaly_score\n"
+            for (k, line) in lines.enumerated() {
+                guard let comma = line.firstIndex(of: ","), let value = Double(line[line.index(after: comma)...]) else {
+                    throw UsageError("\(rel):\(k + 2): expected 'timestamp,value'")
+                }
+                let score = detector.update(value)
+                result += "\(line[..<comma]),\(line[line.index(after: comma)...]),\(String(format: "%.6f", score))\n"
+            }
+            rows += lines.count
+            let path = out + "/" + rel
+            try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try result.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let seconds = Double(monotonicNanos() - t0) / 1e9
+        Terminal.error("scored \(rows) rows of \(files.count) series in \(String(format: "%.2f", seconds)) s; results in \(out)")
+
+        let json = out + "/nab_score.json"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", scorer, out, "--labels", labels, "--threshold", "\(AnomalyDetector.threshold)", "--json", json]
+        p.standardOutput = FileHandle.standardError  // its table is progress; the last stdout line is ours
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let data = fm.contents(atPath: json),
+              let scores = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw UsageError("the NAB scorer failed (exit \(p.terminationStatus))")
+        }
+        func score(_ profile: String) -> String {
+            let profiles = scores["profiles"] as? [String: Any]
+            let s = (profiles?[profile] as? [String: Any])?["normalized"] as? Double ?? .nan
+            return String(format: "%.2f", s)
+        }
+        Terminal.print("{\"threshold\": \(AnomalyDetector.threshold), \"standard\": \(score("standard")), \"reward_low_FP_rate\": \(score("reward_low_FP_rate")), \"reward_low_FN_rate\": \(score("reward_low_FN_rate")), \"series\": \(files.count), \"rows\": \(rows), \"detector_seconds\": \(String(format: "%.2f", seconds))}")
+    }
+}
