@@ -101,10 +101,10 @@ public struct AnomalyDetector: Sendable {
         return min(1, max(0, Self.threshold * log(max(tail, 1e-300)) / log(configuration.tailAtThreshold)))
     }
 
+    /// The median (sorts `x` in place; the same type-7 quantile the drift bins use).
     static func median(_ x: inout [Double]) -> Double {
         x.sort()
-        let n = x.count
-        return n % 2 == 1 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2
+        return Binning.quantile(x, 0.5)
     }
 }
 
