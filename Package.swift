@@ -46,8 +46,9 @@ let package = Package(
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
         .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics"]),
-        // Drift and anomaly detection: the statistics that compare a baseline window with a current one.
-        .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel"]),
+        // Drift and anomaly detection: the statistics that compare a baseline window with a current one,
+        // streaming detectors over per-series minutes, fed by the ingest fan-out.
+        .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceSupport"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
@@ -65,7 +66,7 @@ let package = Package(
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
-        .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel"]),
+        .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
     ]
 )

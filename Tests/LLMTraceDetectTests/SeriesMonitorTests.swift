@@ -1,5 +1,6 @@
 import Testing
 import LLMTraceModel
+import LLMTraceIngest
 @testable import LLMTraceDetect
 
 /// Scenario tests on synthetic model traffic with simulated time: a known change at a known
@@ -77,5 +78,30 @@ import LLMTraceModel
         #expect(points.contains { $0.minuteStartNanos == Self.minute && $0.metric == .calls && $0.value == 0 })
         monitor.add(t.minute(0, model: "a"))
         #expect(monitor.lateSpans > 0)
+    }
+}
+
+/// The same scenario through the ingest fan-out: spans published as the collector publishes them,
+/// pumped with a simulated clock.
+@Suite struct DetectorSubscriberTests {
+    @Test func fanoutFedDetectorsAlarmAndReadsStayInTheirProject() {
+        let fanout = SpanFanout()
+        let detectors = DetectorSubscriber(fanout: fanout)
+        var t = SeriesMonitorTests.Traffic(seed: 5)
+        let at: Int64 = 8 * 60
+        var firstAlarm: Int64?
+        for m in Int64(0)..<Int64(9 * 60) {
+            fanout.publish(t.minute(m, model: "a", slow: m >= at ? 2 : 1))
+            var other = t.minute(m, model: "b")
+            for i in other.indices { other[i].project = "other-team" }
+            fanout.publish(other)
+            let due = detectors.pump(now: (m + 2) * SeriesMonitorTests.minute)
+            if firstAlarm == nil, due.contains(where: { $0.series.model == "a" && $0.metric == .p50Latency }) { firstAlarm = m }
+        }
+        #expect(firstAlarm != nil && firstAlarm! - at < 6, "first alarm at minute \(String(describing: firstAlarm)), change at \(at)")
+        #expect(detectors.queue.droppedSpans == 0)
+        #expect(!detectors.anomalies(project: "default").isEmpty)
+        #expect(detectors.anomalies(project: "other-team").isEmpty, "model b in other-team never changed")
+        #expect(detectors.anomalies(project: "default").allSatisfy { $0.series.project == "default" })
     }
 }
