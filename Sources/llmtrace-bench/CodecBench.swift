@@ -51,7 +51,7 @@ enum CodecBench {
         var blocks: [[UInt8]] = []
         var cur: [UInt8] = []
         for s in texts.strings {
-            if !cur.isEmpty && cur.count + s.utf8.count > 16 << 10 { blocks.append(cur); cur.removeAll(keepingCapacity: true) }
+            if !cur.isEmpty && cur.count + s.utf8.count > SegmentFormat.textBlockTarget { blocks.append(cur); cur.removeAll(keepingCapacity: true) }
             cur.append(contentsOf: s.utf8)
         }
         blocks.append(cur)

@@ -95,6 +95,16 @@ import LLMTraceModel
         #expect(SpecialFunctions.gammaQ(2, 0) == 1)
     }
 
+    @Test func integerFloorAndCeilingDivision() {
+        for x in -50...50 {
+            for y in 1...7 {
+                #expect(SpecialFunctions.floorDiv(x, y) == Int((Double(x) / Double(y)).rounded(.down)), "⌊\(x)/\(y)⌋")
+                #expect(SpecialFunctions.ceilDiv(x, y) == Int((Double(x) / Double(y)).rounded(.up)), "⌈\(x)/\(y)⌉")
+                #expect(SpecialFunctions.floorDiv(Int64(x), Int64(y)) == Int64(SpecialFunctions.floorDiv(x, y)))
+            }
+        }
+    }
+
     @Test func degenerateSamples() {
         let same = NumericDrift(baseline: [5, 5, 5], current: [5, 5])
         #expect(same.ksStatistic == 0 && same.ksPValue == 1 && same.ksPValueLimit == 1 && same.wasserstein1 == 0 && same.wasserstein1Normalised == 0)

@@ -61,7 +61,7 @@ public final class SeriesMonitor {
         for s in spans {
             guard let model = s.responseModel ?? s.requestModel else { continue }
             let key = SeriesKey(project: s.project, service: s.service, model: model)
-            let minute = Self.floorDiv(s.startNanos, resolutionNanos)
+            let minute = SpecialFunctions.floorDiv(s.startNanos, resolutionNanos)
             var state = series[key] ?? Series(next: minute)
             guard minute >= state.next else { lateSpans += 1; continue }
             var b = state.open[minute] ?? Bucket()
@@ -79,7 +79,7 @@ public final class SeriesMonitor {
 
     /// Closes and scores every minute that ended at least `lateness` before `now`, oldest first.
     public func advance(to now: Int64) -> [Point] {
-        let closedBefore = Self.floorDiv(now - latenessNanos, resolutionNanos)  // minutes < this are closed
+        let closedBefore = SpecialFunctions.floorDiv(now - latenessNanos, resolutionNanos)  // minutes < this are closed
         var out: [Point] = []
         for key in series.keys.sorted(by: { $0.description < $1.description }) {
             var state = series[key]!
@@ -119,6 +119,4 @@ public final class SeriesMonitor {
         if b.costCalls > 0 { out.append((.costPerCall, b.cost / Double(b.costCalls))) }
         return out
     }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 }

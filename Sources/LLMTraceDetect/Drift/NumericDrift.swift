@@ -44,20 +44,20 @@ public struct NumericDrift: Sendable, Equatable {
         currentMean = Self.mean(current)
 
         // One merge walk over both sorted samples gives D and W1: after each distinct value x,
-        // i and j count the values ≤ x on each side.
+        // i and j count the values ≤ x on each side; W1 adds |F_b − F_c| over the gap from the
+        // previous distinct value.
         var i = 0, j = 0
         var d = 0.0, w = 0.0
         let nd = Double(n), md = Double(m)
+        var previous: (x: Double, diff: Double)?
         while i < n || j < m {
             let x = j == m || (i < n && b[i] <= c[j]) ? b[i] : c[j]
+            if let p = previous { w += abs(p.diff) * (x - p.x) }
             while i < n && b[i] == x { i += 1 }
             while j < m && c[j] == x { j += 1 }
             let diff = Double(i) / nd - Double(j) / md
             d = max(d, abs(diff))
-            if i < n || j < m {
-                let next = j == m || (i < n && b[i] <= c[j]) ? b[i] : c[j]
-                w += abs(diff) * (next - x)
-            }
+            previous = (x, diff)
         }
         ksStatistic = d
         ksPValueLimit = SpecialFunctions.kolmogorovQ((nd * md / (nd + md)).squareRoot() * d)

@@ -117,6 +117,13 @@ enum SpecialFunctions {
         return window[length - 1]
     }
 
-    @inline(__always) static func floorDiv(_ x: Int, _ y: Int) -> Int { x >= 0 ? x / y : -((-x + y - 1) / y) }
-    @inline(__always) static func ceilDiv(_ x: Int, _ y: Int) -> Int { x >= 0 ? (x + y - 1) / y : -((-x) / y) }
+    /// ⌊x / y⌋ and ⌈x / y⌉ for y > 0 (Swift's `/` truncates towards zero).
+    @inline(__always) static func floorDiv<T: FixedWidthInteger & SignedInteger>(_ x: T, _ y: T) -> T {
+        let q = x / y
+        return q * y == x || x >= 0 ? q : q - 1
+    }
+    @inline(__always) static func ceilDiv<T: FixedWidthInteger & SignedInteger>(_ x: T, _ y: T) -> T {
+        let q = x / y
+        return q * y == x || x < 0 ? q : q + 1
+    }
 }
