@@ -48,14 +48,14 @@ let package = Package(
         .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics"]),
         // Drift and anomaly detection: the statistics that compare a baseline window with a current one,
         // streaming detectors over per-series minutes, fed by the ingest fan-out.
-        .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceSupport"]),
+        .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceSupport", "LLMTraceStore", "LLMTraceHTTP", "CLinux"], exclude: ["Evaluators/EVALUATORS.md"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
-        .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore"]),
+        .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP"]),
 
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
-        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
+        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceHTTP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
@@ -67,6 +67,6 @@ let package = Package(
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest"]),
-        .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceSynthetic"]),
+        .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceHTTP", "LLMTraceSynthetic"]),
     ]
 )

@@ -20,3 +20,6 @@ extern int sync_file_range(int fd, long long offset, long long nbytes, unsigned 
 #define CLINUX_SYNC_FILE_RANGE_WAIT_BEFORE 1
 #define CLINUX_SYNC_FILE_RANGE_WRITE 2
 #define CLINUX_SYNC_FILE_RANGE_WAIT_AFTER 4
+#include <stddef.h>
+/// memmem(3) (glibc declares it only under _GNU_SOURCE): a substring search for the evaluators.
+extern void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);

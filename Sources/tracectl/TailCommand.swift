@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LLMTraceCLI
+import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceQuery
 import LLMTraceSupport

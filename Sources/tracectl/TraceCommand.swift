@@ -1,4 +1,5 @@
 import LLMTraceCLI
+import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceStore
 

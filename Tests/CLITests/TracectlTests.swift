@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import LLMTraceModel
 import LLMTraceCLI
+import LLMTraceHTTP
 import LLMTraceQuery
 import LLMTraceSynthetic
 @testable import LLMTraceStore

@@ -3,11 +3,12 @@ import Foundation
 import Glibc
 #endif
 
-/// A minimal blocking HTTP/1.1 client for the command-line tools talking to a collector: one
-/// request per connection (`Connection: close`), bodies by Content-Length, chunked or to EOF.
+/// A minimal blocking HTTP/1.1 client (the command-line tools talking to a collector, the
+/// collector posting alert notifications): one request per connection (`Connection: close`),
+/// bodies by Content-Length, chunked or to EOF.
 /// Plain http only; the collector binds loopback by default and TLS belongs in a proxy.
-public struct HTTPClient {
-    public struct Response {
+public struct HTTPClient: Sendable {
+    public struct Response: Sendable {
         public var status: Int
         public var headers: [(String, String)]
         public var body: [UInt8]
@@ -27,7 +28,7 @@ public struct HTTPClient {
     /// `http://HOST[:PORT][/prefix]`.
     public init(endpoint: String) throws {
         guard endpoint.hasPrefix("http://") else {
-            throw UsageError("the endpoint must be an http:// URL such as http://127.0.0.1:4318 (got '\(endpoint)')")
+            throw Failure(description: "the endpoint must be an http:// URL such as http://127.0.0.1:4318 (got '\(endpoint)')")
         }
         var rest = Substring(endpoint.dropFirst(7))
         var path = ""
@@ -39,12 +40,12 @@ public struct HTTPClient {
         var h = String(rest), p = 80
         if let colon = rest.lastIndex(of: ":") {
             guard let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
-                throw UsageError("bad port in endpoint '\(endpoint)'")
+                throw Failure(description: "bad port in endpoint '\(endpoint)'")
             }
             h = String(rest[..<colon])
             p = port
         }
-        guard !h.isEmpty else { throw UsageError("no host in endpoint '\(endpoint)'") }
+        guard !h.isEmpty else { throw Failure(description: "no host in endpoint '\(endpoint)'") }
         host = h
         port = p
         basePath = path

@@ -1,5 +1,5 @@
 import Testing
-@testable import LLMTraceCLI
+@testable import LLMTraceHTTP
 
 /// What tracectl makes of a server's answer. A bad or hostile server gets an error naming it,
 /// never a trap (negative and oversized chunk sizes and lengths once were).
