@@ -49,6 +49,9 @@ public struct AnomalyDetector: Sendable {
     private var surprises: RingBuffer
     private var seen = 0
     private var quietLeft = 0
+    /// The median of the history the last value was compared with (its "usual" level), for
+    /// messages such as "p95 latency 1,650 ms (usual 810 ms)"; nil before there is one.
+    public private(set) var level: Double?
 
     public init(_ configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -73,10 +76,11 @@ public struct AnomalyDetector: Sendable {
         return score
     }
 
-    private func rawSurprise(_ value: Double) -> Double {
+    private mutating func rawSurprise(_ value: Double) -> Double {
         guard history.count >= 10 else { return 0 }
         var values = history.values
         let median = Self.median(&values)
+        level = median
         for i in values.indices { values[i] = abs(values[i] - median) }
         let mad = Self.median(&values)
         // A floor on the yardstick: a perfectly flat history must not make every wobble infinite.
@@ -105,6 +109,48 @@ public struct AnomalyDetector: Sendable {
     static func median(_ x: inout [Double]) -> Double {
         x.sort()
         return Binning.quantile(x, 0.5)
+    }
+}
+
+extension AnomalyDetector {
+    /// The detector's state as bytes (for the detector state database): a version byte, the
+    /// counters, then each buffer's values oldest first, little-endian. Restoring needs the same
+    /// configuration; `init?(state:)` refuses bytes it cannot read.
+    public func encodedState() -> [UInt8] {
+        var out: [UInt8] = [1]
+        func put(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        put(UInt64(seen)); put(UInt64(quietLeft)); put((level ?? .nan).bitPattern)
+        for buffer in [history, surprises] {
+            let values = buffer.values
+            put(UInt64(values.count))
+            for v in values { put(v.bitPattern) }
+        }
+        return out
+    }
+
+    public init?(state: [UInt8], configuration: Configuration = Configuration()) {
+        self.init(configuration)
+        var at = 1
+        func get() -> UInt64? {
+            guard at + 8 <= state.count else { return nil }
+            var v: UInt64 = 0
+            for k in 0..<8 { v |= UInt64(state[at + k]) << (8 * k) }
+            at += 8
+            return v
+        }
+        guard state.first == 1, let seen = get(), let quiet = get(), let lv = get(), seen < 1 << 62, quiet < 1 << 31 else { return nil }
+        self.seen = Int(seen)
+        quietLeft = Int(quiet)
+        let l = Double(bitPattern: lv)
+        level = l.isNaN ? nil : l
+        for which in 0..<2 {
+            guard let n = get(), n <= UInt64(which == 0 ? configuration.historyLength : configuration.longWindow) else { return nil }
+            for _ in 0..<n {
+                guard let b = get() else { return nil }
+                if which == 0 { history.append(Double(bitPattern: b)) } else { surprises.append(Double(bitPattern: b)) }
+            }
+        }
+        guard at == state.count else { return nil }
     }
 }
 

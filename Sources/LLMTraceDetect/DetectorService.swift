@@ -1,0 +1,256 @@
+import Foundation
+import LLMTraceIngest
+import LLMTraceModel
+import LLMTraceSupport
+
+/// The detectors as the collector runs them, on one thread of their own, fed by the ingest
+/// fan-out (a `SpanQueue`: ingest never waits on them; a batch that does not fit is dropped and
+/// counted). For each stored batch: the online evaluators (their flags stored as `eval` scores
+/// through `scoreSink`), then the per-series minutes. About once a second (`tick`): the minutes
+/// that closed are scored, alarms kept, alerts moved through their lifecycle and announced.
+/// Once a minute and at `stop`, the state is saved to `detectors.db`, so a restart continues
+/// where it was and does not announce again what already fired.
+///
+/// Time comes from `clock` (wall nanoseconds), so tests drive hours in milliseconds with
+/// `pump(now:)` instead of `start()`.
+public final class DetectorService: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var evaluators = OnlineEvaluators.Settings()
+        public var alerts = AlertBook.Settings()
+        public var notifier = Notifier.Settings()
+        public var anomaly = AnomalyDetector.Configuration()
+        public var queueCapacity = 200_000
+        public var maxSeries = 5_000
+        /// Anomalies (points at or over the threshold) kept for `GET /api/anomalies`.
+        public var keepAnomalies = 10_000
+        public var saveEveryNanos: Int64 = 60_000_000_000
+        public init() {}
+    }
+
+    public struct Stats: Sendable {
+        public var spans = 0, evaluated = 0, evalFlagged = 0, scoresStored = 0, scoreWriteFailures = 0
+        public var droppedSpans = 0, lateSpans = 0, droppedSeriesSpans = 0, series = 0
+        public var notifications = Notifier.Stats()
+        public var stateSaveFailures = 0
+    }
+
+    public let settings: Settings
+    public let queue: SpanQueue
+    private let lock = Condition()
+    private let monitor: SeriesMonitor
+    private let book: AlertBook
+    private let evaluators: OnlineEvaluators
+    private let notifier: Notifier
+    private let state: DetectorStateDB?
+    private let scoreSink: ([Score]) throws -> Void
+    private let clock: @Sendable () -> Int64
+    private var anomalyRing: [SeriesMonitor.Point] = []
+    /// The latest point of every series and metric (the `llmtrace_anomaly_score` gauges).
+    private var latest: [String: SeriesMonitor.Point] = [:]
+    private var pendingScores: [Score] = []
+    private var lastSave: Int64 = .min / 2
+    private var lastRefresh: Int64 = .min / 2
+    private var _stats = Stats()
+    private var stopping = false
+    private var thread: Thread?
+    private var finished = false
+
+    /// `statePath`: the detector state database (nil keeps state in memory only, for tests and
+    /// for `--detectors` without a data directory). A database that cannot be read is an error.
+    public init(fanout: SpanFanout, statePath: String?, settings: Settings = Settings(),
+                clock: @escaping @Sendable () -> Int64 = { wallNanos() },
+                scoreSink: @escaping ([Score]) throws -> Void) throws {
+        self.settings = settings
+        self.clock = clock
+        self.scoreSink = scoreSink
+        monitor = SeriesMonitor(maxSeries: settings.maxSeries, configuration: settings.anomaly)
+        book = AlertBook(settings: settings.alerts)
+        evaluators = OnlineEvaluators(settings: settings.evaluators)
+        notifier = Notifier(settings: settings.notifier)
+        if let statePath {
+            let db = try DetectorStateDB(path: statePath)
+            let now = clock()
+            monitor.restore(try db.loadSeries(), now: now)
+            book.restore(try db.loadAlerts(resolvedLimit: settings.alerts.keepResolved))
+            book.setSilences(try db.loadSilences(now: now))
+            state = db
+        } else {
+            state = nil
+        }
+        queue = fanout.subscribe(capacity: settings.queueCapacity)
+    }
+
+    // MARK: Running
+
+    public func start() {
+        notifier.start()
+        let t = Thread { [self] in
+            setCurrentThreadName("llmtrace-detect")
+            run()
+        }
+        thread = t
+        t.start()
+    }
+
+    /// Stops the thread, scores nothing more, saves the state and lets the notifier try what it holds.
+    public func stop() {
+        lock.withLock { stopping = true }
+        queue.cancel()
+        if thread != nil {
+            while !lock.withLock({ finished }) { usleep(5_000) }
+        }
+        lock.withLock { save(now: clock(), force: true) }
+        notifier.stop()
+    }
+
+    private func run() {
+        var lastTick = monotonicNanos()
+        while !lock.withLock({ stopping }) {
+            if let batch = queue.next(timeoutNanos: 200_000_000) { process(batch) }
+            if monotonicNanos() - lastTick >= 1_000_000_000 {
+                lastTick = monotonicNanos()
+                lock.withLock { _ = tick(now: clock()) }
+            }
+        }
+        lock.withLock { flushScores(); finished = true }
+    }
+
+    /// Takes every queued batch and runs a tick at `now`; returns the points scored. For tests,
+    /// and for callers that drive time themselves instead of `start()`.
+    @discardableResult
+    public func pump(now: Int64) -> [SeriesMonitor.Point] {
+        while let batch = queue.next(timeoutNanos: 0) { process(batch) }
+        return lock.withLock { tick(now: now) }
+    }
+
+    private func process(_ batch: [Span]) {
+        let now = clock()
+        var outcomes: [SeriesMonitor.EvalOutcome] = []
+        outcomes.reserveCapacity(batch.count)
+        var scores: [Score] = []
+        var flagged = 0, evaluated = 0
+        for s in batch {
+            let e = evaluators.evaluate(s, now: now)
+            outcomes.append(SeriesMonitor.EvalOutcome(evaluated: e.evaluated, failed: e.failed))
+            if e.evaluated { evaluated += 1 }
+            if e.failed { flagged += 1 }
+            scores += e.scores
+        }
+        lock.withLock {
+            monitor.add(batch, evaluations: outcomes)
+            pendingScores += scores
+            _stats.spans += batch.count
+            _stats.evaluated += evaluated
+            _stats.evalFlagged += flagged
+            if pendingScores.count >= 2_000 { flushScores() }
+        }
+    }
+
+    /// Under the lock.
+    private func tick(now: Int64) -> [SeriesMonitor.Point] {
+        flushScores()
+        let points = monitor.advance(to: now)
+        for p in points {
+            latest[AlertBook.key(p.series, p.metric)] = p
+            if p.score >= book.settings.threshold { anomalyRing.append(p) }
+        }
+        if anomalyRing.count > settings.keepAnomalies { anomalyRing.removeFirst(anomalyRing.count - settings.keepAnomalies) }
+        let (transitions, changed) = book.apply(points, now: now)
+        notifier.notify(transitions, now: now)
+        if let state, !changed.isEmpty {
+            do { try state.saveAlerts(changed) } catch { _stats.stateSaveFailures += 1 }
+        }
+        if now - lastRefresh >= 60_000_000_000 {
+            lastRefresh = now
+            notifier.refresh(book.firing(now: now), now: now)
+        }
+        save(now: now, force: false)
+        return points
+    }
+
+    private func flushScores() {
+        guard !pendingScores.isEmpty else { return }
+        do {
+            try scoreSink(pendingScores)
+            _stats.scoresStored += pendingScores.count
+        } catch {
+            _stats.scoreWriteFailures += pendingScores.count
+        }
+        pendingScores.removeAll(keepingCapacity: true)
+    }
+
+    private func save(now: Int64, force: Bool) {
+        guard let state, force || now - lastSave >= settings.saveEveryNanos else { return }
+        lastSave = now
+        do { try state.saveSeries(monitor.saved()) } catch { _stats.stateSaveFailures += 1 }
+    }
+
+    // MARK: Reads (any thread)
+
+    public var stats: Stats {
+        lock.withLock {
+            var s = _stats
+            s.droppedSpans = queue.droppedSpans
+            s.lateSpans = monitor.lateSpans
+            s.droppedSeriesSpans = monitor.droppedSeriesSpans
+            s.series = monitor.seriesCount
+            s.notifications = notifier.stats
+            return s
+        }
+    }
+
+    /// Anomalies (points at or over the threshold), newest first, since `since`; with `project`,
+    /// only that project's (what a read key sees).
+    public func anomalies(project: String? = nil, since: Int64 = .min, limit: Int = 1_000) -> [SeriesMonitor.Point] {
+        lock.withLock {
+            var out: [SeriesMonitor.Point] = []
+            for p in anomalyRing.reversed() where p.minuteStartNanos >= since {
+                if let project, !ExactString.equal(p.series.project, project) { continue }
+                out.append(p)
+                if out.count >= limit { break }
+            }
+            return out
+        }
+    }
+
+    /// The latest score of every series and metric.
+    public func latestScores(project: String? = nil) -> [SeriesMonitor.Point] {
+        lock.withLock { latest.values.filter { p in project.map { ExactString.equal(p.series.project, $0) } ?? true } }
+    }
+
+    public func alerts(project: String? = nil) -> [Alert] {
+        let now = clock()
+        return lock.withLock { book.alerts(project: project, now: now) }
+    }
+
+    public func firingCounts() -> [String: Int] {
+        let now = clock()
+        return lock.withLock { book.firingCounts(now: now) }
+    }
+
+    public func silences(project: String? = nil) -> [Silence] {
+        let now = clock()
+        return lock.withLock { book.silences.filter { $0.endsNanos > now && (project == nil || ExactString.equal($0.project, project!)) } }
+    }
+
+    /// Adds a silence (saved); returns it with its id.
+    public func addSilence(_ s: Silence) throws -> Silence {
+        try lock.withLock {
+            var s = s
+            if let state { s.id = try state.addSilence(s) } else { s.id = (book.silences.map(\.id).max() ?? 0) + 1 }
+            book.addSilence(s)
+            return s
+        }
+    }
+
+    /// Removes a silence of `project` (any project with nil); false when there is no such silence.
+    public func removeSilence(id: Int64, project: String?) throws -> Bool {
+        try lock.withLock {
+            guard book.removeSilence(id: id, project: project) else { return false }
+            try state?.deleteSilence(id: id)
+            return true
+        }
+    }
+
+    public var now: Int64 { clock() }
+}
