@@ -33,8 +33,9 @@ public struct NumericDrift: Sendable, Equatable {
     public var baselineMean: Double
     public var currentMean: Double
 
-    /// Compares two non-empty samples; `bins` bins cut at the baseline's quantiles.
-    public init(baseline: [Double], current: [Double], bins: Int = 10) {
+    /// Compares two non-empty samples; `bins` bins cut at the baseline's quantiles. The exact
+    /// p-value is computed while both samples have at most `exactLimit` values.
+    public init(baseline: [Double], current: [Double], bins: Int = 10, exactLimit: Int = NumericDrift.exactKSLimit) {
         precondition(!baseline.isEmpty && !current.isEmpty, "drift needs a value on each side")
         let b = baseline.sorted(), c = current.sorted()
         let n = b.count, m = c.count
@@ -61,7 +62,7 @@ public struct NumericDrift: Sendable, Equatable {
         }
         ksStatistic = d
         ksPValueLimit = SpecialFunctions.kolmogorovQ((nd * md / (nd + md)).squareRoot() * d)
-        let exact = max(n, m) <= Self.exactKSLimit ? SpecialFunctions.smirnovTwoSidedPValue(n, m, d: d) : nil
+        let exact = max(n, m) <= exactLimit ? SpecialFunctions.smirnovTwoSidedPValue(n, m, d: d) : nil
         ksPValue = exact ?? ksPValueLimit
         ksPValueIsExact = exact != nil
         wasserstein1 = w
