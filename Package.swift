@@ -45,7 +45,7 @@ let package = Package(
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
-        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics"]),
+        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics", "LLMTraceDetect"]),
         // Drift and anomaly detection: the statistics that compare a baseline window with a current one,
         // streaming detectors over per-series minutes, fed by the ingest fan-out.
         .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceSupport", "LLMTraceStore", "LLMTraceQuery", "LLMTraceHTTP", "CLinux"], exclude: ["Evaluators/EVALUATORS.md"]),
@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceMetricsTests", dependencies: ["LLMTraceMetrics"]),
         .testTarget(name: "LLMTraceIngestTests", dependencies: ["LLMTraceIngest", "LLMTraceOTLP", "LLMTraceModel"]),
-        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics", "LLMTraceQuery"],
+        .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceDetect", "LLMTraceSupport", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics", "LLMTraceQuery"],
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),

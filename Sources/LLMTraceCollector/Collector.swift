@@ -1,3 +1,4 @@
+import LLMTraceDetect
 import LLMTraceIngest
 import LLMTraceOTLP
 import LLMTraceHTTP
@@ -47,12 +48,14 @@ public final class Collector: @unchecked Sendable {
     public let metrics: CollectorMetrics
     /// Decoded bytes of compressed bodies in flight (`Options.maxDecodedInFlightBytes`).
     public let decodeBudget: DecodeBudget
+    /// The detectors and evaluators, fed by `fanout` (nil: off; their routes answer 404).
+    public let detectors: DetectorService?
     private let counters = Condition()
     private var accepted = 0
     private var rejected = 0
 
     public init(store: Store, keys: KeyRing, conventions: Conventions, pricing: Pricing, fanout: SpanFanout = SpanFanout(),
-                options: Options = Options(), log: LogSink = LogSink()) {
+                options: Options = Options(), log: LogSink = LogSink(), detectors: DetectorService? = nil) {
         self.store = store
         self.keys = keys
         self.ingest = Ingest(conventions: conventions, pricing: pricing, limits: options.limits)
@@ -62,8 +65,10 @@ public final class Collector: @unchecked Sendable {
         self.queryEngine = QueryEngine(store: store)
         self.decodeBudget = DecodeBudget(limit: options.maxDecodedInFlightBytes)
         self.metrics = CollectorMetrics(maxSeries: options.metricsMaxSeries, enabled: options.metricsEnabled)
+        self.detectors = detectors
         fanout.add(live)
         fanout.add(metrics)
+        if let detectors { metrics.watch(detectors: detectors) }
     }
 
     /// Spans stored and spans rejected since start.
@@ -107,6 +112,7 @@ public final class Collector: @unchecked Sendable {
             return scrape(req)
         default:
             if path == "/api/traces" { return searchTraces(req) }
+            if let r = detectRoute(req, path) { return r }
             if path == "/api/tail" { return tail(req) }
             if path.hasPrefix("/api/sessions/") {
                 let id = path.dropFirst("/api/sessions/".count)

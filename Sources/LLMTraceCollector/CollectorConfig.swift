@@ -18,10 +18,14 @@ public struct CollectorConfig: Sendable {
     /// Raw settings by name (`listen`, `data`, ...), as strings, from the file.
     public var settings: [String: String] = [:]
     public var projects: [KeyRing.Project] = []
+    /// Per-project evaluator lists (`"evaluators": "pii,secrets"` in a project), as written.
+    public var projectEvaluators: [String: String] = [:]
 
     public static let settingNames: Set<String> = [
         "listen", "data", "log_format", "access_log", "fsync", "seal_spans", "seal_age", "retention", "compression",
         "max_body_bytes", "max_connections", "workers", "queue_depth", "conventions", "pricing", "event_loops",
+        "metrics", "metrics_max_series", "dedup_window", "dedup_max_spans",
+        "detectors", "evaluators", "alert_webhook", "alertmanager", "alert_for",
     ]
 
     public init() {}
@@ -35,8 +39,12 @@ public struct CollectorConfig: Sendable {
                 guard let list = v.array else { throw ConfigError("\(path): \"projects\" must be a list") }
                 for (i, p) in list.enumerated() {
                     guard let name = p["name"]?.string, !name.isEmpty else { throw ConfigError("\(path): projects[\(i)] needs a \"name\"") }
-                    for (pk, _) in p.object ?? [] where !["name", "ingest_keys", "read_keys"].contains(pk) {
-                        throw ConfigError("\(path): projects[\(i)]: unknown member \"\(pk)\" (name, ingest_keys, read_keys)")
+                    for (pk, _) in p.object ?? [] where !["name", "ingest_keys", "read_keys", "evaluators"].contains(pk) {
+                        throw ConfigError("\(path): projects[\(i)]: unknown member \"\(pk)\" (name, ingest_keys, read_keys, evaluators)")
+                    }
+                    if let ev = p["evaluators"] {
+                        guard let list = ev.string else { throw ConfigError("\(path): projects[\(i)]: \"evaluators\" must be a string such as \"pii,secrets\" or \"none\"") }
+                        projectEvaluators[name] = list
                     }
                     let ingest = p["ingest_keys"].map { $0.strings } ?? []
                     let read = p["read_keys"].map { $0.strings } ?? []

@@ -5,6 +5,7 @@ import CLinux
 import Foundation
 import LLMTraceCLI
 import LLMTraceCollector
+import LLMTraceDetect
 import LLMTraceIngest
 import LLMTraceHTTP
 import LLMTraceStore
@@ -25,6 +26,9 @@ struct Llmtraced {
       POST /v1/traces   OTLP/HTTP, application/x-protobuf or application/json, gzip or deflate
       POST /v1/spans    native spans (schemas/span.schema.json): a JSON array or JSON lines
       GET  /healthz     alive;  GET /readyz: store open and WAL writable
+      POST /api/query, GET /api/traces, /api/traces/ID, /api/sessions/ID, /api/tail   reads
+      GET  /api/anomalies, /api/alerts, /api/drift; GET|POST /api/silences   detectors
+      GET  /metrics     Prometheus
     A request is answered 200 only after its spans are fsynced (--fsync). Spans that fail validation
     are reported (OTLP partial_success, or the "errors" list) and the valid ones stored. SIGINT or
     SIGTERM stops accepting, finishes in-flight requests, seals the head and exits.
@@ -109,7 +113,8 @@ struct Llmtraced {
     static let flagNames: [String] = ["listen", "data", "config", "log-format", "access-log", "fsync", "seal-spans", "seal-age",
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
                                       "conventions", "pricing", "event-loops", "metrics-max-series", "metrics",
-                                      "dedup-window", "dedup-max-spans"]
+                                      "dedup-window", "dedup-max-spans", "detectors", "evaluators", "alert-webhook",
+                                      "alertmanager", "alert-for"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help", "version"])
@@ -210,6 +215,30 @@ struct Llmtraced {
         } else {
             pricing = Pricing.builtIn()
         }
+        var detectorSettings: DetectorService.Settings? = nil
+        var scoreBox: ScoreSinkBox? = nil
+        if try onOff("detectors", default: true) {
+            var d = DetectorService.Settings()
+            do {
+                if let v = opt("evaluators") { d.evaluators.enabled = try OnlineEvaluators.Settings.parseList(v) }
+                for (project, list) in config.projectEvaluators { d.evaluators.projects[project] = try OnlineEvaluators.Settings.parseList(list) }
+            } catch {
+                throw UsageError("--evaluators: \(error)")
+            }
+            func urls(_ name: String) throws -> [String] {
+                guard let v = opt(name) else { return [] }
+                let list = v.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                for u in list {
+                    do { _ = try HTTPClient(endpoint: u) } catch { throw UsageError("--\(name): \(error)") }
+                }
+                return list
+            }
+            d.notifier.webhooks = try urls("alert-webhook")
+            d.notifier.alertmanagers = try urls("alertmanager")
+            d.notifier.externalURL = "http://\(server.host):\(server.port)"
+            if let n = try int("alert-for", 0...1440) { d.alerts.forMinutes = n }
+            detectorSettings = d
+        }
         let keys = KeyRing(projects: config.projects)
         if keys.isOpen && !CollectorConfig.isLoopback(server.host) {
             log.warn("no API keys are configured, so llmtraced listens on 127.0.0.1 only (asked for \(server.host)); configure projects with keys (--config or LLMTRACE_INGEST_KEYS) to accept other hosts")
@@ -236,8 +265,28 @@ struct Llmtraced {
         log.info("data directory opened", [("dir", opts.directory), ("segments", "\(r.segmentsOpened)"),
                                              ("replayed_spans", "\(r.walSpansReplayed)"), ("wal_files", "\(r.walFilesReplayed)"),
                                              ("ms", TraceRenderer.fixed(Double(monotonicNanos() - started) / 1e6, 1))])
-        let collector = Collector(store: store, keys: keys, conventions: conventions, pricing: pricing, options: collectorOptions, log: log)
+        let fanout = SpanFanout()
+        var detectors: DetectorService? = nil
+        if detectorSettings != nil {
+            do {
+                // The collector is made below; its metrics count the evaluators' scores through this box.
+                let box = ScoreSinkBox()
+                detectors = try DetectorService(fanout: fanout, statePath: opts.directory + "/detectors.db", settings: detectorSettings!) { scores in
+                    _ = try store.index.addScores(scores)
+                    box.metrics?.record(scores)
+                }
+                scoreBox = box
+            } catch {
+                try? store.close(seal: false)
+                log.error("cannot open the detector state", [("file", opts.directory + "/detectors.db"), ("reason", "\(error)")])
+                return 1
+            }
+        }
+        let collector = Collector(store: store, keys: keys, conventions: conventions, pricing: pricing, fanout: fanout,
+                                  options: collectorOptions, log: log, detectors: detectors)
         let metrics = collector.metrics
+        scoreBox?.metrics = metrics
+        detectors?.start()
         // Every answered request is counted for /metrics; the access log line is optional.
         let access: @Sendable (HTTPServer.AccessLogEntry) -> Void = { (e: HTTPServer.AccessLogEntry) in
             metrics.request(target: e.target, status: e.status, durationNanos: e.durationNanos)
@@ -271,6 +320,7 @@ struct Llmtraced {
         sigwait(&set, &sig)
         log.info("shutting down", [("signal", "\(sig)")])
         http.shutdown()
+        detectors?.stop()
         let totals = collector.totals
         do {
             try store.close(seal: true)
@@ -283,4 +333,9 @@ struct Llmtraced {
         log.info("stopped cleanly", [("accepted_spans", "\(totals.accepted)"), ("rejected_spans", "\(totals.rejected)")])
         return 0
     }
+}
+
+/// Lets the detectors' score sink, made before the collector, count into the collector's metrics.
+final class ScoreSinkBox: @unchecked Sendable {
+    var metrics: CollectorMetrics?
 }
