@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP"]),
 
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
-        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceHTTP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
+        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
 
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),

@@ -21,6 +21,9 @@ struct Tracectl {
       stats              Calls, error rate, p50/p95 latency, tokens and cost per service and model
       search             Find traces by their spans: --service, --status error, --min-duration, --since…
       tail               Print spans live as a running collector stores them
+      alerts             The detectors' alerts and silences; add or remove a silence
+      anomalies          The latest anomalies: which metric of which model or prompt version, how unusual
+      drift              What changed between a baseline window and the current one, ranked
       import <file>      Import native JSON spans, one per line ("-" reads stdin)
       verify             Check every WAL record, segment checksum and index entry
 
@@ -68,7 +71,10 @@ struct Tracectl {
             case "stats": code = try StatsCommand.run(args)
             case "search": code = try SearchCommand.run(args)
             case "tail": code = try TailCommand.run(args)
-            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, tail, import, verify (see tracectl --help)")
+            case "alerts": code = try AlertsCommand.run(args)
+            case "anomalies": code = try AnomaliesCommand.run(args)
+            case "drift": code = try DriftCommand.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, tail, alerts, anomalies, drift, import, verify (see tracectl --help)")
             }
         } catch let e as UsageError {
             Terminal.error("tracectl: \(e)")
