@@ -12,8 +12,8 @@ extension CollectorMetrics {
             r.register(MetricFamily(name, kind, help: help, labels: labels, maxSeries: 10_000))
         }
         let score = f("llmtrace_anomaly_score", .gauge,
-                      "Latest anomaly score in [0, 1] of each series' one-minute metric (alarm at 0.5); a series is a model or a prompt version of a service.",
-                      ["project", "service", "model", "prompt", "metric"])
+                      "Latest anomaly score in [0, 1] of each series' one-minute metric (alarm at 0.5); a series is a model, a prompt or a retriever of a service.",
+                      ["project", "service", "model", "prompt", "retriever", "metric"])
         let firing = f("llmtrace_alerts_firing", .gauge, "Alerts firing and not silenced, by project.", ["project"])
         let spans = f("llmtrace_detector_spans_total", .counter, "Spans the detectors and evaluators took from the ingest fan-out.")
         let dropped = f("llmtrace_detector_dropped_spans_total", .counter, "Spans the detectors' queue was too full to take (ingest never waits on them).")
@@ -24,9 +24,9 @@ extension CollectorMetrics {
         let projectsSeen = ProjectsSeen()
         r.onScrape {
             for p in d.latestScores() {
-                let model = p.series.dimension == .model ? p.series.value : ""
-                let prompt = p.series.dimension == .prompt ? p.series.value : ""
-                score.set([p.series.project, p.series.service, model, prompt, p.metric.rawValue], p.score)
+                let v = p.series.value
+                let d = p.series.dimension
+                score.set([p.series.project, p.series.service, d == .model ? v : "", d == .prompt ? v : "", d == .retriever ? v : "", p.metric.rawValue], p.score)
             }
             let counts = d.firingCounts()
             for p in projectsSeen.update(counts.keys) { firing.set([p], Double(counts[p] ?? 0)) }

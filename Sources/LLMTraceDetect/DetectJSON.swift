@@ -21,6 +21,7 @@ public enum DetectJSON {
             w.key("minute"); w.string(QueryValue.formatTime(p.minuteStartNanos))
             w.key("value"); w.double(p.value)
             if let l = p.level { w.key("usual"); w.double(l) }
+            if let v = p.version { w.key("version"); w.string(v) }
             w.key("score"); w.double(p.score)
             w.endObject()
         }
@@ -39,6 +40,7 @@ public enum DetectJSON {
         series(&w, a.series)
         w.key("metric"); w.string(a.metric.rawValue)
         w.key("summary"); w.string(a.summary)
+        if let v = a.version { w.key("version"); w.string(v) }
         w.key("starts_at"); w.string(QueryValue.formatTime(a.startsNanos))
         if let f = a.firedNanos { w.key("fired_at"); w.string(QueryValue.formatTime(f)) }
         if let r = a.resolvedNanos { w.key("resolved_at"); w.string(QueryValue.formatTime(r)) }

@@ -83,7 +83,7 @@ public final class DetectorService: @unchecked Sendable {
     // MARK: Running
 
     public func start() {
-        notifier.start()
+        startNotifier()
         let t = Thread { [self] in
             setCurrentThreadName("llmtrace-detect")
             run()
@@ -91,6 +91,10 @@ public final class DetectorService: @unchecked Sendable {
         thread = t
         t.start()
     }
+
+    /// Starts only the notifier's thread: for callers that drive time with `pump(now:)` (a
+    /// second consumer of the queue would race `pump` for the batches).
+    public func startNotifier() { notifier.start() }
 
     /// Stops the thread, scores nothing more, saves the state and lets the notifier try what it holds.
     public func stop() {

@@ -91,7 +91,7 @@ enum AlertsCommand {
             Terminal.print("no alerts")
         } else {
             let rows: [[String?]] = alerts.map { x in
-                let series = x["model"]?.string.map { "model=\($0)" } ?? x["prompt"]?.string.map { "prompt=\($0)" } ?? ""
+                let series = AlertsCommand.series(x)
                 let usual = x["usual"]?.double.map { " (usual \(num($0)))" } ?? ""
                 return [x["state"]?.string.map { $0 + (x["silenced"]?.bool == true ? " (silenced)" : "") }, x["id"]?.string,
                         x["project"]?.string, x["service"]?.string, series, x["metric"]?.string,
@@ -117,6 +117,14 @@ enum AlertsCommand {
     }
 
     static func num(_ d: Double) -> String { QueryValue.double(d).text }
+
+    /// "model=gpt-4o", "prompt=support (version v7)", "retriever=vector-search".
+    static func series(_ x: JSONValue) -> String {
+        for d in ["model", "prompt", "retriever"] {
+            if let v = x[d]?.string { return "\(d)=\(v)" + (x["version"]?.string.map { " (\($0))" } ?? "") }
+        }
+        return ""
+    }
 
     static func silence(_ endpoint: String, _ a: ParsedArguments) throws -> Int32 {
         if let id = a.value("unsilence") {
@@ -187,7 +195,7 @@ enum AnomaliesCommand {
             let list = doc["anomalies"]?.array ?? []
             if list.isEmpty { Terminal.print("no anomalies"); return 0 }
             let rows: [[String?]] = list.map { x in
-                let series = x["model"]?.string.map { "model=\($0)" } ?? x["prompt"]?.string.map { "prompt=\($0)" } ?? ""
+                let series = AlertsCommand.series(x)
                 return [x["minute"]?.string, x["project"]?.string, x["service"]?.string, series, x["metric"]?.string,
                         x["value"]?.double.map(AlertsCommand.num), x["usual"]?.double.map(AlertsCommand.num),
                         x["score"]?.double.map { String(format: "%.2f", $0) }]

@@ -99,7 +99,7 @@ import LLMTraceSupport
         // Metrics: the anomaly score and the firing alert, confined to the key's project.
         let scrape = c.handle(HTTPRequest(method: "GET", target: "/metrics", headers: [("authorization", "Bearer " + chat)], body: []))
         let metrics = String(decoding: scrape.body, as: UTF8.self)
-        #expect(metrics.contains(#"llmtrace_anomaly_score{project="chat",service="chat-api",model="a",prompt="",metric="p50_latency_ms"}"#), "\(metrics.prefix(3000))")
+        #expect(metrics.contains(#"llmtrace_anomaly_score{project="chat",service="chat-api",model="a",prompt="",retriever="",metric="p50_latency_ms"}"#), "\(metrics.prefix(3000))")
         #expect(metrics.contains(#"llmtrace_alerts_firing{project="chat"} "#))
         #expect(!metrics.contains(#"project="billing""#))
 

@@ -2,9 +2,10 @@ import LLMTraceModel
 
 /// One alert: an anomaly on one metric of one series that held long enough to fire.
 /// Lifecycle: `pending` (an anomaly scored at or over the threshold) → `firing` (the scores stayed
-/// at or over `resolveBelow` for `forMinutes` more minutes) → `resolved` (under `resolveBelow` for
-/// `resolveAfterMinutes` minutes in a row). A pending alert whose next score falls under
-/// `resolveBelow` is dropped without having fired.
+/// at or over `resolveBelow` for `forMinutes` more minutes) → `resolved` (the value back at least
+/// half way to its usual level, or a lasting shift adopted as the new normal, for
+/// `resolveAfterMinutes` minutes in a row: `AlertBook.isQuiet`). A pending alert whose next score
+/// falls under `resolveBelow` is dropped without having fired.
 public struct Alert: Sendable, Equatable {
     public enum State: String, Sendable {
         case pending, firing, resolved
@@ -24,6 +25,8 @@ public struct Alert: Sendable, Equatable {
     public var value: Double
     public var level: Double?
     public var lastValue: Double
+    /// For a prompt's series: the version most used in the minute the alert started.
+    public var version: String?
     /// Minutes in a row under `resolveBelow` while firing.
     public var quietMinutes = 0
     /// Whether a silence matched when it last changed state (notifications are not sent then).
@@ -33,7 +36,8 @@ public struct Alert: Sendable, Equatable {
     public var summary: String {
         let dir = level.map { value >= $0 ? "rose to" : "fell to" } ?? "is"
         let usual = level.map { " (usual \(Self.format($0)))" } ?? ""
-        return "\(metric.rawValue) of \(series.service) \(series.dimension.rawValue)=\(series.value) \(dir) \(Self.format(value))\(usual)"
+        let v = version.map { " (version \($0))" } ?? ""
+        return "\(metric.rawValue) of \(series.service) \(series.dimension.rawValue)=\(series.value)\(v) \(dir) \(Self.format(value))\(usual)"
     }
 
     static func format(_ v: Double) -> String {
@@ -67,7 +71,7 @@ public struct Silence: Sendable, Equatable {
     public var comment: String
     public var createdBy: String
 
-    public static let labels: Set<String> = ["service", "model", "prompt", "metric"]
+    public static let labels: Set<String> = ["service", "model", "prompt", "retriever", "metric"]
 
     public init(id: Int64 = 0, project: String, matchers: [String: String], startsNanos: Int64, endsNanos: Int64, comment: String = "", createdBy: String = "") {
         self.id = id

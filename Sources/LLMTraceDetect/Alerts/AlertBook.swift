@@ -10,9 +10,10 @@ public final class AlertBook {
         /// Minutes the scores must stay at or over `resolveBelow` after the first anomaly before
         /// the alert fires (0: it fires on the first anomaly).
         public var forMinutes = 1
-        /// Hysteresis: scores under this count towards resolving (and drop a pending alert).
+        /// Hysteresis: a pending alert whose score falls under this is dropped (and, for a series with
+        /// no usual level yet, a score under it counts towards resolving).
         public var resolveBelow = 0.3
-        /// Minutes in a row under `resolveBelow` that resolve a firing alert.
+        /// Minutes in a row of quiet (`isQuiet`) that resolve a firing alert.
         public var resolveAfterMinutes = 10
         /// Resolved alerts kept for `GET /api/alerts` (the newest).
         public var keepResolved = 1_000
@@ -64,7 +65,7 @@ public final class AlertBook {
                         transitions.append(Transition(alert: a, to: .firing))
                     }
                 case .firing:
-                    a.quietMinutes = p.score < settings.resolveBelow ? a.quietMinutes + 1 : 0
+                    a.quietMinutes = Self.isQuiet(a, p, resolveBelow: settings.resolveBelow) ? a.quietMinutes + 1 : 0
                     if a.quietMinutes >= settings.resolveAfterMinutes {
                         a.state = .resolved
                         a.resolvedNanos = now
@@ -78,7 +79,8 @@ public final class AlertBook {
                 changed[a.id] = a
             } else if p.score >= settings.threshold {
                 var a = Alert(id: Self.id(k, p.minuteStartNanos), series: p.series, metric: p.metric, state: .pending,
-                              startsNanos: p.minuteStartNanos, peakScore: p.score, value: p.value, level: p.level, lastValue: p.value)
+                              startsNanos: p.minuteStartNanos, peakScore: p.score, value: p.value, level: p.level, lastValue: p.value,
+                              version: p.version)
                 if settings.forMinutes == 0 {
                     a.state = .firing
                     a.firedNanos = now
@@ -90,6 +92,18 @@ public final class AlertBook {
             }
         }
         return (transitions, Array(changed.values))
+    }
+
+    /// Whether a point counts towards resolving a firing alert: the value came back at least half
+    /// way to the level it left, or the detector's own level has moved to within half the change
+    /// of the value (a lasting shift has become the new normal, about two and a half hours after
+    /// a step). Without a level to compare with, a score under `resolveBelow`.
+    static func isQuiet(_ a: Alert, _ p: SeriesMonitor.Point, resolveBelow: Double) -> Bool {
+        guard let before = a.level, a.value != before else { return p.score < resolveBelow }
+        let change = abs(a.value - before)
+        if abs(p.value - before) < 0.5 * change { return true }
+        if let now = p.level, abs(p.value - now) < 0.5 * change, abs(now - before) >= 0.5 * change { return true }
+        return false
     }
 
     private func keep(_ a: Alert) {

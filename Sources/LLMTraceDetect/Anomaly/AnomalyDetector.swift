@@ -81,10 +81,16 @@ public struct AnomalyDetector: Sendable {
         var values = history.values
         let median = Self.median(&values)
         level = median
-        for i in values.indices { values[i] = abs(values[i] - median) }
+        var absSum = 0.0
+        for i in values.indices { values[i] = abs(values[i] - median); absSum += values[i] }
         let mad = Self.median(&values)
-        // A floor on the yardstick: a perfectly flat history must not make every wobble infinite.
-        let scale = max(1.4826 * mad, 1e-3 * max(abs(median), 1e-9), 1e-12)
+        // The mean absolute deviation (× √(π/2), σ for normal data) stands in for the MAD when more
+        // than half the history sits on one value (an error rate that is mostly 0): the MAD is 0 there
+        // and every single error would look infinitely unusual. A floor on the yardstick: a
+        // perfectly flat history must not make every wobble infinite either.
+        let meanDeviation = absSum / Double(values.count)
+        let spread = mad > 0 ? 1.4826 * mad : 1.2533 * meanDeviation
+        let scale = max(spread, 1e-3 * max(abs(median), 1e-9), 1e-12)
         let z = abs(value - median) / scale
         return 1 - exp(-z / configuration.zScale)
     }

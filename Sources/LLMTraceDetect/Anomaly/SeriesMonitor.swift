@@ -1,21 +1,24 @@
 import LLMTraceModel
 
 /// Turns spans into per-series one-minute points and scores every point with its own
-/// `AnomalyDetector`. A series is (project, service, model) or (project, service, prompt name and
-/// version); a point is one metric of one minute. Time is injected (`advance(to:)`), so tests
+/// `AnomalyDetector`. A series is (project, service, model), (project, service, prompt name) or,
+/// for retrieval spans, (project, service, retriever = span name); a point is one metric of one
+/// minute. A prompt's series spans its versions, so a new version that changes cost or length
+/// shows as a change of the series (each point names the minute's most used version); a series
+/// per version would start without history at every release and see nothing. Time is injected (`advance(to:)`), so tests
 /// drive hours in milliseconds; a minute is closed once `now` is `lateness` past its end (spans
 /// arriving later than that for it are dropped and counted), and closed minutes are scored in
 /// order, empty ones included (0 calls). Not thread-safe: its owner serialises its calls.
 public final class SeriesMonitor {
     public enum Dimension: String, Sendable, CaseIterable {
-        case model, prompt
+        case model, prompt, retriever
     }
 
     public struct SeriesKey: Hashable, Sendable, CustomStringConvertible {
         public var project: String
         public var service: String
         public var dimension: Dimension
-        /// The model, or the prompt as `name@version` (`name` when it has no version).
+        /// The model, the prompt's name, or the retrieval span's name.
         public var value: String
         public init(project: String, service: String, dimension: Dimension, value: String) {
             self.project = project
@@ -31,6 +34,11 @@ public final class SeriesMonitor {
         case ttftP95 = "ttft_p95_ms", inputTokensPerCall = "input_tokens_per_call"
         case outputTokensPerCall = "output_tokens_per_call", costPerCall = "cost_per_call", costPerMinute = "cost_per_minute"
         case evalFailureRate = "eval_failure_rate"
+        /// Mean relevance score of the documents retrieved in the minute.
+        case retrievalScore = "retrieval_score_mean"
+        /// Share of the minute's prompt word pairs the series has not seen in the last 12 to 24
+        /// hours: a new topic, template or language.
+        case promptNovelty = "prompt_novelty"
     }
 
     /// One scored value: `metric` of `series` over the minute starting at `minuteStartNanos`;
@@ -42,6 +50,8 @@ public final class SeriesMonitor {
         public var value: Double
         public var score: Double
         public var level: Double?
+        /// For a prompt's series: the minute's most used version.
+        public var version: String?
     }
 
     /// What the evaluators made of a span, for the failure-rate metric.
@@ -65,6 +75,11 @@ public final class SeriesMonitor {
         var ttftMs: [Double] = []
         var inputTokens = 0.0, outputTokens = 0.0, cost = 0.0, costCalls = 0
         var evaluated = 0, evalFailed = 0
+        var docScoreSum = 0.0, docScores = 0
+        var promptPairs = 0, novelPairs = 0
+        /// The minute's prompt word pairs, added to the series' sketch when the minute closes.
+        var pairHashes: [UInt32] = []
+        var versions: [String: Int] = [:]
     }
     private struct Series {
         var detectors: [Metric: AnomalyDetector] = [:]
@@ -72,6 +87,11 @@ public final class SeriesMonitor {
         var open: [Int64: Bucket] = [:]
         /// The first minute not yet scored.
         var next: Int64
+        /// Prompt word pairs seen lately (only for series whose spans carry prompts).
+        var seen: PairSketch? = nil
+        /// Prompt novelty is not reported before this minute: the sketch is not saved, so after a
+        /// restart it relearns for an hour instead of calling every prompt new.
+        var noveltyFrom: Int64 = .min
     }
     private var series: [SeriesKey: Series] = [:]
     private let configuration: AnomalyDetector.Configuration
@@ -93,8 +113,10 @@ public final class SeriesMonitor {
                 add(s, SeriesKey(project: s.project, service: s.service, dimension: .model, value: model), e)
             }
             if let prompt = s.promptName {
-                let v = s.promptVersion.map { "\(prompt)@\($0)" } ?? prompt
-                add(s, SeriesKey(project: s.project, service: s.service, dimension: .prompt, value: v), e)
+                add(s, SeriesKey(project: s.project, service: s.service, dimension: .prompt, value: prompt), e)
+            }
+            if s.kind == .retrieval {
+                add(s, SeriesKey(project: s.project, service: s.service, dimension: .retriever, value: s.name), e)
             }
         }
     }
@@ -118,6 +140,19 @@ public final class SeriesMonitor {
         b.outputTokens += Double(s.outputTokens ?? 0)
         if let c = s.costUSD { b.cost += c; b.costCalls += 1 }
         if let e, e.evaluated { b.evaluated += 1; if e.failed { b.evalFailed += 1 } }
+        for d in s.documents { if let sc = d.score, sc.isFinite { b.docScoreSum += sc; b.docScores += 1 } }
+        if key.dimension == .prompt, let v = s.promptVersion { b.versions[v, default: 0] += 1 }
+        if key.dimension != .retriever {
+            for m in s.inputMessages where m.role == "user" {
+                if state.seen == nil { state.seen = PairSketch() }
+                Groundedness.pairs(m.content) { h in
+                    let x = UInt32(truncatingIfNeeded: h ^ h >> 32)
+                    b.promptPairs += 1
+                    if !state.seen!.contains(x) { b.novelPairs += 1 }
+                    b.pairHashes.append(x)
+                }
+            }
+        }
         state.open[minute] = b
         series[key] = state
     }
@@ -131,11 +166,17 @@ public final class SeriesMonitor {
             while state.next < closedBefore {
                 let minute = state.next
                 let b = state.open.removeValue(forKey: minute) ?? Bucket()
-                for (metric, value) in Self.values(b) {
+                let version = b.versions.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+                for (metric, value) in Self.values(b) where metric != .promptNovelty || minute >= state.noveltyFrom {
                     var d = state.detectors[metric] ?? AnomalyDetector(configuration)
                     let score = d.update(value)
                     state.detectors[metric] = d
-                    out.append(Point(series: key, metric: metric, minuteStartNanos: minute * resolutionNanos, value: value, score: score, level: d.level))
+                    out.append(Point(series: key, metric: metric, minuteStartNanos: minute * resolutionNanos, value: value, score: score,
+                                     level: d.level, version: version))
+                }
+                if state.seen != nil {
+                    for h in b.pairHashes { state.seen!.insert(h) }
+                    state.seen!.tick(minute: minute)
                 }
                 state.next += 1
             }
@@ -163,7 +204,36 @@ public final class SeriesMonitor {
         out.append((.outputTokensPerCall, b.outputTokens / Double(b.calls)))
         if b.costCalls > 0 { out.append((.costPerCall, b.cost / Double(b.costCalls))) }
         if b.evaluated > 0 { out.append((.evalFailureRate, Double(b.evalFailed) / Double(b.evaluated))) }
+        if b.docScores > 0 { out.append((.retrievalScore, b.docScoreSum / Double(b.docScores))) }
+        if b.promptPairs > 0 { out.append((.promptNovelty, Double(b.novelPairs) / Double(b.promptPairs))) }
         return out
+    }
+
+    /// Word pairs seen lately: two generations of a 2^17-bit map; every 12 hours the older one is
+    /// dropped, so a pair counts as seen for 12 to 24 hours after it last occurred. 32 KB a series.
+    struct PairSketch {
+        static let bits = 1 << 17
+        static let generationMinutes: Int64 = 720
+        var current = [UInt64](repeating: 0, count: bits / 64)
+        var previous = [UInt64](repeating: 0, count: bits / 64)
+        var generationStart: Int64?
+
+        func contains(_ h: UInt32) -> Bool {
+            let i = Int(h) & (Self.bits - 1)
+            return (current[i >> 6] | previous[i >> 6]) & (1 << UInt64(i & 63)) != 0
+        }
+        mutating func insert(_ h: UInt32) {
+            let i = Int(h) & (Self.bits - 1)
+            current[i >> 6] |= 1 << UInt64(i & 63)
+        }
+        mutating func tick(minute: Int64) {
+            guard let start = generationStart else { generationStart = minute; return }
+            if minute - start >= Self.generationMinutes {
+                swap(&current, &previous)
+                for k in current.indices { current[k] = 0 }
+                generationStart = minute
+            }
+        }
     }
 
     // MARK: State
@@ -190,6 +260,7 @@ public final class SeriesMonitor {
         let resume = SpecialFunctions.floorDiv(now, resolutionNanos) + 1
         for s in saved where series.count < maxSeries {
             var state = Series(next: max(s.next, resume))
+            state.noveltyFrom = state.next + 60
             for (m, bytes) in s.detectors {
                 if let d = AnomalyDetector(state: bytes, configuration: configuration) { state.detectors[m] = d } else { unreadable += 1 }
             }

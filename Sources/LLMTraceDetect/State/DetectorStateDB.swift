@@ -12,7 +12,7 @@ import LLMTraceStore
 ///                                     -- AnomalyDetector.encodedState()
 ///     alerts(id TEXT PRIMARY KEY, project, service, dimension, value, metric, state,
 ///            starts_ns, fired_ns, resolved_ns, peak_score, first_value, level, last_value,
-///            quiet_minutes, silenced)
+///            quiet_minutes, silenced, version)
 ///     silences(id INTEGER PRIMARY KEY, project, matchers TEXT (a JSON object), starts_ns,
 ///              ends_ns, comment, created_by)
 public final class DetectorStateDB: @unchecked Sendable {
@@ -27,7 +27,7 @@ public final class DetectorStateDB: @unchecked Sendable {
             CREATE TABLE IF NOT EXISTS alerts(id TEXT PRIMARY KEY, project TEXT NOT NULL, service TEXT NOT NULL, dimension TEXT NOT NULL,
                 value TEXT NOT NULL, metric TEXT NOT NULL, state TEXT NOT NULL, starts_ns INTEGER NOT NULL, fired_ns INTEGER,
                 resolved_ns INTEGER, peak_score REAL NOT NULL, first_value REAL NOT NULL, level REAL, last_value REAL NOT NULL,
-                quiet_minutes INTEGER NOT NULL, silenced INTEGER NOT NULL);
+                quiet_minutes INTEGER NOT NULL, silenced INTEGER NOT NULL, version TEXT);
             CREATE INDEX IF NOT EXISTS alerts_by_start ON alerts(starts_ns);
             CREATE TABLE IF NOT EXISTS silences(id INTEGER PRIMARY KEY, project TEXT NOT NULL, matchers TEXT NOT NULL,
                 starts_ns INTEGER NOT NULL, ends_ns INTEGER NOT NULL, comment TEXT NOT NULL, created_by TEXT NOT NULL);
@@ -80,7 +80,7 @@ public final class DetectorStateDB: @unchecked Sendable {
         try db.transaction {
             let st = try db.prepare("""
                 INSERT OR REPLACE INTO alerts(id, project, service, dimension, value, metric, state, starts_ns, fired_ns, resolved_ns,
-                    peak_score, first_value, level, last_value, quiet_minutes, silenced) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                    peak_score, first_value, level, last_value, quiet_minutes, silenced, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """)
             for a in alerts {
                 st.reset()
@@ -90,7 +90,9 @@ public final class DetectorStateDB: @unchecked Sendable {
                 if let r = a.resolvedNanos { st.bind(10, r) } else { st.bindNull(10) }
                 st.bind(11, a.peakScore).bind(12, a.value)
                 if let l = a.level { st.bind(13, l) } else { st.bindNull(13) }
-                try st.bind(14, a.lastValue).bind(15, a.quietMinutes).bind(16, a.silenced ? 1 : 0).run()
+                st.bind(14, a.lastValue).bind(15, a.quietMinutes).bind(16, a.silenced ? 1 : 0)
+                if let v = a.version { st.bind(17, v) } else { st.bindNull(17) }
+                try st.run()
             }
         }
     }
@@ -99,7 +101,7 @@ public final class DetectorStateDB: @unchecked Sendable {
     public func loadAlerts(resolvedLimit: Int = 1_000) throws -> [Alert] {
         let st = try db.prepare("""
             SELECT id, project, service, dimension, value, metric, state, starts_ns, fired_ns, resolved_ns, peak_score, first_value, level,
-                   last_value, quiet_minutes, silenced FROM alerts
+                   last_value, quiet_minutes, silenced, version FROM alerts
             WHERE state != 'resolved' OR id IN (SELECT id FROM alerts WHERE state = 'resolved' AND fired_ns IS NOT NULL ORDER BY starts_ns DESC LIMIT ?)
             """)
         st.bind(1, resolvedLimit)
@@ -113,6 +115,7 @@ public final class DetectorStateDB: @unchecked Sendable {
                           level: st.isNull(12) ? nil : st.double(12), lastValue: st.double(13))
             a.quietMinutes = Int(st.int(14))
             a.silenced = st.int(15) != 0
+            a.version = st.isNull(16) ? nil : st.text(16)
             out.append(a)
         }
         return out
