@@ -19,7 +19,12 @@ public final class DetectorService: @unchecked Sendable {
         public var alerts = AlertBook.Settings()
         public var notifier = Notifier.Settings()
         public var anomaly = AnomalyDetector.Configuration()
-        public var queueCapacity = 200_000
+        public var queueCapacity = 50_000
+        /// CPU the evaluators may use, as a share of one core (0.03: 30 ms a second). When spans
+        /// arrive faster than that pays for, the evaluators look at a sample of whole traces (by
+        /// trace id) and the failure rates come from the sample; at ordinary rates every span is
+        /// evaluated. 0 switches the budget off (every span, whatever it costs).
+        public var evaluatorCPUShare = 0.03
         public var maxSeries = 5_000
         /// Anomalies (points at or over the threshold) kept for `GET /api/anomalies`.
         public var keepAnomalies = 10_000
@@ -31,6 +36,8 @@ public final class DetectorService: @unchecked Sendable {
         public var spans = 0, evaluated = 0, evalFlagged = 0, scoresStored = 0, scoreWriteFailures = 0
         public var droppedSpans = 0, lateSpans = 0, droppedSeriesSpans = 0, series = 0
         public var notifications = Notifier.Stats()
+        /// The share of traces the evaluators currently look at (1: all).
+        public var evalSampleRatio = 1.0
         public var stateSaveFailures = 0
     }
 
@@ -51,6 +58,14 @@ public final class DetectorService: @unchecked Sendable {
     private var lastSave: Int64 = .min / 2
     private var lastRefresh: Int64 = .min / 2
     private var _stats = Stats()
+    // The evaluators' budget (`evaluatorCPUShare`), touched only by the consuming thread.
+    private var sampleRatio = 1.0
+    private var windowStart = monotonicNanos()
+    private var windowSpans = 0
+    private var windowEvalNanos: Int64 = 0
+    private var windowEvaluated = 0
+    private var costPerSpanNanos = 0.0
+    private var droppedSeen = 0
     private var stopping = false
     private var thread: Thread?
     private var finished = false
@@ -133,21 +148,60 @@ public final class DetectorService: @unchecked Sendable {
         outcomes.reserveCapacity(batch.count)
         var scores: [Score] = []
         var flagged = 0, evaluated = 0
+        let threshold = sampleRatio >= 1 ? UInt64.max : UInt64(sampleRatio * Double(UInt64.max >> 11)) << 11
+        let t0 = threadCPUNanos()
         for s in batch {
+            // Whole traces in or out of the sample: the same hash of the trace id decides for all its spans.
+            if threshold != .max && (s.traceID.hi ^ s.traceID.lo) &* 0x9E37_79B9_7F4A_7C15 > threshold {
+                outcomes.append(SeriesMonitor.EvalOutcome(evaluated: false, failed: false))
+                continue
+            }
             let e = evaluators.evaluate(s, now: now)
             outcomes.append(SeriesMonitor.EvalOutcome(evaluated: e.evaluated, failed: e.failed))
             if e.evaluated { evaluated += 1 }
             if e.failed { flagged += 1 }
             scores += e.scores
         }
+        budget(spans: batch.count, evaluated: batch.count - outcomes.lazy.filter { !$0.evaluated }.count, nanos: threadCPUNanos() - t0)
+        let dropped = queue.droppedSpans
         lock.withLock {
+            if dropped > droppedSeen {
+                // Batches were dropped (the queue was full): this minute's and the previous one's
+                // call counts are short, and are not scored (ratios and per-call figures still are).
+                droppedSeen = dropped
+                monitor.markIncomplete(around: now)
+            }
             monitor.add(batch, evaluations: outcomes)
             pendingScores += scores
             _stats.spans += batch.count
             _stats.evaluated += evaluated
             _stats.evalFlagged += flagged
+            _stats.evalSampleRatio = sampleRatio
             if pendingScores.count >= 2_000 { flushScores() }
         }
+    }
+
+    /// Adjusts the evaluators' sample once a second so they use about `evaluatorCPUShare` of a core.
+    private func budget(spans: Int, evaluated: Int, nanos: Int64) {
+        guard settings.evaluatorCPUShare > 0 else { return }
+        windowSpans += spans
+        windowEvaluated += evaluated
+        windowEvalNanos += nanos
+        let elapsed = monotonicNanos() - windowStart
+        guard elapsed >= 1_000_000_000 else { return }
+        if windowEvaluated > 0 {
+            let cost = Double(windowEvalNanos) / Double(windowEvaluated)
+            costPerSpanNanos = costPerSpanNanos == 0 ? cost : 0.7 * costPerSpanNanos + 0.3 * cost
+        }
+        let arriving = Double(windowSpans) / (Double(elapsed) / 1e9)
+        if costPerSpanNanos > 0 && arriving > 0 {
+            let affordable = settings.evaluatorCPUShare * 1e9 / costPerSpanNanos
+            sampleRatio = min(1, max(0.001, affordable / arriving))
+        }
+        windowStart = monotonicNanos()
+        windowSpans = 0
+        windowEvaluated = 0
+        windowEvalNanos = 0
     }
 
     /// Under the lock.

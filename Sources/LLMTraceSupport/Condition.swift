@@ -56,6 +56,14 @@ public func monotonicNanos() -> Int64 {
     return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
+/// CPU time the calling thread has used, in nanoseconds (what a budget of CPU should count: wall
+/// time would also count the time the thread sat preempted on a busy machine).
+public func threadCPUNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
 /// Wall-clock nanoseconds since the Unix epoch.
 @inline(__always)
 public func wallNanos() -> Int64 {

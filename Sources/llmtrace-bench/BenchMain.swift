@@ -20,6 +20,7 @@ struct BenchMain {
                             [--gzip] [--server-pid PID] [--server-arg ARG]...
       llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse]
       llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
+      llmtrace-bench detect [--spans 200000] [--rounds 5] [--drift-spans 1000000 [--dir DIR --keep]]
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
@@ -46,6 +47,10 @@ struct BenchMain {
               Anomaly Benchmark series in NAB_DIR/data, writes NAB-format results to --out and scores
               them with NAB's scorer (default NAB_DIR/../../tools/nab_score.py) at the server's
               alarm threshold. Last line: JSON with threshold and the three profile scores.
+      detect  What the detectors cost per span on one thread: the per-series minutes and the online
+              evaluators over the synthetic workload; with --drift-spans, a drift report (first hour
+              against the second) over a sealed store of that many spans. Last line: JSON with
+              monitor_ns_per_span, evaluators_ns_per_span and drift_report_ms.
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
@@ -80,6 +85,7 @@ struct BenchMain {
             case "ingest": try IngestBench.run(args)
             case "query": try QueryBench.run(args)
             case "metrics": try MetricsBench.run(args)
+            case "detect": try DetectBench.run(args)
             default: throw UsageError("unknown command '\(cmd)'; see llmtrace-bench --help")
             }
         } catch let e as UsageError {

@@ -70,7 +70,8 @@ enum IngestBench {
         var bodies: [[(bytes: [UInt8], offsets: [Int])]] = []
         var rawBytes = 0
         for c in 0..<connections {
-            var gen = SyntheticWorkload(seed: 1000 + UInt64(c))
+            // Stamped from now, so the detectors see current minutes (as they do in production).
+            var gen = SyntheticWorkload(seed: 1000 + UInt64(c), startNanos: wallNanos())
             var mine: [(bytes: [UInt8], offsets: [Int])] = []
             for _ in 0..<bodiesPerConnection {
                 var spans = gen.nextBatch(count: batch)
