@@ -119,7 +119,7 @@ def main():
             ("FROM traces ORDER BY cost_usd DESC LIMIT 5", lambda o: o.splitlines()[0].split() == ["name", "service", "spans", "cost_usd"]
              and not re.search(r"\de-\d", o)),
             ("tracectl drift --baseline 1h..30m", lambda o: ("drifted" in o and "rank" in o.splitlines()[0]) or "nothing to compare" in o),
-            ("source = 'eval' GROUP BY name", lambda o: o.splitlines()[0].split()[:2] == ["name", "count()"] and "rows" in o.splitlines()[-1]),
+            ("source = 'eval' GROUP BY name", lambda o: o.splitlines()[0].split()[:2] == ["name", "count()"] and " row" in o.splitlines()[-1]),
             ("tracectl alerts", lambda o: "no alerts" in o or o.splitlines()[0].split()[:2] == ["state", "id"]),
             ("/metrics | grep", lambda o: re.search(r"^llmtrace_spans_total\{.*\} \d+", o, re.M) is not None),
             ("kill %1; wait", lambda o: True),
