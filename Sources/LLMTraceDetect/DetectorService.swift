@@ -42,7 +42,7 @@ public final class DetectorService: @unchecked Sendable {
     }
 
     public let settings: Settings
-    public let queue: SpanQueue
+    public let queue: DigestQueue
     private let lock = Condition()
     private let monitor: SeriesMonitor
     private let book: AlertBook
@@ -92,7 +92,7 @@ public final class DetectorService: @unchecked Sendable {
         } else {
             state = nil
         }
-        queue = fanout.subscribe(capacity: settings.queueCapacity)
+        queue = DigestQueue(fanout: fanout, capacity: settings.queueCapacity)
     }
 
     // MARK: Running
@@ -142,27 +142,27 @@ public final class DetectorService: @unchecked Sendable {
         return lock.withLock { tick(now: now) }
     }
 
-    private func process(_ batch: [Span]) {
+    private func process(_ batch: [SpanDigest]) {
         let now = clock()
         var outcomes: [SeriesMonitor.EvalOutcome] = []
         outcomes.reserveCapacity(batch.count)
         var scores: [Score] = []
-        var flagged = 0, evaluated = 0
-        let threshold = sampleRatio >= 1 ? UInt64.max : UInt64(sampleRatio * Double(UInt64.max >> 11)) << 11
+        var flagged = 0, evaluated = 0, kept = 0
         let t0 = threadCPUNanos()
-        for s in batch {
-            // Whole traces in or out of the sample: the same hash of the trace id decides for all its spans.
-            if threshold != .max && (s.traceID.hi ^ s.traceID.lo) &* 0x9E37_79B9_7F4A_7C15 > threshold {
+        for d in batch {
+            // Only the spans of the sample's traces come whole (`DigestQueue.setSampleRatio`).
+            guard let s = d.full else {
                 outcomes.append(SeriesMonitor.EvalOutcome(evaluated: false, failed: false))
                 continue
             }
+            kept += 1
             let e = evaluators.evaluate(s, now: now)
             outcomes.append(SeriesMonitor.EvalOutcome(evaluated: e.evaluated, failed: e.failed))
             if e.evaluated { evaluated += 1 }
             if e.failed { flagged += 1 }
             scores += e.scores
         }
-        budget(spans: batch.count, evaluated: batch.count - outcomes.lazy.filter { !$0.evaluated }.count, nanos: threadCPUNanos() - t0)
+        budget(spans: batch.count, evaluated: kept, nanos: threadCPUNanos() - t0)
         let dropped = queue.droppedSpans
         lock.withLock {
             if dropped > droppedSeen {
@@ -171,7 +171,7 @@ public final class DetectorService: @unchecked Sendable {
                 droppedSeen = dropped
                 monitor.markIncomplete(around: now)
             }
-            monitor.add(batch, evaluations: outcomes)
+            monitor.add(digests: batch, evaluations: outcomes)
             pendingScores += scores
             _stats.spans += batch.count
             _stats.evaluated += evaluated
@@ -197,6 +197,7 @@ public final class DetectorService: @unchecked Sendable {
         if costPerSpanNanos > 0 && arriving > 0 {
             let affordable = settings.evaluatorCPUShare * 1e9 / costPerSpanNanos
             sampleRatio = min(1, max(0.001, affordable / arriving))
+            queue.setSampleRatio(sampleRatio)
         }
         windowStart = monotonicNanos()
         windowSpans = 0

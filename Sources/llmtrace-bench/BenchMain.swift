@@ -14,7 +14,7 @@ struct BenchMain {
       llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression lz4|zlib:N|none] [--dir DIR] [--keep]
       llmtrace-bench json  [--spans N]
       llmtrace-bench codec [--spans 200000] [--rounds 7]
-      llmtrace-bench nab   --data NAB_DIR [--out DIR] [--scorer nab_score.py] [--labels combined_windows.json]
+      llmtrace-bench nab   --data NAB_DIR [--out DIR] [--scorer nab_score.py] [--labels combined_windows.json] [--set quiet=150,short=6]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
                             [--gzip] [--server-pid PID] [--server-arg ARG]...

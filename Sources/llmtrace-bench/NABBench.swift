@@ -9,7 +9,7 @@ import LLMTraceStore
 /// at the server's one alarm threshold.
 enum NABBench {
     static func run(_ argv: [String]) throws {
-        let a = try ArgumentParser.parse(argv, options: ["data", "out", "scorer", "labels"], flags: ["help"])
+        let a = try ArgumentParser.parse(argv, options: ["data", "out", "scorer", "labels", "set"], flags: ["help"])
         if a.has("help") { Terminal.print(BenchMain.usage); return }
         guard let root = a.value("data") else { throw UsageError("--data DIR is required (the NAB folder with data/ and labels/)") }
         let out = a.value("out") ?? (NSTemporaryDirectory() + "llmtrace-nab-\(getpid())")
@@ -22,11 +22,28 @@ enum NABBench {
         let files = (fm.enumerator(atPath: root + "/data")?.compactMap { $0 as? String } ?? [])
             .filter { $0.hasSuffix(".csv") }.sorted()
         guard !files.isEmpty else { throw UsageError("\(root)/data holds no .csv series") }
+        // --set name=value,... tries another configuration (to explore; the server runs the defaults).
+        var config = AnomalyDetector.Configuration()
+        for item in (a.value("set") ?? "").split(separator: ",") where !item.isEmpty {
+            let kv = item.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, let v = Double(kv[1]) else { throw UsageError("--set takes name=value pairs, got '\(item)'") }
+            switch kv[0] {
+            case "history": config.historyLength = Int(v)
+            case "short": config.shortWindow = Int(v)
+            case "long": config.longWindow = Int(v)
+            case "warmup": config.warmUp = Int(v)
+            case "quiet": config.quietRows = Int(v)
+            case "zscale": config.zScale = v
+            case "tail": config.tailAtThreshold = v
+            default: throw UsageError("--set: unknown parameter '\(kv[0])' (history, short, long, warmup, quiet, zscale, tail)")
+            }
+        }
+        if config != AnomalyDetector.Configuration() { Terminal.error("configuration: \(config) (not the server's defaults)") }
         let t0 = monotonicNanos()
         var rows = 0
         for rel in files {
             let text = try String(contentsOfFile: root + "/data/" + rel, encoding: .utf8)
-            var detector = AnomalyDetector()
+            var detector = AnomalyDetector(config)
             // "\r\n" is one Character in Swift: splitting on "\n" alone left CRLF files whole.
             var lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
             guard let header = lines.first, header.hasPrefix("timestamp,") else { throw UsageError("\(rel): expected a 'timestamp,value' header") }

@@ -145,9 +145,14 @@ public final class SeriesMonitor {
     /// Adds model calls (spans that name a model) to their model's series, and spans that name a
     /// prompt to their prompt's series.
     public func add(_ spans: [Span], evaluations: [EvalOutcome]? = nil) {
-        for (i, s) in spans.enumerated() {
+        add(digests: spans.map { SpanDigest($0, keep: true) }, evaluations: evaluations)
+    }
+
+    /// The same from digests: prompt novelty counts the digests that carry their whole span.
+    public func add(digests: [SpanDigest], evaluations: [EvalOutcome]? = nil) {
+        for (i, s) in digests.enumerated() {
             let e = evaluations?[i]
-            if let model = s.responseModel ?? s.requestModel {
+            if let model = s.model {
                 add(s, SeriesKey(project: s.project, service: s.service, dimension: .model, value: model), e)
             }
             if let prompt = s.promptName {
@@ -159,7 +164,7 @@ public final class SeriesMonitor {
         }
     }
 
-    private func add(_ s: Span, _ key: SeriesKey, _ e: EvalOutcome?) {
+    private func add(_ s: SpanDigest, _ key: SeriesKey, _ e: EvalOutcome?) {
         let minute = SpecialFunctions.floorDiv(s.startNanos, resolutionNanos)
         if let c = closedBefore {
             if minute > c + maxAheadMinutes { futureSpans += 1; return }
@@ -184,16 +189,17 @@ public final class SeriesMonitor {
         b.calls += 1
         if s.status == .error { b.errors += 1 }
         b.latenciesMs.add(Double(s.durationNanos) / 1e6)
-        if let t = s.timeToFirstTokenNanos { b.ttftMs.add(Double(t) / 1e6) }
+        if let t = s.ttftNanos { b.ttftMs.add(Double(t) / 1e6) }
         b.inputTokens += Double(s.inputTokens ?? 0)
         b.outputTokens += Double(s.outputTokens ?? 0)
         if let c = s.costUSD { b.cost += c; b.costCalls += 1 }
         if let e, e.evaluated { b.evaluated += 1; if e.failed { b.evalFailed += 1 } }
-        for d in s.documents { if let sc = d.score, sc.isFinite { b.docScoreSum += sc; b.docScores += 1 } }
+        b.docScoreSum += s.docScoreSum
+        b.docScores += s.docScores
         if key.dimension == .prompt, let v = s.promptVersion { b.versions[v, default: 0] += 1 }
-        if key.dimension != .retriever, b.promptSpans < Self.noveltyPrompts, s.inputMessages.contains(where: { $0.role == "user" }) {
+        if key.dimension != .retriever, b.promptSpans < Self.noveltyPrompts, let full = s.full, full.inputMessages.contains(where: { $0.role == "user" }) {
             b.promptSpans += 1
-            for m in s.inputMessages where m.role == "user" {
+            for m in full.inputMessages where m.role == "user" {
                 if state.seen == nil { state.seen = PairSketch() }
                 let seen = state.seen!
                 Groundedness.pairs(m.content) { h in
