@@ -1,6 +1,8 @@
+import Dispatch
 import LLMTraceModel
 import LLMTraceQuery
 import LLMTraceStore
+import LLMTraceSupport
 
 /// What `GET /api/drift` and `tracectl drift` take, parsed one way:
 /// - `current`: a duration (`1h`, the default: the last hour) or `FROM..TO`, each end an RFC 3339
@@ -67,9 +69,14 @@ public struct DriftRequest: Sendable {
 
     /// Runs the report over `store` for `project` (every project with nil).
     public func run(_ store: Store, project: String?, thresholds: DriftReport.Thresholds = .init()) throws -> DriftReport {
+        // The two windows are read at once, one per core.
         let reader = DriftReader()
-        let b = try reader.collect(store, project: project, window: baseline, by: by)
-        let c = try reader.collect(store, project: project, window: current, by: by)
+        let windows = [baseline, current]
+        let results = ResultBox(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            results.set(i, Result { try reader.collect(store, project: project, window: windows[i], by: by) })
+        }
+        let b = try results.get(0), c = try results.get(1)
         return DriftReport(baseline: b, current: c, thresholds: thresholds)
     }
 }
@@ -139,4 +146,13 @@ extension DriftReport {
 
     /// JSON has no infinity: a constant baseline's normalised distance is reported as 1e308.
     static func finite(_ x: Double) -> Double { x.isFinite ? x : (x > 0 ? 1e308 : -1e308) }
+}
+
+/// Results written by concurrent workers, each to its own slot.
+final class ResultBox: @unchecked Sendable {
+    private let lock = Condition()
+    private var slots: [Result<DriftSample, Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<DriftSample, Error>) { lock.withLock { slots[i] = r } }
+    func get(_ i: Int) throws -> DriftSample { try lock.withLock { slots[i]! }.get() }
 }

@@ -4,8 +4,8 @@ import LLMTraceModel
 /// Jensen-Shannon distance (log base 2) between the two distributions of word n-grams, and the
 /// share of the current window's n-grams never seen in the baseline (a new topic, a new template,
 /// a language switch). N-grams are words and word pairs; a word is a run of letters or digits,
-/// lower-cased; each n-gram is kept as its stable 64-bit `TextHash` (two n-grams sharing a hash,
-/// ~n²/2^65, count as one).
+/// lower-cased; each n-gram is kept as a 64-bit hash (two n-grams sharing a hash, ~n²/2^65,
+/// count as one).
 public struct TextDrift: Sendable, Equatable {
     /// N-gram occurrences in each window.
     public var baselineNGrams: Int
@@ -28,21 +28,53 @@ public struct TextDrift: Sendable, Equatable {
         jensenShannon = Divergence.jensenShannon(keys.map { b[$0] ?? 0 }, keys.map { c[$0] ?? 0 })
     }
 
-    /// Counts of word and word-pair hashes over `texts`.
+    /// Counts of word and word-pair hashes over `texts`: a word is hashed (FNV-1a, 64 bits) over
+    /// its lower-cased UTF-8 bytes, a pair by mixing its two words' hashes, so no string is built
+    /// per n-gram.
     static func counts<S: Sequence>(_ texts: S) -> [UInt64: Int] where S.Element == String {
         var out: [UInt64: Int] = [:]
         for text in texts {
-            var previous: String?
-            for word in words(text) {
-                out[UInt64(bitPattern: TextHash.hash(word)), default: 0] += 1
-                if let p = previous { out[UInt64(bitPattern: TextHash.hash(p + " " + word)), default: 0] += 1 }
-                previous = word
+            var previous: UInt64?
+            func word(_ h: UInt64) {
+                out[h, default: 0] += 1
+                if let p = previous { out[pair(p, h), default: 0] += 1 }
+                previous = h
+            }
+            if text.utf8.allSatisfy({ $0 < 0x80 }) {
+                // ASCII: words cut and hashed byte by byte.
+                var h = fnvBasis, inWord = false
+                for b in text.utf8 {
+                    if (b | 0x20) &- 0x61 < 26 || b &- 0x30 < 10 {
+                        h = (h ^ UInt64(b &- 0x41 < 26 ? b | 0x20 : b)) &* fnvPrime
+                        inWord = true
+                    } else if inWord {
+                        word(h)
+                        h = fnvBasis
+                        inWord = false
+                    }
+                }
+                if inWord { word(h) }
+            } else {
+                for w in words(text) {
+                    var h = fnvBasis
+                    for b in w.utf8 { h = (h ^ UInt64(b)) &* fnvPrime }
+                    word(h)
+                }
             }
         }
         return out
     }
 
-    /// Runs of letters or digits, lower-cased.
+    static let fnvBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let fnvPrime: UInt64 = 0x100_0000_01b3
+    /// A pair's hash from its words' (order matters; never equal to a word's own hash in practice).
+    @inline(__always) static func pair(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var x = a &* 0x9E37_79B9_7F4A_7C15 ^ (b &+ 0x632B_E59B_D9B4_E019)
+        x = (x ^ (x >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return x ^ (x >> 29)
+    }
+
+    /// Runs of letters or digits, lower-cased (Unicode letter and number properties).
     static func words(_ text: String) -> [String] {
         text.split { !($0.isLetter || $0.isNumber) }.map { $0.lowercased() }
     }
