@@ -19,6 +19,20 @@ import LLMTraceIngest
         #expect(throws: ConfigError.self) { try CollectorConfig.parseListen("localhost") }
     }
 
+    /// The detectors' settings in the file: the global list, a project's own list, the alert targets;
+    /// a project's list that is not a string is refused with its place.
+    @Test func detectorSettings() throws {
+        let c = try CollectorConfig(json: Array(#"{"detectors": "on", "evaluators": "pii,secrets", "alert_webhook": "http://127.0.0.1:9/hook", "alertmanager": "http://127.0.0.1:9093", "alert_for": 2, "projects": [{"name": "support", "evaluators": "none"}, {"name": "chat"}]}"#.utf8))
+        #expect(c.settings["evaluators"] == "pii,secrets" && c.settings["alert_for"] == "2" && c.settings["alertmanager"] == "http://127.0.0.1:9093")
+        #expect(c.projectEvaluators == ["support": "none"])
+        do {
+            _ = try CollectorConfig(json: Array(#"{"projects": [{"name": "support", "evaluators": ["pii"]}]}"#.utf8))
+            Issue.record("accepted a list")
+        } catch {
+            #expect(error.description.contains("projects[0]") && error.description.contains("evaluators"), "\(error)")
+        }
+    }
+
     /// One key for two projects, or as both ingest and read key, is refused at start; the message
     /// names the projects, never the key.
     @Test func aKeyGivenTwiceIsRefusedWithoutShowingIt() throws {
