@@ -60,66 +60,41 @@ public struct SpanDigest: Sendable {
 /// and queues the digests for the detectors' thread without ever blocking ingest (at most
 /// `capacity` spans waiting; a batch that does not fit is dropped and counted).
 public final class DigestQueue: SpanSubscriber, @unchecked Sendable {
-    private let cond = Condition()
-    private var queue: [[SpanDigest]] = []
-    private var queued = 0
-    private let capacity: Int
-    private var closed = false
-    private var _dropped = 0
+    private let queue: BatchQueue<SpanDigest>
+    private let lock = Condition()
     /// Traces whose hash is at most this keep their whole spans (the evaluators' sample).
     private var threshold = UInt64.max
     private weak var fanout: SpanFanout?
 
     public init(fanout: SpanFanout, capacity: Int) {
-        self.capacity = capacity
+        queue = BatchQueue(capacity: capacity)
         self.fanout = fanout
         fanout.add(self)
     }
 
-    public var droppedSpans: Int { cond.withLock { _dropped } }
+    public var droppedSpans: Int { queue.droppedCount }
 
     /// The share of traces whose spans are kept whole, from the next batch on.
     public func setSampleRatio(_ r: Double) {
         let t: UInt64 = r >= 1 ? .max : UInt64(max(0, r) * Double(UInt64.max >> 11)) << 11
-        cond.withLock { threshold = t }
+        lock.withLock { threshold = t }
     }
 
     public func stored(_ batch: [Span]) {
-        let (t, full) = cond.withLock { (threshold, closed || queued + batch.count > capacity) }
-        if full {
-            cond.withLock { if !closed { _dropped += batch.count } }
-            return
-        }
+        // No digests are made for a batch that would be dropped anyway.
+        guard queue.hasRoom(for: batch.count) else { queue.countDropped(batch.count); return }
+        let t = lock.withLock { threshold }
         var digests: [SpanDigest] = []
         digests.reserveCapacity(batch.count)
         for s in batch { digests.append(SpanDigest(s, keep: SpanDigest.sampled(s.traceID, threshold: t))) }
-        cond.withLock {
-            if closed { return }
-            if queued + digests.count > capacity { _dropped += digests.count; return }
-            queue.append(digests)
-            queued += digests.count
-            cond.broadcast()
-        }
+        queue.offer(digests)
     }
 
     /// The next batch of digests, waiting at most `timeoutNanos`; nil on timeout or after `cancel`.
-    public func next(timeoutNanos: Int64) -> [SpanDigest]? {
-        cond.withLock {
-            let deadline = monotonicNanos() + timeoutNanos
-            while queue.isEmpty && !closed {
-                let left = deadline - monotonicNanos()
-                if left <= 0 { return nil }
-                cond.wait(nanos: left)
-            }
-            if queue.isEmpty { return nil }
-            let b = queue.removeFirst()
-            queued -= b.count
-            return b
-        }
-    }
+    public func next(timeoutNanos: Int64) -> [SpanDigest]? { queue.next(timeoutNanos: timeoutNanos) }
 
     public func cancel() {
-        cond.withLock { closed = true; cond.broadcast() }
+        queue.close()
         fanout?.remove(self)
     }
 }

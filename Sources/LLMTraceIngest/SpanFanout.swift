@@ -37,51 +37,24 @@ public final class SpanFanout: @unchecked Sendable {
 /// A subscriber that queues batches for a consumer thread without ever blocking ingest: it holds
 /// at most `capacity` spans not yet taken, and a batch that does not fit is dropped and counted.
 public final class SpanQueue: SpanSubscriber, @unchecked Sendable {
-    private let cond = Condition()
-    private var queue: [[Span]] = []
-    private var queuedSpans = 0
-    private let capacity: Int
-    private var closed = false
+    private let queue: BatchQueue<Span>
     private weak var fanout: SpanFanout?
-    public private(set) var droppedSpans = 0
 
     init(capacity: Int, fanout: SpanFanout) {
-        self.capacity = capacity
+        queue = BatchQueue(capacity: capacity)
         self.fanout = fanout
     }
 
-    public func stored(_ batch: [Span]) {
-        cond.withLock {
-            if closed { return }
-            if queuedSpans + batch.count > capacity {
-                droppedSpans += batch.count
-                return
-            }
-            queue.append(batch)
-            queuedSpans += batch.count
-            cond.broadcast()
-        }
-    }
+    public var droppedSpans: Int { queue.droppedCount }
+
+    public func stored(_ batch: [Span]) { queue.offer(batch) }
 
     /// The next batch, waiting at most `timeoutNanos`; nil on timeout or after `cancel`.
-    public func next(timeoutNanos: Int64) -> [Span]? {
-        cond.withLock {
-            let deadline = monotonicNanos() + timeoutNanos
-            while queue.isEmpty && !closed {
-                let left = deadline - monotonicNanos()
-                if left <= 0 { return nil }
-                cond.wait(nanos: left)
-            }
-            if queue.isEmpty { return nil }
-            let b = queue.removeFirst()
-            queuedSpans -= b.count
-            return b
-        }
-    }
+    public func next(timeoutNanos: Int64) -> [Span]? { queue.next(timeoutNanos: timeoutNanos) }
 
     /// Stops the queue and takes it off the fan-out.
     public func cancel() {
-        cond.withLock { closed = true; cond.broadcast() }
+        queue.close()
         fanout?.remove(self)
     }
 }

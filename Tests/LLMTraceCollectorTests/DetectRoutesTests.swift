@@ -50,7 +50,8 @@ import LLMTraceSupport
         return (r.status, try? JSONValue.parse(r.body), String(decoding: r.body, as: UTF8.self))
     }
 
-    @Test func detectorRoutesAnswerEachProjectItsOwn() throws {
+    /// A fresh store in a temporary directory (removed after `body`), sealing only when asked.
+    func withStore(_ body: (Store, String) throws -> Void) throws {
         let dir = NSTemporaryDirectory() + "llmtrace-detectroutes-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var opts = StoreOptions(directory: dir)
@@ -58,6 +59,14 @@ import LLMTraceSupport
         opts.log = { _, _ in }
         let store = try Store.open(opts)
         defer { try? store.close() }
+        try body(store, dir)
+    }
+
+    @Test func detectorRoutesAnswerEachProjectItsOwn() throws {
+        try withStore { store, dir in try detectorRoutes(store, dir) }
+    }
+
+    func detectorRoutes(_ store: Store, _ dir: String) throws {
         let clock = Clock()
         let fanout = SpanFanout()
         let detectors = try DetectorService(fanout: fanout, statePath: dir + "/detectors.db", clock: { clock.now }) { _ = try store.index.addScores($0) }
@@ -127,13 +136,10 @@ import LLMTraceSupport
     }
 
     @Test func driftReportThroughTheAPI() throws {
-        let dir = NSTemporaryDirectory() + "llmtrace-driftroute-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var opts = StoreOptions(directory: dir)
-        opts.backgroundSealing = false
-        opts.log = { _, _ in }
-        let store = try Store.open(opts)
-        defer { try? store.close() }
+        try withStore { store, _ in try driftReport(store) }
+    }
+
+    func driftReport(_ store: Store) throws {
         let clock = Clock()
         clock.now = Self.t0 + 120 * Self.minute
         let fanout = SpanFanout()

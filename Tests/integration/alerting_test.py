@@ -27,14 +27,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import itest  # noqa: E402
-from itest import check, free_port, http  # noqa: E402
+from itest import check, free_port, http, wait_http  # noqa: E402
 
 RULES = os.path.join(ROOT, "dashboards", "prometheus")
 
@@ -89,15 +88,6 @@ def wait_for(what, cond, seconds):
     check(False, f"timed out after {seconds} s waiting for {what}")
 
 
-def wait_http(url, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return True
-        except Exception:
-            time.sleep(0.1)
-    return False
 
 
 def traffic(now_ns):
@@ -161,7 +151,7 @@ def main():
                                f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "alertmanager.log"), "w"))
         procs.append(am)
-        check(wait_http(f"http://127.0.0.1:{am_port}/-/ready", 60), "alertmanager did not become ready")
+        check(wait_http(f"http://127.0.0.1:{am_port}/-/ready", time.time() + 60), "alertmanager did not become ready")
 
         # 3. llmtraced and the traffic.
         port = free_port()
@@ -170,7 +160,7 @@ def main():
         d = start_llmtraced(bindir, data, port, am_port, hook_port, log)
         procs.append(d)
         base = f"http://127.0.0.1:{port}"
-        check(wait_http(base + "/healthz", 30), "llmtraced did not come up")
+        check(wait_http(base + "/healthz", time.time() + 30), "llmtraced did not come up")
         spans = traffic(time.time_ns())
         st, body, _ = http(base + "/v1/spans", json.dumps(spans).encode(), {"content-type": "application/json"}, timeout=120)
         check(st == 200 and json.loads(body)["accepted"] == len(spans), f"ingest answered {st}: {body[:300]}")
@@ -226,7 +216,7 @@ def main():
             before = len([p for p, _ in Receiver.posts if p == "/llmtrace"])
         d = start_llmtraced(bindir, data, port, am_port, hook_port, log)
         procs.append(d)
-        check(wait_http(base + "/healthz", 30), "llmtraced did not come back")
+        check(wait_http(base + "/healthz", time.time() + 30), "llmtraced did not come back")
         time.sleep(4)  # several detector ticks
         st, body, _ = http(base + "/api/alerts?state=firing")
         check(st == 200 and sorted(a["id"] for a in json.loads(body)["alerts"]) == ids, f"after the restart: {body[:400]}")

@@ -2,6 +2,7 @@
 of the checks that passed; a free loopback port; an HTTP call that answers errors too."""
 import socket
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -32,3 +33,14 @@ def http(url, body=None, headers=None, timeout=20):
             return r.status, r.read(), {k.lower(): v for k, v in r.headers.items()}
     except urllib.error.HTTPError as e:
         return e.code, e.read(), {k.lower(): v for k, v in e.headers.items()}
+
+
+def wait_http(url, deadline):
+    """Whether `url` answered (any status) before `deadline` (a time.time() value)."""
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return True
+        except Exception:
+            time.sleep(0.1)
+    return False

@@ -21,14 +21,13 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import itest  # noqa: E402
-from itest import check, free_port, http  # noqa: E402
+from itest import check, free_port, http, wait_http  # noqa: E402
 
 
 def ensure_prometheus():
@@ -41,14 +40,6 @@ def ensure_prometheus():
     subprocess.run(["sh", "-c", "service prometheus stop >/dev/null 2>&1 || true"], timeout=60)
 
 
-def wait_http(url, deadline):
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return True
-        except Exception:
-            time.sleep(0.1)
-    return False
 
 
 def span(i, service, status, model):
