@@ -19,7 +19,7 @@ public final class DetectorService: @unchecked Sendable {
         public var alerts = AlertBook.Settings()
         public var notifier = Notifier.Settings()
         public var anomaly = AnomalyDetector.Configuration()
-        public var queueCapacity = 50_000
+        public var queueCapacity = 200_000
         /// CPU the evaluators may use, as a share of one core (0.03: 30 ms a second). When spans
         /// arrive faster than that pays for, the evaluators look at a sample of whole traces (by
         /// trace id) and the failure rates come from the sample; at ordinary rates every span is

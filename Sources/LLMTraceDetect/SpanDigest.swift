@@ -24,8 +24,10 @@ public struct SpanDigest: Sendable {
     public var costUSD: Double?
     public var docScoreSum: Double
     public var docScores: Int
-    /// The whole span when the evaluators' sample takes its trace.
-    public var full: Span?
+    /// The whole span when the evaluators' sample takes its trace. Boxed: a span inline would make
+    /// every digest five times its size (most digests carry none).
+    private let box: SpanBox?
+    public var full: Span? { box?.span }
 
     public init(_ s: Span, keep: Bool) {
         project = s.project
@@ -46,7 +48,7 @@ public struct SpanDigest: Sendable {
         for d in s.documents { if let sc = d.score, sc.isFinite { sum += sc; n += 1 } }
         docScoreSum = sum
         docScores = n
-        full = keep ? s : nil
+        box = keep ? SpanBox(s) : nil
     }
 
     /// Whether the trace is in a sample of `threshold / 2^64` of all traces (the same answer for
@@ -54,6 +56,11 @@ public struct SpanDigest: Sendable {
     @inline(__always) public static func sampled(_ t: TraceID, threshold: UInt64) -> Bool {
         threshold == .max || (t.hi ^ t.lo) &* 0x9E37_79B9_7F4A_7C15 <= threshold
     }
+}
+
+final class SpanBox: Sendable {
+    let span: Span
+    init(_ s: Span) { span = s }
 }
 
 /// The detectors' subscriber on the ingest fan-out: digests each stored batch on the ingest thread
