@@ -366,8 +366,7 @@ public final class Collector: @unchecked Sendable {
             w.endArray()
         }
         w.endObject()
-        var out = w.bytes
-        out.append(0x0A)
+        let out = w.lineBytes
         if spans.isEmpty && rejectedCount == 0 { return .error(400, "no spans in the request body") }
         return .json(spans.isEmpty ? 400 : 200, out)
     }
@@ -433,8 +432,7 @@ extension Collector {
             w.endArray()
         }
         w.endObject()
-        var out = w.bytes
-        out.append(0x0A)
+        let out = w.lineBytes
         return .json(scores.isEmpty ? 400 : 200, out)
     }
 }

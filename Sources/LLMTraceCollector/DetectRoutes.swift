@@ -143,8 +143,7 @@ extension Collector {
                                              createdBy: doc["created_by"]?.string ?? ""))
             var w = JSONWriter()
             DetectJSON.write(&w, s)
-            var out = w.bytes
-            out.append(0x0A)
+            let out = w.lineBytes
             return .json(201, out)
         } catch {
             log.error("saving a silence failed", [("error", "\(error)")])

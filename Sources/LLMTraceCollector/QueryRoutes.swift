@@ -58,8 +58,7 @@ extension Collector {
             w.key("error"); w.string(e.message)
             if let p = e.position { w.key("position"); w.int(Int64(p)) }
             w.endObject()
-            var out = w.bytes
-            out.append(0x0A)
+            let out = w.lineBytes
             return .json(e.httpStatus, out, headers: e.kind == .timeLimit ? [("retry-after", "\(options.retryAfterSeconds)")] : [])
         } catch {
             // The reason (it may name a file of the data directory) goes to the log, not the client.
@@ -89,8 +88,7 @@ extension Collector {
             case .found(let doc):
                 var w = JSONWriter(capacity: 4096)
                 doc.encodeJSON(into: &w)
-                var out = w.bytes
-                out.append(0x0A)
+                let out = w.lineBytes
                 return .json(200, out)
             }
         } catch {
@@ -143,8 +141,7 @@ extension Collector {
             w.key("next_cursor")
             if let next { w.string(next) } else { w.null() }
             w.endObject()
-            var out = w.bytes
-            out.append(0x0A)
+            let out = w.lineBytes
             return .json(200, out)
         } catch let e as QueryError {
             return .error(400, e.message)
@@ -178,8 +175,7 @@ extension Collector {
             w.key("traces")
             Self.write(traces, &w)
             w.endObject()
-            var out = w.bytes
-            out.append(0x0A)
+            let out = w.lineBytes
             return .json(200, out)
         } catch {
             log.error("session lookup failed", [("error", "\(error)")])
@@ -266,8 +262,7 @@ extension Collector {
         w.key("next"); w.int(next)
         w.key("missed"); w.int(missed)
         w.endObject()
-        var out = w.bytes
-        out.append(0x0A)
+        let out = w.lineBytes
         return .json(200, out)
     }
 }

@@ -27,8 +27,7 @@ public enum DetectJSON {
         }
         w.endArray()
         w.endObject()
-        var out = w.bytes
-        out.append(0x0A)
+        let out = w.lineBytes
         return out
     }
 
@@ -70,8 +69,7 @@ public enum DetectJSON {
         w.key("alerts"); w.beginArray(); for a in alerts { write(&w, a) }; w.endArray()
         w.key("silences"); w.beginArray(); for s in silences { write(&w, s) }; w.endArray()
         w.endObject()
-        var out = w.bytes
-        out.append(0x0A)
+        let out = w.lineBytes
         return out
     }
 }

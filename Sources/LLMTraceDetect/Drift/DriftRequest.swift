@@ -139,8 +139,7 @@ extension DriftReport {
         }
         w.endArray()
         w.endObject()
-        var out = w.bytes
-        out.append(0x0A)
+        let out = w.lineBytes
         return out
     }
 

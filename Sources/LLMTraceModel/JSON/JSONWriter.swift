@@ -4,6 +4,12 @@
 /// and the query API: no Foundation, no intermediate strings.
 public struct JSONWriter {
     public var bytes: [UInt8]
+    /// The document followed by a newline: how every API answer and JSON line ends.
+    public var lineBytes: [UInt8] {
+        var out = bytes
+        out.append(0x0A)
+        return out
+    }
     /// One entry per open container: whether it already holds an element.
     private var hasElement: [Bool] = []
     private var afterKey = false
