@@ -35,7 +35,12 @@ enum NABBench {
             case "quiet": config.quietRows = Int(v)
             case "zscale": config.zScale = v
             case "tail": config.tailAtThreshold = v
-            default: throw UsageError("--set: unknown parameter '\(kv[0])' (history, short, long, warmup, quiet, zscale, tail)")
+            case "shape": config.shapeLength = Int(v)
+            case "shapehistory": config.shapeHistory = Int(v)
+            case "shapeshort": config.shapeShort = Int(v)
+            case "shapeblocks": config.shapeBlocks = Int(v)
+            case "shapemargin": config.shapeMargin = v
+            default: throw UsageError("--set: unknown parameter '\(kv[0])' (history, short, long, warmup, quiet, zscale, tail, shape, shapehistory, shapeshort, shapeblocks, shapemargin)")
             }
         }
         if config != AnomalyDetector.Configuration() { Terminal.error("configuration: \(config) (not the server's defaults)") }
