@@ -40,7 +40,9 @@ enum NABBench {
             case "shapeshort": config.shapeShort = Int(v)
             case "shapeblocks": config.shapeBlocks = Int(v)
             case "shapemargin": config.shapeMargin = v
-            default: throw UsageError("--set: unknown parameter '\(kv[0])' (history, short, long, warmup, quiet, zscale, tail, shape, shapehistory, shapeshort, shapeblocks, shapemargin)")
+            case "coarse": config.shapeCoarseSeconds = v == 0 ? [] : [v]
+            case "coarse2": config.shapeCoarseSeconds.append(v)
+            default: throw UsageError("--set: unknown parameter '\(kv[0])' (history, short, long, warmup, quiet, zscale, tail, shape, shapehistory, shapeshort, shapeblocks, shapemargin, coarse (seconds per point of one coarse layer, 0 for none), coarse2 (adds one))")
             }
         }
         if config != AnomalyDetector.Configuration() { Terminal.error("configuration: \(config) (not the server's defaults)") }
@@ -48,11 +50,16 @@ enum NABBench {
         var rows = 0
         for rel in files {
             let text = try String(contentsOfFile: root + "/data/" + rel, encoding: .utf8)
-            var detector = AnomalyDetector(config)
             // "\r\n" is one Character in Swift: splitting on "\n" alone left CRLF files whole.
             var lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
             guard let header = lines.first, header.hasPrefix("timestamp,") else { throw UsageError("\(rel): expected a 'timestamp,value' header") }
             lines.removeFirst()
+            // The series' sampling interval, as the server knows its own resolution: the median gap
+            // of the first 11 rows (known by row 10; every score before row 300 is 0 anyway, so the
+            // detector stays causal).
+            var seriesConfig = config
+            seriesConfig.rowSeconds = try Self.rowSeconds(lines.prefix(11), file: rel)
+            var detector = AnomalyDetector(seriesConfig)
             var result = "timestamp,value,anomaly_score\n"
             for (k, line) in lines.enumerated() {
                 guard let comma = line.firstIndex(of: ","), let value = Double(line[line.index(after: comma)...]) else {
@@ -86,5 +93,31 @@ enum NABBench {
             return String(format: "%.2f", s)
         }
         Terminal.print("{\"threshold\": \(AnomalyDetector.threshold), \"standard\": \(score("standard")), \"reward_low_FP_rate\": \(score("reward_low_FP_rate")), \"reward_low_FN_rate\": \(score("reward_low_FN_rate")), \"series\": \(files.count), \"rows\": \(rows), \"detector_seconds\": \(String(format: "%.2f", seconds))}")
+    }
+
+    /// The median gap in seconds between consecutive `YYYY-MM-DD HH:MM:SS` timestamps of `lines`.
+    static func rowSeconds(_ lines: ArraySlice<Substring>, file: String) throws -> Double {
+        var stamps: [Int] = []
+        for line in lines {
+            let t = Array(line.utf8.prefix(19))
+            func num(_ a: Int, _ b: Int) -> Int? {
+                var v = 0
+                for c in t[a..<b] { guard c >= 48 && c <= 57 else { return nil }; v = v * 10 + Int(c - 48) }
+                return v
+            }
+            guard t.count == 19, let y = num(0, 4), let mo = num(5, 7), let d = num(8, 10),
+                  let h = num(11, 13), let mi = num(14, 16), let sec = num(17, 19) else {
+                throw UsageError("\(file): expected timestamps as YYYY-MM-DD HH:MM:SS")
+            }
+            // Days from the civil date (proleptic Gregorian), then seconds.
+            let yy = mo <= 2 ? y - 1 : y
+            let era = yy / 400, yoe = yy - era * 400
+            let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
+            let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy
+            stamps.append(((days * 24 + h) * 60 + mi) * 60 + sec)
+        }
+        let gaps = zip(stamps.dropFirst(), stamps).map { $0 - $1 }.filter { $0 > 0 }.sorted()
+        guard !gaps.isEmpty else { return 60 }
+        return Double(gaps[gaps.count / 2])
     }
 }

@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import LLMTraceDetect
 
 /// The streaming detector: causal, bounded, quiet on noise, loud on a change, one alarm per incident.
@@ -57,5 +60,49 @@ import Testing
             #expect(alarms.allSatisfy { $0 == first || $0 > first + AnomalyDetector.Configuration().quietRows },
                     "alarms at \(alarms.prefix(10))")
         }
+    }
+
+    /// Five-minute rows of a daily cycle (a business-hours hump) with noise; `flatDay` loses its hump.
+    static func daily(days: Int, flatDay: Int? = nil) -> [Double] {
+        let perDay = 288
+        let n = noise(days * perDay, level: 0, spread: 3, seed: 11)
+        return (0..<(days * perDay)).map { i in
+            let phase = Double(i % perDay) / Double(perDay)
+            let hump = (i / perDay == flatDay) ? 0 : 60 * max(0, sin((phase - 0.3) * 2 * .pi * 1.5))
+            return 100 + hump + n[i]
+        }
+    }
+
+    /// A day without its usual peak: every value is within the usual range, so only the coarse
+    /// shape layer, whose stretch of 12 two-hour points is one day, can tell.
+    @Test func aDayWithoutItsPeakIsFoundByTheDayScaleLayer() {
+        var config = AnomalyDetector.Configuration()
+        config.rowSeconds = 300
+        let values = Self.daily(days: 16, flatDay: 14)
+        func alarms(_ c: AnomalyDetector.Configuration) -> [Int] {
+            var d = AnomalyDetector(c)
+            return values.indices.filter { d.update(values[$0]) >= AnomalyDetector.threshold }
+        }
+        let found = alarms(config)
+        let flatDay = (14 * 288)..<(15 * 288 + 24)
+        #expect(found.contains { flatDay.contains($0) }, "alarms at \(found)")
+        #expect(found.allSatisfy { $0 >= flatDay.lowerBound }, "alarms before the change at \(found)")
+        var withoutCoarse = config
+        withoutCoarse.shapeCoarseSeconds = []
+        #expect(!alarms(withoutCoarse).contains { flatDay.contains($0) }, "the finer layers alone already found it")
+    }
+
+    /// A detector restored from its saved state scores what the original would have.
+    @Test func aRestoredDetectorContinuesExactly() throws {
+        var config = AnomalyDetector.Configuration()
+        config.rowSeconds = 300
+        let values = Self.daily(days: 12, flatDay: 11)
+        var original = AnomalyDetector(config)
+        for v in values.prefix(2000) { _ = original.update(v) }
+        var restored = try #require(AnomalyDetector(state: original.encodedState(), configuration: config))
+        for v in values.dropFirst(2000) { #expect(original.update(v) == restored.update(v)) }
+        var truncated = original.encodedState()
+        truncated.removeLast()
+        #expect(AnomalyDetector(state: truncated, configuration: config) == nil)
     }
 }

@@ -124,6 +124,9 @@ public final class SeriesMonitor {
         self.resolutionNanos = resolutionNanos
         self.latenessNanos = latenessNanos
         self.maxSeries = maxSeries
+        // A row of every detector is one resolution step (the coarse shape layer's hours in rows).
+        var configuration = configuration
+        configuration.rowSeconds = Double(resolutionNanos) / 1e9
         self.configuration = configuration
     }
 
