@@ -20,11 +20,17 @@ public final class DetectorService: @unchecked Sendable {
         public var notifier = Notifier.Settings()
         public var anomaly = AnomalyDetector.Configuration()
         public var queueCapacity = 200_000
-        /// CPU the evaluators may use, as a share of one core (0.03: 30 ms a second). When spans
-        /// arrive faster than that pays for, the evaluators look at a sample of whole traces (by
-        /// trace id) and the failure rates come from the sample; at ordinary rates every span is
-        /// evaluated. 0 switches the budget off (every span, whatever it costs).
-        public var evaluatorCPUShare = 0.03
+        /// CPU the evaluators may use, as a share of one core (0.01: 10 ms a second, about 1,500
+        /// spans a second). When spans arrive faster than that pays for, the evaluators look at a
+        /// sample of whole traces (by trace id) and the failure rates come from the sample; at
+        /// ordinary rates every span is evaluated. 0 switches the budget off (every span, whatever
+        /// it costs). A whole span costs more than its evaluation (it is copied for the detectors'
+        /// thread and freed there), which is why the share is small: at 3%, the detectors took 12%
+        /// of full-rate ingest, measured with `llmtrace-bench ingest --compare --detectors=off`.
+        public var evaluatorCPUShare = 0.01
+        /// Whole spans a second kept when no evaluator is on anywhere: prompt novelty reads at most
+        /// 64 prompts a minute of a series, and needs no more.
+        public var noveltySpansPerSecond = 100.0
         public var maxSeries = 5_000
         /// Anomalies (points at or over the threshold) kept for `GET /api/anomalies`.
         public var keepAnomalies = 10_000
@@ -142,14 +148,14 @@ public final class DetectorService: @unchecked Sendable {
         return lock.withLock { tick(now: now) }
     }
 
-    private func process(_ batch: [SpanDigest]) {
+    private func process(_ batch: DigestBatch) {
         let now = clock()
         var outcomes: [SeriesMonitor.EvalOutcome] = []
         outcomes.reserveCapacity(batch.count)
         var scores: [Score] = []
         var flagged = 0, evaluated = 0, kept = 0
         let t0 = threadCPUNanos()
-        for d in batch {
+        for d in batch.digests {
             // Only the spans of the sample's traces come whole (`DigestQueue.setSampleRatio`).
             guard let s = d.full else {
                 outcomes.append(SeriesMonitor.EvalOutcome(evaluated: false, failed: false))
@@ -171,7 +177,7 @@ public final class DetectorService: @unchecked Sendable {
                 droppedSeen = dropped
                 monitor.markIncomplete(around: now)
             }
-            monitor.add(digests: batch, evaluations: outcomes)
+            monitor.add(batch, evaluations: outcomes)
             pendingScores += scores
             _stats.spans += batch.count
             _stats.evaluated += evaluated
@@ -194,7 +200,11 @@ public final class DetectorService: @unchecked Sendable {
             costPerSpanNanos = costPerSpanNanos == 0 ? cost : 0.7 * costPerSpanNanos + 0.3 * cost
         }
         let arriving = Double(windowSpans) / (Double(elapsed) / 1e9)
-        if costPerSpanNanos > 0 && arriving > 0 {
+        let anyEvaluator = !settings.evaluators.enabled.isEmpty || settings.evaluators.projects.values.contains { !$0.isEmpty }
+        if !anyEvaluator && arriving > 0 {
+            sampleRatio = min(1, max(0.001, settings.noveltySpansPerSecond / arriving))
+            queue.setSampleRatio(sampleRatio)
+        } else if costPerSpanNanos > 0 && arriving > 0 {
             let affordable = settings.evaluatorCPUShare * 1e9 / costPerSpanNanos
             sampleRatio = min(1, max(0.001, affordable / arriving))
             queue.setSampleRatio(sampleRatio)

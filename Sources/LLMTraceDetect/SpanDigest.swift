@@ -2,18 +2,17 @@ import LLMTraceIngest
 import LLMTraceModel
 import LLMTraceSupport
 
-/// What the detectors keep of a stored span: the names of its series and the numbers of its
-/// minute, and — for the spans of the evaluators' sample only — the whole span. Made on the ingest
-/// thread as the batch is stored (a few hundred nanoseconds a span), so the detectors never hold
-/// the batch itself: the spans' memory is freed where it was allocated, instead of by the
-/// detectors' thread a moment later, cache-cold (measured: holding whole batches cost ingest 13%).
+/// What the detectors keep of a stored span: the indices of its series in its batch's table, the
+/// numbers of its minute, and — for the spans of the evaluators' sample only — the whole span.
+/// Plain numbers (no strings, so no reference counting as it is made, queued and dropped): made on
+/// the ingest thread as the batch is stored, read on the detectors' thread.
 public struct SpanDigest: Sendable {
-    public var project: String
-    public var service: String
-    public var name: String
-    public var model: String?
-    public var promptName: String?
-    public var promptVersion: String?
+    /// Indices into `DigestBatch.keys` of the span's model, prompt and retriever series (-1: none)
+    /// and into `DigestBatch.versions` of its prompt version.
+    public var model: Int32 = -1
+    public var prompt: Int32 = -1
+    public var retriever: Int32 = -1
+    public var version: Int32 = -1
     public var kind: SpanKind
     public var status: SpanStatus
     public var startNanos: Int64
@@ -23,38 +22,104 @@ public struct SpanDigest: Sendable {
     public var outputTokens: Int64?
     public var costUSD: Double?
     public var docScoreSum: Double
-    public var docScores: Int
+    public var docScores: Int32
     /// The whole span when the evaluators' sample takes its trace. Boxed: a span inline would make
-    /// every digest five times its size (most digests carry none).
+    /// every digest several times its size (most digests carry none).
     private let box: SpanBox?
     public var full: Span? { box?.span }
 
-    public init(_ s: Span, keep: Bool) {
-        project = s.project
-        service = s.service
-        name = s.name
-        model = s.responseModel ?? s.requestModel
-        promptName = s.promptName
-        promptVersion = s.promptVersion
-        kind = s.kind
-        status = s.status
-        startNanos = s.startNanos
-        durationNanos = s.durationNanos
-        ttftNanos = s.timeToFirstTokenNanos
-        inputTokens = s.inputTokens
-        outputTokens = s.outputTokens
-        costUSD = s.costUSD
-        var sum = 0.0, n = 0
-        for d in s.documents { if let sc = d.score, sc.isFinite { sum += sc; n += 1 } }
+    /// Reads the span through a pointer, field by field (a `Span` passed by value or iterated is
+    /// copied whole: a retain and a release for each of its strings — measured as most of the cost).
+    init(_ s: UnsafePointer<Span>, keep: Bool) {
+        kind = s.pointee.kind
+        status = s.pointee.status
+        startNanos = s.pointee.startNanos
+        durationNanos = s.pointee.durationNanos
+        ttftNanos = s.pointee.timeToFirstTokenNanos
+        inputTokens = s.pointee.inputTokens
+        outputTokens = s.pointee.outputTokens
+        costUSD = s.pointee.costUSD
+        var sum = 0.0, n: Int32 = 0
+        s.pointee.documents.withUnsafeBufferPointer { docs in
+            for k in docs.indices { if let sc = docs[k].score, sc.isFinite { sum += sc; n += 1 } }
+        }
         docScoreSum = sum
         docScores = n
-        box = keep ? SpanBox(s) : nil
+        box = keep ? SpanBox(s.pointee) : nil
     }
 
     /// Whether the trace is in a sample of `threshold / 2^64` of all traces (the same answer for
     /// every span of a trace).
     @inline(__always) public static func sampled(_ t: TraceID, threshold: UInt64) -> Bool {
         threshold == .max || (t.hi ^ t.lo) &* 0x9E37_79B9_7F4A_7C15 <= threshold
+    }
+}
+
+/// The digests of one stored batch, with the series they name listed once each: a batch of 512
+/// spans usually names a handful, so the strings are copied (retained) a handful of times, not
+/// three times a span, and the monitor finds each series once a batch, not once a span.
+public struct DigestBatch: Sendable {
+    public private(set) var keys: [SeriesMonitor.SeriesKey] = []
+    public private(set) var versions: [String] = []
+    public private(set) var digests: [SpanDigest] = []
+    /// Beyond a few keys, a table (a batch naming hundreds of models must not cost a scan each).
+    private var index: [SeriesMonitor.SeriesKey: Int32] = [:]
+    /// Per dimension, the key of the previous span (consecutive spans mostly share it).
+    private var last: [Int32] = [-1, -1, -1]
+
+    public var count: Int { digests.count }
+
+    /// The digests of `spans`; `keep(traceID)` says which carry their whole span.
+    public init(_ spans: [Span], keep: (TraceID) -> Bool) {
+        digests.reserveCapacity(spans.count)
+        // Spans are read in place (see `SpanDigest.init`).
+        spans.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for i in buffer.indices { add(base + i, keep: keep(base[i].traceID)) }
+        }
+    }
+
+    private mutating func add(_ s: UnsafePointer<Span>, keep: Bool) {
+        var d = SpanDigest(s, keep: keep)
+        if let m = s.pointee.responseModel ?? s.pointee.requestModel { d.model = key(s, .model, m, slot: 0) }
+        if let p = s.pointee.promptName {
+            d.prompt = key(s, .prompt, p, slot: 1)
+            if let v = s.pointee.promptVersion {
+                if let i = versions.firstIndex(where: { ExactString.equal($0, v) }) { d.version = Int32(i) } else if versions.count < 64 {
+                    versions.append(v)
+                    d.version = Int32(versions.count - 1)
+                }
+            }
+        }
+        if s.pointee.kind == .retrieval { d.retriever = key(s, .retriever, s.pointee.name, slot: 2) }
+        digests.append(d)
+    }
+
+    /// Every span whole (tests, the benchmark).
+    public init(_ spans: [Span]) { self.init(spans, keep: { _ in true }) }
+
+    private mutating func key(_ s: UnsafePointer<Span>, _ dimension: SeriesMonitor.Dimension, _ value: String, slot: Int) -> Int32 {
+        func same(_ k: SeriesMonitor.SeriesKey) -> Bool {
+            k.dimension == dimension && ExactString.equal(k.value, value) && ExactString.equal(k.service, s.pointee.service)
+                && ExactString.equal(k.project, s.pointee.project)
+        }
+        let previous = last[slot]
+        if previous >= 0 && same(keys[Int(previous)]) { return previous }
+        var found: Int32? = nil
+        if keys.count <= 8 {
+            found = keys.firstIndex(where: same).map { Int32($0) }
+        } else {
+            found = index[SeriesMonitor.SeriesKey(project: s.pointee.project, service: s.pointee.service, dimension: dimension, value: value)]
+        }
+        if let found { last[slot] = found; return found }
+        let k = SeriesMonitor.SeriesKey(project: s.pointee.project, service: s.pointee.service, dimension: dimension, value: value)
+        keys.append(k)
+        let i = Int32(keys.count - 1)
+        last[slot] = i
+        if keys.count > 8 {
+            if index.isEmpty { for (j, key) in keys.enumerated() { index[key] = Int32(j) } } else { index[k] = i }
+        }
+        return i
     }
 }
 
@@ -67,7 +132,7 @@ final class SpanBox: Sendable {
 /// and queues the digests for the detectors' thread without ever blocking ingest (at most
 /// `capacity` spans waiting; a batch that does not fit is dropped and counted).
 public final class DigestQueue: SpanSubscriber, @unchecked Sendable {
-    private let queue: BatchQueue<SpanDigest>
+    private let queue: BatchQueue<DigestBatch>
     private let lock = Condition()
     /// Traces whose hash is at most this keep their whole spans (the evaluators' sample).
     private var threshold = UInt64.max
@@ -91,14 +156,11 @@ public final class DigestQueue: SpanSubscriber, @unchecked Sendable {
         // No digests are made for a batch that would be dropped anyway.
         guard queue.hasRoom(for: batch.count) else { queue.countDropped(batch.count); return }
         let t = lock.withLock { threshold }
-        var digests: [SpanDigest] = []
-        digests.reserveCapacity(batch.count)
-        for s in batch { digests.append(SpanDigest(s, keep: SpanDigest.sampled(s.traceID, threshold: t))) }
-        queue.offer(digests)
+        queue.offer(DigestBatch(batch, keep: { SpanDigest.sampled($0, threshold: t) }), count: batch.count)
     }
 
     /// The next batch of digests, waiting at most `timeoutNanos`; nil on timeout or after `cancel`.
-    public func next(timeoutNanos: Int64) -> [SpanDigest]? { queue.next(timeoutNanos: timeoutNanos) }
+    public func next(timeoutNanos: Int64) -> DigestBatch? { queue.next(timeoutNanos: timeoutNanos) }
 
     public func cancel() {
         queue.close()

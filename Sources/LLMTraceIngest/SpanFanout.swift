@@ -37,7 +37,7 @@ public final class SpanFanout: @unchecked Sendable {
 /// A subscriber that queues batches for a consumer thread without ever blocking ingest: it holds
 /// at most `capacity` spans not yet taken, and a batch that does not fit is dropped and counted.
 public final class SpanQueue: SpanSubscriber, @unchecked Sendable {
-    private let queue: BatchQueue<Span>
+    private let queue: BatchQueue<[Span]>
     private weak var fanout: SpanFanout?
 
     init(capacity: Int, fanout: SpanFanout) {

@@ -17,7 +17,7 @@ struct BenchMain {
       llmtrace-bench nab   --data NAB_DIR [--out DIR] [--scorer nab_score.py] [--labels combined_windows.json] [--set quiet=150,short=6]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
-                            [--gzip] [--server-pid PID] [--server-arg ARG]...
+                            [--gzip] [--server-pid PID] [--server-arg ARG]... [--compare ARG... [--pairs 3]]
       llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse]
       llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
       llmtrace-bench detect [--spans 200000] [--rounds 5] [--drift-spans 1000000 [--dir DIR --keep]]
@@ -34,6 +34,10 @@ struct BenchMain {
               spans/s. --spawn starts the llmtraced next to this binary on a free port with a temp data
               directory (fsync=always). Last line: JSON with spans_per_s, p50_ms, p99_ms, errors and
               the server's peak_rss_mb (VmHWM from /proc; --server-pid for a server started by hand).
+              --compare ARG (with --spawn; repeatable) measures what a server setting costs: --pairs
+              pairs of runs, the server as spawned and the server with ARG, alternated A B, B A so
+              both see the same minutes of a busy machine; last line: each run, the medians and the
+              median of the per-pair ratios (variant / baseline), with the load averages.
       query   Loads N synthetic spans into a store (sealed) and into a SQLite row table (trace_id
               indexed; --no-text leaves the prompt and output text out of it), then runs each benchmark
               query --runs times: count by model, p95 duration by model over the last hour of data,
@@ -47,10 +51,12 @@ struct BenchMain {
               Anomaly Benchmark series in NAB_DIR/data, writes NAB-format results to --out and scores
               them with NAB's scorer (default NAB_DIR/../../tools/nab_score.py) at the server's
               alarm threshold. Last line: JSON with threshold and the three profile scores.
-      detect  What the detectors cost per span on one thread: the per-series minutes and the online
-              evaluators over the synthetic workload; with --drift-spans, a drift report (first hour
-              against the second) over a sealed store of that many spans. Last line: JSON with
-              monitor_ns_per_span, evaluators_ns_per_span and drift_report_ms.
+      detect  What the detectors cost per span on one thread: the digest the ingest thread makes (3%
+              of traces kept whole, as the evaluators' budget affords at full rate), the per-series
+              minutes, and the online evaluators over every span of the synthetic workload; with
+              --drift-spans, a drift report (first hour against the second) over a sealed store of
+              that many spans. Last line: JSON with digest_ns_per_span, monitor_ns_per_span,
+              evaluators_ns_per_span and drift_report_ms.
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
@@ -60,6 +66,7 @@ struct BenchMain {
       swift run -c release llmtrace-bench json --spans 100000
       swift run -c release llmtrace-bench ingest --spawn --seconds 60
       swift run -c release llmtrace-bench ingest --spawn --seconds 60 --rate 25000
+      swift run -c release llmtrace-bench ingest --spawn --seconds 60 --compare --detectors=off --pairs 3
       swift run -c release llmtrace-bench query --spans 10000000 --no-text --dir /tmp/q10m --keep
     """
 

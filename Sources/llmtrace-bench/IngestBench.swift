@@ -19,9 +19,12 @@ import LLMTraceSynthetic
 enum IngestBench {
     static func run(_ argv: [String]) throws {
         let a = try ArgumentParser.parse(argv, options: ["endpoint", "connections", "seconds", "batch", "rate", "server-pid", "key",
-                                                         "data", "server-arg", "bodies"],
+                                                         "data", "server-arg", "bodies", "compare", "pairs"],
                                          flags: ["spawn", "gzip", "keep", "help"])
         if a.has("help") { Terminal.print(BenchMain.usage); return }
+        if !a.values("compare").isEmpty {
+            return try compare(argv, variantArgs: a.values("compare"), pairs: max(1, try a.int("pairs", default: 3)))
+        }
         let connections = max(1, try a.int("connections", default: 8))
         let seconds = try a.double("seconds", default: 60)
         let batch = max(1, try a.int("batch", default: 512))

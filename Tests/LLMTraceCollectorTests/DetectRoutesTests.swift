@@ -69,7 +69,13 @@ import LLMTraceSupport
     func detectorRoutes(_ store: Store, _ dir: String) throws {
         let clock = Clock()
         let fanout = SpanFanout()
-        let detectors = try DetectorService(fanout: fanout, statePath: dir + "/detectors.db", clock: { clock.now }) { _ = try store.index.addScores($0) }
+        // Every span evaluated (no CPU budget): this test sends hours of spans in a second, and the
+        // refusal below must not fall outside a sample.
+        var settings = DetectorService.Settings()
+        settings.evaluatorCPUShare = 0
+        let detectors = try DetectorService(fanout: fanout, statePath: dir + "/detectors.db", settings: settings, clock: { clock.now }) {
+            _ = try store.index.addScores($0)
+        }
         let ring = KeyRing(projects: Self.keys.map { KeyRing.Project(name: $0.key, ingestKeys: [$0.value.ingest], readKeys: [$0.value.read]) })
         let c = Collector(store: store, keys: ring, conventions: .builtIn(), pricing: .builtIn(), fanout: fanout, detectors: detectors)
         let chat = Self.keys["chat"]!.read, bill = Self.keys["billing"]!.read

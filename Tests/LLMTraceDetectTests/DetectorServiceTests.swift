@@ -105,6 +105,36 @@ import LLMTraceSupport
         #expect(d.stats.evaluated > 0 && d.stats.evalFlagged == refusals.count)
     }
 
+    /// Spans arriving faster than the evaluators' CPU share pays for: they look at a sample of
+    /// whole traces, and with no evaluator on, only the few whole spans prompt novelty reads are kept.
+    @Test func aFloodIsSampledWithinTheBudget() throws {
+        for evaluatorsOn in [true, false] {
+            let fanout = SpanFanout(), clock = Clock()
+            var settings = DetectorService.Settings()
+            if !evaluatorsOn { settings.evaluators.enabled = [] }
+            let d = try DetectorService(fanout: fanout, statePath: nil, settings: settings, clock: { clock.now }, scoreSink: { _ in })
+            var t = SeriesMonitorTests.Traffic(seed: 4)
+            let started = monotonicNanos()
+            var m: Int64 = 0
+            // Two budget windows (a second each) of spans as fast as this thread makes them.
+            while monotonicNanos() - started < 2_300_000_000 {
+                var spans = t.minute(m % 600, model: "a")
+                for i in spans.indices {
+                    spans[i].inputMessages = [Message(role: "user", content: "Where is my order \(i)? My e-mail is a\(i)@example.com")]
+                    spans[i].outputMessages = [Message(role: "assistant", content: "It ships tomorrow.")]
+                }
+                fanout.publish(spans)
+                d.pump(now: clock.now)
+                m += 1
+            }
+            let s = d.stats
+            #expect(s.spans > 0 && s.droppedSpans == 0)
+            #expect(s.evalSampleRatio < 0.5, "evaluators \(evaluatorsOn): sample ratio \(s.evalSampleRatio) after \(s.spans) spans")
+            #expect(s.evalSampleRatio > 0)
+            if evaluatorsOn { #expect(s.evaluated > 0 && s.evaluated < s.spans) } else { #expect(s.evaluated == 0) }
+        }
+    }
+
     @Test func aRestartContinuesTheSeriesAndDoesNotAnnounceAgain() throws {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -114,8 +114,6 @@ public final class SeriesMonitor {
         var noveltyFrom: Int64 = .min
         init(next: Int64) { self.next = next }
     }
-    /// Per dimension, the series of the previous span: reused while consecutive spans name the same one.
-    private var recent: [(key: SeriesKey, series: Series)?] = [nil, nil, nil]
     private var series: [SeriesKey: Series] = [:]
     private let configuration: AnomalyDetector.Configuration
 
@@ -148,47 +146,51 @@ public final class SeriesMonitor {
     /// Adds model calls (spans that name a model) to their model's series, and spans that name a
     /// prompt to their prompt's series.
     public func add(_ spans: [Span], evaluations: [EvalOutcome]? = nil) {
-        add(digests: spans.map { SpanDigest($0, keep: true) }, evaluations: evaluations)
+        add(DigestBatch(spans), evaluations: evaluations)
     }
 
-    /// The same from digests: prompt novelty counts the digests that carry their whole span.
-    public func add(digests: [SpanDigest], evaluations: [EvalOutcome]? = nil) {
-        for (i, s) in digests.enumerated() {
+    /// The same from a batch of digests: each series the batch names is found (or made) once, then
+    /// every span goes to its series' bucket by index. Prompt novelty counts the digests that carry
+    /// their whole span.
+    public func add(_ batch: DigestBatch, evaluations: [EvalOutcome]? = nil) {
+        var states = [Series?](repeating: nil, count: batch.keys.count)
+        var refused = [Bool](repeating: false, count: batch.keys.count)
+        var lastMinute = [Int64](repeating: .min, count: batch.keys.count)
+        var lastBucket = [Bucket?](repeating: nil, count: batch.keys.count)
+        for (i, d) in batch.digests.enumerated() {
+            let minute = SpecialFunctions.floorDiv(d.startNanos, resolutionNanos)
+            if let c = closedBefore {
+                if minute > c + maxAheadMinutes { futureSpans += 1; continue }
+                if minute < c - maxBacklogMinutes { lateSpans += 1; continue }
+            }
             let e = evaluations?[i]
-            if let model = s.model {
-                add(s, SeriesKey(project: s.project, service: s.service, dimension: .model, value: model), e)
-            }
-            if let prompt = s.promptName {
-                add(s, SeriesKey(project: s.project, service: s.service, dimension: .prompt, value: prompt), e)
-            }
-            if s.kind == .retrieval {
-                add(s, SeriesKey(project: s.project, service: s.service, dimension: .retriever, value: s.name), e)
+            for k in [d.model, d.prompt, d.retriever] where k >= 0 {
+                let k = Int(k)
+                if refused[k] { droppedSeriesSpans += 1; continue }
+                let state: Series
+                if let st = states[k] { state = st } else if let st = series[batch.keys[k]] {
+                    state = st
+                    states[k] = st
+                } else {
+                    guard series.count < maxSeries else { refused[k] = true; droppedSeriesSpans += 1; continue }
+                    state = Series(next: minute)
+                    series[batch.keys[k]] = state
+                    states[k] = state
+                }
+                guard minute >= state.next else { lateSpans += 1; continue }
+                let b: Bucket
+                if lastMinute[k] == minute, let x = lastBucket[k] { b = x } else if let x = state.open[minute] { b = x } else {
+                    b = Bucket()
+                    state.open[minute] = b
+                }
+                lastMinute[k] = minute
+                lastBucket[k] = b
+                add(d, batch.keys[k].dimension, d.version >= 0 ? batch.versions[Int(d.version)] : nil, state, b, e)
             }
         }
     }
 
-    private func add(_ s: SpanDigest, _ key: SeriesKey, _ e: EvalOutcome?) {
-        let minute = SpecialFunctions.floorDiv(s.startNanos, resolutionNanos)
-        if let c = closedBefore {
-            if minute > c + maxAheadMinutes { futureSpans += 1; return }
-            if minute < c - maxBacklogMinutes { lateSpans += 1; return }
-        }
-        let state: Series
-        let slot = key.dimension == .model ? 0 : key.dimension == .prompt ? 1 : 2
-        if let r = recent[slot], ExactString.equal(r.key.value, key.value), ExactString.equal(r.key.service, key.service),
-           ExactString.equal(r.key.project, key.project) {
-            state = r.series
-        } else if let st = series[key] {
-            state = st
-        } else {
-            guard series.count < maxSeries else { droppedSeriesSpans += 1; return }
-            state = Series(next: minute)
-            series[key] = state
-        }
-        recent[slot] = (key, state)
-        guard minute >= state.next else { lateSpans += 1; return }
-        let b: Bucket
-        if let x = state.open[minute] { b = x } else { b = Bucket(); state.open[minute] = b }
+    private func add(_ s: SpanDigest, _ dimension: Dimension, _ version: String?, _ state: Series, _ b: Bucket, _ e: EvalOutcome?) {
         b.calls += 1
         if s.status == .error { b.errors += 1 }
         b.latenciesMs.add(Double(s.durationNanos) / 1e6)
@@ -198,9 +200,9 @@ public final class SeriesMonitor {
         if let c = s.costUSD { b.cost += c; b.costCalls += 1 }
         if let e, e.evaluated { b.evaluated += 1; if e.failed { b.evalFailed += 1 } }
         b.docScoreSum += s.docScoreSum
-        b.docScores += s.docScores
-        if key.dimension == .prompt, let v = s.promptVersion { b.versions[v, default: 0] += 1 }
-        if key.dimension != .retriever, b.promptSpans < Self.noveltyPrompts, let full = s.full, full.inputMessages.contains(where: { $0.role == "user" }) {
+        b.docScores += Int(s.docScores)
+        if dimension == .prompt, let v = version { b.versions[v, default: 0] += 1 }
+        if dimension != .retriever, b.promptSpans < Self.noveltyPrompts, let full = s.full, full.inputMessages.contains(where: { $0.role == "user" }) {
             b.promptSpans += 1
             for m in full.inputMessages where m.role == "user" {
                 if state.seen == nil { state.seen = PairSketch() }
@@ -232,11 +234,10 @@ public final class SeriesMonitor {
                 let b = state.open.removeValue(forKey: minute) ?? Bucket()
                 let version = b.versions.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
                 for (metric, value) in Self.values(b) where metric != .promptNovelty || minute >= state.noveltyFrom {
-                    var d = state.detectors[metric] ?? AnomalyDetector(configuration)
-                    let score = d.update(value)
-                    state.detectors[metric] = d
+                    // Updated in place: a copy out and back would copy the detector's buffers each minute.
+                    let score = state.detectors[metric, default: AnomalyDetector(configuration)].update(value)
                     out.append(Point(series: key, metric: metric, minuteStartNanos: minute * resolutionNanos, value: value, score: score,
-                                     level: d.level, version: version))
+                                     level: state.detectors[metric]?.level, version: version))
                 }
                 if let seen = state.seen {
                     for h in b.pairHashes { seen.insert(h) }
