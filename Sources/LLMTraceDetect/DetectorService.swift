@@ -151,7 +151,7 @@ public final class DetectorService: @unchecked Sendable {
     private func process(_ batch: DigestBatch) {
         let now = clock()
         var outcomes: [SeriesMonitor.EvalOutcome] = []
-        outcomes.reserveCapacity(batch.count)
+        outcomes.reserveCapacity(batch.digests.count)
         var scores: [Score] = []
         var flagged = 0, evaluated = 0, kept = 0
         let t0 = threadCPUNanos()
@@ -168,7 +168,7 @@ public final class DetectorService: @unchecked Sendable {
             if e.failed { flagged += 1 }
             scores += e.scores
         }
-        budget(spans: batch.count, evaluated: kept, nanos: threadCPUNanos() - t0)
+        budget(spans: batch.spans, evaluated: kept, nanos: threadCPUNanos() - t0)
         let dropped = queue.droppedSpans
         lock.withLock {
             if dropped > droppedSeen {
@@ -179,7 +179,7 @@ public final class DetectorService: @unchecked Sendable {
             }
             monitor.add(batch, evaluations: outcomes)
             pendingScores += scores
-            _stats.spans += batch.count
+            _stats.spans += batch.spans
             _stats.evaluated += evaluated
             _stats.evalFlagged += flagged
             _stats.evalSampleRatio = sampleRatio

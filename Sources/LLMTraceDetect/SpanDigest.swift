@@ -39,9 +39,13 @@ public struct SpanDigest: Sendable {
         inputTokens = s.pointee.inputTokens
         outputTokens = s.pointee.outputTokens
         costUSD = s.pointee.costUSD
+        // Retrieved documents' scores, of retrieval spans only (the others' document lists are not
+        // even touched: a cold cache line a span, measured as most of a digest's cost).
         var sum = 0.0, n: Int32 = 0
-        s.pointee.documents.withUnsafeBufferPointer { docs in
-            for k in docs.indices { if let sc = docs[k].score, sc.isFinite { sum += sc; n += 1 } }
+        if kind == .retrieval {
+            s.pointee.documents.withUnsafeBufferPointer { docs in
+                for k in docs.indices { if let sc = docs[k].score, sc.isFinite { sum += sc; n += 1 } }
+            }
         }
         docScoreSum = sum
         docScores = n
@@ -62,15 +66,20 @@ public struct DigestBatch: Sendable {
     public private(set) var keys: [SeriesMonitor.SeriesKey] = []
     public private(set) var versions: [String] = []
     public private(set) var digests: [SpanDigest] = []
-    /// Beyond a few keys, a table (a batch naming hundreds of models must not cost a scan each).
-    private var index: [SeriesMonitor.SeriesKey: Int32] = [:]
+    /// Open-addressing table of key indices (-1: empty) by a hash of the key's bytes, so a lookup
+    /// costs a hash of three short strings and a compare, with no `SeriesKey` made and no Unicode
+    /// hashing; kept at most half full.
+    private var table = [Int32](repeating: -1, count: 64)
+    private var hashes: [UInt64] = []
     /// Per dimension, the key of the previous span (consecutive spans mostly share it).
     private var last: [Int32] = [-1, -1, -1]
 
-    public var count: Int { digests.count }
+    /// Spans of the batch (a span of no series that is not kept whole leaves no digest).
+    public private(set) var spans = 0
 
     /// The digests of `spans`; `keep(traceID)` says which carry their whole span.
     public init(_ spans: [Span], keep: (TraceID) -> Bool) {
+        self.spans = spans.count
         digests.reserveCapacity(spans.count)
         // Spans are read in place (see `SpanDigest.init`).
         spans.withUnsafeBufferPointer { buffer in
@@ -79,9 +88,16 @@ public struct DigestBatch: Sendable {
         }
     }
 
+    /// Every span whole (tests, the monitor's `add(_ spans:)`).
+    public init(_ spans: [Span]) { self.init(spans, keep: { _ in true }) }
+
     private mutating func add(_ s: UnsafePointer<Span>, keep: Bool) {
+        let retrieval = s.pointee.kind == .retrieval
+        let hasModel = s.pointee.responseModel != nil || s.pointee.requestModel != nil
+        // A span of no series (an agent step, a tool call) is of use only whole, to the evaluators.
+        guard keep || hasModel || retrieval || s.pointee.promptName != nil else { return }
         var d = SpanDigest(s, keep: keep)
-        if let m = s.pointee.responseModel ?? s.pointee.requestModel { d.model = key(s, .model, m, slot: 0) }
+        if hasModel, let m = s.pointee.responseModel ?? s.pointee.requestModel { d.model = key(s, .model, m, slot: 0) }
         if let p = s.pointee.promptName {
             d.prompt = key(s, .prompt, p, slot: 1)
             if let v = s.pointee.promptVersion {
@@ -91,12 +107,9 @@ public struct DigestBatch: Sendable {
                 }
             }
         }
-        if s.pointee.kind == .retrieval { d.retriever = key(s, .retriever, s.pointee.name, slot: 2) }
+        if retrieval { d.retriever = key(s, .retriever, s.pointee.name, slot: 2) }
         digests.append(d)
     }
-
-    /// Every span whole (tests, the benchmark).
-    public init(_ spans: [Span]) { self.init(spans, keep: { _ in true }) }
 
     private mutating func key(_ s: UnsafePointer<Span>, _ dimension: SeriesMonitor.Dimension, _ value: String, slot: Int) -> Int32 {
         func same(_ k: SeriesMonitor.SeriesKey) -> Bool {
@@ -105,21 +118,58 @@ public struct DigestBatch: Sendable {
         }
         let previous = last[slot]
         if previous >= 0 && same(keys[Int(previous)]) { return previous }
-        var found: Int32? = nil
-        if keys.count <= 8 {
-            found = keys.firstIndex(where: same).map { Int32($0) }
-        } else {
-            found = index[SeriesMonitor.SeriesKey(project: s.pointee.project, service: s.pointee.service, dimension: dimension, value: value)]
+        let h = Self.hash(s.pointee.project, s.pointee.service, value, dimension)
+        let mask = table.count - 1
+        var at = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let i = table[at]
+            if i < 0 { break }
+            if hashes[Int(i)] == h && same(keys[Int(i)]) { last[slot] = i; return i }
+            at = (at + 1) & mask
         }
-        if let found { last[slot] = found; return found }
-        let k = SeriesMonitor.SeriesKey(project: s.pointee.project, service: s.pointee.service, dimension: dimension, value: value)
-        keys.append(k)
+        keys.append(SeriesMonitor.SeriesKey(project: s.pointee.project, service: s.pointee.service, dimension: dimension, value: value))
+        hashes.append(h)
         let i = Int32(keys.count - 1)
+        table[at] = i
         last[slot] = i
-        if keys.count > 8 {
-            if index.isEmpty { for (j, key) in keys.enumerated() { index[key] = Int32(j) } } else { index[k] = i }
-        }
+        if keys.count * 2 > table.count { grow() }
         return i
+    }
+
+    private mutating func grow() {
+        table = [Int32](repeating: -1, count: table.count * 2)
+        let mask = table.count - 1
+        for (i, h) in hashes.enumerated() {
+            var at = Int(truncatingIfNeeded: h) & mask
+            while table[at] >= 0 { at = (at + 1) & mask }
+            table[at] = Int32(i)
+        }
+    }
+
+    /// FNV-1a over the three strings' UTF-8 (each followed by a separator byte) and the dimension,
+    /// then mixed, so that the low bits index the table.
+    private static func hash(_ project: String, _ service: String, _ value: String, _ dimension: SeriesMonitor.Dimension) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        h = fnv(project, h)
+        h = fnv(service, h)
+        h = fnv(value, h)
+        h ^= UInt64(dimension == .model ? 1 : dimension == .prompt ? 2 : 3)
+        h ^= h >> 33
+        h &*= 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
+        return h
+    }
+
+    /// FNV-1a of `s`'s UTF-8 and a separator byte, continuing from `h`.
+    @inline(__always) private static func fnv(_ s: String, _ h: UInt64) -> UInt64 {
+        let r: UInt64? = s.utf8.withContiguousStorageIfAvailable { p in
+            var x = h
+            for b in p { x = (x ^ UInt64(b)) &* 0x100_0000_01B3 }
+            return x
+        }
+        var x = h
+        if let r { x = r } else { for b in s.utf8 { x = (x ^ UInt64(b)) &* 0x100_0000_01B3 } }
+        return (x ^ 0xFF) &* 0x100_0000_01B3
     }
 }
 

@@ -29,6 +29,7 @@ enum DetectBench {
         }
         func median(_ x: [Double]) -> Double { let s = x.sorted(); return s[s.count / 2] }
         var monitorNs: [Double] = [], evalNs: [Double] = [], digestNs: [Double] = []
+        var seriesPerBatch = 0.0, digestShare = 0.0
         var flagged = 0
         // As in the server: digests made on the ingest thread, 3% of traces kept whole (about what
         // the evaluators' CPU budget affords at full ingest), then the monitor's thread adds them.
@@ -39,6 +40,8 @@ enum DetectBench {
             var t = monotonicNanos()
             let digests = batches.map { DigestBatch($0, keep: { SpanDigest.sampled($0, threshold: keepThreshold) }) }
             digestNs.append(Double(monotonicNanos() - t) / Double(n))
+            seriesPerBatch = Double(digests.reduce(0) { $0 + $1.keys.count }) / Double(digests.count)
+            digestShare = Double(digests.reduce(0) { $0 + $1.digests.count }) / Double(n)
             t = monotonicNanos()
             for d in digests { monitor.add(d) }
             _ = monitor.advance(to: last + 120_000_000_000)
@@ -49,7 +52,7 @@ enum DetectBench {
             for b in batches { for s in b { if e.evaluate(s, now: 0).failed { flagged += 1 } } }
             evalNs.append(Double(monotonicNanos() - t) / Double(n))
         }
-        Terminal.error("\(n) spans, \(textBytes / n) text bytes per span; per span: digest \(String(format: "%.0f", median(digestNs))) ns, series minutes \(String(format: "%.0f", median(monitorNs))) ns, evaluators \(String(format: "%.0f", median(evalNs))) ns (medians of \(rounds)); \(flagged) spans flagged")
+        Terminal.error("\(n) spans, \(textBytes / n) text bytes per span; per span: digest \(String(format: "%.0f", median(digestNs))) ns, series minutes \(String(format: "%.0f", median(monitorNs))) ns, evaluators \(String(format: "%.0f", median(evalNs))) ns (medians of \(rounds)); \(flagged) spans flagged; \(String(format: "%.1f", seriesPerBatch)) series named per batch of 512, \(String(format: "%.0f", digestShare * 100))% of spans digested")
         var json = "{\"spans\": \(n), \"text_bytes_per_span\": \(textBytes / n), \"digest_ns_per_span\": \(String(format: "%.1f", median(digestNs))), \"monitor_ns_per_span\": \(String(format: "%.1f", median(monitorNs))), \"evaluators_ns_per_span\": \(String(format: "%.1f", median(evalNs))), \"evaluator_mb_per_s\": \(String(format: "%.0f", Double(textBytes / n) / median(evalNs) * 1e3)), \"flagged\": \(flagged)"
         if let driftSpans = try a.value("drift-spans").map({ _ in try a.int("drift-spans", default: 1_000_000) }) {
             let (ms, findings) = try drift(spans: driftSpans, dir: a.value("dir"), keep: a.has("keep"))
