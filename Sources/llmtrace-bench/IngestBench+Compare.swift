@@ -6,7 +6,9 @@ import LLMTraceCLI
 /// (the server as spawned) and the variant (the same plus the `--compare` server arguments) run
 /// alternately, A B then B A, each for `--seconds`, so that both see the same minutes of a noisy
 /// machine. Each run is a child `llmtrace-bench ingest` with the same options; the last line is
-/// JSON with each run, the medians and the median of the per-pair ratios (variant / baseline).
+/// JSON with each run, the medians and the median of the per-pair ratios (variant / baseline), of
+/// throughput and of server CPU a span (the cost itself; with `--rate` below saturation, the one to
+/// read on a busy machine).
 extension IngestBench {
     static func compare(_ argv: [String], variantArgs: [String], pairs: Int) throws {
         // The child runs get every option but --compare and --pairs.
@@ -21,7 +23,11 @@ extension IngestBench {
         }
         guard base.contains("--spawn") else { throw UsageError("--compare needs --spawn (each run starts its own server)") }
         let variant = base + variantArgs.flatMap { ["--server-arg", $0] }
-        struct Run { var variant: Bool; var spansPerS: Double; var serverCPU: Double; var rssMB: Double; var load: Double }
+        struct Run {
+            var variant: Bool, spansPerS: Double, serverCPU: Double, seconds: Double, rssMB: Double, load: Double
+            /// Server CPU microseconds a span: the cost itself, apart from how fast the machine was.
+            var cpuMicrosPerSpan: Double { serverCPU * 1e6 / max(1, spansPerS * seconds) }
+        }
         var runs: [Run] = []
         let described = variantArgs.joined(separator: " ")
         for p in 0..<pairs {
@@ -31,9 +37,10 @@ extension IngestBench {
                 guard let sps = json["spans_per_s"] as? Double, let cpu = json["server_cpu_s"] as? Double else {
                     throw UsageError("a run printed no spans_per_s")
                 }
-                let run = Run(variant: isVariant, spansPerS: sps, serverCPU: cpu, rssMB: json["peak_rss_mb"] as? Double ?? 0, load: load)
+                let run = Run(variant: isVariant, spansPerS: sps, serverCPU: cpu, seconds: json["seconds"] as? Double ?? 0,
+                              rssMB: json["peak_rss_mb"] as? Double ?? 0, load: load)
                 runs.append(run)
-                Terminal.error("pair \(p + 1): \(isVariant ? "variant (\(described))" : "baseline") \(Int(sps)) spans/s, server CPU \(String(format: "%.1f", cpu)) s, peak RSS \(String(format: "%.0f", run.rssMB)) MB, load average \(String(format: "%.2f", load)) before it")
+                Terminal.error("pair \(p + 1): \(isVariant ? "variant (\(described))" : "baseline") \(Int(sps)) spans/s, server CPU \(String(format: "%.1f", cpu)) s (\(String(format: "%.2f", run.cpuMicrosPerSpan)) µs a span), peak RSS \(String(format: "%.0f", run.rssMB)) MB, load average \(String(format: "%.2f", load)) before it")
             }
         }
         func median(_ x: [Double]) -> Double {
@@ -42,6 +49,7 @@ extension IngestBench {
         }
         let a = runs.filter { !$0.variant }, b = runs.filter(\.variant)
         let ratios = zip(a, b).map { $1.spansPerS / $0.spansPerS }
+        let cpuRatios = zip(a, b).map { $1.cpuMicrosPerSpan / $0.cpuMicrosPerSpan }
         let f = { (x: Double) in String(format: "%.0f", x) }
         let r = { (x: Double) in String(format: "%.4f", x) }
         Terminal.print("{\"variant\": \"\(described.replacingOccurrences(of: "\"", with: "'"))\", \"pairs\": \(pairs), "
@@ -49,6 +57,9 @@ extension IngestBench {
             + "\"variant_spans_per_s\": [\(b.map { f($0.spansPerS) }.joined(separator: ", "))], "
             + "\"baseline_median\": \(f(median(a.map(\.spansPerS)))), \"variant_median\": \(f(median(b.map(\.spansPerS)))), "
             + "\"pair_ratios\": [\(ratios.map(r).joined(separator: ", "))], \"median_ratio\": \(r(median(ratios))), "
+            + "\"baseline_cpu_us_per_span\": [\(a.map { r($0.cpuMicrosPerSpan) }.joined(separator: ", "))], "
+            + "\"variant_cpu_us_per_span\": [\(b.map { r($0.cpuMicrosPerSpan) }.joined(separator: ", "))], "
+            + "\"cpu_per_span_ratios\": [\(cpuRatios.map(r).joined(separator: ", "))], \"median_cpu_per_span_ratio\": \(r(median(cpuRatios))), "
             + "\"load_averages\": [\(runs.map { String(format: "%.2f", $0.load) }.joined(separator: ", "))]}")
     }
 

@@ -108,4 +108,29 @@ import LLMTraceStore
             #expect(latency.numeric!.ksPValueIsExact)
         }
     }
+
+    /// A few dozen texts of varied wording: two samples of the same source differ by a large
+    /// n-gram distance by sampling alone (past the fixed floors), so text drift is judged against
+    /// the baseline's own two halves; a new topic is still found.
+    @Test func aFewDozenVariedTextsDriftOnlyWithANewTopic() {
+        func texts(_ n: Int, vocabulary: [String], seed: UInt64) -> [String] {
+            var r = Rng(x: seed &* 0x9E37_79B9_7F4A_7C15 | 1)
+            return (0..<n).map { _ in (0..<14).map { _ in vocabulary[Int(r.u() * Double(vocabulary.count))] }.joined(separator: " ") }
+        }
+        let before = (0..<400).map { "w\($0)" }, after = (0..<400).map { "z\($0)" }
+        func finding(_ current: [String]) -> DriftReport.Finding? {
+            var b = DriftSample(by: [.model]), c = DriftSample(by: [.model])
+            b.group(b.key(service: "s", model: "m", prompt: nil)).texts[DriftSample.TextField.prompt.index] = texts(40, vocabulary: before, seed: 1)
+            c.group(c.key(service: "s", model: "m", prompt: nil)).texts[DriftSample.TextField.prompt.index] = current
+            return DriftReport(baseline: b, current: c).findings.first { $0.field == "prompt" }
+        }
+        let same = finding(texts(40, vocabulary: before, seed: 2))
+        #expect(same != nil)
+        if let f = same, let t = f.text {
+            #expect(t.jensenShannon >= 0.35 && t.novelShare >= 0.15, "the fixed floors alone would call this drift: \(f.reason)")
+            #expect(!f.drifted, "\(f.reason)")
+        }
+        let shifted = finding(texts(40, vocabulary: after, seed: 3))
+        #expect(shifted?.drifted == true, "\(shifted?.reason ?? "no finding")")
+    }
 }

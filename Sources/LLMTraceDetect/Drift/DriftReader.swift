@@ -3,7 +3,7 @@ import LLMTraceStore
 
 /// Collects a window's `DriftSample` from a store: the fixed fields of every span in the window
 /// straight from the segments' columns (no span is decoded for them), and texts, tool names and
-/// retrieval scores from an even sample of at most `textSample` spans (decoding every span of a
+/// retrieval scores from an even sample of at most `textSample` spans (in runs of 16 neighbours) (decoding every span of a
 /// million-span window for its prompts would take seconds and gigabytes; an n-gram distribution
 /// does not need them all).
 public struct DriftReader: Sendable {
@@ -38,12 +38,21 @@ public struct DriftReader: Sendable {
             sample.add(s, fixed: true, texts: false)
             refs.append((-1, i))
         }
-        // Texts: an even sample, in runs of up to 16 neighbouring rows per segment read.
+        // Texts: an even sample of runs of 16 neighbouring rows (a run is one read of each column
+        // block it touches; single rows spread evenly cost a block decode each, most of the report's
+        // time, measured).
         guard !refs.isEmpty, textSample > 0 else { return sample }
-        let step = max(1, refs.count / textSample)
         var picked: [Int: [Int]] = [:]
-        var k = 0
-        while k < refs.count { picked[refs[k].0, default: []].append(refs[k].1); k += step }
+        let run = 16
+        let runs = max(1, textSample / run)
+        if refs.count <= runs * run {
+            for r in refs { picked[r.0, default: []].append(r.1) }
+        } else {
+            for i in 0..<runs {
+                let start = i * refs.count / runs
+                for k in start..<min(start + run, refs.count) { picked[refs[k].0, default: []].append(refs[k].1) }
+            }
+        }
         let headByIndex: [Span]? = picked[-1] == nil ? nil : store.headSpans()
         for (si, rows) in picked {
             if si < 0 {
@@ -102,30 +111,59 @@ public struct DriftReader: Sendable {
         let (durations, _) = try seg.intColumn(.duration)
         let ttft = try seg.intColumn(.ttft), input = try seg.intColumn(.inputTokens), output = try seg.intColumn(.outputTokens)
         let cost = try seg.doubleColumn(.costUSD)
-        // Group per distinct (service, model, prompt) codes, not per row.
-        var groupOf: [UInt64: DriftSample.Group] = [:]
+        // Group per distinct (service, model, prompt) codes, not per row; categories counted by
+        // dictionary code in arrays and named once per segment, not hashed as strings per row.
+        final class Local {
+            let group: DriftSample.Group
+            var model: [Int], requestModel: [Int], finish: [Int], status: [Int], kind: [Int]
+            init(_ g: DriftSample.Group, _ sizes: [Int]) {
+                group = g
+                model = [Int](repeating: 0, count: sizes[0]); requestModel = [Int](repeating: 0, count: sizes[1])
+                finish = [Int](repeating: 0, count: sizes[2]); status = [Int](repeating: 0, count: sizes[3])
+                kind = [Int](repeating: 0, count: sizes[4])
+            }
+        }
+        let sizes = [resp, req, finish, status, kind].map { $0.values.count + 1 }
+        var groupOf: [UInt64: Local] = [:]
+        var lastCode = UInt64.max
+        var last: Local? = nil
         typealias N = DriftSample.NumericField
         typealias C = DriftSample.CategoricalField
         for r in rows {
             let modelCode = resp.codes[r] != 0 ? UInt64(resp.codes[r]) : UInt64(req.codes[r]) | 1 << 31
             let code = UInt64(services.codes[r]) << 42 ^ modelCode << 20 ^ UInt64(names.codes[r]) << 10 ^ UInt64(versions.codes[r])
-            let g: DriftSample.Group
-            if let x = groupOf[code] { g = x } else {
+            let l: Local
+            if code == lastCode, let x = last { l = x } else if let x = groupOf[code] { l = x } else {
                 let model = str(resp, r) ?? str(req, r)
                 let prompt = str(names, r).map { n in str(versions, r).map { "\(n)@\($0)" } ?? n }
-                g = sample.group(sample.key(service: str(services, r) ?? "", model: model, prompt: prompt))
-                groupOf[code] = g
+                l = Local(sample.group(sample.key(service: str(services, r) ?? "", model: model, prompt: prompt)), sizes)
+                groupOf[code] = l
             }
+            lastCode = code
+            last = l
+            let g = l.group
             sample.spans += 1
             g.numeric[N.durationMs.rawValue].append(Double(durations[r]) / 1e6)
             if ttft.valid?[r] ?? true { g.numeric[N.ttftMs.rawValue].append(Double(ttft.values[r]) / 1e6) }
             if input.valid?[r] ?? true { g.numeric[N.inputTokens.rawValue].append(Double(input.values[r])) }
             if output.valid?[r] ?? true { g.numeric[N.outputTokens.rawValue].append(Double(output.values[r])) }
             if cost.valid?[r] ?? true { g.numeric[N.costUSD.rawValue].append(cost.values[r]) }
-            if let m = str(resp, r) ?? str(req, r) { g.categorical[C.model.index][m, default: 0] += 1 }
-            if let f = str(finish, r) { g.categorical[C.finishReason.index][f, default: 0] += 1 }
-            if let s = str(status, r) { g.categorical[C.status.index][s, default: 0] += 1 }
-            if let k = str(kind, r) { g.categorical[C.kind.index][k, default: 0] += 1 }
+            if resp.codes[r] != 0 { l.model[Int(resp.codes[r])] += 1 } else if req.codes[r] != 0 { l.requestModel[Int(req.codes[r])] += 1 }
+            l.finish[Int(finish.codes[r])] += 1
+            l.status[Int(status.codes[r])] += 1
+            l.kind[Int(kind.codes[r])] += 1
+        }
+        for l in groupOf.values {
+            func fold(_ counts: [Int], _ values: [String], _ field: C) {
+                for (code, n) in counts.enumerated() where code > 0 && n > 0 {
+                    l.group.categorical[field.index][values[code - 1], default: 0] += n
+                }
+            }
+            fold(l.model, resp.values, .model)
+            fold(l.requestModel, req.values, .model)
+            fold(l.finish, finish.values, .finishReason)
+            fold(l.status, status.values, .status)
+            fold(l.kind, kind.values, .kind)
         }
         return rows
     }

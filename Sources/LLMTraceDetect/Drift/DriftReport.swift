@@ -20,6 +20,11 @@ public struct DriftReport: Sendable {
         /// text field drifts at this Jensen-Shannon distance and `textNovelShare` novel n-grams.
         public var textJensenShannon = 0.35
         public var textNovelShare = 0.15
+        /// …and only when the distance and the novel share exceed those between the baseline's own
+        /// two halves by these margins (the halves are smaller samples, so their distance errs high:
+        /// the test errs towards "no drift").
+        public var textJensenShannonOverNull = 0.10
+        public var textNovelOverNull = 0.10
         public var psiModerate = 0.1
         public var psiMajor = 0.25
         /// Fewer values on either side than this: the field is not compared.
@@ -102,9 +107,21 @@ public struct DriftReport: Sendable {
                 let bt = b.texts[f.index], ct = c.texts[f.index]
                 guard bt.count >= t.minimumValues, ct.count >= t.minimumValues else { continue }
                 let d = TextDrift(baseline: bt, current: ct)
-                let drifted = d.jensenShannon >= t.textJensenShannon && d.novelShare >= t.textNovelShare
-                let reason = "JS = \(Self.fmt(d.jensenShannon)), novel n-grams \(Self.fmt(d.novelShare * 100))%"
-                    + (drifted ? " (≥ \(t.textJensenShannon) and \(Self.fmt(t.textNovelShare * 100))%)" : "")
+                // What sampling alone gives: the baseline's two halves (alternate texts) against each
+                // other. A few dozen texts of varied wording differ from any other few dozen by 0.6
+                // or more; only a distance well past the baseline's own differs in substance.
+                let null = TextDrift(baseline: bt.enumerated().lazy.filter { $0.offset % 2 == 0 }.map(\.element),
+                                     current: bt.enumerated().lazy.filter { $0.offset % 2 == 1 }.map(\.element))
+                let pastFloors = d.jensenShannon >= t.textJensenShannon && d.novelShare >= t.textNovelShare
+                let pastNull = d.jensenShannon >= null.jensenShannon + t.textJensenShannonOverNull
+                    && d.novelShare >= null.novelShare + t.textNovelOverNull
+                let drifted = pastFloors && pastNull
+                var reason = "JS = \(Self.fmt(d.jensenShannon)), novel n-grams \(Self.fmt(d.novelShare * 100))%"
+                if drifted {
+                    reason += " (≥ \(t.textJensenShannon) and \(Self.fmt(t.textNovelShare * 100))%, and past the baseline's halves: JS \(Self.fmt(null.jensenShannon)), \(Self.fmt(null.novelShare * 100))%)"
+                } else if pastFloors {
+                    reason += "; the baseline's halves differ as much (JS \(Self.fmt(null.jensenShannon)), \(Self.fmt(null.novelShare * 100))%)"
+                }
                 out.append(Finding(group: group, field: f.rawValue, kind: .text, baselineCount: bt.count, currentCount: ct.count,
                                    drifted: drifted, reason: reason, effect: d.jensenShannon, text: d))
             }
