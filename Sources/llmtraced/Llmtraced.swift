@@ -56,6 +56,12 @@ struct Llmtraced {
       --metrics on|off       LLMTRACE_METRICS        Prometheus /metrics and the span metrics behind it (default on)
       --metrics-max-series N LLMTRACE_METRICS_MAX_SERIES  label sets per /metrics family before new ones
                                                      fold into an __overflow__ series (default 10000)
+      --detectors on|off     LLMTRACE_DETECTORS      anomaly detectors, online evaluators and alerts (default on)
+      --evaluators LIST      LLMTRACE_EVALUATORS     all (default), none, or a comma list of
+                                                     \(OnlineEvaluators.Name.allCases.map(\.rawValue).joined(separator: ", "))
+      --alert-for N          LLMTRACE_ALERT_FOR      minutes an anomaly must last before its alert fires (default 1)
+      --alert-webhook URLS   LLMTRACE_ALERT_WEBHOOK  POST firing and resolved alerts (Alertmanager's webhook JSON)
+      --alertmanager URLS    LLMTRACE_ALERTMANAGER   push alerts to Alertmanager's v2 API (http://host:9093)
                              LLMTRACE_INGEST_KEYS    project=key,... ingest keys (added to --config's)
                              LLMTRACE_READ_KEYS      project=key,... read keys
 
