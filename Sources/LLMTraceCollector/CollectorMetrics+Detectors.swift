@@ -22,6 +22,9 @@ extension CollectorMetrics {
         let ratio = f("llmtrace_eval_sample_ratio", .gauge, "Share of traces the online evaluators look at (1: all; less when spans arrive faster than their CPU budget pays for).")
         let series = f("llmtrace_detector_series", .gauge, "Series (model or prompt version of a service) the detectors follow.")
         let notifications = f("llmtrace_alert_notifications_total", .counter, "Alert notifications by outcome (sent, failed after retries, retried, dropped from a full queue).", ["outcome"])
+        let cpu = f("llmtrace_detector_cpu_seconds_total", .counter,
+                    "CPU the detectors used: their own thread (part=\"thread\": series, evaluators, alerts) and the ingest threads making their digests (part=\"ingest\").",
+                    ["part"])
         let projectsSeen = ProjectsSeen()
         r.onScrape {
             for p in d.latestScores() {
@@ -38,6 +41,8 @@ extension CollectorMetrics {
             evaluated.set([], Double(s.evaluated))
             series.set([], Double(s.series))
             ratio.set([], s.evalSampleRatio)
+            cpu.set(["thread"], s.threadCPUSeconds)
+            cpu.set(["ingest"], s.ingestCPUSeconds)
             notifications.set(["sent"], Double(s.notifications.sent))
             notifications.set(["failed"], Double(s.notifications.failed))
             notifications.set(["retried"], Double(s.notifications.retried))

@@ -71,8 +71,6 @@ public struct DigestBatch: Sendable {
     /// hashing; kept at most half full.
     private var table = [Int32](repeating: -1, count: 64)
     private var hashes: [UInt64] = []
-    /// Per dimension, the key of the previous span (consecutive spans mostly share it).
-    private var last: [Int32] = [-1, -1, -1]
 
     /// Spans of the batch (a span of no series that is not kept whole leaves no digest).
     public private(set) var spans = 0
@@ -91,73 +89,160 @@ public struct DigestBatch: Sendable {
     /// Every span whole (tests, the monitor's `add(_ spans:)`).
     public init(_ spans: [Span]) { self.init(spans, keep: { _ in true }) }
 
+    /// The 16 bytes of a `String` (or of a `String?`, whose nil is one pattern of them) in a span,
+    /// read without retaining it: two equal patterns are the same string (the same storage, or the
+    /// same bytes held inline). Reading a string out of a span retains it, and the project's string
+    /// is shared by every span of every request, so each retain was a contended atomic across the
+    /// ingest threads: over a third of a digest's cost, measured.
+    struct RawString: Equatable {
+        var a: UInt64, b: UInt64
+    }
+    private static let offsets: (project: Int, service: Int, name: Int, response: Int, request: Int, prompt: Int, version: Int)? = {
+        guard let p = MemoryLayout<Span>.offset(of: \Span.project), let s = MemoryLayout<Span>.offset(of: \Span.service),
+              let n = MemoryLayout<Span>.offset(of: \Span.name), let rs = MemoryLayout<Span>.offset(of: \Span.responseModel),
+              let rq = MemoryLayout<Span>.offset(of: \Span.requestModel), let pn = MemoryLayout<Span>.offset(of: \Span.promptName),
+              let pv = MemoryLayout<Span>.offset(of: \Span.promptVersion),
+              MemoryLayout<String>.size == 16, MemoryLayout<String?>.size == 16 else { return nil }
+        return (p, s, n, rs, rq, pn, pv)
+    }()
+    private static let nilString: RawString = withUnsafeBytes(of: String?.none) { $0.loadUnaligned(as: RawString.self) }
+    @inline(__always) private static func raw(_ s: UnsafePointer<Span>, _ offset: Int) -> RawString {
+        UnsafeRawPointer(s).loadUnaligned(fromByteOffset: offset, as: RawString.self)
+    }
+
+    /// Keys by the raw patterns of their strings: (dimension, project, service, value) → key index.
+    /// Equal strings held apart (a model name decoded anew for every span) miss here and are found
+    /// by content below, once per string.
+    private var rawTable = [Int32](repeating: -1, count: 128)
+    private var rawEntries: [(dimension: UInt8, project: RawString, service: RawString, value: RawString, key: Int32)] = []
+    /// The raw project and service of each key (its strings' patterns when it was made).
+    private var keyRaw: [(project: RawString, service: RawString)] = []
+    private var lastVersionRaw = nilString
+    private var lastVersion: Int32 = -1
+
     private mutating func add(_ s: UnsafePointer<Span>, keep: Bool) {
+        guard let o = Self.offsets else { return addRetaining(s, keep: keep) }
         let retrieval = s.pointee.kind == .retrieval
-        let hasModel = s.pointee.responseModel != nil || s.pointee.requestModel != nil
+        let response = Self.raw(s, o.response), request = Self.raw(s, o.request), prompt = Self.raw(s, o.prompt)
+        let model = response != Self.nilString ? response : request
         // A span of no series (an agent step, a tool call) is of use only whole, to the evaluators.
-        guard keep || hasModel || retrieval || s.pointee.promptName != nil else { return }
+        guard keep || model != Self.nilString || retrieval || prompt != Self.nilString else { return }
         var d = SpanDigest(s, keep: keep)
-        if hasModel, let m = s.pointee.responseModel ?? s.pointee.requestModel { d.model = key(s, .model, m, slot: 0) }
-        if let p = s.pointee.promptName {
-            d.prompt = key(s, .prompt, p, slot: 1)
-            if let v = s.pointee.promptVersion {
-                if let i = versions.firstIndex(where: { ExactString.equal($0, v) }) { d.version = Int32(i) } else if versions.count < 64 {
-                    versions.append(v)
-                    d.version = Int32(versions.count - 1)
+        let project = Self.raw(s, o.project), service = Self.raw(s, o.service)
+        if model != Self.nilString {
+            d.model = rawKey(s, .model, project, service, model) { s.pointee.responseModel ?? s.pointee.requestModel ?? "" }
+        }
+        if prompt != Self.nilString {
+            d.prompt = rawKey(s, .prompt, project, service, prompt) { s.pointee.promptName ?? "" }
+            let version = Self.raw(s, o.version)
+            if version != Self.nilString {
+                if version == lastVersionRaw && lastVersion >= 0 { d.version = lastVersion } else {
+                    d.version = versionIndex(s.pointee.promptVersion ?? "")
+                    lastVersionRaw = version
+                    lastVersion = d.version
                 }
             }
         }
-        if retrieval { d.retriever = key(s, .retriever, s.pointee.name, slot: 2) }
+        if retrieval { d.retriever = rawKey(s, .retriever, project, service, Self.raw(s, o.name)) { s.pointee.name } }
         digests.append(d)
     }
 
-    private mutating func key(_ s: UnsafePointer<Span>, _ dimension: SeriesMonitor.Dimension, _ value: String, slot: Int) -> Int32 {
-        func same(_ k: SeriesMonitor.SeriesKey) -> Bool {
-            k.dimension == dimension && ExactString.equal(k.value, value) && ExactString.equal(k.service, s.pointee.service)
-                && ExactString.equal(k.project, s.pointee.project)
+    private mutating func rawKey(_ s: UnsafePointer<Span>, _ dimension: SeriesMonitor.Dimension, _ project: RawString, _ service: RawString,
+                                 _ value: RawString, _ string: () -> String) -> Int32 {
+        let dim: UInt8 = dimension == .model ? 1 : dimension == .prompt ? 2 : 3
+        let h = Self.rawHash(dim, project, service, value)
+        let mask = rawTable.count - 1
+        var at = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = rawTable[at]
+            if e < 0 { break }
+            let r = rawEntries[Int(e)]
+            if r.dimension == dim && r.value == value && r.service == service && r.project == project { return r.key }
+            at = (at + 1) & mask
         }
-        let previous = last[slot]
-        if previous >= 0 && same(keys[Int(previous)]) { return previous }
-        let h = Self.hash(s.pointee.project, s.pointee.service, value, dimension)
+        let key = contentKey(s, dimension, string(), project, service)
+        rawEntries.append((dim, project, service, value, key))
+        rawTable[at] = Int32(rawEntries.count - 1)
+        if rawEntries.count * 2 > rawTable.count {
+            rawTable = Self.rehash(count: rawTable.count * 2, rawEntries.map { Self.rawHash($0.dimension, $0.project, $0.service, $0.value) })
+        }
+        return key
+    }
+
+    @inline(__always) private static func rawHash(_ dim: UInt8, _ p: RawString, _ s: RawString, _ v: RawString) -> UInt64 {
+        @inline(__always) func mix(_ h: UInt64, _ x: UInt64) -> UInt64 {
+            let y = (h ^ x) &* 0xFF51_AFD7_ED55_8CCD
+            return y ^ (y >> 29)
+        }
+        return mix(mix(mix(mix(mix(mix(UInt64(dim) &* 0x9E37_79B9_7F4A_7C15, p.a), p.b), s.a), s.b), v.a), v.b)
+    }
+
+    /// The same, reading the strings the ordinary way (when the span's layout is not as expected).
+    private mutating func addRetaining(_ s: UnsafePointer<Span>, keep: Bool) {
+        let retrieval = s.pointee.kind == .retrieval
+        let model = s.pointee.responseModel ?? s.pointee.requestModel
+        guard keep || model != nil || retrieval || s.pointee.promptName != nil else { return }
+        var d = SpanDigest(s, keep: keep)
+        let none = Self.nilString
+        if let m = model { d.model = contentKey(s, .model, m, none, none) }
+        if let p = s.pointee.promptName {
+            d.prompt = contentKey(s, .prompt, p, none, none)
+            if let v = s.pointee.promptVersion { d.version = versionIndex(v) }
+        }
+        if retrieval { d.retriever = contentKey(s, .retriever, s.pointee.name, none, none) }
+        digests.append(d)
+    }
+
+    private mutating func versionIndex(_ v: String) -> Int32 {
+        if let i = versions.firstIndex(where: { ExactString.equal($0, v) }) { return Int32(i) }
+        guard versions.count < 64 else { return -1 }
+        versions.append(v)
+        return Int32(versions.count - 1)
+    }
+
+    /// The key of (dimension, the span's project and service, `value`) by content: a hash of the
+    /// service's and the value's bytes (not the project's: reading it is the contended retain), then
+    /// a compare, the project and service by pattern first.
+    private mutating func contentKey(_ s: UnsafePointer<Span>, _ dimension: SeriesMonitor.Dimension, _ value: String,
+                                     _ project: RawString, _ service: RawString) -> Int32 {
+        func same(_ i: Int) -> Bool {
+            let k = keys[i]
+            return k.dimension == dimension && ExactString.equal(k.value, value)
+                && (keyRaw[i].service == service || ExactString.equal(k.service, s.pointee.service))
+                && (keyRaw[i].project == project || ExactString.equal(k.project, s.pointee.project))
+        }
+        var h = Self.fnv(value, Self.fnv(s.pointee.service, 0xCBF2_9CE4_8422_2325))
+        h ^= UInt64(dimension == .model ? 1 : dimension == .prompt ? 2 : 3)
+        h ^= h >> 33
+        h &*= 0xFF51_AFD7_ED55_8CCD
+        h ^= h >> 33
         let mask = table.count - 1
         var at = Int(truncatingIfNeeded: h) & mask
         while true {
             let i = table[at]
             if i < 0 { break }
-            if hashes[Int(i)] == h && same(keys[Int(i)]) { last[slot] = i; return i }
+            if hashes[Int(i)] == h && same(Int(i)) { return i }
             at = (at + 1) & mask
         }
         keys.append(SeriesMonitor.SeriesKey(project: s.pointee.project, service: s.pointee.service, dimension: dimension, value: value))
+        keyRaw.append((project, service))
         hashes.append(h)
         let i = Int32(keys.count - 1)
         table[at] = i
-        last[slot] = i
-        if keys.count * 2 > table.count { grow() }
+        if keys.count * 2 > table.count { table = Self.rehash(count: table.count * 2, hashes) }
         return i
     }
 
-    private mutating func grow() {
-        table = [Int32](repeating: -1, count: table.count * 2)
-        let mask = table.count - 1
+    /// An open-addressing table of `count` slots holding the indices of `hashes`.
+    private static func rehash(count: Int, _ hashes: [UInt64]) -> [Int32] {
+        var table = [Int32](repeating: -1, count: count)
+        let mask = count - 1
         for (i, h) in hashes.enumerated() {
             var at = Int(truncatingIfNeeded: h) & mask
             while table[at] >= 0 { at = (at + 1) & mask }
             table[at] = Int32(i)
         }
-    }
-
-    /// FNV-1a over the three strings' UTF-8 (each followed by a separator byte) and the dimension,
-    /// then mixed, so that the low bits index the table.
-    private static func hash(_ project: String, _ service: String, _ value: String, _ dimension: SeriesMonitor.Dimension) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        h = fnv(project, h)
-        h = fnv(service, h)
-        h = fnv(value, h)
-        h ^= UInt64(dimension == .model ? 1 : dimension == .prompt ? 2 : 3)
-        h ^= h >> 33
-        h &*= 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 33
-        return h
+        return table
     }
 
     /// FNV-1a of `s`'s UTF-8 and a separator byte, continuing from `h`.
@@ -202,11 +287,19 @@ public final class DigestQueue: SpanSubscriber, @unchecked Sendable {
         lock.withLock { threshold = t }
     }
 
+    /// CPU the ingest threads spent making digests (thread CPU time, nanoseconds): the detectors'
+    /// share of ingest, apart from their own thread's.
+    public var ingestCPUNanos: Int64 { lock.withLock { cpuNanos } }
+    private var cpuNanos: Int64 = 0
+
     public func stored(_ batch: [Span]) {
+        let t0 = threadCPUNanos()
         // No digests are made for a batch that would be dropped anyway.
         guard queue.hasRoom(for: batch.count) else { queue.countDropped(batch.count); return }
         let t = lock.withLock { threshold }
         queue.offer(DigestBatch(batch, keep: { SpanDigest.sampled($0, threshold: t) }), count: batch.count)
+        let spent = threadCPUNanos() - t0
+        lock.withLock { cpuNanos += spent }
     }
 
     /// The next batch of digests, waiting at most `timeoutNanos`; nil on timeout or after `cancel`.

@@ -25,6 +25,7 @@ extension IngestBench {
         let variant = base + variantArgs.flatMap { ["--server-arg", $0] }
         struct Run {
             var variant: Bool, spansPerS: Double, serverCPU: Double, seconds: Double, rssMB: Double, load: Double
+            var detectorShare: Double?
             /// Server CPU microseconds a span: the cost itself, apart from how fast the machine was.
             var cpuMicrosPerSpan: Double { serverCPU * 1e6 / max(1, spansPerS * seconds) }
         }
@@ -38,9 +39,9 @@ extension IngestBench {
                     throw UsageError("a run printed no spans_per_s")
                 }
                 let run = Run(variant: isVariant, spansPerS: sps, serverCPU: cpu, seconds: json["seconds"] as? Double ?? 0,
-                              rssMB: json["peak_rss_mb"] as? Double ?? 0, load: load)
+                              rssMB: json["peak_rss_mb"] as? Double ?? 0, load: load, detectorShare: json["detector_cpu_share"] as? Double)
                 runs.append(run)
-                Terminal.error("pair \(p + 1): \(isVariant ? "variant (\(described))" : "baseline") \(Int(sps)) spans/s, server CPU \(String(format: "%.1f", cpu)) s (\(String(format: "%.2f", run.cpuMicrosPerSpan)) µs a span), peak RSS \(String(format: "%.0f", run.rssMB)) MB, load average \(String(format: "%.2f", load)) before it")
+                Terminal.error("pair \(p + 1): \(isVariant ? "variant (\(described))" : "baseline") \(Int(sps)) spans/s, server CPU \(String(format: "%.1f", cpu)) s (\(String(format: "%.2f", run.cpuMicrosPerSpan)) µs a span), peak RSS \(String(format: "%.0f", run.rssMB)) MB\(run.detectorShare.map { ", detectors \(String(format: "%.1f", $0 * 100))% of its CPU" } ?? ""), load average \(String(format: "%.2f", load)) before it")
             }
         }
         func median(_ x: [Double]) -> Double {
@@ -60,6 +61,7 @@ extension IngestBench {
             + "\"baseline_cpu_us_per_span\": [\(a.map { r($0.cpuMicrosPerSpan) }.joined(separator: ", "))], "
             + "\"variant_cpu_us_per_span\": [\(b.map { r($0.cpuMicrosPerSpan) }.joined(separator: ", "))], "
             + "\"cpu_per_span_ratios\": [\(cpuRatios.map(r).joined(separator: ", "))], \"median_cpu_per_span_ratio\": \(r(median(cpuRatios))), "
+            + "\"detector_cpu_shares\": [\(runs.compactMap(\.detectorShare).map(r).joined(separator: ", "))], "
             + "\"load_averages\": [\(runs.map { String(format: "%.2f", $0.load) }.joined(separator: ", "))]}")
     }
 

@@ -93,6 +93,7 @@ enum IngestBench {
         let t0 = monotonicNanos()
         let deadline = t0 + Int64(seconds * 1e9)
         let serverCPU0 = serverPID.flatMap { procStatCPU("/proc/\($0)/stat")?.seconds } ?? 0
+        let detectorCPU0 = scrapeCounter(host: host, port: port, key: a.value("key"), family: "llmtrace_detector_cpu_seconds_total")
         let clientCPU0 = processCPUSeconds()
         let interval = rate > 0 ? Double(connections * batch) / rate : 0
         Terminal.error("posting to \(endpoint)\(path) from \(connections) connection(s) for \(seconds) s"
@@ -173,6 +174,10 @@ enum IngestBench {
         let serverCPU = serverPID.flatMap { procStatCPU("/proc/\($0)/stat").map { $0.seconds - serverCPU0 } } ?? 0
         let clientCPU = processCPUSeconds() - clientCPU0
         let serverRSS = serverPID.map { Terminal.peakRSSMiB(pid: String($0)) } ?? 0
+        // The detectors' own account of their CPU (their thread, and the ingest threads' digests).
+        let detectorCPU = detectorCPU0.flatMap { c0 in
+            scrapeCounter(host: host, port: port, key: a.value("key"), family: "llmtrace_detector_cpu_seconds_total").map { $0 - c0 }
+        }
 
         var lat = results.latencies
         lat.sort()
@@ -187,6 +192,8 @@ enum IngestBench {
             ("errors", "\(results.errors + results.ioErrors)"), ("overloaded_429_503", "\(results.overloaded)"),
             ("peak_rss_mb", String(format: "%.1f", serverRSS)),
             ("server_cpu_s", String(format: "%.1f", serverCPU)), ("client_cpu_s", String(format: "%.1f", clientCPU)),
+            ("detector_cpu_s", detectorCPU.map { String(format: "%.2f", $0) } ?? "null"),
+            ("detector_cpu_share", detectorCPU.map { serverCPU > 0 ? String(format: "%.4f", $0 / serverCPU) : "null" } ?? "null"),
             ("seconds", String(format: "%.1f", elapsed)), ("connections", "\(connections)"), ("batch", "\(batch)"),
             ("target_rate", String(format: "%.0f", rate)), ("gzip", gzip ? "true" : "false"),
             ("protobuf_bytes_per_span", String(format: "%.0f", Double(rawBytes) / Double(connections * bodiesPerConnection * batch))),
@@ -310,6 +317,27 @@ enum IngestBench {
             off += n
         }
         return true
+    }
+
+    /// The sum of a counter family's series on the server's `/metrics` (nil when not there).
+    static func scrapeCounter(host: String, port: Int, key: String?, family: String) -> Double? {
+        let fd = connect(host: host, port: port)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let auth = key.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        guard writeAll(fd, Array("GET /metrics HTTP/1.1\r\nHost: \(host)\r\n\(auth)Connection: close\r\n\r\n".utf8)) else { return nil }
+        var all: [UInt8] = []
+        var b = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = b.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            all += b[0..<n]
+        }
+        var sum: Double? = nil
+        for line in String(decoding: all, as: UTF8.self).split(separator: "\n") where line.hasPrefix(family + "{") || line.hasPrefix(family + " ") {
+            if let v = line.split(separator: " ").last.flatMap({ Double($0) }) { sum = (sum ?? 0) + v }
+        }
+        return sum
     }
 
     static func waitForHealth(host: String, port: Int, seconds: Double) throws {
