@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "llmtraced", targets: ["llmtraced"]),
         .executable(name: "tracectl", targets: ["tracectl"]),
         .executable(name: "llmtrace-bench", targets: ["llmtrace-bench"]),
+        .library(name: "LLMTrace", targets: ["LLMTrace"]),
         .library(name: "LLMTraceModel", targets: ["LLMTraceModel"]),
         .library(name: "LLMTraceStore", targets: ["LLMTraceStore"]),
         .library(name: "LLMTraceHTTP", targets: ["LLMTraceHTTP"]),
@@ -41,6 +42,9 @@ let package = Package(
         .target(name: "LLMTraceOTLP", dependencies: ["LLMTraceModel"]),
         // The one way a span comes in: attribute conventions, prices, limits, validate and enrich,
         // and the fan-out to in-process subscribers (metrics, live tail, detectors).
+        // The Swift SDK: Foundation and the model and OTLP codec only (no store, no server, no
+        // Linux-only API), so that it also builds into macOS and iOS apps.
+        .target(name: "LLMTrace", dependencies: ["LLMTraceModel", "LLMTraceOTLP"]),
         .target(name: "LLMTraceIngest", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceSupport"]),
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
@@ -58,6 +62,7 @@ let package = Package(
         .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
 
+        .testTarget(name: "LLMTraceSDKTests", dependencies: ["LLMTrace"]),
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceMetricsTests", dependencies: ["LLMTraceMetrics"]),

@@ -1,12 +1,23 @@
 import LLMTraceModel
 
 /// Spans as an OTLP `ExportTraceServiceRequest` (protobuf) using the GenAI semantic conventions'
-/// attribute names, the way an instrumented service would send them: for the ingest benchmark's
-/// client and for tests. One ResourceSpans per service.
+/// attribute names, the way an instrumented service sends them: what the Swift SDK exports, and the
+/// ingest benchmark's client. One ResourceSpans per service.
 public enum OTLPEncoder {
+    /// Who made the spans: `telemetry.sdk.name` on the resource, and the instrumentation scope.
+    public struct SDK: Sendable, Equatable {
+        public var name: String
+        public var version: String
+        public init(name: String, version: String) {
+            self.name = name
+            self.version = version
+        }
+        public static let bench = SDK(name: "llmtrace-bench", version: "1.0")
+    }
+
     /// The encoded request and the byte offset of every span's 16-byte trace id in it (a load
     /// generator can rewrite ids in place to send fresh traces without re-encoding).
-    public static func encode(_ spans: [Span]) -> (bytes: [UInt8], traceIDOffsets: [Int]) {
+    public static func encode(_ spans: [Span], sdk: SDK = .bench) -> (bytes: [UInt8], traceIDOffsets: [Int]) {
         var order: [String] = []
         var byService: [String: [Span]] = [:]
         for s in spans {
@@ -17,9 +28,9 @@ public enum OTLPEncoder {
         var offsets: [Int] = []
         for service in order {
             let group = byService[service]!
-            let resource = encodeResource(service: service, environment: group.first?.environment)
+            let resource = encodeResource(service: service, environment: group.first?.environment, sdk: sdk)
             var scopeBody = ProtoWriter()
-            scopeBody.messageField(1) { $0.stringField(1, "llmtrace.bench"); $0.stringField(2, "1.0") }
+            scopeBody.messageField(1) { $0.stringField(1, sdk == .bench ? "llmtrace.bench" : sdk.name); $0.stringField(2, sdk.version) }
             var spanOffsets: [Int] = []
             for s in group {
                 let body = encodeSpan(s)
@@ -44,11 +55,15 @@ public enum OTLPEncoder {
         return (w.bytes, offsets)
     }
 
-    static func encodeResource(service: String, environment: String?) -> [UInt8] {
+    static func encodeResource(service: String, environment: String?, sdk: SDK) -> [UInt8] {
         var r = ProtoWriter()
         attr(&r, 1, "service.name", .string(service))
         if let e = environment { attr(&r, 1, "deployment.environment.name", .string(e)) }
-        attr(&r, 1, "telemetry.sdk.name", .string("llmtrace-bench"))
+        attr(&r, 1, "telemetry.sdk.name", .string(sdk.name))
+        if sdk != .bench {
+            attr(&r, 1, "telemetry.sdk.language", .string("swift"))
+            attr(&r, 1, "telemetry.sdk.version", .string(sdk.version))
+        }
         return r.bytes
     }
 

@@ -1,0 +1,128 @@
+import Foundation
+import LLMTraceModel
+
+public typealias SpanKind = LLMTraceModel.SpanKind
+public typealias TraceID = LLMTraceModel.TraceID
+public typealias SpanID = LLMTraceModel.SpanID
+public typealias Message = LLMTraceModel.Message
+public typealias ToolCall = LLMTraceModel.ToolCall
+public typealias RetrievedDocument = LLMTraceModel.RetrievedDocument
+public typealias AttributeValue = LLMTraceModel.AttributeValue
+/// A finished span as exporters receive it.
+public typealias SpanRecord = LLMTraceModel.Span
+
+/// LLMTrace's Swift SDK. Bootstrap once at start-up; until then every span is a no-op (recorded
+/// nowhere), so libraries can instrument unconditionally.
+///
+///     LLMTrace.bootstrap(.fromEnvironment())
+///     let answer = try await LLMTrace.withSpan("chat", ofKind: .llm) { span in
+///         span.setModel("gpt-4o-mini", provider: "openai")
+///         return try await client.chat(messages)
+///     }
+public enum LLMTrace {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var _tracer = Tracer(configuration: Configuration(), processor: nil)
+
+    static var tracer: Tracer {
+        lock.lock(); defer { lock.unlock() }
+        return _tracer
+    }
+
+    /// Starts exporting: spans go through a batch processor to `exporter` (by default OTLP/HTTP
+    /// protobuf to `configuration.endpoint`). A second bootstrap replaces the first, after flushing it.
+    public static func bootstrap(_ configuration: Configuration = .fromEnvironment(), exporter: (any SpanExporter)? = nil) {
+        let processor = BatchSpanProcessor(exporter: exporter ?? OTLPHTTPExporter(configuration), configuration: configuration)
+        let old: Tracer
+        lock.lock()
+        old = _tracer
+        _tracer = Tracer(configuration: configuration, processor: processor)
+        lock.unlock()
+        old.processor?.shutdown(timeoutSeconds: 5)
+    }
+
+    /// Spans exported so far, given up, and dropped from a full queue (the oldest go first).
+    public static var stats: BatchSpanProcessor.Stats { tracer.processor?.stats ?? .init() }
+
+    /// Exports everything ended so far; false when `timeoutSeconds` passed first.
+    @discardableResult
+    public static func forceFlush(timeoutSeconds: Double = 30) -> Bool { tracer.processor?.forceFlush(timeoutSeconds: timeoutSeconds) ?? true }
+
+    /// Flushes and stops exporting; later spans are no-ops. Call before the process exits.
+    @discardableResult
+    public static func shutdown(timeoutSeconds: Double = 30) -> Bool {
+        lock.lock()
+        let old = _tracer
+        _tracer = Tracer(configuration: Configuration(), processor: nil)
+        lock.unlock()
+        return old.processor?.shutdown(timeoutSeconds: timeoutSeconds) ?? true
+    }
+
+    /// A span that the caller ends (`span.end()`), child of `context` (by default the current one).
+    public static func startSpan(_ name: String, ofKind kind: SpanKind = .other, context: SpanContext? = SpanContext.current) -> Span {
+        tracer.start(name, kind: kind, parent: context)
+    }
+
+    /// Runs `body` in a new span, the current span inside it (and in the tasks it starts), ending
+    /// it when `body` returns or throws; a thrown error is recorded and rethrown.
+    public static func withSpan<T>(_ name: String, ofKind kind: SpanKind = .other, context: SpanContext? = SpanContext.current,
+                                   _ body: (Span) throws -> T) rethrows -> T {
+        let span = startSpan(name, ofKind: kind, context: context)
+        defer { span.end() }
+        do {
+            return try SpanContext.$current.withValue(span.context) { try body(span) }
+        } catch {
+            span.recordError(error)
+            throw error
+        }
+    }
+
+    /// The same for an async body: spans opened across its `await`s, in its child tasks and task
+    /// groups, are its children.
+    public static func withSpan<T>(_ name: String, ofKind kind: SpanKind = .other, context: SpanContext? = SpanContext.current,
+                                   isolation: isolated (any Actor)? = #isolation,
+                                   _ body: (Span) async throws -> T) async rethrows -> T {
+        let span = startSpan(name, ofKind: kind, context: context)
+        defer { span.end() }
+        do {
+            return try await SpanContext.$current.withValue(span.context) { try await body(span) }
+        } catch {
+            span.recordError(error)
+            throw error
+        }
+    }
+}
+
+/// Makes spans and hands the finished ones to the processor.
+final class Tracer: @unchecked Sendable {
+    let configuration: LLMTrace.Configuration
+    let processor: BatchSpanProcessor?
+    let clock = SpanClock()
+    let ids = IDGenerator()
+    private let threshold: UInt64
+
+    init(configuration: LLMTrace.Configuration, processor: BatchSpanProcessor?) {
+        self.configuration = configuration
+        self.processor = processor
+        let r = min(1, max(0, configuration.samplingRatio))
+        threshold = r >= 1 ? .max : UInt64(r * Double(UInt64.max >> 11)) << 11
+    }
+
+    func start(_ name: String, kind: SpanKind, parent: SpanContext?) -> Span {
+        let context: SpanContext
+        if let parent {
+            context = SpanContext(traceID: parent.traceID, spanID: ids.spanID(), sampled: parent.sampled)
+        } else {
+            let t = ids.traceID()
+            // A root's decision from its trace id: every service sampling at the same ratio keeps
+            // the same traces.
+            let sampled = processor != nil && (threshold == .max || t.lo <= threshold)
+            context = SpanContext(traceID: t, spanID: ids.spanID(), sampled: sampled)
+        }
+        return Span(context: context, parent: parent?.spanID ?? SpanID(0), name: name, kind: kind, start: clock.now(), tracer: self)
+    }
+
+    func finished(_ s: SpanRecord, sampled: Bool) {
+        guard let processor else { return }
+        if sampled || (configuration.keepErrors && s.status == .error) { processor.onEnd(s) }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import LLMTraceModel
+
+/// A span being recorded: what `withSpan` hands its body. Thread-safe (a body may hand it to other
+/// tasks); every setter is a no-op once the span has ended. Shaped like swift-distributed-tracing's
+/// `Span`: `attributes`, `setStatus`, `addEvent`, `recordError`, `end()`; the LLM fields have their
+/// own setters, which write LLMTrace's fields and are exported under the OpenTelemetry GenAI
+/// attribute names.
+public final class Span: @unchecked Sendable {
+    public let context: SpanContext
+    private let lock = NSLock()
+    private var record: LLMTraceModel.Span
+    private var ended = false
+    private let tracer: Tracer
+
+    init(context: SpanContext, parent: SpanID, name: String, kind: SpanKind, start: Int64, tracer: Tracer) {
+        self.context = context
+        self.tracer = tracer
+        record = LLMTraceModel.Span(traceID: context.traceID, spanID: context.spanID, parentSpanID: parent,
+                                    project: tracer.configuration.project, service: tracer.configuration.serviceName,
+                                    name: name, kind: kind, startNanos: start, endNanos: start)
+        record.environment = tracer.configuration.environment
+    }
+
+    private func edit(_ f: (inout LLMTraceModel.Span) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        if !ended { f(&record) }
+    }
+
+    public var operationName: String {
+        get { lock.lock(); defer { lock.unlock() }; return record.name }
+        set { edit { $0.name = newValue } }
+    }
+
+    /// Attributes by key; setting a key again replaces its value, nil removes it.
+    public subscript(attribute key: String) -> AttributeValue? {
+        get {
+            lock.lock(); defer { lock.unlock() }
+            return record.attributes.last { $0.key == key }?.value
+        }
+        set {
+            edit { s in
+                s.attributes.removeAll { $0.key == key }
+                if let v = newValue { s.attributes.append(Attribute(key, v)) }
+            }
+        }
+    }
+
+    public func setAttribute(_ key: String, _ value: String) { self[attribute: key] = .string(value) }
+    public func setAttribute(_ key: String, _ value: Int) { self[attribute: key] = .int(Int64(value)) }
+    public func setAttribute(_ key: String, _ value: Double) { self[attribute: key] = .double(value) }
+    public func setAttribute(_ key: String, _ value: Bool) { self[attribute: key] = .bool(value) }
+
+    public enum StatusCode: Sendable { case ok, error }
+
+    public func setStatus(_ code: StatusCode, message: String? = nil) {
+        edit { s in
+            s.status = code == .ok ? .ok : .error
+            s.statusMessage = message
+        }
+    }
+
+    public func addEvent(_ name: String, attributes: [String: AttributeValue] = [:], at time: Int64? = nil) {
+        let t = time ?? tracer.clock.now()
+        edit { $0.events.append(SpanEvent(name: name, timeNanos: t, attributes: attributes.sorted { $0.key < $1.key }.map { Attribute($0.key, $0.value) })) }
+    }
+
+    /// Records `error` as an `exception` event (type and message, as OpenTelemetry names them) and
+    /// sets the status to error.
+    public func recordError(_ error: any Error) {
+        let message = String(describing: error)
+        addEvent("exception", attributes: ["exception.type": .string(String(reflecting: type(of: error))), "exception.message": .string(message)])
+        setStatus(.error, message: message)
+    }
+
+    // MARK: LLM fields
+
+    /// The model and provider of an LLM call (`gen_ai.request.model`, `gen_ai.system`).
+    public func setModel(_ model: String, provider: String? = nil) {
+        edit { s in
+            s.requestModel = model
+            if let provider { s.provider = provider }
+        }
+    }
+
+    /// The model that answered, when the provider names it (`gen_ai.response.model`).
+    public func setResponseModel(_ model: String) { edit { $0.responseModel = model } }
+
+    public func setInput(_ messages: [Message]) { edit { $0.inputMessages = messages } }
+    public func setOutput(_ messages: [Message]) { edit { $0.outputMessages = messages } }
+    public func setDocuments(_ documents: [RetrievedDocument]) { edit { $0.documents = documents } }
+
+    public func setUsage(inputTokens: Int? = nil, outputTokens: Int? = nil, cachedTokens: Int? = nil, reasoningTokens: Int? = nil) {
+        edit { s in
+            if let v = inputTokens { s.inputTokens = Int64(v) }
+            if let v = outputTokens { s.outputTokens = Int64(v) }
+            if let v = cachedTokens { s.cachedTokens = Int64(v) }
+            if let v = reasoningTokens { s.reasoningTokens = Int64(v) }
+        }
+    }
+
+    public func setCost(usd: Double) { edit { $0.costUSD = usd } }
+    public func setFinishReason(_ reason: String) { edit { $0.finishReason = reason } }
+    public func setPrompt(name: String, version: String? = nil) { edit { $0.promptName = name; $0.promptVersion = version } }
+    public func setSession(_ id: String) { edit { $0.sessionID = id } }
+    public func setUser(_ id: String) { edit { $0.userID = id } }
+
+    /// Marks now as the time the first token arrived (time to first token, of a streamed reply).
+    /// Only the first call counts.
+    public func markFirstToken() {
+        let t = tracer.clock.now()
+        edit { s in if s.timeToFirstTokenNanos == nil { s.timeToFirstTokenNanos = max(0, t - s.startNanos) } }
+    }
+
+    /// Ends the span (at `time`, or now) and hands it to the exporter; later calls do nothing.
+    public func end(at time: Int64? = nil) {
+        let t = time ?? tracer.clock.now()
+        lock.lock()
+        if ended { lock.unlock(); return }
+        ended = true
+        record.endNanos = max(record.startNanos, t)
+        let finished = record
+        lock.unlock()
+        tracer.finished(finished, sampled: context.sampled)
+    }
+
+    /// The span as it stands (for tests and for users' own processors).
+    public var snapshot: LLMTraceModel.Span {
+        lock.lock(); defer { lock.unlock() }
+        return record
+    }
+}
