@@ -524,8 +524,8 @@ public struct Conventions: Sendable {
         case .costUSD: guard let x = AttributeConversion.double(v) else { return false }; s.costUSD = x
         case .temperature: guard let x = AttributeConversion.double(v) else { return false }; s.temperature = x
         case .topP: guard let x = AttributeConversion.double(v) else { return false }; s.topP = x
-        case .ttftSeconds: guard let x = AttributeConversion.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e9)
-        case .ttftMillis: guard let x = AttributeConversion.double(v) else { return false }; s.timeToFirstTokenNanos = Int64(x * 1e6)
+        case .ttftSeconds: guard let x = AttributeConversion.nanos(v, per: 1e9) else { return false }; s.timeToFirstTokenNanos = x
+        case .ttftMillis: guard let x = AttributeConversion.nanos(v, per: 1e6) else { return false }; s.timeToFirstTokenNanos = x
         case .finishReason: guard let x = Self.firstString(v) else { return false }; s.finishReason = x
         case .tags:
             switch v {
@@ -653,6 +653,15 @@ enum AttributeConversion {
         case .string(let s): return Int64(s)
         default: return nil
         }
+    }
+
+    /// A duration in seconds (`per` 1e9) or milliseconds (1e6) as whole nanoseconds, rounded; nil
+    /// when it is not a finite number or does not fit (Int64's conversion would stop the process).
+    static func nanos(_ v: AttributeValue, per unit: Double) -> Int64? {
+        guard let x = double(v) else { return nil }
+        let n = (x * unit).rounded()
+        guard n.isFinite, abs(n) < 9.2e18 else { return nil }
+        return Int64(n)
     }
 
     static func double(_ v: AttributeValue) -> Double? {

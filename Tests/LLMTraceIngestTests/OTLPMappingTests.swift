@@ -164,6 +164,28 @@ func mapAll(_ t: OTLPTraces) -> (spans: [Span], rejected: [String]) {
         #expect(abs((spans[2].costUSD ?? 0) - (1000 * 2.5e-6 + 100 * 10e-6)) < 1e-12)
     }
 
+    /// A time to first token too large for nanoseconds, or not a number, is not a duration: the
+    /// attribute is kept as sent and the span stored (converting it once stopped the collector);
+    /// one in range arrives to the nanosecond.
+    @Test func outOfRangeTimeToFirstTokenIsKeptNotConverted() throws {
+        var spans: [Span] = []
+        for (key, value) in [("gen_ai.response.time_to_first_token", AttributeValue.double(1e300)),
+                             ("llmtrace.time_to_first_token_ms", .double(-.infinity)),
+                             ("llmtrace.time_to_first_token_ms", .string("nan")),
+                             ("llmtrace.time_to_first_token_ms", .double(420.123457))] {
+            var s = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), name: "op", startNanos: 10, endNanos: 20)
+            s.attributes = [Attribute(key, value)]
+            let (got, rejected) = try Ingest().spans(protobuf: OTLPEncoder.encode([s]).bytes)
+            #expect(rejected.isEmpty)
+            spans += got
+        }
+        #expect(spans.count == 4)
+        for (s, key) in zip(spans, ["gen_ai.response.time_to_first_token", "llmtrace.time_to_first_token_ms", "llmtrace.time_to_first_token_ms"]) {
+            #expect(s.timeToFirstTokenNanos == nil && s.attributes.first?.key == key)
+        }
+        #expect(spans[3].timeToFirstTokenNanos == 420_123_457)
+    }
+
     /// Empty and repeated keys, in span, event and resource attributes, through the request's key table.
     @Test func emptyAndRepeatedAttributeKeys() throws {
         var s = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), name: "op", startNanos: 10, endNanos: 20)
