@@ -18,17 +18,20 @@ public enum OTLPEncoder {
     /// The encoded request and the byte offset of every span's 16-byte trace id in it (a load
     /// generator can rewrite ids in place to send fresh traces without re-encoding).
     public static func encode(_ spans: [Span], sdk: SDK = .bench) -> (bytes: [UInt8], traceIDOffsets: [Int]) {
-        var order: [String] = []
-        var byService: [String: [Span]] = [:]
+        // One resource per (service, environment, project): what the resource attributes say.
+        struct Origin: Hashable { var service: String; var environment: String?; var project: String }
+        var order: [Origin] = []
+        var byOrigin: [Origin: [Span]] = [:]
         for s in spans {
-            if byService[s.service] == nil { order.append(s.service) }
-            byService[s.service, default: []].append(s)
+            let o = Origin(service: s.service, environment: s.environment, project: s.project)
+            if byOrigin[o] == nil { order.append(o) }
+            byOrigin[o, default: []].append(s)
         }
         var w = ProtoWriter()
         var offsets: [Int] = []
-        for service in order {
-            let group = byService[service]!
-            let resource = encodeResource(service: service, environment: group.first?.environment, sdk: sdk)
+        for origin in order {
+            let group = byOrigin[origin]!
+            let resource = encodeResource(service: origin.service, environment: origin.environment, project: origin.project, sdk: sdk)
             var scopeBody = ProtoWriter()
             scopeBody.messageField(1) { $0.stringField(1, sdk == .bench ? "llmtrace.bench" : sdk.name); $0.stringField(2, sdk.version) }
             var spanOffsets: [Int] = []
@@ -55,10 +58,11 @@ public enum OTLPEncoder {
         return (w.bytes, offsets)
     }
 
-    static func encodeResource(service: String, environment: String?, sdk: SDK) -> [UInt8] {
+    static func encodeResource(service: String, environment: String?, project: String, sdk: SDK) -> [UInt8] {
         var r = ProtoWriter()
         attr(&r, 1, "service.name", .string(service))
         if let e = environment { attr(&r, 1, "deployment.environment.name", .string(e)) }
+        if project != Span.defaultProject { attr(&r, 1, "llmtrace.project", .string(project)) }
         attr(&r, 1, "telemetry.sdk.name", .string(sdk.name))
         if sdk != .bench {
             attr(&r, 1, "telemetry.sdk.language", .string("swift"))
@@ -88,6 +92,17 @@ public enum OTLPEncoder {
         case .cache, .other: kindName = ""
         }
         if !kindName.isEmpty { attr(&p, 9, "openinference.span.kind", .string(kindName)) }
+        // A cache span says so; an unspecified one says nothing, so its attributes decide (a model
+        // makes it an LLM call, a tool name a tool).
+        else if s.kind == .cache { attr(&p, 9, "llmtrace.kind", .string("cache")) }
+        // The GenAI conventions' operation, for backends that read it rather than OpenInference's kind.
+        switch s.kind {
+        case .llm: attr(&p, 9, "gen_ai.operation.name", .string("chat"))
+        case .embedding: attr(&p, 9, "gen_ai.operation.name", .string("embeddings"))
+        case .tool: attr(&p, 9, "gen_ai.operation.name", .string("execute_tool"))
+        case .agent: attr(&p, 9, "gen_ai.operation.name", .string("invoke_agent"))
+        default: break
+        }
         if let v = s.provider { attr(&p, 9, "gen_ai.system", .string(v)) }
         if let v = s.requestModel { attr(&p, 9, "gen_ai.request.model", .string(v)) }
         if let v = s.responseModel { attr(&p, 9, "gen_ai.response.model", .string(v)) }
@@ -98,19 +113,16 @@ public enum OTLPEncoder {
         if let v = s.temperature { attr(&p, 9, "gen_ai.request.temperature", .double(v)) }
         if let v = s.maxTokens { attr(&p, 9, "gen_ai.request.max_tokens", .int(v)) }
         if let v = s.topP { attr(&p, 9, "gen_ai.request.top_p", .double(v)) }
+        if let v = s.costUSD { attr(&p, 9, "gen_ai.usage.cost", .double(v)) }
+        if let v = s.timeToFirstTokenNanos { attr(&p, 9, "llmtrace.time_to_first_token_ms", .double(Double(v) / 1e6)) }
+        if let v = s.finishReason { attr(&p, 9, "gen_ai.response.finish_reasons", .array([.string(v)])) }
         if let v = s.sessionID { attr(&p, 9, "session.id", .string(v)) }
         if let v = s.userID { attr(&p, 9, "user.id", .string(v)) }
         if let v = s.promptName { attr(&p, 9, "gen_ai.prompt.name", .string(v)) }
         if let v = s.promptVersion { attr(&p, 9, "gen_ai.prompt.version", .string(v)) }
         if !s.tags.isEmpty { attr(&p, 9, "tag.tags", .array(s.tags.map { .string($0) })) }
-        for (i, m) in s.inputMessages.enumerated() {
-            attr(&p, 9, "gen_ai.prompt.\(i).role", .string(m.role))
-            attr(&p, 9, "gen_ai.prompt.\(i).content", .string(m.content))
-        }
-        for (i, m) in s.outputMessages.enumerated() {
-            attr(&p, 9, "gen_ai.completion.\(i).role", .string(m.role))
-            attr(&p, 9, "gen_ai.completion.\(i).content", .string(m.content))
-        }
+        for (i, m) in s.inputMessages.enumerated() { message(&p, "gen_ai.prompt.\(i).", m) }
+        for (i, m) in s.outputMessages.enumerated() { message(&p, "gen_ai.completion.\(i).", m) }
         for (i, d) in s.documents.enumerated() {
             if let id = d.id { attr(&p, 9, "retrieval.documents.\(i).document.id", .string(id)) }
             attr(&p, 9, "retrieval.documents.\(i).document.content", .string(d.content))
@@ -131,6 +143,18 @@ public enum OTLPEncoder {
             }
         }
         return p.bytes
+    }
+
+    /// One message as indexed attributes: role, content, the call it answers, the calls it makes.
+    static func message(_ p: inout ProtoWriter, _ prefix: String, _ m: Message) {
+        attr(&p, 9, prefix + "role", .string(m.role))
+        attr(&p, 9, prefix + "content", .string(m.content))
+        if let id = m.toolCallID { attr(&p, 9, prefix + "tool_call_id", .string(id)) }
+        for (j, c) in m.toolCalls.enumerated() {
+            if let id = c.id { attr(&p, 9, prefix + "tool_calls.\(j).id", .string(id)) }
+            attr(&p, 9, prefix + "tool_calls.\(j).name", .string(c.name))
+            attr(&p, 9, prefix + "tool_calls.\(j).arguments", .string(c.arguments))
+        }
     }
 
     static func attr(_ w: inout ProtoWriter, _ field: Int, _ key: String, _ value: AttributeValue) {
