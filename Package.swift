@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
 
-        .testTarget(name: "LLMTraceSDKTests", dependencies: ["LLMTrace"]),
+        .testTarget(name: "LLMTraceSDKTests", dependencies: ["LLMTrace", "LLMTraceOTLP", "LLMTraceModel", "LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceHTTPTests", dependencies: ["LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceMetricsTests", dependencies: ["LLMTraceMetrics"]),

@@ -1,4 +1,5 @@
 import Foundation
+import LLMTraceModel
 
 /// Finished spans queued for export by one background thread, as OpenTelemetry's batch processor:
 /// a batch leaves every `scheduleDelaySeconds`, or as soon as `maxExportBatchSize` spans wait. The
@@ -11,6 +12,11 @@ public final class BatchSpanProcessor: @unchecked Sendable {
         public var failed = 0
         /// Spans dropped from a full queue.
         public var dropped = 0
+        /// Spans the redaction hook chose not to export.
+        public var redacted = 0
+        /// Scores delivered, and given up (or not taken by the exporter).
+        public var scoresExported = 0
+        public var scoresFailed = 0
         public init() {}
     }
 
@@ -21,6 +27,8 @@ public final class BatchSpanProcessor: @unchecked Sendable {
     private let cond = NSCondition()
     private var queue: [SpanRecord] = []
     private var head = 0
+    private var scores: [Score] = []
+    private let redact: (@Sendable (inout SpanRecord) -> Bool)?
     private var inFlight = 0
     private var flushRequests = 0
     private var stopping = false
@@ -32,6 +40,7 @@ public final class BatchSpanProcessor: @unchecked Sendable {
         maxQueueSize = max(1, configuration.maxQueueSize)
         batchSize = max(1, min(configuration.maxExportBatchSize, configuration.maxQueueSize))
         delay = configuration.scheduleDelaySeconds
+        redact = configuration.redact
         let t = Thread { [self] in run() }
         t.name = "llmtrace-export"
         t.start()
@@ -43,6 +52,17 @@ public final class BatchSpanProcessor: @unchecked Sendable {
     }
 
     private var queued: Int { queue.count - head }
+    /// Spans and scores waiting.
+    private var pending: Int { queue.count - head + scores.count }
+
+    /// Queues a score for export with the spans (the oldest is dropped when `maxQueueSize` wait).
+    public func onScore(_ score: Score) {
+        cond.lock()
+        defer { cond.unlock() }
+        if stopping { _stats.scoresFailed += 1; return }
+        if scores.count >= maxQueueSize { scores.removeFirst(); _stats.scoresFailed += 1 }
+        scores.append(score)
+    }
 
     /// Queues a finished span; never blocks beyond a short lock.
     public func onEnd(_ span: SpanRecord) {
@@ -67,23 +87,36 @@ public final class BatchSpanProcessor: @unchecked Sendable {
             let deadline = Date(timeIntervalSinceNow: delay)
             // Wait for a full batch, the delay, a flush with something to flush, or the stop; the
             // lock is released while waiting (a flush of an empty queue must not spin holding it).
-            while queued < batchSize && (flushRequests == 0 || queued == 0) && !stopping {
+            while queued < batchSize && (flushRequests == 0 || pending == 0) && !stopping {
                 if !cond.wait(until: deadline) { break }
             }
-            if queued == 0 {
+            if pending == 0 {
                 if stopping { break }
                 continue
             }
             let n = min(batchSize, queued)
-            let batch = Array(queue[head..<(head + n)])
+            var batch = Array(queue[head..<(head + n)])
             head += n
             if head == queue.count { queue.removeAll(keepingCapacity: true); head = 0 }
-            inFlight += n
+            let scoreBatch = scores
+            scores.removeAll()
+            inFlight += n + scoreBatch.count
             cond.unlock()
-            let ok = exporter.export(batch)
+            var kept = n
+            if let redact {
+                var out: [SpanRecord] = []
+                out.reserveCapacity(n)
+                for var s in batch { if redact(&s) { out.append(s) } }
+                batch = out
+                kept = batch.count
+            }
+            let ok = batch.isEmpty || exporter.export(batch)
+            let scoresOK = scoreBatch.isEmpty || exporter.export(scores: scoreBatch)
             cond.lock()
-            inFlight -= n
-            if ok { _stats.exported += n } else { _stats.failed += n }
+            inFlight -= n + scoreBatch.count
+            _stats.redacted += n - kept
+            if ok { _stats.exported += kept } else { _stats.failed += kept }
+            if scoresOK { _stats.scoresExported += scoreBatch.count } else { _stats.scoresFailed += scoreBatch.count }
             cond.broadcast()
         }
         finished = true
@@ -100,8 +133,8 @@ public final class BatchSpanProcessor: @unchecked Sendable {
         flushRequests += 1
         defer { flushRequests -= 1 }
         cond.broadcast()
-        while queued > 0 || inFlight > 0 {
-            if finished { return queued == 0 }
+        while pending > 0 || inFlight > 0 {
+            if finished { return pending == 0 }
             if !cond.wait(until: deadline) { return false }
         }
         return true
@@ -125,10 +158,14 @@ public final class BatchSpanProcessor: @unchecked Sendable {
 /// returns whether the batch was delivered (retries are the exporter's business).
 public protocol SpanExporter: Sendable {
     func export(_ spans: [SpanRecord]) -> Bool
+    /// Scores (`LLMTrace.score`); an exporter that has nowhere to send them returns false, and
+    /// they are counted as failed.
+    func export(scores: [Score]) -> Bool
     func shutdown()
 }
 
 extension SpanExporter {
+    public func export(scores: [Score]) -> Bool { false }
     public func shutdown() {}
 }
 
@@ -136,12 +173,19 @@ extension SpanExporter {
 public final class InMemoryExporter: SpanExporter, @unchecked Sendable {
     private let lock = NSLock()
     private var _spans: [SpanRecord] = []
+    private var _scores: [Score] = []
     public init() {}
+    public func export(scores: [Score]) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        _scores += scores
+        return true
+    }
+    public var scores: [Score] { lock.lock(); defer { lock.unlock() }; return _scores }
     public func export(_ spans: [SpanRecord]) -> Bool {
         lock.lock(); defer { lock.unlock() }
         _spans += spans
         return true
     }
     public var spans: [SpanRecord] { lock.lock(); defer { lock.unlock() }; return _spans }
-    public func reset() { lock.lock(); _spans = []; lock.unlock() }
+    public func reset() { lock.lock(); _spans = []; _scores = []; lock.unlock() }
 }

@@ -3,6 +3,8 @@ import Foundation
 extension LLMTrace {
     /// How the SDK names the service and where and how it exports. `fromEnvironment()` reads the
     /// OpenTelemetry variables, so a service configured for any OTel SDK is configured for this one.
+    public enum ExportFormat: String, Sendable { case otlpProtobuf = "otlp", nativeJSON = "native" }
+
     public struct Configuration: Sendable {
         public var serviceName = "unknown_service"
         /// The project spans go to when the collector has no keys; with keys, the key decides.
@@ -23,14 +25,22 @@ extension LLMTrace {
         /// How long one export may keep retrying (429, 503, connection refused) before its batch is
         /// given up and counted as dropped.
         public var exportTimeoutSeconds = 30.0
+        /// Compress each export (`Content-Encoding: gzip`), as `OTEL_EXPORTER_OTLP_COMPRESSION=gzip`.
         public var gzip = false
+        /// What an export is: OTLP/HTTP protobuf to `/v1/traces` (any OpenTelemetry Collector takes
+        /// it), or LLMTrace's native JSON lines to `/v1/spans` (`LLMTRACE_EXPORT_FORMAT=native`).
+        public var format = ExportFormat.otlpProtobuf
+        /// Runs on the export thread on each finished span before it is encoded: edit what must not
+        /// leave the process (prompts, e-mail addresses), or return false to drop the span.
+        public var redact: (@Sendable (inout SpanRecord) -> Bool)? = nil
 
         public init(serviceName: String = "unknown_service") { self.serviceName = serviceName }
 
         /// The OpenTelemetry variables: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`
         /// (`service.name`, `deployment.environment[.name]`, `llmtrace.project`),
         /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,…`, values
-        /// percent-decoded), `OTEL_EXPORTER_OTLP_COMPRESSION` (`gzip`), `OTEL_TRACES_SAMPLER_ARG`,
+        /// percent-decoded), `OTEL_EXPORTER_OTLP[_TRACES]_COMPRESSION` (`gzip`), `OTEL_TRACES_SAMPLER_ARG`,
+        /// `LLMTRACE_EXPORT_FORMAT` (`otlp`, `native`),
         /// `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`,
         /// `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds). Unreadable values keep the defaults.
         public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> Configuration {
@@ -46,7 +56,8 @@ extension LLMTrace {
             if let v = env["OTEL_SERVICE_NAME"], !v.isEmpty { c.serviceName = v }
             if let v = env["OTEL_EXPORTER_OTLP_ENDPOINT"], !v.isEmpty { c.endpoint = v }
             for (k, v) in pairs(env["OTEL_EXPORTER_OTLP_HEADERS"] ?? "") { c.headers[k] = v }
-            if env["OTEL_EXPORTER_OTLP_COMPRESSION"] == "gzip" { c.gzip = true }
+            if let v = env["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"] ?? env["OTEL_EXPORTER_OTLP_COMPRESSION"] { c.gzip = v == "gzip" }
+            if let v = env["LLMTRACE_EXPORT_FORMAT"].flatMap(ExportFormat.init(rawValue:)) { c.format = v }
             if let v = env["OTEL_TRACES_SAMPLER_ARG"].flatMap(Double.init), (0...1).contains(v) { c.samplingRatio = v }
             if let v = env["OTEL_BSP_SCHEDULE_DELAY"].flatMap(Double.init), v >= 0 { c.scheduleDelaySeconds = v / 1000 }
             if let v = env["OTEL_BSP_MAX_QUEUE_SIZE"].flatMap(Int.init), v > 0 { c.maxQueueSize = v }

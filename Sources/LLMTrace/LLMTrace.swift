@@ -8,6 +8,7 @@ public typealias Message = LLMTraceModel.Message
 public typealias ToolCall = LLMTraceModel.ToolCall
 public typealias RetrievedDocument = LLMTraceModel.RetrievedDocument
 public typealias AttributeValue = LLMTraceModel.AttributeValue
+public typealias Score = LLMTraceModel.Score
 /// A finished span as exporters receive it.
 public typealias SpanRecord = LLMTraceModel.Span
 
@@ -31,7 +32,7 @@ public enum LLMTrace {
     /// Starts exporting: spans go through a batch processor to `exporter` (by default OTLP/HTTP
     /// protobuf to `configuration.endpoint`). A second bootstrap replaces the first, after flushing it.
     public static func bootstrap(_ configuration: Configuration = .fromEnvironment(), exporter: (any SpanExporter)? = nil) {
-        let processor = BatchSpanProcessor(exporter: exporter ?? OTLPHTTPExporter(configuration), configuration: configuration)
+        let processor = BatchSpanProcessor(exporter: exporter ?? HTTPExporter(configuration), configuration: configuration)
         let old: Tracer
         lock.lock()
         old = _tracer
@@ -55,6 +56,27 @@ public enum LLMTrace {
         _tracer = Tracer(configuration: Configuration(), processor: nil)
         lock.unlock()
         return old.processor?.shutdown(timeoutSeconds: timeoutSeconds) ?? true
+    }
+
+    /// Attaches a score to a trace, or to one of its spans: a user's thumbs-up (`1`/`0`), an
+    /// evaluator's 0.82, a reviewer's label (`.category("hallucination")`). By default about the
+    /// current span (`SpanContext.current`); exported with the spans to the collector's `/v1/scores`.
+    /// Returns false when there is no trace to attach it to or the SDK is not bootstrapped.
+    @discardableResult
+    public static func score(_ name: String, _ value: Score.Value, source: Score.Source = .user, comment: String? = nil,
+                             context: SpanContext? = SpanContext.current, wholeTrace: Bool = false) -> Bool {
+        let t = tracer
+        guard let context, let processor = t.processor else { return false }
+        processor.onScore(Score(project: t.configuration.project, traceID: context.traceID, spanID: wholeTrace ? nil : context.spanID,
+                                name: name, value: value, source: source, comment: comment, timeNanos: t.clock.now()))
+        return true
+    }
+
+    /// The same with a number (a boolean is 1 or 0).
+    @discardableResult
+    public static func score(_ name: String, _ value: Double, source: Score.Source = .user, comment: String? = nil,
+                             context: SpanContext? = SpanContext.current, wholeTrace: Bool = false) -> Bool {
+        score(name, .number(value), source: source, comment: comment, context: context, wholeTrace: wholeTrace)
     }
 
     /// A span that the caller ends (`span.end()`), child of `context` (by default the current one).

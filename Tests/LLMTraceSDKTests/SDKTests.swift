@@ -161,4 +161,57 @@ import Testing
         #expect(c.scheduleDelaySeconds == 1 && c.maxQueueSize == 4096 && c.maxExportBatchSize == 256)
         #expect(c.samplingRatio == 0.5 && c.gzip && c.exportTimeoutSeconds == 30)
     }
+
+    /// The hook runs before export: what it edits leaves edited, what it refuses never leaves and
+    /// is counted.
+    @Test func redactionRunsBeforeExport() throws {
+        let e = Self.bootstrap { c in
+            c.redact = { span in
+                if span.name == "secret" { return false }
+                for i in span.inputMessages.indices {
+                    span.inputMessages[i].content = span.inputMessages[i].content.replacingOccurrences(of: "4111-1111", with: "[card]")
+                }
+                return true
+            }
+        }
+        defer { LLMTrace.shutdown() }
+        LLMTrace.withSpan("chat", ofKind: .llm) { $0.setInput([Message(role: "user", content: "my card is 4111-1111")]) }
+        LLMTrace.withSpan("secret") { _ in }
+        #expect(LLMTrace.forceFlush(timeoutSeconds: 5))
+        #expect(e.spans.map(\.name) == ["chat"])
+        #expect(e.spans.first?.inputMessages.first?.content == "my card is [card]")
+        #expect(LLMTrace.stats.redacted == 1 && LLMTrace.stats.exported == 1)
+    }
+
+    /// Scores go out with the spans, about the current span or its whole trace.
+    @Test func scoresAttachToTheCurrentSpanOrTrace() throws {
+        let e = Self.bootstrap()
+        defer { LLMTrace.shutdown() }
+        #expect(!LLMTrace.score("orphan", 1))   // no span: nothing to attach it to
+        let ctx = LLMTrace.withSpan("answer", ofKind: .llm) { span in
+            LLMTrace.score("faithfulness", 0.82, source: .eval)
+            LLMTrace.score("label", .category("hallucination"), source: .human, comment: "cites a policy that does not exist", wholeTrace: true)
+            return span.context
+        }
+        #expect(LLMTrace.forceFlush(timeoutSeconds: 5))
+        let scores = e.scores
+        try #require(scores.count == 2)
+        #expect(scores[0].traceID == ctx.traceID && scores[0].spanID == ctx.spanID && scores[0].value == .number(0.82) && scores[0].source == .eval)
+        #expect(scores[1].spanID == nil && scores[1].value == .category("hallucination") && scores[1].comment != nil)
+        #expect(LLMTrace.stats.scoresExported == 2)
+    }
+
+    /// The native format is the collector's JSON lines, one span per line, read back equal.
+    @Test func nativeJSONBodyIsTheCollectorsFormat() throws {
+        var c = LLMTrace.Configuration(serviceName: "native")
+        c.format = .nativeJSON
+        var span = SpanRecord(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), service: "native", name: "chat", kind: .llm, startNanos: 5, endNanos: 9)
+        span.requestModel = "m"
+        span.outputMessages = [Message(role: "assistant", content: "", toolCalls: [ToolCall(id: "c1", name: "f", arguments: "{}")])]
+        let (bytes, type) = HTTPExporter(c).body([span, span])
+        #expect(type == "application/x-ndjson")
+        let lines = bytes.split(separator: 0x0A)
+        #expect(lines.count == 2)
+        #expect(try SpanRecord.decodeJSON(Array(lines[0])) == span)
+    }
 }
