@@ -60,7 +60,7 @@ let package = Package(
 
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
         .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
-        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
+        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTrace", "LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
 
         .testTarget(name: "LLMTraceSDKTests", dependencies: ["LLMTrace", "LLMTraceOTLP", "LLMTraceModel", "LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),

@@ -25,7 +25,8 @@ public final class BatchSpanProcessor: @unchecked Sendable {
     private let batchSize: Int
     private let delay: Double
     private let cond = NSCondition()
-    private var queue: [SpanRecord] = []
+    /// Ended spans; their records are taken on the export thread (the caller copies nothing).
+    private var queue: [Span] = []
     private var head = 0
     private var scores: [Score] = []
     private let redact: (@Sendable (inout SpanRecord) -> Bool)?
@@ -64,8 +65,8 @@ public final class BatchSpanProcessor: @unchecked Sendable {
         scores.append(score)
     }
 
-    /// Queues a finished span; never blocks beyond a short lock.
-    public func onEnd(_ span: SpanRecord) {
+    /// Queues an ended span; never blocks beyond a short lock.
+    func onEnd(_ span: Span) {
         cond.lock()
         defer { cond.unlock() }
         if stopping { _stats.dropped += 1; return }
@@ -95,13 +96,14 @@ public final class BatchSpanProcessor: @unchecked Sendable {
                 continue
             }
             let n = min(batchSize, queued)
-            var batch = Array(queue[head..<(head + n)])
+            let ended = Array(queue[head..<(head + n)])
             head += n
             if head == queue.count { queue.removeAll(keepingCapacity: true); head = 0 }
             let scoreBatch = scores
             scores.removeAll()
             inFlight += n + scoreBatch.count
             cond.unlock()
+            var batch = ended.map(\.exportRecord)
             var kept = n
             if let redact {
                 var out: [SpanRecord] = []

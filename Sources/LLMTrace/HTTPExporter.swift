@@ -14,13 +14,18 @@ import LLMTraceOTLP
 /// `exportTimeoutSeconds`; other answers (400, 401, 413) are final and counted as failed.
 public final class HTTPExporter: SpanExporter, @unchecked Sendable {
     private let base: String
-    private let tracesURL: URL?
-    private let headers: [String: String]
+    private let tracesPath: String
+    private let headers: [(String, String)]
     private let timeout: Double
     private let gzip: Bool
     private let format: LLMTrace.ExportFormat
-    private let session: URLSession
     private let sdk = OTLPEncoder.SDK(name: "llmtrace-swift", version: LLMTrace.version)
+    /// `http://` endpoints: one keep-alive connection of our own, on the export thread.
+    private let plain: PlainHTTPClient?
+    /// `https://` (and anything else): URLSession.
+    private let session: URLSession?
+    /// Kept between exports, so a batch's buffer is allocated once (export runs on one thread).
+    private var writer = ProtoWriter()
 
     public init(_ configuration: LLMTrace.Configuration) {
         var b = configuration.endpoint
@@ -28,59 +33,72 @@ public final class HTTPExporter: SpanExporter, @unchecked Sendable {
         if b.hasSuffix("/v1/traces") { b.removeLast("/v1/traces".count) }
         base = b
         format = configuration.format
-        tracesURL = URL(string: b + (configuration.format == .otlpProtobuf ? "/v1/traces" : "/v1/spans"))
-        headers = configuration.headers
+        tracesPath = configuration.format == .otlpProtobuf ? "/v1/traces" : "/v1/spans"
+        // A header name or value with a control character would split the request: left out.
+        headers = configuration.headers.sorted { $0.key < $1.key }.filter { k, v in
+            !k.isEmpty && !(k + v).unicodeScalars.contains { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7f }
+        }
         timeout = configuration.exportTimeoutSeconds
         gzip = configuration.gzip
-        let c = URLSessionConfiguration.ephemeral
-        c.timeoutIntervalForRequest = min(10, configuration.exportTimeoutSeconds)
-        session = URLSession(configuration: c)
+        plain = PlainHTTPClient(url: b, timeoutSeconds: min(10, configuration.exportTimeoutSeconds))
+        if plain == nil {
+            let c = URLSessionConfiguration.ephemeral
+            c.timeoutIntervalForRequest = min(10, configuration.exportTimeoutSeconds)
+            session = URLSession(configuration: c)
+        } else {
+            session = nil
+        }
     }
 
     /// The request body for `spans` in the configured format, before compression.
     public func body(_ spans: [SpanRecord]) -> (bytes: [UInt8], contentType: String) {
+        var w = ProtoWriter()
+        return (body(spans, &w), contentType)
+    }
+
+    private var contentType: String { format == .otlpProtobuf ? "application/x-protobuf" : "application/x-ndjson" }
+
+    private func body(_ spans: [SpanRecord], _ w: inout ProtoWriter) -> [UInt8] {
         switch format {
         case .otlpProtobuf:
-            return (OTLPEncoder.encode(spans, sdk: sdk).bytes, "application/x-protobuf")
+            w.bytes.removeAll(keepingCapacity: true)
+            OTLPEncoder.encode(spans, sdk: sdk, into: &w)
+            return w.bytes
         case .nativeJSON:
-            var w = JSONWriter()
+            var j = JSONWriter(capacity: w.bytes.capacity)
             for s in spans {
-                s.encodeJSON(into: &w)
-                w.bytes.append(0x0A)
+                s.encodeJSON(into: &j)
+                j.bytes.append(0x0A)
             }
-            return (w.bytes, "application/x-ndjson")
+            return j.bytes
         }
     }
 
     public func export(_ spans: [SpanRecord]) -> Bool {
-        guard let url = tracesURL, !spans.isEmpty else { return spans.isEmpty }
-        let (bytes, type) = body(spans)
-        return post(url, bytes, type)
+        guard !spans.isEmpty else { return true }
+        let bytes = body(spans, &writer)
+        return post(tracesPath, bytes, contentType)
     }
 
     public func export(scores: [Score]) -> Bool {
-        guard let url = URL(string: base + "/v1/scores"), !scores.isEmpty else { return scores.isEmpty }
+        guard !scores.isEmpty else { return true }
         var w = JSONWriter()
         for s in scores {
             s.encodeJSON(into: &w)
             w.bytes.append(0x0A)
         }
-        return post(url, w.bytes, "application/x-ndjson")
+        return post("/v1/scores", w.bytes, "application/x-ndjson")
     }
 
-    private func post(_ url: URL, _ bytes: [UInt8], _ contentType: String) -> Bool {
-        let body = Data(gzip ? Gzip.compress(bytes) : bytes)
+    private func post(_ path: String, _ bytes: [UInt8], _ contentType: String) -> Bool {
+        let body = gzip ? Gzip.compress(bytes) : bytes
+        var requestHeaders = [("Content-Type", contentType), ("User-Agent", "llmtrace-swift/\(LLMTrace.version)")]
+        if gzip { requestHeaders.append(("Content-Encoding", "gzip")) }
+        requestHeaders += headers
         let deadline = Date(timeIntervalSinceNow: timeout)
         var backoff = 0.5
         while true {
-            var request = URLRequest(url: url)
-            request.httpMethod = "POST"
-            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
-            if gzip { request.setValue("gzip", forHTTPHeaderField: "Content-Encoding") }
-            request.setValue("llmtrace-swift/\(LLMTrace.version)", forHTTPHeaderField: "User-Agent")
-            for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-            request.httpBody = body
-            let (status, retryAfter) = send(request)
+            let (status, retryAfter) = send(path, requestHeaders, body)
             if (200..<300).contains(status) { return true }
             let retryable = status == 0 || status == 429 || status == 502 || status == 503 || status == 504
             guard retryable else { return false }
@@ -92,7 +110,17 @@ public final class HTTPExporter: SpanExporter, @unchecked Sendable {
     }
 
     /// The status (0: no answer) and a `Retry-After` in seconds.
-    private func send(_ request: URLRequest) -> (Int, Double?) {
+    private func send(_ path: String, _ headers: [(String, String)], _ body: [UInt8]) -> (Int, Double?) {
+        if let plain {
+            // The endpoint's own path (a proxy's prefix) before the route.
+            let r = plain.post(path: (plain.path == "/" ? "" : plain.path) + path, headers: headers, body: body)
+            return (r.status, r.retryAfter)
+        }
+        guard let session, let url = URL(string: base + path) else { return (0, nil) }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        request.httpBody = Data(body)
         let done = DispatchSemaphore(value: 0)
         let result = ResultBox()
         session.dataTask(with: request) { _, response, _ in
@@ -105,7 +133,10 @@ public final class HTTPExporter: SpanExporter, @unchecked Sendable {
         return result.get()
     }
 
-    public func shutdown() { session.finishTasksAndInvalidate() }
+    public func shutdown() {
+        plain?.disconnect()
+        session?.finishTasksAndInvalidate()
+    }
 
     private final class ResultBox: @unchecked Sendable {
         private let lock = NSLock()

@@ -134,17 +134,17 @@ final class Tracer: @unchecked Sendable {
         if let parent {
             context = SpanContext(traceID: parent.traceID, spanID: ids.spanID(), sampled: parent.sampled)
         } else {
-            let t = ids.traceID()
+            let (t, s) = ids.rootIDs()
             // A root's decision from its trace id: every service sampling at the same ratio keeps
             // the same traces.
             let sampled = processor != nil && (threshold == .max || t.lo <= threshold)
-            context = SpanContext(traceID: t, spanID: ids.spanID(), sampled: sampled)
+            context = SpanContext(traceID: t, spanID: s, sampled: sampled)
         }
         return Span(context: context, parent: parent?.spanID ?? SpanID(0), name: name, kind: kind, start: clock.now(), tracer: self)
     }
 
-    func finished(_ s: SpanRecord, sampled: Bool) {
+    func finished(_ s: Span, sampled: Bool, isError: Bool) {
         guard let processor else { return }
-        if sampled || (configuration.keepErrors && s.status == .error) { processor.onEnd(s) }
+        if sampled || (configuration.keepErrors && isError) { processor.onEnd(s) }
     }
 }

@@ -8,41 +8,75 @@ import LLMTraceModel
 /// attribute names.
 public final class Span: @unchecked Sendable {
     public let context: SpanContext
-    private let lock = NSLock()
-    private var record: LLMTraceModel.Span
-    private var ended = false
     private let tracer: Tracer
+
+    /// The lock, whether the span has ended, and the record, in one allocation; reached through a
+    /// pointer (no lock object per span, no dynamic exclusivity checks on the caller's path).
+    private struct State {
+        var lock: SpanLock.Primitive
+        var ended: Bool
+        var record: LLMTraceModel.Span
+    }
+    private let state: UnsafeMutablePointer<State>
+    private static let lockOffset = MemoryLayout<State>.offset(of: \State.lock)!
+    private static let endedOffset = MemoryLayout<State>.offset(of: \State.ended)!
+    private static let recordOffset = MemoryLayout<State>.offset(of: \State.record)!
+
+    @inline(__always) private var lockPointer: UnsafeMutablePointer<SpanLock.Primitive> {
+        (UnsafeMutableRawPointer(state) + Self.lockOffset).assumingMemoryBound(to: SpanLock.Primitive.self)
+    }
 
     init(context: SpanContext, parent: SpanID, name: String, kind: SpanKind, start: Int64, tracer: Tracer) {
         self.context = context
         self.tracer = tracer
-        record = LLMTraceModel.Span(traceID: context.traceID, spanID: context.spanID, parentSpanID: parent,
-                                    project: tracer.configuration.project, service: tracer.configuration.serviceName,
-                                    name: name, kind: kind, startNanos: start, endNanos: start)
-        record.environment = tracer.configuration.environment
+        state = .allocate(capacity: 1)
+        let raw = UnsafeMutableRawPointer(state)
+        (raw + Self.endedOffset).initializeMemory(as: Bool.self, to: false)
+        let record = (raw + Self.recordOffset).bindMemory(to: LLMTraceModel.Span.self, capacity: 1)
+        record.initialize(to: LLMTraceModel.Span(traceID: context.traceID, spanID: context.spanID, parentSpanID: parent,
+                                                 project: tracer.configuration.project, service: tracer.configuration.serviceName,
+                                                 name: name, kind: kind, startNanos: start, endNanos: start))
+        if let e = tracer.configuration.environment { record.pointee.environment = e }
+        SpanLock.initialize(lockPointer)
     }
 
-    private func edit(_ f: (inout LLMTraceModel.Span) -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        if !ended { f(&record) }
+    deinit {
+        SpanLock.destroy(lockPointer)
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    @inline(__always) private func locked<T>(_ f: (inout State) -> T) -> T {
+        SpanLock.lock(lockPointer)
+        defer { SpanLock.unlock(lockPointer) }
+        return f(&state.pointee)
+    }
+
+    @inline(__always) private func edit(_ f: (inout LLMTraceModel.Span) -> Void) {
+        locked { s in if !s.ended { f(&s.record) } }
+    }
+
+    @inline(__always) private func read<T>(_ f: (LLMTraceModel.Span) -> T) -> T {
+        locked { f($0.record) }
     }
 
     public var operationName: String {
-        get { lock.lock(); defer { lock.unlock() }; return record.name }
+        get { read { $0.name } }
         set { edit { $0.name = newValue } }
     }
 
-    /// Attributes by key; setting a key again replaces its value, nil removes it.
+    /// Attributes by key; setting a key again replaces its value, nil removes it. (A set appends;
+    /// the earlier values of a key are dropped on the export thread, off the caller's path.)
     public subscript(attribute key: String) -> AttributeValue? {
-        get {
-            lock.lock(); defer { lock.unlock() }
-            return record.attributes.last { $0.key == key }?.value
-        }
+        get { read { $0.attributes.last { $0.key == key }?.value } }
         set {
             edit { s in
-                s.attributes.removeAll { $0.key == key }
-                if let v = newValue { s.attributes.append(Attribute(key, v)) }
+                if let v = newValue {
+                    if s.attributes.capacity == 0 { s.attributes.reserveCapacity(16) }
+                    s.attributes.append(Attribute(key, v))
+                } else {
+                    s.attributes.removeAll { $0.key == key }
+                }
             }
         }
     }
@@ -116,18 +150,35 @@ public final class Span: @unchecked Sendable {
     /// Ends the span (at `time`, or now) and hands it to the exporter; later calls do nothing.
     public func end(at time: Int64? = nil) {
         let t = time ?? tracer.clock.now()
-        lock.lock()
-        if ended { lock.unlock(); return }
-        ended = true
-        record.endNanos = max(record.startNanos, t)
-        let finished = record
-        lock.unlock()
-        tracer.finished(finished, sampled: context.sampled)
+        let isError: Bool? = locked { s in
+            if s.ended { return nil }
+            s.ended = true
+            s.record.endNanos = max(s.record.startNanos, t)
+            return s.record.status == .error
+        }
+        if let isError { tracer.finished(self, sampled: context.sampled, isError: isError) }
     }
 
     /// The span as it stands (for tests and for users' own processors).
-    public var snapshot: LLMTraceModel.Span {
-        lock.lock(); defer { lock.unlock() }
-        return record
+    public var snapshot: LLMTraceModel.Span { read { $0 } }
+
+    /// The ended span as exported: one value per attribute key, the last one set, in the order the
+    /// keys were first set. Called on the export thread.
+    var exportRecord: LLMTraceModel.Span {
+        var r = snapshot
+        let a = r.attributes
+        if a.count > 1 {
+            var duplicate = false
+            outer: for i in 1..<a.count { for j in 0..<i where a[j].key == a[i].key { duplicate = true; break outer } }
+            if duplicate {
+                var out: [Attribute] = []
+                out.reserveCapacity(a.count)
+                for x in a {
+                    if let k = out.firstIndex(where: { $0.key == x.key }) { out[k].value = x.value } else { out.append(x) }
+                }
+                r.attributes = out
+            }
+        }
+        return r
     }
 }

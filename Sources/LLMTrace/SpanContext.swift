@@ -46,24 +46,35 @@ final class IDGenerator: @unchecked Sendable {
         state = g.next()
     }
 
-    func next() -> UInt64 {
+    /// `n` consecutive draws under one lock.
+    @inline(__always)
+    private func draw(_ n: UInt64) -> UInt64 {
         lock.lock()
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
+        let base = state
+        state &+= n &* 0x9E37_79B9_7F4A_7C15
         lock.unlock()
+        return base
+    }
+
+    @inline(__always)
+    private static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
 
     func spanID() -> SpanID {
-        while true { let v = next(); if v != 0 { return SpanID(v) } }
+        while true { let v = Self.mix(draw(1) &+ 0x9E37_79B9_7F4A_7C15); if v != 0 { return SpanID(v) } }
     }
 
-    func traceID() -> TraceID {
+    /// A root's trace id and span id, drawn together.
+    func rootIDs() -> (TraceID, SpanID) {
         while true {
-            let t = TraceID(hi: next(), lo: next())
-            if !t.isZero { return t }
+            let b = draw(3)
+            let t = TraceID(hi: Self.mix(b &+ 0x9E37_79B9_7F4A_7C15), lo: Self.mix(b &+ 2 &* 0x9E37_79B9_7F4A_7C15))
+            let s = Self.mix(b &+ 3 &* 0x9E37_79B9_7F4A_7C15)
+            if !t.isZero && s != 0 { return (t, SpanID(s)) }
         }
     }
 }

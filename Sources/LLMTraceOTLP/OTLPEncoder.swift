@@ -18,48 +18,69 @@ public enum OTLPEncoder {
     /// The encoded request and the byte offset of every span's 16-byte trace id in it (a load
     /// generator can rewrite ids in place to send fresh traces without re-encoding).
     public static func encode(_ spans: [Span], sdk: SDK = .bench) -> (bytes: [UInt8], traceIDOffsets: [Int]) {
-        // One resource per (service, environment, project): what the resource attributes say.
-        struct Origin: Hashable { var service: String; var environment: String?; var project: String }
-        var order: [Origin] = []
-        var byOrigin: [Origin: [Span]] = [:]
-        for s in spans {
-            let o = Origin(service: s.service, environment: s.environment, project: s.project)
-            if byOrigin[o] == nil { order.append(o) }
-            byOrigin[o, default: []].append(s)
-        }
         var w = ProtoWriter()
-        var offsets: [Int] = []
-        for origin in order {
-            let group = byOrigin[origin]!
-            let resource = encodeResource(service: origin.service, environment: origin.environment, project: origin.project, sdk: sdk)
-            var scopeBody = ProtoWriter()
-            scopeBody.messageField(1) { $0.stringField(1, sdk == .bench ? "llmtrace.bench" : sdk.name); $0.stringField(2, sdk.version) }
-            var spanOffsets: [Int] = []
-            for s in group {
-                let body = encodeSpan(s)
-                scopeBody.tag(2, 2)
-                scopeBody.varint(UInt64(body.count))
-                // trace_id is the first field of the span body: tag (1 byte) + length (1 byte).
-                spanOffsets.append(scopeBody.bytes.count + 2)
-                scopeBody.bytes.append(contentsOf: body)
-            }
-            var rs = ProtoWriter()
-            rs.bytesField(1, resource)
-            rs.tag(2, 2)
-            rs.varint(UInt64(scopeBody.bytes.count))
-            let scopeStart = rs.bytes.count
-            rs.bytes.append(contentsOf: scopeBody.bytes)
-            w.tag(1, 2)
-            w.varint(UInt64(rs.bytes.count))
-            let rsStart = w.bytes.count
-            w.bytes.append(contentsOf: rs.bytes)
-            offsets += spanOffsets.map { rsStart + scopeStart + $0 }
-        }
-        return (w.bytes, offsets)
+        encode(spans, sdk: sdk, into: &w)
+        return (w.bytes, traceIDOffsets(w.bytes))
     }
 
-    static func encodeResource(service: String, environment: String?, project: String, sdk: SDK) -> [UInt8] {
-        var r = ProtoWriter()
+    /// Appends the request to `w`, written in place (an exporter keeps one writer, so its buffer is
+    /// allocated once, not per batch).
+    public static func encode(_ spans: [Span], sdk: SDK = .bench, into w: inout ProtoWriter) {
+        // One resource per (service, environment, project): what the resource attributes say.
+        struct Origin: Hashable { var service: String; var environment: String?; var project: String }
+        var first = Origin(service: "", environment: nil, project: "")
+        var single = true
+        for (i, s) in spans.enumerated() {
+            if i == 0 { first = Origin(service: s.service, environment: s.environment, project: s.project) }
+            else if s.service != first.service || s.environment != first.environment || s.project != first.project { single = false; break }
+        }
+        var order: [Origin] = []
+        var byOrigin: [Origin: [Int]] = [:]
+        if single {
+            if !spans.isEmpty { order = [first] }
+        } else {
+            for (i, s) in spans.enumerated() {
+                let o = Origin(service: s.service, environment: s.environment, project: s.project)
+                if byOrigin[o] == nil { order.append(o) }
+                byOrigin[o, default: []].append(i)
+            }
+        }
+        for origin in order {
+            w.messageField(1) { rs in
+                rs.messageField(1) { encodeResource(&$0, service: origin.service, environment: origin.environment, project: origin.project, sdk: sdk) }
+                rs.messageField(2) { ss in
+                    ss.messageField(1) { $0.stringField(1, sdk == .bench ? "llmtrace.bench" : sdk.name); $0.stringField(2, sdk.version) }
+                    if single {
+                        for s in spans { ss.messageField(2) { encodeSpan(&$0, s) } }
+                    } else {
+                        for i in byOrigin[origin]! { ss.messageField(2) { encodeSpan(&$0, spans[i]) } }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where each span's trace id starts in an encoded request (trace_id is the first field of every
+    /// span this encoder writes).
+    static func traceIDOffsets(_ bytes: [UInt8]) -> [Int] {
+        var out: [Int] = []
+        bytes.withUnsafeBytes { b in
+            func each(_ r: inout ProtoReader, _ field: Int, _ f: (inout ProtoReader) -> Void) {
+                while let (n, wire) = try? r.nextTag() {
+                    if n == field && wire == 2, var m = try? r.message() { f(&m) } else if (try? r.skip(wire: wire)) == nil { return }
+                }
+            }
+            var top = ProtoReader(b)
+            each(&top, 1) { rs in
+                each(&rs, 2) { ss in
+                    each(&ss, 2) { span in out.append(span.pos + 2) }
+                }
+            }
+        }
+        return out
+    }
+
+    static func encodeResource(_ r: inout ProtoWriter, service: String, environment: String?, project: String, sdk: SDK) {
         attr(&r, 1, "service.name", .string(service))
         if let e = environment { attr(&r, 1, "deployment.environment.name", .string(e)) }
         if project != Span.defaultProject { attr(&r, 1, "llmtrace.project", .string(project)) }
@@ -68,14 +89,12 @@ public enum OTLPEncoder {
             attr(&r, 1, "telemetry.sdk.language", .string("swift"))
             attr(&r, 1, "telemetry.sdk.version", .string(sdk.version))
         }
-        return r.bytes
-    }
+            }
 
-    static func encodeSpan(_ s: Span) -> [UInt8] {
-        var p = ProtoWriter()
-        p.bytesField(1, s.traceID.bytes)
-        p.bytesField(2, withUnsafeBytes(of: s.spanID.value.bigEndian) { Array($0) })
-        if !s.parentSpanID.isZero { p.bytesField(4, withUnsafeBytes(of: s.parentSpanID.value.bigEndian) { Array($0) }) }
+    static func encodeSpan(_ p: inout ProtoWriter, _ s: Span) {
+        p.idField(1, s.traceID.hi, s.traceID.lo)
+        p.idField(2, s.spanID.value)
+        if !s.parentSpanID.isZero { p.idField(4, s.parentSpanID.value) }
         p.stringField(5, s.name)
         p.varintField(6, s.kind == .llm || s.kind == .embedding || s.kind == .retrieval ? 3 : 1)
         p.fixed64Field(7, UInt64(s.startNanos))
@@ -142,7 +161,6 @@ public enum OTLPEncoder {
                 st.varintField(3, s.status == .ok ? 1 : (s.status == .error ? 2 : 0))
             }
         }
-        return p.bytes
     }
 
     /// One message as indexed attributes: role, content, the call it answers, the calls it makes.

@@ -141,10 +141,37 @@ public struct ProtoWriter {
 
     public mutating func stringField(_ field: Int, _ s: String) { bytesField(field, s.utf8) }
 
-    /// A nested message, written by `body` into a scratch writer and then framed.
+    /// A span id (8 bytes) or, with `lo`, a trace id (16), big-endian as OTLP carries them.
+    public mutating func idField(_ field: Int, _ hi: UInt64, _ lo: UInt64? = nil) {
+        tag(field, 2)
+        bytes.append(lo == nil ? 8 : 16)
+        withUnsafeBytes(of: hi.bigEndian) { bytes.append(contentsOf: $0) }
+        if let lo { withUnsafeBytes(of: lo.bigEndian) { bytes.append(contentsOf: $0) } }
+    }
+
+    /// A nested message, written by `body` in place after a one-byte length slot; a body of 128
+    /// bytes or more moves right by the extra length bytes (no scratch buffer per message: an
+    /// attribute costs no allocation).
     public mutating func messageField(_ field: Int, _ body: (inout ProtoWriter) -> Void) {
-        var inner = ProtoWriter()
-        body(&inner)
-        bytesField(field, inner.bytes)
+        tag(field, 2)
+        let slot = bytes.count
+        bytes.append(0)
+        body(&self)
+        var len = bytes.count - slot - 1
+        if len < 0x80 {
+            bytes[slot] = UInt8(len)
+            return
+        }
+        var extra = 0
+        var v = len >> 7
+        while v > 0 { extra += 1; v >>= 7 }
+        bytes.insert(contentsOf: repeatElement(0, count: extra), at: slot + 1)
+        var i = slot
+        while len >= 0x80 {
+            bytes[i] = UInt8(truncatingIfNeeded: len) | 0x80
+            len >>= 7
+            i += 1
+        }
+        bytes[i] = UInt8(len)
     }
 }

@@ -21,6 +21,7 @@ struct BenchMain {
       llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse]
       llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
       llmtrace-bench detect [--spans 200000] [--rounds 5] [--drift-spans 1000000 [--dir DIR --keep]]
+      llmtrace-bench sdk   [--rate 10000] [--seconds 20] [--spans 1000000] [--restart-seconds 15] [--queue 131072] [--down-seconds 60]
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
@@ -57,6 +58,13 @@ struct BenchMain {
               --drift-spans, a drift report (first hour against the second) over a sealed store of
               that many spans. Last line: JSON with digest_ns_per_span, monitor_ns_per_span,
               evaluators_ns_per_span and drift_report_ms.
+      sdk     What the Swift SDK costs a service: a span with 10 attributes on the caller's thread (each of
+              --spans timed alone); exporting --rate spans/s for --seconds to a spawned llmtraced (this
+              process's CPU besides the generating thread, as a share of one core; the collector's count
+              must equal what was made); a collector restart (stopped for a third of --restart-seconds,
+              queue --queue): every span must arrive; the collector down for --down-seconds with the
+              default queue: peak memory and what was dropped. Last line: JSON with span_ns_p50,
+              span_ns_p99, export_core_share, dropped, lost_across_restart, peak_rss_mb_collector_down.
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
@@ -67,6 +75,7 @@ struct BenchMain {
       swift run -c release llmtrace-bench ingest --spawn --seconds 60
       swift run -c release llmtrace-bench ingest --spawn --seconds 60 --rate 25000
       swift run -c release llmtrace-bench ingest --spawn --seconds 60 --compare --detectors=off --pairs 3
+      swift run -c release llmtrace-bench sdk
       swift run -c release llmtrace-bench query --spans 10000000 --no-text --dir /tmp/q10m --keep
     """
 
@@ -93,6 +102,7 @@ struct BenchMain {
             case "query": try QueryBench.run(args)
             case "metrics": try MetricsBench.run(args)
             case "detect": try DetectBench.run(args)
+            case "sdk": try SDKBench.run(args)
             default: throw UsageError("unknown command '\(cmd)'; see llmtrace-bench --help")
             }
         } catch let e as UsageError {

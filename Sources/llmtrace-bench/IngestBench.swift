@@ -38,33 +38,16 @@ enum IngestBench {
         }
 
         // Optionally start the server: the llmtraced next to this binary, a temp data directory.
-        var spawned: Process? = nil
-        var spawnedDir: String? = nil
+        var spawned: SpawnedCollector? = nil
         if a.has("spawn") {
-            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llmtraced").path
-            let dir = a.value("data") ?? (NSTemporaryDirectory() + "llmtrace-ingest-\(getpid())")
-            try? FileManager.default.removeItem(atPath: dir)
-            let port = try freePort()
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: bin)
-            p.arguments = ["--listen", "127.0.0.1:\(port)", "--data", dir, "--access-log", "off"] + a.values("server-arg")
-            var env = ProcessInfo.processInfo.environment
-            env["SWIFT_BACKTRACE"] = "enable=no"
-            p.environment = env
-            try p.run()
-            spawned = p
-            spawnedDir = dir
-            serverPID = p.processIdentifier
-            endpoint = "http://127.0.0.1:\(port)"
-            Terminal.error("spawned \(bin) (pid \(p.processIdentifier)) on \(endpoint), data in \(dir)")
+            let server = try SpawnedCollector(directory: a.value("data"), arguments: a.values("server-arg"), keepDirectory: a.has("keep"))
+            try server.start()
+            spawned = server
+            serverPID = server.pid
+            endpoint = server.endpoint
+            Terminal.error("spawned \(server.binary) (pid \(server.pid ?? 0)) on \(endpoint), data in \(server.directory)")
         }
-        defer {
-            if let p = spawned {
-                p.terminate()
-                p.waitUntilExit()
-                if !a.has("keep"), let d = spawnedDir { try? FileManager.default.removeItem(atPath: d) }
-            }
-        }
+        defer { spawned?.finish() }
         let (host, port, path) = try parseEndpoint(endpoint)
         try waitForHealth(host: host, port: port, seconds: 30)
 

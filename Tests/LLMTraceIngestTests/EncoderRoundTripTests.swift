@@ -59,4 +59,17 @@ import LLMTraceIngest
             #expect(g == s)
         }
     }
+
+    /// The offsets a load generator rewrites point at each span's trace id, short and long spans
+    /// alike (a span body of 128 bytes or more has a longer length prefix).
+    @Test func traceIDOffsetsPointAtTheIDs() {
+        var spans: [Span] = []
+        for (i, kind) in [SpanKind.llm, .other, .retrieval, .cache].enumerated() {
+            spans.append(Self.full(kind: kind, project: i % 2 == 0 ? "default" : "p", n: UInt64(i)))
+            spans.append(Span(traceID: TraceID(hi: 7, lo: UInt64(i)), spanID: SpanID(1), name: "s", startNanos: 1, endNanos: 2))
+        }
+        let (bytes, offsets) = OTLPEncoder.encode(spans)
+        #expect(Set(offsets.map { Array(bytes[$0..<($0 + 16)]) }) == Set(spans.map(\.traceID.bytes)))
+        #expect(offsets.count == spans.count)
+    }
 }
