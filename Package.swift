@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "llmtraced", targets: ["llmtraced"]),
         .executable(name: "tracectl", targets: ["tracectl"]),
         .executable(name: "llmtrace-bench", targets: ["llmtrace-bench"]),
+        .executable(name: "llmtrace-demo", targets: ["llmtrace-demo"]),
         .library(name: "LLMTrace", targets: ["LLMTrace"]),
         .library(name: "LLMTraceModel", targets: ["LLMTraceModel"]),
         .library(name: "LLMTraceStore", targets: ["LLMTraceStore"]),
@@ -61,6 +62,9 @@ let package = Package(
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
         .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTrace", "LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
+
+        // A support bot built with the SDK, and the mock OpenAI-compatible server it talks to.
+        .executableTarget(name: "llmtrace-demo", dependencies: ["LLMTrace", "LLMTraceModel"]),
 
         .testTarget(name: "LLMTraceSDKTests", dependencies: ["LLMTrace", "LLMTraceOTLP", "LLMTraceModel", "LLMTraceHTTP"]),
         .testTarget(name: "LLMTraceModelTests", dependencies: ["LLMTraceModel", "LLMTraceSynthetic"]),

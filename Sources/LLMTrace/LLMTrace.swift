@@ -41,8 +41,14 @@ public enum LLMTrace {
         old.processor?.shutdown(timeoutSeconds: 5)
     }
 
-    /// Spans exported so far, given up, and dropped from a full queue (the oldest go first).
-    public static var stats: BatchSpanProcessor.Stats { tracer.processor?.stats ?? .init() }
+    /// Spans exported so far, given up, and dropped from a full queue (the oldest go first); after
+    /// `shutdown`, the final figures of the processor it stopped.
+    public static var stats: BatchSpanProcessor.Stats {
+        if let p = tracer.processor { return p.stats }
+        lock.lock(); defer { lock.unlock() }
+        return finalStats
+    }
+    nonisolated(unsafe) private static var finalStats = BatchSpanProcessor.Stats()
 
     /// Exports everything ended so far; false when `timeoutSeconds` passed first.
     @discardableResult
@@ -55,7 +61,12 @@ public enum LLMTrace {
         let old = _tracer
         _tracer = Tracer(configuration: Configuration(), processor: nil)
         lock.unlock()
-        return old.processor?.shutdown(timeoutSeconds: timeoutSeconds) ?? true
+        let flushed = old.processor?.shutdown(timeoutSeconds: timeoutSeconds) ?? true
+        if let p = old.processor {
+            let s = p.stats
+            lock.lock(); finalStats = s; lock.unlock()
+        }
+        return flushed
     }
 
     /// Attaches a score to a trace, or to one of its spans: a user's thumbs-up (`1`/`0`), an

@@ -134,6 +134,15 @@ public final class Span: @unchecked Sendable {
         }
     }
 
+    /// The request's sampling parameters (`gen_ai.request.temperature`, `…max_tokens`, `…top_p`).
+    public func setRequestParameters(temperature: Double? = nil, maxTokens: Int? = nil, topP: Double? = nil) {
+        edit { s in
+            if let v = temperature { s.temperature = v }
+            if let v = maxTokens { s.maxTokens = Int64(v) }
+            if let v = topP { s.topP = v }
+        }
+    }
+
     public func setCost(usd: Double) { edit { $0.costUSD = usd } }
     public func setFinishReason(_ reason: String) { edit { $0.finishReason = reason } }
     public func setPrompt(name: String, version: String? = nil) { edit { $0.promptName = name; $0.promptVersion = version } }
