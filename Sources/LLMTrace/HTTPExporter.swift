@@ -7,7 +7,7 @@ import LLMTraceOTLP
 
 /// Exports over HTTP to `configuration.endpoint`: spans as OTLP/HTTP protobuf to `/v1/traces`
 /// (which any OpenTelemetry Collector and `llmtraced` accept) or as LLMTrace's native JSON lines to
-/// `/v1/spans`; scores as JSON lines to `/v1/scores` (`llmtraced` only). Optionally gzip.
+/// `/v1/spans`; scores as a JSON array to `/v1/scores` (`llmtraced` only). Optionally gzip.
 ///
 /// A batch is retried — connection refused, 429, 502, 503, 504 — with exponential backoff and full
 /// jitter (0.5 s doubling to 8 s), a `Retry-After` in seconds honoured, for at most
@@ -83,11 +83,10 @@ public final class HTTPExporter: SpanExporter, @unchecked Sendable {
     public func export(scores: [Score]) -> Bool {
         guard !scores.isEmpty else { return true }
         var w = JSONWriter()
-        for s in scores {
-            s.encodeJSON(into: &w)
-            w.bytes.append(0x0A)
-        }
-        return post("/v1/scores", w.bytes, "application/x-ndjson")
+        w.beginArray()
+        for s in scores { s.encodeJSON(into: &w) }
+        w.endArray()
+        return post("/v1/scores", w.bytes, "application/json")
     }
 
     private func post(_ path: String, _ bytes: [UInt8], _ contentType: String) -> Bool {

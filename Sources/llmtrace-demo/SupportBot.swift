@@ -85,7 +85,7 @@ enum SupportBot {
         let flushed = LLMTrace.shutdown(timeoutSeconds: 30)
         let s = LLMTrace.stats
         print("""
-        answered \(results.ok) of \(count) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; spans exported \(s.exported), failed \(s.failed), dropped \(s.dropped); scores exported \(s.scoresExported)\(flushed ? "" : " (flush timed out)")
+        answered \(results.ok) of \(count) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s; spans exported \(s.exported), failed \(s.failed), dropped \(s.dropped); scores exported \(s.scoresExported), failed \(s.scoresFailed)\(flushed ? "" : " (flush timed out)")
         next: tracectl search --service \(config.serviceName) --since 10m   ·   tracectl trace <trace id>
         {"questions": \(count), "answered": \(results.ok), "spans_exported": \(s.exported), "spans_failed": \(s.failed), "spans_dropped": \(s.dropped), "scores_exported": \(s.scoresExported), "flushed": \(flushed)}
         """)
