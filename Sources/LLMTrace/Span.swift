@@ -72,7 +72,7 @@ public final class Span: @unchecked Sendable {
         set {
             edit { s in
                 if let v = newValue {
-                    if s.attributes.capacity == 0 { s.attributes.reserveCapacity(16) }
+                    if s.attributes.capacity == 0 { s.attributes.reserveCapacity(12) }
                     s.attributes.append(Attribute(key, v))
                 } else {
                     s.attributes.removeAll { $0.key == key }
