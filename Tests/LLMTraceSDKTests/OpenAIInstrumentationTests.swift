@@ -96,7 +96,10 @@ import Testing
         html.readResponse(status: 502, body: Self.bytes("<html>bad gateway</html>"))
         #expect(html.errorMessage == "HTTP 502")
     }
+}
 
+/// In SDKTests' serialized suite: it bootstraps the process-wide SDK.
+extension SDKTests {
     /// A real URLSession call through the protocol: the caller gets the server's bytes unchanged,
     /// the span is the current span's child, and the request left with its traceparent.
     @Test func aSessionCallBecomesAChildSpan() async throws {

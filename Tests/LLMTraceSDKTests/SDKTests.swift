@@ -120,12 +120,14 @@ import Testing
 
     @Test func beforeBootstrapSpansAreNoOps() {
         LLMTrace.shutdown()
+        let final = LLMTrace.stats   // what the last processor did, kept after shutdown
         let v = LLMTrace.withSpan("nothing") { span -> Int in
             span.setModel("m")
             return 42
         }
         #expect(v == 42)
-        #expect(LLMTrace.stats == BatchSpanProcessor.Stats())
+        #expect(LLMTrace.stats == final)
+        #expect(!LLMTrace.score("nothing", 1, context: SpanContext(traceID: TraceID(hi: 1, lo: 1), spanID: SpanID(1), sampled: true)))
     }
 
     @Test func traceparentRoundTrips() throws {
