@@ -92,15 +92,22 @@ extension Store {
 
     func textIndexLoop() {
         clinux_set_thread_name("llmtrace-fts")
+        // Rows appended since the last pass, to tell a flood from a trickle after a burst.
+        var lastRows = 0, lastGeneration = -1, lastNanos = monotonicNanos()
         while !state.withLock({ stopping }) {
             do {
                 try indexPendingTexts()
                 try writeMissingPostings()
-                // The live pass keeps up with moderate traffic (a second's worth of rows at a time);
-                // under a flood the segment pass, duty-cycled, takes over.
+                // The live pass keeps up with moderate traffic; under a flood (more than 5,000 rows a
+                // second still arriving, and as many waiting) the segment pass, duty-cycled, takes
+                // over. A burst followed by a trickle is indexed at once: the trickle is no flood.
                 let skip = state.withLock { () -> Bool in
                     let backlog = head.count - (headTextCursor.generation == headGeneration ? headTextCursor.row : 0)
-                    return monotonicNanos() - lastAppendNanos < 1_000_000_000 && backlog > 5_000
+                    let now = monotonicNanos()
+                    let arrived = headGeneration == lastGeneration ? max(0, head.count - lastRows) : head.count
+                    let perSecond = Double(arrived) / max(0.001, Double(now - lastNanos) / 1e9)
+                    (lastRows, lastGeneration, lastNanos) = (head.count, headGeneration, now)
+                    return now - lastAppendNanos < 1_000_000_000 && backlog > 5_000 && perSecond > 5_000
                 }
                 if !skip { try indexHeadTexts() }
                 failures.succeeded("full-text indexing")

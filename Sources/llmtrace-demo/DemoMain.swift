@@ -37,13 +37,13 @@ struct DemoMain {
     WHERE TRACES GO (the OpenTelemetry variables, as for any OTel SDK)
       OTEL_EXPORTER_OTLP_ENDPOINT   default http://127.0.0.1:4318 (llmtraced's default)
       OTEL_EXPORTER_OTLP_HEADERS    e.g. authorization=Bearer%20lt_ingest_…  when the collector has keys
-      OTEL_SERVICE_NAME             default support-bot
+      OTEL_SERVICE_NAME             default helpdesk
       OTEL_EXPORTER_OTLP_COMPRESSION=gzip, OTEL_BSP_SCHEDULE_DELAY (ms), LLMTRACE_EXPORT_FORMAT=native
 
     EXAMPLES
       llmtraced &                                   # a collector with its default data directory
       llmtrace-demo                                 # twelve traces
-      tracectl search --service support-bot --since 10m
+      tracectl search --service helpdesk --since 10m
       tracectl trace <a trace id it printed>
     """
 

@@ -54,7 +54,7 @@ enum SupportBot {
         defer { mock?.stop() }
 
         var config = LLMTrace.Configuration.fromEnvironment()
-        if ProcessInfo.processInfo.environment["OTEL_SERVICE_NAME"] == nil, config.serviceName == "unknown_service" { config.serviceName = "support-bot" }
+        if ProcessInfo.processInfo.environment["OTEL_SERVICE_NAME"] == nil, config.serviceName == "unknown_service" { config.serviceName = "helpdesk" }
         if ProcessInfo.processInfo.environment["OTEL_BSP_SCHEDULE_DELAY"] == nil { config.scheduleDelaySeconds = 0.5 }
         LLMTrace.bootstrap(config)
 
@@ -64,7 +64,7 @@ enum SupportBot {
         let bot = Bot(session: URLSession(configuration: sessionConfig), base: base, model: model,
                       key: ProcessInfo.processInfo.environment["OPENAI_API_KEY"])
 
-        print("support-bot: answering \(count) questions with \(options["--openai"] == nil ? "the mock model at \(base)" : base); traces to \(config.endpoint)")
+        print("\(config.serviceName): answering \(count) questions with \(options["--openai"] == nil ? "the mock model at \(base)" : base); traces to \(config.endpoint)")
         let start = Date()
         let next = Counter()
         let results = Results()

@@ -106,6 +106,8 @@ def main():
             ("llmtrace-bench gen --spans 5000 > spans.jsonl", lambda o: o == ""),
             ("/v1/spans", lambda o: o.strip() == '{"accepted":5000,"rejected":0}'),
             ("/v1/scores", lambda o: '"accepted":1' in o and '"rejected":0' in o),
+            ("llmtrace-demo --questions 12", lambda o: "answered 11 of 12" in o and "failed 0, dropped 0" in o
+             and "scores exported 11, failed 0" in o and len(re.findall(r"^trace [0-9a-f]{32} ", o, re.M)) == 12),
             ('tracectl trace "$(head -1', lambda o: o.startswith(f"Trace {trace_id}") and "helpfulness=" in o and "agent.run" in o),
             ("--full", lambda o: o.startswith(f"Trace {trace_id}") and "--full shows all" not in o),
             ("--json", lambda o: f'"trace_id": "{trace_id}"' in o and '"scores"' in o and '"name": "helpfulness"' in o),
@@ -118,7 +120,7 @@ def main():
             ("/api/query", lambda o: o.startswith('{"columns":') and '"rows":' in o),
             ("FROM traces ORDER BY cost_usd DESC LIMIT 5", lambda o: o.splitlines()[0].split() == ["name", "service", "spans", "cost_usd"]
              and not re.search(r"\de-\d", o)),
-            ("tracectl drift --baseline 1h..30m", lambda o: ("drifted" in o and "rank" in o.splitlines()[0]) or "nothing to compare" in o),
+            ("tracectl drift --baseline 1h..30m", lambda o: ("drifted" in o and any(l.startswith("rank") for l in o.splitlines()[:3])) or "nothing to compare" in o),
             ("source = 'eval' GROUP BY name", lambda o: o.splitlines()[0].split()[:2] == ["name", "count()"] and " row" in o.splitlines()[-1]),
             ("tracectl alerts", lambda o: "no alerts" in o or o.splitlines()[0].split()[:2] == ["state", "id"]),
             ("/metrics | grep", lambda o: re.search(r"^llmtrace_spans_total\{.*\} \d+", o, re.M) is not None),
