@@ -9,6 +9,8 @@ public typealias ToolCall = LLMTraceModel.ToolCall
 public typealias RetrievedDocument = LLMTraceModel.RetrievedDocument
 public typealias AttributeValue = LLMTraceModel.AttributeValue
 public typealias Score = LLMTraceModel.Score
+public typealias Attribute = LLMTraceModel.Attribute
+public typealias SpanEvent = LLMTraceModel.SpanEvent
 /// A finished span as exporters receive it.
 public typealias SpanRecord = LLMTraceModel.Span
 
@@ -54,6 +56,10 @@ public enum LLMTrace {
     @discardableResult
     public static func forceFlush(timeoutSeconds: Double = 30) -> Bool { tracer.processor?.forceFlush(timeoutSeconds: timeoutSeconds) ?? true }
 
+    /// The same with a deadline, as swift-service-lifecycle's services shut down.
+    @discardableResult
+    public static func shutdown(deadline: Date) -> Bool { shutdown(timeoutSeconds: max(0, deadline.timeIntervalSinceNow)) }
+
     /// Flushes and stops exporting; later spans are no-ops. Call before the process exits.
     @discardableResult
     public static func shutdown(timeoutSeconds: Double = 30) -> Bool {
@@ -91,15 +97,15 @@ public enum LLMTrace {
     }
 
     /// A span that the caller ends (`span.end()`), child of `context` (by default the current one).
-    public static func startSpan(_ name: String, ofKind kind: SpanKind = .other, context: SpanContext? = SpanContext.current) -> Span {
+    public static func startSpan(_ name: String, context: SpanContext? = SpanContext.current, ofKind kind: SpanKind = .other) -> Span {
         tracer.start(name, kind: kind, parent: context)
     }
 
     /// Runs `body` in a new span, the current span inside it (and in the tasks it starts), ending
     /// it when `body` returns or throws; a thrown error is recorded and rethrown.
-    public static func withSpan<T>(_ name: String, ofKind kind: SpanKind = .other, context: SpanContext? = SpanContext.current,
+    public static func withSpan<T>(_ name: String, context: SpanContext? = SpanContext.current, ofKind kind: SpanKind = .other,
                                    _ body: (Span) throws -> T) rethrows -> T {
-        let span = startSpan(name, ofKind: kind, context: context)
+        let span = startSpan(name, context: context, ofKind: kind)
         defer { span.end() }
         do {
             return try SpanContext.$current.withValue(span.context) { try body(span) }
@@ -111,10 +117,10 @@ public enum LLMTrace {
 
     /// The same for an async body: spans opened across its `await`s, in its child tasks and task
     /// groups, are its children.
-    public static func withSpan<T>(_ name: String, ofKind kind: SpanKind = .other, context: SpanContext? = SpanContext.current,
+    public static func withSpan<T>(_ name: String, context: SpanContext? = SpanContext.current, ofKind kind: SpanKind = .other,
                                    isolation: isolated (any Actor)? = #isolation,
                                    _ body: (Span) async throws -> T) async rethrows -> T {
-        let span = startSpan(name, ofKind: kind, context: context)
+        let span = startSpan(name, context: context, ofKind: kind)
         defer { span.end() }
         do {
             return try await SpanContext.$current.withValue(span.context) { try await body(span) }

@@ -91,7 +91,7 @@ final class OpenAIURLProtocol: URLProtocol {
         let call = OpenAICall(operation: op, path: url.path, body: body)
         // An explicit traceparent on the request wins over the task-local handoff.
         let parent = request.value(forHTTPHeaderField: "traceparent").flatMap(SpanContext.init(traceparent:)) ?? Self.takeContext(for: url)
-        let span = LLMTrace.startSpan(call.spanName, ofKind: op == .embeddings ? .embedding : .llm, context: parent)
+        let span = LLMTrace.startSpan(call.spanName, context: parent, ofKind: op == .embeddings ? .embedding : .llm)
         if let m = call.requestModel { span.setModel(m, provider: OpenAICall.provider(host: url.host ?? "")) }
         span.setInput(call.input)
         span.setRequestParameters(temperature: call.temperature, maxTokens: call.maxTokens.map(Int.init), topP: call.topP)

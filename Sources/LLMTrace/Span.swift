@@ -81,6 +81,17 @@ public final class Span: @unchecked Sendable {
         }
     }
 
+    /// `span.attributes["key"] = 200`, as swift-distributed-tracing writes it.
+    public var attributes: Attributes { Attributes(span: self) }
+
+    public struct Attributes: Sendable {
+        let span: Span
+        public subscript(key: String) -> AttributeValue? {
+            get { span[attribute: key] }
+            nonmutating set { span[attribute: key] = newValue }
+        }
+    }
+
     public func setAttribute(_ key: String, _ value: String) { self[attribute: key] = .string(value) }
     public func setAttribute(_ key: String, _ value: Int) { self[attribute: key] = .int(Int64(value)) }
     public func setAttribute(_ key: String, _ value: Double) { self[attribute: key] = .double(value) }

@@ -22,3 +22,13 @@ public struct Attribute: Sendable, Hashable {
         self.value = value
     }
 }
+
+/// Literals as attribute values: `span.attributes["http.status_code"] = 200`.
+extension AttributeValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+                          ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: AttributeValue...) { self = .array(elements) }
+}

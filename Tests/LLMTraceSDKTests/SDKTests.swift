@@ -216,4 +216,28 @@ import Testing
         #expect(lines.count == 2)
         #expect(try SpanRecord.decodeJSON(Array(lines[0])) == span)
     }
+
+    /// swift-distributed-tracing's spellings: `context:` before `ofKind:`, `span.attributes[...]`
+    /// with literals, `shutdown(deadline:)`; a key set twice is exported once, with its last value.
+    @Test func distributedTracingSpellings() throws {
+        let e = Self.bootstrap()
+        let parent = SpanContext(traceID: TraceID(hi: 9, lo: 9), spanID: SpanID(9), sampled: true)
+        LLMTrace.withSpan("handler", context: parent, ofKind: .chain) { span in
+            span.attributes["http.response.status_code"] = 200
+            span.attributes["ratio"] = 0.5
+            span.attributes["route"] = "/chat"
+            span.attributes["cached"] = true
+            span.attributes["tags"] = ["a", 1]
+            span.attributes["route"] = "/answer"
+            span.attributes["gone"] = "x"
+            span.attributes["gone"] = nil
+            #expect(span.attributes["route"] == "/answer")
+        }
+        #expect(LLMTrace.shutdown(deadline: Date(timeIntervalSinceNow: 5)))
+        let s = try #require(e.spans.first)
+        #expect(s.traceID == parent.traceID && s.parentSpanID == parent.spanID && s.kind == .chain)
+        #expect(s.attributes == [Attribute("http.response.status_code", .int(200)), Attribute("ratio", .double(0.5)),
+                                 Attribute("route", .string("/answer")), Attribute("cached", .bool(true)),
+                                 Attribute("tags", .array([.string("a"), .int(1)]))])
+    }
 }
