@@ -54,6 +54,15 @@ final class PlainHTTPClient {
         self.timeoutSeconds = timeoutSeconds
     }
 
+    /// A client on a connected socket (the fuzz target's socket pair).
+    init(connected socket: Int32, timeoutSeconds: Double) {
+        host = "127.0.0.1"
+        port = 80
+        path = "/"
+        self.timeoutSeconds = timeoutSeconds
+        fd = socket
+    }
+
     deinit { disconnect() }
 
     func disconnect() {
@@ -131,7 +140,7 @@ final class PlainHTTPClient {
     }
 
     /// One request and its response on the open connection; nil on an I/O or protocol error.
-    private func exchange(path: String, headers: [(String, String)], body: [UInt8]) -> Response? {
+    func exchange(path: String, headers: [(String, String)], body: [UInt8]) -> Response? {
         var head = "POST \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nContent-Length: \(body.count)\r\n"
         for (k, v) in headers { head += k + ": " + v + "\r\n" }
         head += "\r\n"
@@ -158,7 +167,9 @@ final class PlainHTTPClient {
             }
         }
         let lines = String(decoding: buffer[0..<headerEnd], as: UTF8.self).split(separator: "\r\n")
-        guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1."), statusLine.count >= 12,
+        // "HTTP/1.x NNN": three ASCII digits, nothing else.
+        guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1."), statusLine.utf8.count >= 12,
+              statusLine.utf8.dropFirst(9).prefix(3).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
               let status = Int(statusLine.dropFirst(9).prefix(3)) else { return nil }
         var length: Int? = nil
         var chunked = false
