@@ -106,6 +106,7 @@ public enum LLMTrace {
     public static func withSpan<T>(_ name: String, context: SpanContext? = SpanContext.current, ofKind kind: SpanKind = .other,
                                    _ body: (Span) throws -> T) rethrows -> T {
         let span = startSpan(name, context: context, ofKind: kind)
+        if span.isNoop { return try body(span) }
         defer { span.end() }
         do {
             return try SpanContext.$current.withValue(span.context) { try body(span) }
@@ -121,6 +122,7 @@ public enum LLMTrace {
                                    isolation: isolated (any Actor)? = #isolation,
                                    _ body: (Span) async throws -> T) async rethrows -> T {
         let span = startSpan(name, context: context, ofKind: kind)
+        if span.isNoop { return try await body(span) }
         defer { span.end() }
         do {
             return try await SpanContext.$current.withValue(span.context) { try await body(span) }
@@ -146,9 +148,15 @@ final class Tracer: @unchecked Sendable {
         threshold = r >= 1 ? .max : UInt64(r * Double(UInt64.max >> 11)) << 11
     }
 
+    /// What spans are while the SDK is not bootstrapped (all-zero ids: nothing to propagate), made
+    /// once for the process with a tracer of its own.
+    static let noopSpan = Span(context: SpanContext(traceID: TraceID(hi: 0, lo: 0), spanID: SpanID(0), sampled: false), parent: SpanID(0),
+                               name: "", kind: .other, start: 0, tracer: Tracer(configuration: LLMTrace.Configuration(), processor: nil), noop: true)
+
     func start(_ name: String, kind: SpanKind, parent: SpanContext?) -> Span {
+        guard processor != nil else { return Self.noopSpan }
         let context: SpanContext
-        if let parent {
+        if let parent, !parent.traceID.isZero {
             context = SpanContext(traceID: parent.traceID, spanID: ids.spanID(), sampled: parent.sampled)
         } else {
             let (t, s) = ids.rootIDs()

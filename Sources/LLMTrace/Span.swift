@@ -9,6 +9,9 @@ import LLMTraceModel
 public final class Span: @unchecked Sendable {
     public let context: SpanContext
     private let tracer: Tracer
+    /// The span every `withSpan` and `startSpan` hands out while the SDK is not bootstrapped: one
+    /// object, never recording, so that instrumented code costs next to nothing with tracing off.
+    let isNoop: Bool
 
     /// The lock, whether the span has ended, and the record, in one allocation; reached through a
     /// pointer (no lock object per span, no dynamic exclusivity checks on the caller's path).
@@ -26,9 +29,10 @@ public final class Span: @unchecked Sendable {
         (UnsafeMutableRawPointer(state) + Self.lockOffset).assumingMemoryBound(to: SpanLock.Primitive.self)
     }
 
-    init(context: SpanContext, parent: SpanID, name: String, kind: SpanKind, start: Int64, tracer: Tracer) {
+    init(context: SpanContext, parent: SpanID, name: String, kind: SpanKind, start: Int64, tracer: Tracer, noop: Bool = false) {
         self.context = context
         self.tracer = tracer
+        isNoop = noop
         state = .allocate(capacity: 1)
         let raw = UnsafeMutableRawPointer(state)
         (raw + Self.endedOffset).initializeMemory(as: Bool.self, to: false)
@@ -53,6 +57,7 @@ public final class Span: @unchecked Sendable {
     }
 
     @inline(__always) private func edit(_ f: (inout LLMTraceModel.Span) -> Void) {
+        if isNoop { return }
         locked { s in if !s.ended { f(&s.record) } }
     }
 
@@ -169,6 +174,7 @@ public final class Span: @unchecked Sendable {
 
     /// Ends the span (at `time`, or now) and hands it to the exporter; later calls do nothing.
     public func end(at time: Int64? = nil) {
+        if isNoop { return }
         let t = time ?? tracer.clock.now()
         let isError: Bool? = locked { s in
             if s.ended { return nil }

@@ -127,6 +127,12 @@ import Testing
         }
         #expect(v == 42)
         #expect(LLMTrace.stats == final)
+        // Nothing is built: every span is the same inert object, and no context is carried.
+        let a = LLMTrace.startSpan("a"), b = LLMTrace.startSpan("b")
+        #expect(a === b && a.context.traceID.isZero)
+        LLMTrace.withSpan("outer") { _ in #expect(SpanContext.current == nil) }
+        a.setModel("m"); a.end()
+        #expect(a.snapshot.requestModel == nil)
         #expect(!LLMTrace.score("nothing", 1, context: SpanContext(traceID: TraceID(hi: 1, lo: 1), spanID: SpanID(1), sampled: true)))
     }
 
