@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "LLMTraceQuery", targets: ["LLMTraceQuery"]),
         .library(name: "LLMTraceMetrics", targets: ["LLMTraceMetrics"]),
         .library(name: "LLMTraceDetect", targets: ["LLMTraceDetect"]),
+        .library(name: "LLMTraceTUI", targets: ["LLMTraceTUI"]),
     ],
     targets: [
         // System libraries: one-line shim header + modulemap each.
@@ -54,6 +55,9 @@ let package = Package(
         // Drift and anomaly detection: the statistics that compare a baseline window with a current one,
         // streaming detectors over per-series minutes, fed by the ingest fan-out.
         .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceSupport", "LLMTraceStore", "LLMTraceQuery", "LLMTraceHTTP", "CLinux"], exclude: ["Evaluators/EVALUATORS.md"]),
+        // The terminal dashboard's drawing: a cell buffer, a renderer that writes only what changed,
+        // colours brought down to what the terminal shows, braille and block charts. No dependencies.
+        .target(name: "LLMTraceTUI"),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
@@ -76,6 +80,7 @@ let package = Package(
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceSupport", "LLMTraceStore"]),
+        .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceHTTP", "LLMTraceSynthetic"]),
     ]
 )
