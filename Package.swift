@@ -56,8 +56,8 @@ let package = Package(
         // streaming detectors over per-series minutes, fed by the ingest fan-out.
         .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceSupport", "LLMTraceStore", "LLMTraceQuery", "LLMTraceHTTP", "CLinux"], exclude: ["Evaluators/EVALUATORS.md"]),
         // The terminal dashboard's drawing: a cell buffer, a renderer that writes only what changed,
-        // colours brought down to what the terminal shows, braille and block charts. No dependencies.
-        .target(name: "LLMTraceTUI"),
+        // colours brought down to what the terminal shows, braille and block charts; dashboards as data.
+        .target(name: "LLMTraceTUI", dependencies: ["LLMTraceModel"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceSupport", "LLMTraceStore"]),
-        .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI"]),
+        .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceHTTP", "LLMTraceSynthetic"]),
     ]
 )
