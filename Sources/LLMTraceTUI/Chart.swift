@@ -53,20 +53,44 @@ public enum Chart {
         return rows
     }
 
+    /// `height` rows plotting `values` as a line (braille only: a dot per column at the value,
+    /// joined to the previous column's), for charts with several series that must not hide each
+    /// other. Other glyph sets fall back to `area`.
+    public static func line(_ values: [Double?], width: Int, height: Int, glyphs: Glyphs = .braille, low: Double, high: Double) -> [String] {
+        guard glyphs == .braille else { return area(values, width: width, height: height, glyphs: glyphs, low: low, high: high) }
+        guard width > 0, height > 0 else { return [] }
+        let hi = high > low ? high : low + 1
+        let dots = height * 4
+        let columns = width * 2
+        var grid = [[UInt32]](repeating: [UInt32](repeating: 0, count: width), count: height)
+        let bit: [[UInt32]] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]]   // [column][row from the top]
+        func set(_ c: Int, _ level: Int) {   // level 0 = the bottom dot
+            let fromTop = dots - 1 - max(0, min(dots - 1, level))
+            grid[fromTop / 4][c / 2] |= bit[c % 2][fromTop % 4]
+        }
+        var previous: Int? = nil
+        for c in 0..<columns {
+            guard let v = resample(values, columns: columns, column: c), v.isFinite else { previous = nil; continue }
+            let level = Int(((min(max(v, low), hi) - low) / (hi - low) * Double(dots - 1)).rounded())
+            let from = previous ?? level
+            for l in min(from, level)...max(from, level) { set(c, l) }
+            previous = level
+        }
+        return grid.map { row in String(String.UnicodeScalarView(row.map { Unicode.Scalar(0x2800 + $0)! })) }
+    }
+
     /// One row: a sparkline.
     public static func sparkline(_ values: [Double?], width: Int, glyphs: Glyphs = .blocks) -> String {
         area(values, width: width, height: 1, glyphs: glyphs).first ?? ""
     }
 
     /// The value shown in `column` of `columns`: when there are more values than columns, the mean
-    /// of the values that fall in it; when fewer, the values sit at the right (the newest last).
+    /// of the values that fall in it; when fewer, each value spans its share of the columns (the
+    /// values are the whole range: the first at the left edge, the newest at the right).
     static func resample(_ values: [Double?], columns: Int, column: Int) -> Double? {
         let n = values.count
         if n == 0 { return nil }
-        if n <= columns {
-            let i = column - (columns - n)
-            return i >= 0 ? values[i] : nil
-        }
+        if n <= columns { return values[column * n / columns] }
         let from = column * n / columns, to = max(from + 1, (column + 1) * n / columns)
         var sum = 0.0, count = 0
         for v in values[from..<to] { if let v, v.isFinite { sum += v; count += 1 } }

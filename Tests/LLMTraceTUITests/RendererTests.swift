@@ -104,11 +104,15 @@ import Testing
         #expect(Chart.area(values, width: 4, height: 2, glyphs: .braille, high: 8) == ["\u{2800}\u{2800}⢀⣼", "⢀⣴⣿⣿"])
         #expect(Chart.area(values, width: 9, height: 1, glyphs: .blocks, high: 8) == [" ▁▂▃▄▅▆▇█"])
         #expect(Chart.area(values, width: 9, height: 1, glyphs: .ascii, high: 8) == [" ...++++#"])
+        // A line: one dot per column at its value, joined to the previous column's.
+        #expect(Chart.line([0, 8], width: 1, height: 1, low: 0, high: 8) == ["⣸"])
+        #expect(Chart.line([0, 0, 8, 8], width: 2, height: 2, low: 0, high: 8) == ["\u{2800}⡏", "⣀⡇"])
     }
 
     @Test func gapsFewValuesAndResampling() {
-        // Fewer values than columns: they sit at the right, the newest last; nil is a gap.
-        #expect(Chart.sparkline([8, nil, 8], width: 5) == "  █ █")
+        // Fewer values than columns: each spans its share of the width (the values are the whole
+        // range); nil is a gap.
+        #expect(Chart.sparkline([8, nil, 8], width: 5) == "██  █")
         // More values than columns: each column is the mean of its values.
         #expect(Chart.sparkline([0, 8, 8, 8], width: 2, glyphs: .blocks) == "▄█")
         // A flat zero series draws nothing; negative values lower the floor.
