@@ -150,7 +150,12 @@ public struct PanelView {
             if delta.count <= room { s.put(delta, x: r.x + r.width - delta.count, y: r.y, style: Style(dim: true)) }
         }
         if r.height >= 2, !history.isEmpty {
-            let lines = Chart.area(history, width: r.width, height: r.height - 1, glyphs: glyphs == .braille ? .blocks : glyphs)
+            // Scaled from the smallest point to the largest: a sparkline shows how the value moved.
+            // A flat series sits at half height.
+            let present = history.compactMap { $0 }.filter(\.isFinite)
+            var low = present.min() ?? 0, high = present.max() ?? 1
+            if high - low <= abs(high) * 1e-9 { (low, high) = (low - 1, high + 1) } else { low -= (high - low) * 0.1 }
+            let lines = Chart.area(history, width: r.width, height: r.height - 1, glyphs: glyphs == .braille ? .blocks : glyphs, low: low, high: high)
             for (i, l) in lines.enumerated() { s.put(l, x: r.x, y: r.y + 1 + i, style: Style(fg: .cyan)) }
         }
     }
