@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "LLMTraceMetrics", targets: ["LLMTraceMetrics"]),
         .library(name: "LLMTraceDetect", targets: ["LLMTraceDetect"]),
         .library(name: "LLMTraceTUI", targets: ["LLMTraceTUI"]),
+        .library(name: "LLMTraceClient", targets: ["LLMTraceClient"]),
     ],
     targets: [
         // System libraries: one-line shim header + modulemap each.
@@ -58,13 +59,16 @@ let package = Package(
         // The terminal dashboard's drawing: a cell buffer, a renderer that writes only what changed,
         // colours brought down to what the terminal shows, braille and block charts; dashboards as data.
         .target(name: "LLMTraceTUI", dependencies: ["LLMTraceModel"]),
+        // One way to read traces, from a data directory or a collector over HTTP: what the dashboard
+        // (and, next, every tracectl command) reads through.
+        .target(name: "LLMTraceClient", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceQuery", "LLMTraceDetect", "LLMTraceHTTP", "LLMTraceSupport"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
         .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP"]),
 
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
-        .executableTarget(name: "tracectl", dependencies: ["LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
+        .executableTarget(name: "tracectl", dependencies: ["LLMTraceClient", "LLMTraceTUI", "LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
         .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTrace", "LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
 
         // A support bot built with the SDK, and the mock OpenAI-compatible server it talks to.

@@ -23,6 +23,12 @@ public struct QueryResult: Sendable {
     public var rows: [[QueryValue]]
     public var stats = Stats()
 
+    public init(columns: [String], types: [QueryType], rows: [[QueryValue]]) {
+        self.columns = columns
+        self.types = types
+        self.rows = rows
+    }
+
     /// `{"columns":[{"name":..,"type":..}],"rows":[[..]],"stats":{..}}`; times are RFC 3339 strings.
     /// `storeFigures: false` leaves out what counts the whole store (rows scanned, segments, head
     /// rows): a read key confined to one project must not learn other projects' volume from them.

@@ -24,6 +24,7 @@ struct Tracectl {
       alerts             The detectors' alerts and silences; add or remove a silence
       anomalies          The latest anomalies: which metric of which model or prompt version, how unusual
       drift              What changed between a baseline window and the current one, ranked
+      dash               A live dashboard in the terminal: spans/s, errors, latency, TTFT, cost, alerts
       import <file>      Import native JSON spans, one per line ("-" reads stdin)
       verify             Check every WAL record, segment checksum and index entry
 
@@ -74,7 +75,8 @@ struct Tracectl {
             case "alerts": code = try AlertsCommand.run(args)
             case "anomalies": code = try AnomaliesCommand.run(args)
             case "drift": code = try DriftCommand.run(args)
-            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, tail, alerts, anomalies, drift, import, verify (see tracectl --help)")
+            case "dash": code = try DashCommand.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, tail, alerts, anomalies, drift, dash, import, verify (see tracectl --help)")
             }
         } catch let e as UsageError {
             Terminal.error("tracectl: \(e)")

@@ -97,6 +97,13 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
                 == "my.json:1:91: panels[0].query: alerts panels ask the collector themselves; they take no query")
     }
 
+    @Test func compiledInDashboardsAreTheFiles() throws {
+        for name in ["overview", "cost", "quality"] {
+            let file = try String(contentsOfFile: repoRoot + "/dashboards/\(name).json", encoding: .utf8)
+            #expect(Dashboard.builtIn[name].map { $0 + "\n" } == file, "dashboards/\(name).json differs from the compiled-in copy: regenerate DefaultDashboards.swift")
+        }
+    }
+
     @Test func timeRangesExpandAndCycle() {
         #expect(Dashboard.expand("SELECT rate() FROM spans WHERE start > $since GROUP BY bucket(start, $bucket)", range: .h24)
                 == "SELECT rate() FROM spans WHERE start > now() - 1d GROUP BY bucket(start, 30m)")

@@ -25,9 +25,12 @@ public struct DashboardScreen {
         // Header.
         s.fill(x: 0, y: 0, width: w, height: 1, style: Style(reverse: true))
         let left = " LLMTrace · \(dashboard.title) · last \(range.rawValue)"
-        let right = "\(source.isEmpty ? "" : source + " · ")\(clock) · \(paused ? "paused" : "live") "
-        s.put(left, x: 0, y: 0, style: Style(bold: true, reverse: true), maxWidth: max(0, w - right.count - 1))
-        if right.count < w - left.count { s.put(right, x: w - right.count, y: 0, style: Style(reverse: true)) }
+        // On a narrow screen the source goes first, then the clock: the title stays.
+        var right = "\(source.isEmpty ? "" : source + " · ")\(clock) · \(paused ? "paused" : "live") "
+        if left.count + right.count + 1 > w { right = "\(clock) · \(paused ? "paused" : "live") " }
+        if left.count + right.count + 1 > w { right = paused ? "paused " : "" }
+        s.put(left, x: 0, y: 0, style: Style(bold: true, reverse: true), maxWidth: max(0, w - right.count))
+        if !right.isEmpty, right.count < w - left.count { s.put(right, x: w - right.count, y: 0, style: Style(reverse: true)) }
         // Panels.
         let view = PanelView(glyphs: glyphs)
         let rects = Layout.rects(for: dashboard.panels, width: w, height: s.height)

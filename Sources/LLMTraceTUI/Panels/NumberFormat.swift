@@ -52,7 +52,7 @@ public enum NumberFormat {
     }
 
     /// `places` decimals, rounded half away from zero, without Foundation.
-    static func fixed(_ v: Double, _ places: Int) -> String {
+    public static func fixed(_ v: Double, _ places: Int) -> String {
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
         let r = (abs(v) * scale).rounded()

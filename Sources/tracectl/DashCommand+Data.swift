@@ -1,0 +1,102 @@
+import LLMTraceClient
+import LLMTraceModel
+import LLMTraceQuery
+import LLMTraceTUI
+
+/// What each panel shows, asked of the reader: the panel's query for the current time range, its
+/// answer shaped for its kind.
+extension DashCommand {
+    static func panelData(for panel: Dashboard.Panel, range: Dashboard.TimeRange, reader: any TraceReader, now: Int64) -> PanelData {
+        do {
+            switch panel.kind {
+            case .stat:
+                let r = try reader.query(Dashboard.expand(panel.query!, range: range))
+                let value = r.rows.first?.first.flatMap(number)
+                var history: [Double?] = []
+                if let q = panel.sparkline {
+                    history = try reader.query(Dashboard.expand(q, range: range)).rows.map { $0.count > 1 ? number($0[1]) : nil }
+                }
+                return .stat(value: value, previous: nil, history: history)
+            case .timeseries:
+                return .series(series(try reader.query(Dashboard.expand(panel.query!, range: range)), name: panel.title))
+            case .bars:
+                let r = try reader.query(Dashboard.expand(panel.query!, range: range))
+                return .bars(r.rows.compactMap { row in
+                    guard row.count >= 2, let v = number(row[1]) else { return nil }
+                    return (label: row[0].isNull ? "(none)" : row[0].text, value: v)
+                })
+            case .table:
+                let r = try reader.query(Dashboard.expand(panel.query!, range: range))
+                return .table(columns: r.columns, rows: r.rows.map { $0.map(cell) })
+            case .alerts:
+                let list = try reader.alerts().filter { $0["state"]?.string != "resolved" || panel.filter != nil }
+                return .alerts(list.filter { matches($0, panel.filter) }.map { a in
+                    let series = [a["service"]?.string, a["model"]?.string ?? a["prompt"]?.string].compactMap { $0 }.joined(separator: " · ")
+                    return PanelData.AlertRow(state: a["state"]?.string ?? "?", name: "\(a["metric"]?.string ?? "?") · \(series)",
+                                              since: a["starts_at"]?.string.map { ago($0, now: now) } ?? "")
+                })
+            case .anomalies, .drift, .feed:
+                // Not drawn in the dashboard yet: what to run meanwhile.
+                let command = panel.kind == .feed ? "tracectl tail" : "tracectl \(panel.kind.rawValue)"
+                return .lines(["not in the dashboard yet: \(command) shows it"])
+            }
+        } catch {
+            return .failed(error.description)
+        }
+    }
+
+    static func number(_ v: QueryValue) -> Double? {
+        switch v {
+        case .int(let i): return Double(i)
+        case .double(let d): return d.isFinite ? d : nil
+        case .bool(let b): return b ? 1 : 0
+        default: return nil
+        }
+    }
+
+    /// A table cell: numbers short, text as it is (the screen makes it safe to print).
+    static func cell(_ v: QueryValue) -> String {
+        switch v {
+        case .null: return ""
+        case .time(let ns): return clock(ns)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e12 ? String(Int64(d)) : NumberFormat.fixed(d, abs(d) < 1 ? 4 : 1)
+        default: return v.text
+        }
+    }
+
+    /// (time, value) or (time, group, value) rows as series over the distinct times, in order.
+    static func series(_ r: QueryResult, name: String) -> [PanelData.Series] {
+        var times: [String] = []
+        var timeIndex: [String: Int] = [:]
+        var order: [String] = []
+        var points: [String: [Int: Double]] = [:]
+        for row in r.rows where row.count >= 2 {
+            let t = row[0].text
+            if timeIndex[t] == nil { timeIndex[t] = times.count; times.append(t) }
+            let group = row.count >= 3 ? (row[1].isNull ? "(none)" : row[1].text) : name
+            guard let v = number(row[row.count >= 3 ? 2 : 1]) else { continue }
+            if points[group] == nil { order.append(group); points[group] = [:] }
+            points[group]![timeIndex[t]!] = v
+        }
+        // The largest groups first (they are drawn on top and named first in the legend).
+        let ranked = order.sorted { (points[$0]!.values.reduce(0, +), $1) > (points[$1]!.values.reduce(0, +), $0) }
+        return ranked.prefix(6).map { g in PanelData.Series(name: g, values: times.indices.map { points[g]![$0] }) }
+    }
+
+    static func matches(_ a: JSONValue, _ filter: String?) -> Bool {
+        guard let filter else { return true }
+        for term in filter.split(separator: ",") {
+            let kv = term.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { continue }
+            if a[String(kv[0])]?.string != String(kv[1]) { return false }
+        }
+        return true
+    }
+
+    /// `12m`, `3h`, `2d` since an RFC 3339 time.
+    static func ago(_ rfc3339: String, now: Int64) -> String {
+        guard let t = QueryValue.parseTime(rfc3339) else { return "" }
+        let s = max(0, (now - t) / 1_000_000_000)
+        return s < 60 ? "\(s)s" : s < 3600 ? "\(s / 60)m" : s < 86400 ? "\(s / 3600)h" : "\(s / 86400)d"
+    }
+}
