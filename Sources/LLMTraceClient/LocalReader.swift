@@ -53,6 +53,17 @@ public final class LocalReader: TraceReader {
         }
     }
 
+    public func trace(_ id: TraceIDPrefix) throws(ReaderError) -> TraceDocument {
+        let s = try current()
+        let found: Store.TraceLookup
+        do { found = try s.lookUpTrace(id, project: project) } catch { throw ReaderError("cannot read trace \(id): \(error)") }
+        switch found {
+        case .notFound: throw ReaderError("trace \(id) not found in \(directory)")
+        case .ambiguous(let ids): throw ReaderError("trace id prefix \(id) is ambiguous: it matches \(ids.prefix(3).map(\.hex).joined(separator: ", "))")
+        case .found(let d): return d
+        }
+    }
+
     public func alerts() throws(ReaderError) -> [JSONValue] {
         let path = directory + "/detectors.db"
         guard FileIO.exists(path) else { return [] }

@@ -41,6 +41,20 @@ public final class RemoteReader: TraceReader {
         return Self.result(doc)
     }
 
+    public func trace(_ id: TraceIDPrefix) throws(ReaderError) -> TraceDocument {
+        let response: HTTPClient.Response
+        do {
+            response = try client.request("GET", "/api/traces/" + id.digits, headers: headers)
+        } catch {
+            throw ReaderError("cannot reach the collector at \(endpoint): \(error)", unreachable: true)
+        }
+        guard response.status == 200 else {
+            let message = (try? JSONValue.parse(response.body))?["error"]?.string ?? String(decoding: response.body.prefix(200), as: UTF8.self)
+            throw ReaderError("\(endpoint) answered \(response.status): \(message)")
+        }
+        do { return try TraceDocument.decodeJSON(response.body) } catch { throw ReaderError("\(endpoint) answered a trace that does not decode: \(error)") }
+    }
+
     public func alerts() throws(ReaderError) -> [JSONValue] {
         try call("GET", "/api/alerts")["alerts"]?.array ?? []
     }

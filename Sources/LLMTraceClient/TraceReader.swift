@@ -11,6 +11,8 @@ public protocol TraceReader: AnyObject {
     func query(_ sql: String) throws(ReaderError) -> QueryResult
     /// The detectors' alerts as the API writes them (`state`, `service`, `metric`, `starts_at`, …).
     func alerts() throws(ReaderError) -> [JSONValue]
+    /// One trace by its id or a unique prefix of 8 or more digits: its spans and scores.
+    func trace(_ id: TraceIDPrefix) throws(ReaderError) -> TraceDocument
 }
 
 /// Why a read failed, in words for a panel or a terminal; `unreachable` when the collector did not

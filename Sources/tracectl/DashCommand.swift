@@ -135,6 +135,8 @@ enum DashCommand {
         var due = [Int64](repeating: 0, count: panels.count)
         var decoder = KeyDecoder()
         var help = false
+        // The trace a table row opened (Enter), drawn over the dashboard until Esc.
+        var traceView: TraceView? = nil
         var (w, h) = terminal.size
         while true {
             let now = monotonicNanos()
@@ -149,7 +151,11 @@ enum DashCommand {
                 }
             }
             var buffer = ScreenBuffer(width: w, height: h)
-            screen.draw(data, clock: clock(wallNanos()), on: &buffer)
+            if let t = traceView {
+                t.draw(on: &buffer)
+            } else {
+                screen.draw(data, clock: clock(wallNanos()), on: &buffer)
+            }
             if help { drawHelp(on: &buffer) }
             let bytes = renderer.render(buffer)
             if !bytes.isEmpty { terminal.write(bytes) }
@@ -160,7 +166,26 @@ enum DashCommand {
             if keys.isEmpty { keys = decoder.flush() }
             for key in keys {
                 if help { help = false; continue }
+                if traceView != nil {
+                    switch key {
+                    case .char("q"), .ctrl("c"), .ctrl("d"): return 0
+                    case .escape, .backspace, .char("h"), .left: traceView = nil
+                    case .ctrl("z"): raise(SIGTSTP)
+                    case .char("?"): help = true
+                    default: traceView!.scroll(key, height: h)
+                    }
+                    continue
+                }
                 switch key {
+                case .enter:
+                    // A table with `drill`: open the selected row's trace.
+                    let i = screen.focus
+                    if let column = panels[i].drill, case .table(let cols, let rows) = data[i], let c = cols.firstIndex(of: column) {
+                        let row = screen.selectedRow.map { min($0, rows.count - 1) } ?? 0
+                        if row >= 0, row < rows.count, let prefix = TraceIDPrefix(rows[row][c]) {
+                            traceView = TraceView(id: rows[row][c], width: w, document: Result { () throws(ReaderError) in try reader.trace(prefix) })
+                        }
+                    }
                 case .char("q"), .ctrl("c"), .ctrl("d"): return 0
                 case .ctrl("z"):
                     raise(SIGTSTP)
@@ -171,7 +196,14 @@ enum DashCommand {
                     screen.focus = (screen.focus + panels.count - 1) % panels.count
                     screen.selectedRow = nil
                 case .char("j"), .down:
-                    screen.selectedRow = (screen.selectedRow ?? -1) + 1
+                    let count: Int
+                    switch data[screen.focus] {
+                    case .table(_, let rows): count = rows.count
+                    case .alerts(let rows): count = rows.count
+                    case .lines(let lines): count = lines.count
+                    default: count = 0
+                    }
+                    if count > 0 { screen.selectedRow = min(count - 1, (screen.selectedRow ?? -1) + 1) }
                 case .char("k"), .up:
                     screen.selectedRow = max(0, (screen.selectedRow ?? 1) - 1)
                 case .char("g"), .home:
@@ -204,5 +236,50 @@ enum DashCommand {
             s.put(line, x: x + 2, y: y + 1 + i, style: Style(reverse: true), maxWidth: width - 4)
         }
         s.put("any key closes this", x: x + 2, y: y + height - 2, style: Style(dim: true, reverse: true), maxWidth: width - 4)
+    }
+}
+
+/// A trace opened from a table: the tree `tracectl trace` prints (time bars, models, tokens, cost,
+/// prompts, tool calls, completions), scrolled with j/k, PgUp/PgDn, g/G; Esc goes back.
+struct TraceView {
+    let id: String
+    let lines: [String]
+    var top = 0
+
+    init(id: String, width: Int, document: Result<TraceDocument, ReaderError>) {
+        self.id = id
+        switch document {
+        case .success(let d):
+            lines = TraceRenderer(color: false, full: false, width: max(60, width)).render(d.spans, scores: d.scores)
+                .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        case .failure(let e):
+            lines = ["", "  " + e.description]
+        }
+    }
+
+    mutating func scroll(_ key: Key, height: Int) {
+        let page = max(1, height - 3)
+        let last = max(0, lines.count - page)
+        switch key {
+        case .char("j"), .down: top = min(last, top + 1)
+        case .char("k"), .up: top = max(0, top - 1)
+        case .pageDown, .char(" "): top = min(last, top + page)
+        case .pageUp: top = max(0, top - page)
+        case .char("g"), .home: top = 0
+        case .char("G"), .end: top = last
+        default: break
+        }
+    }
+
+    func draw(on s: inout ScreenBuffer) {
+        s.clear()
+        s.fill(x: 0, y: 0, width: s.width, height: 1, style: Style(reverse: true))
+        s.put(" LLMTrace · trace \(id)", x: 0, y: 0, style: Style(bold: true, reverse: true), maxWidth: s.width)
+        let page = max(0, s.height - 2)
+        for (i, line) in lines.dropFirst(top).prefix(page).enumerated() {
+            s.put(line, x: 0, y: 1 + i, maxWidth: s.width)
+        }
+        let position = lines.isEmpty ? "" : " · lines \(top + 1)–\(min(lines.count, top + page)) of \(lines.count)"
+        s.put(" j/k scroll · PgUp/PgDn · g/G top/end · Esc back · q quit" + position, x: 0, y: s.height - 1, style: Style(dim: true), maxWidth: s.width)
     }
 }

@@ -88,7 +88,15 @@ def main():
         wait_for(lambda s: "paused" in s.splitlines()[0] and "p resume" in s, "p pauses")
         tmux("send-keys", "-t", "dash", "p")
         wait_for(lambda s: "live" in s.splitlines()[0], "p resumes")
-        tmux("send-keys", "-t", "dash", "Tab")
+        # Tab to the slowest-traces table (the tenth panel), j to its second row, Enter: the trace.
+        for _ in range(9):
+            tmux("send-keys", "-t", "dash", "Tab")
+        wait_for(lambda s: "Enter trace" in s.splitlines()[-1] if s.splitlines() else False, "the table has focus (its hints)")
+        tmux("send-keys", "-t", "dash", "j", "Enter")
+        s = wait_for(lambda s: s.splitlines()[0].startswith(" LLMTrace · trace ") and "Trace " in s and "agent.run" in s, "Enter opens the trace")
+        check("Esc back" in s, "the trace view's hints")
+        tmux("send-keys", "-t", "dash", "Escape")
+        wait_for(lambda s: s.splitlines()[0].startswith(" LLMTrace · Overview"), "Esc goes back to the dashboard")
         tmux("send-keys", "-t", "dash", "?")
         wait_for(lambda s: "KEYS" in s and "any key closes this" in s, "? opens the help")
         tmux("send-keys", "-t", "dash", "x")

@@ -38,12 +38,12 @@ public struct DashboardScreen {
             view.draw(panel, i < data.count ? data[i] : .loading, in: rects[i], on: &s, focused: i == focus, selectedRow: i == focus ? selectedRow : nil)
         }
         // Hints for the focused panel.
-        let kind = dashboard.panels.indices.contains(focus) ? dashboard.panels[focus].kind : .stat
+        let focused = dashboard.panels.indices.contains(focus) ? dashboard.panels[focus] : nil
         var hints = ["Tab panel", "t \(range.next.rawValue)", paused ? "p resume" : "p pause"]
-        switch kind {
-        case .table: hints.insert(contentsOf: ["j/k row", "Enter trace"], at: 1)
-        case .stat, .timeseries, .bars: hints.insert("Enter traces", at: 1)
-        case .alerts, .anomalies, .drift, .feed: hints.insert(contentsOf: ["j/k row", "Enter open"], at: 1)
+        switch focused?.kind {
+        case .table?: hints.insert(contentsOf: focused?.drill != nil ? ["j/k row", "Enter trace"] : ["j/k row"], at: 1)
+        case .alerts?, .anomalies?, .drift?, .feed?: hints.insert("j/k row", at: 1)
+        default: break
         }
         hints += ["? help", "q quit"]
         s.put(" " + hints.joined(separator: " · "), x: 0, y: s.height - 1, style: Style(dim: true), maxWidth: w)
