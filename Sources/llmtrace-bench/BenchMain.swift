@@ -22,6 +22,7 @@ struct BenchMain {
       llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
       llmtrace-bench detect [--spans 200000] [--rounds 5] [--drift-spans 1000000 [--dir DIR --keep]]
       llmtrace-bench sdk   [--rate 10000] [--seconds 20] [--spans 1000000] [--restart-seconds 15] [--queue 131072] [--down-seconds 60]
+      llmtrace-bench dash  [--runs 300]
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
@@ -65,6 +66,10 @@ struct BenchMain {
               queue --queue): every span must arrive; the collector down for --down-seconds with the
               default queue: peak memory and what was dropped. Last line: JSON with span_ns_p50,
               span_ns_p99, export_core_share, dropped, lost_across_restart, peak_rss_mb_collector_down.
+      dash    The terminal dashboard's drawing, in process: a full redraw of the overview at 200×60 (panels
+              into the cell buffer, every cell written) over --runs, and the bytes of a frame where nothing
+              changed and of one where only the clock moved. Last line: JSON with full_redraw_ms_200x60
+              and idle_frame_bytes.
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.
@@ -103,6 +108,7 @@ struct BenchMain {
             case "metrics": try MetricsBench.run(args)
             case "detect": try DetectBench.run(args)
             case "sdk": try SDKBench.run(args)
+            case "dash": try DashBench.run(args)
             default: throw UsageError("unknown command '\(cmd)'; see llmtrace-bench --help")
             }
         } catch let e as UsageError {
