@@ -14,11 +14,12 @@ extension DashCommand {
                 let value = r.rows.first?.first.flatMap(number)
                 var history: [Double?] = []
                 if let q = panel.sparkline {
-                    history = try reader.query(Dashboard.expand(q, range: range)).rows.map { $0.count > 1 ? number($0[1]) : nil }
+                    history = series(try reader.query(Dashboard.expand(q, range: range)), name: panel.title, range: range, now: now).first?.values
+                        ?? range.buckets(now: now).map { _ in nil }
                 }
                 return .stat(value: value, previous: nil, history: history)
             case .timeseries:
-                return .series(series(try reader.query(Dashboard.expand(panel.query!, range: range)), name: panel.title))
+                return .series(series(try reader.query(Dashboard.expand(panel.query!, range: range)), name: panel.title, range: range, now: now))
             case .bars:
                 let r = try reader.query(Dashboard.expand(panel.query!, range: range))
                 return .bars(r.rows.compactMap { row in
@@ -59,28 +60,39 @@ extension DashCommand {
         switch v {
         case .null: return ""
         case .time(let ns): return clock(ns)
-        case .double(let d): return d == d.rounded() && abs(d) < 1e12 ? String(Int64(d)) : NumberFormat.fixed(d, abs(d) < 1 ? 4 : 1)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e12 ? String(Int64(d)) : NumberFormat.significant(d, 3)
         default: return v.text
         }
     }
 
-    /// (time, value) or (time, group, value) rows as series over the distinct times, in order.
-    static func series(_ r: QueryResult, name: String) -> [PanelData.Series] {
-        var times: [String] = []
-        var timeIndex: [String: Int] = [:]
+    /// (time, value) or (time, group, value) rows as series over the range's buckets (a bucket
+    /// without a row is a gap, so that the time axis is the range's, not only where data fell).
+    static func series(_ r: QueryResult, name: String, range: Dashboard.TimeRange, now: Int64) -> [PanelData.Series] {
+        let buckets = range.buckets(now: now)
+        guard let first = buckets.first else { return [] }
+        let step = range.bucketNanos
         var order: [String] = []
         var points: [String: [Int: Double]] = [:]
         for row in r.rows where row.count >= 2 {
-            let t = row[0].text
-            if timeIndex[t] == nil { timeIndex[t] = times.count; times.append(t) }
+            guard let t = time(row[0]), t >= first else { continue }
+            let slot = Int((t - first) / step)
+            guard slot < buckets.count else { continue }
             let group = row.count >= 3 ? (row[1].isNull ? "(none)" : row[1].text) : name
             guard let v = number(row[row.count >= 3 ? 2 : 1]) else { continue }
             if points[group] == nil { order.append(group); points[group] = [:] }
-            points[group]![timeIndex[t]!] = v
+            points[group]![slot] = v
         }
         // The largest groups first (they are drawn on top and named first in the legend).
         let ranked = order.sorted { (points[$0]!.values.reduce(0, +), $1) > (points[$1]!.values.reduce(0, +), $0) }
-        return ranked.prefix(6).map { g in PanelData.Series(name: g, values: times.indices.map { points[g]![$0] }) }
+        return ranked.prefix(6).map { g in PanelData.Series(name: g, values: buckets.indices.map { points[g]![$0] }) }
+    }
+
+    static func time(_ v: QueryValue) -> Int64? {
+        switch v {
+        case .time(let t), .int(let t): return t
+        case .string(let s): return QueryValue.parseTime(s)
+        default: return nil
+        }
     }
 
     static func matches(_ a: JSONValue, _ filter: String?) -> Bool {

@@ -35,6 +35,25 @@ public struct Dashboard: Sendable, Equatable {
             }
         }
 
+        public var bucketNanos: Int64 {
+            switch self {
+            case .m15: return 15_000_000_000
+            case .h1: return 60_000_000_000
+            case .h6: return 300_000_000_000
+            case .h24: return 1_800_000_000_000
+            case .d7: return 10_800_000_000_000
+            }
+        }
+
+        /// The buckets a chart of this range shows, oldest first, ending with the one `now` is in:
+        /// their start times.
+        public func buckets(now: Int64) -> [Int64] {
+            let step = bucketNanos
+            let last = now - ((now % step) + step) % step
+            let count = Int(nanos / step)
+            return (0..<count).map { last - Int64(count - 1 - $0) * step }
+        }
+
         /// The next range, as `t` cycles through them.
         public var next: TimeRange {
             let all = Self.allCases

@@ -51,6 +51,15 @@ public enum NumberFormat {
         return (n < 0 ? "-" : "") + digits + out
     }
 
+    /// At least `digits` significant digits, in plain decimals (`0.0000123`, `585.6`, `12345.7`).
+    public static func significant(_ v: Double, _ digits: Int) -> String {
+        guard v.isFinite, v != 0 else { return "0" }
+        var places = digits - 1, x = abs(v)
+        while x >= 10 && places > 1 { x /= 10; places -= 1 }
+        while x < 1 && places < 12 { x *= 10; places += 1 }
+        return fixed(v, max(1, places))
+    }
+
     /// `places` decimals, rounded half away from zero, without Foundation.
     public static func fixed(_ v: Double, _ places: Int) -> String {
         var scale = 1.0
