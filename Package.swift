@@ -69,7 +69,7 @@ let package = Package(
 
         .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
         .executableTarget(name: "tracectl", dependencies: ["LLMTraceClient", "LLMTraceTUI", "LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
-        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTrace", "LLMTraceTUI", "LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
+        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTrace", "LLMTraceTUI", "CLinux", "LLMTraceSupport", "LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
 
         // A support bot built with the SDK, and the mock OpenAI-compatible server it talks to.
         .executableTarget(name: "llmtrace-demo", dependencies: ["LLMTrace", "LLMTraceModel"]),

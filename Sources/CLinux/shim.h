@@ -23,3 +23,10 @@ extern int sync_file_range(int fd, long long offset, long long nbytes, unsigned 
 #include <stddef.h>
 /// memmem(3) (glibc declares it only under _GNU_SOURCE): a substring search for the evaluators.
 extern void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);
+#include <stdlib.h>
+/// Pseudo-terminals (glibc declares these only under _XOPEN_SOURCE): the dashboard benchmark opens
+/// one to run tracectl dash in.
+extern int posix_openpt(int flags);
+extern int grantpt(int fd);
+extern int unlockpt(int fd);
+extern char *ptsname(int fd);

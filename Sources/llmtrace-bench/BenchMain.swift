@@ -22,7 +22,7 @@ struct BenchMain {
       llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
       llmtrace-bench detect [--spans 200000] [--rounds 5] [--drift-spans 1000000 [--dir DIR --keep]]
       llmtrace-bench sdk   [--rate 10000] [--seconds 20] [--spans 1000000] [--restart-seconds 15] [--queue 131072] [--down-seconds 60]
-      llmtrace-bench dash  [--runs 300]
+      llmtrace-bench dash  [--runs 300] [--live [--spans 1000000] [--rate 5000] [--seconds 60]]
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
@@ -68,8 +68,11 @@ struct BenchMain {
               span_ns_p99, export_core_share, dropped, lost_across_restart, peak_rss_mb_collector_down.
       dash    The terminal dashboard's drawing, in process: a full redraw of the overview at 200×60 (panels
               into the cell buffer, every cell written) over --runs, and the bytes of a frame where nothing
-              changed and of one where only the clock moved. Last line: JSON with full_redraw_ms_200x60
-              and idle_frame_bytes.
+              changed and of one where only the clock moved. --live: a spawned llmtraced holding --spans
+              spans and receiving --rate spans/s, tracectl dash in a 200×60 pseudo-terminal for --seconds:
+              its CPU share (drawing and reading answers) and the collector's extra CPU for answering it.
+              Last line: JSON with full_redraw_ms_200x60, idle_frame_bytes and, live, draw_core_share and
+              collector_core_share.
       gen     Writes the synthetic workload as native JSON lines (whole traces, at least N spans).
       writer  Appends batches forever and prints "ack <seq> <first-span-id> <count>" after each
               acknowledged batch; the crash test kills it with SIGKILL.

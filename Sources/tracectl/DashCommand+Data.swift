@@ -6,14 +6,19 @@ import LLMTraceTUI
 /// What each panel shows, asked of the reader: the panel's query for the current time range, its
 /// answer shaped for its kind.
 extension DashCommand {
-    static func panelData(for panel: Dashboard.Panel, range: Dashboard.TimeRange, reader: any TraceReader, now: Int64) -> PanelData {
+    /// What `panel` shows now. A stat's sparkline (minute buckets and coarser) is asked again only
+    /// every `sparklineEvery` refreshes; in between the last one is kept (`previous`).
+    static func panelData(for panel: Dashboard.Panel, range: Dashboard.TimeRange, reader: any TraceReader, now: Int64,
+                          previous: PanelData? = nil) -> PanelData {
         do {
             switch panel.kind {
             case .stat:
                 let r = try reader.query(Dashboard.expand(panel.query!, range: range))
                 let value = r.rows.first?.first.flatMap(number)
                 var history: [Double?] = []
-                if let q = panel.sparkline {
+                if case .stat(_, _, let kept)? = previous, !kept.isEmpty {
+                    history = kept
+                } else if let q = panel.sparkline {
                     history = series(try reader.query(Dashboard.expand(q, range: range)), name: panel.title, range: range, now: now).first?.values
                         ?? range.buckets(now: now).map { _ in nil }
                 }

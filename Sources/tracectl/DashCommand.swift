@@ -133,6 +133,7 @@ enum DashCommand {
         let panels = screen.dashboard.panels
         var data = [PanelData](repeating: .loading, count: panels.count)
         var due = [Int64](repeating: 0, count: panels.count)
+        var sparklineDue = [Int64](repeating: 0, count: panels.count)
         var decoder = KeyDecoder()
         var help = false
         // The trace a table row opened (Enter), drawn over the dashboard until Esc.
@@ -146,7 +147,10 @@ enum DashCommand {
             if !screen.paused {
                 let wall = wallNanos()
                 for i in panels.indices where due[i] <= now {
-                    data[i] = panelData(for: panels[i], range: screen.range, reader: reader, now: wall)
+                    // Sparklines (buckets of 15 s and more) are asked again every 5 s, or on a new range.
+                    let keep = sparklineDue[i] > now ? data[i] : nil
+                    if keep == nil { sparklineDue[i] = now + 5_000_000_000 }
+                    data[i] = panelData(for: panels[i], range: screen.range, reader: reader, now: wall, previous: keep)
                     due[i] = monotonicNanos() + panels[i].refreshNanos
                 }
             }
@@ -213,8 +217,10 @@ enum DashCommand {
                 case .char("t"):
                     screen.range = screen.range.next
                     due = due.map { _ in 0 }
+                    sparklineDue = sparklineDue.map { _ in 0 }
                 case .char("r"):
                     due = due.map { _ in 0 }
+                    sparklineDue = sparklineDue.map { _ in 0 }
                 case .char("p"):
                     screen.paused.toggle()
                 case .char("?"), .char("h"):

@@ -27,14 +27,14 @@ extension Dashboard {
     {"title": "Cost/hour", "kind": "stat", "grid": [10, 0, 2, 4], "unit": "usd/h",
      "query": "SELECT rate(cost_usd) * 3600 FROM spans WHERE start > $since",
      "sparkline": "SELECT bucket(start, $bucket) AS t, rate(cost_usd) * 3600 FROM spans WHERE start > $since GROUP BY t ORDER BY t"},
-    {"title": "Tokens/s by model", "kind": "timeseries", "grid": [0, 4, 8, 7], "unit": "tokens/s",
+    {"title": "Tokens/s by model", "kind": "timeseries", "grid": [0, 4, 8, 7], "unit": "tokens/s", "refresh": "5s",
      "query": "SELECT bucket(start, $bucket) AS t, model, rate(total_tokens) FROM spans WHERE kind = 'llm' AND start > $since GROUP BY t, model ORDER BY t"},
-    {"title": "Top models by cost", "kind": "bars", "grid": [8, 4, 4, 7], "unit": "usd",
+    {"title": "Top models by cost", "kind": "bars", "grid": [8, 4, 4, 7], "unit": "usd", "refresh": "5s",
      "query": "SELECT model, sum(cost_usd) FROM spans WHERE kind = 'llm' AND start > $since GROUP BY model ORDER BY 2 DESC LIMIT 8"},
-    {"title": "Firing alerts", "kind": "alerts", "grid": [0, 11, 4, 7]},
-    {"title": "Slowest traces", "kind": "table", "grid": [4, 11, 4, 7], "drill": "trace_id",
+    {"title": "Firing alerts", "kind": "alerts", "grid": [0, 11, 4, 7], "refresh": "5s"},
+    {"title": "Slowest traces", "kind": "table", "grid": [4, 11, 4, 7], "drill": "trace_id", "refresh": "10s",
      "query": "SELECT trace_id, name, duration_ms, cost_usd FROM traces WHERE start > $since ORDER BY duration_ms DESC LIMIT 20"},
-    {"title": "Failing traces", "kind": "table", "grid": [8, 11, 4, 7], "drill": "trace_id",
+    {"title": "Failing traces", "kind": "table", "grid": [8, 11, 4, 7], "drill": "trace_id", "refresh": "10s",
      "query": "SELECT trace_id, name, errors, start FROM traces WHERE error AND start > $since ORDER BY start DESC LIMIT 20"}
   ]
 }
