@@ -212,15 +212,7 @@ public struct TraceRenderer {
         return fixed(v / 6e10, 1) + "m"
     }
 
-    public static func grouped(_ v: Int64) -> String {
-        let s = String(v.magnitude)
-        var out = ""
-        for (i, c) in s.enumerated() {
-            if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return (v < 0 ? "-" : "") + out
-    }
+    public static func grouped(_ v: Int64) -> String { DecimalText.grouped(v) }
 
     public static func usd(_ v: Double) -> String {
         if v == 0 { return "$0" }

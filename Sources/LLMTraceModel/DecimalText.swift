@@ -56,6 +56,17 @@ public enum DecimalText {
         return s
     }
 
+    /// An integer with thousands separated by commas: `1,234,567`.
+    public static func grouped(_ v: Int64) -> String {
+        let s = String(v.magnitude)
+        var out = ""
+        for (i, c) in s.enumerated() {
+            if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (v < 0 ? "-" : "") + out
+    }
+
     /// C's printf of one double (no Foundation in this module).
     static func format(_ spec: String, _ d: Double) -> String {
         var buf = [CChar](repeating: 0, count: 80)

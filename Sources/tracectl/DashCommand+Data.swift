@@ -65,7 +65,7 @@ extension DashCommand {
         switch v {
         case .null: return ""
         case .time(let ns): return clock(ns)
-        case .double(let d): return d == d.rounded() && abs(d) < 1e12 ? String(Int64(d)) : NumberFormat.significant(d, 3)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e12 ? String(Int64(d)) : DecimalText.significant(d, 4)
         default: return v.text
         }
     }

@@ -1,3 +1,5 @@
+import LLMTraceModel
+
 /// Numbers as panels write them, short enough for a narrow cell: `5.01k/s`, `812ms`, `1.24s`,
 /// `$0.0421`, `$1.23/h`, `2.4%`, `12.3k`.
 public enum NumberFormat {
@@ -40,24 +42,8 @@ public enum NumberFormat {
     }
 
     static func grouped(_ v: Double) -> String {
-        guard abs(v) < 1e15 else { return short(v) }
-        let n = Int64(v.rounded())
-        var digits = String(n.magnitude)
-        var out = ""
-        while digits.count > 3 {
-            out = "," + digits.suffix(3) + out
-            digits.removeLast(3)
-        }
-        return (n < 0 ? "-" : "") + digits + out
-    }
-
-    /// At least `digits` significant digits, in plain decimals (`0.0000123`, `585.6`, `12345.7`).
-    public static func significant(_ v: Double, _ digits: Int) -> String {
-        guard v.isFinite, v != 0 else { return "0" }
-        var places = digits - 1, x = abs(v)
-        while x >= 10 && places > 1 { x /= 10; places -= 1 }
-        while x < 1 && places < 12 { x *= 10; places += 1 }
-        return fixed(v, max(1, places))
+        guard abs(v) < 9e15 else { return short(v) }
+        return DecimalText.grouped(Int64(v.rounded()))
     }
 
     /// `places` decimals, rounded half away from zero, without Foundation.

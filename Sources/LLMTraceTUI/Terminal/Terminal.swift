@@ -34,8 +34,7 @@ public final class Terminal: @unchecked Sendable {
         TerminalState.output = output
         TerminalState.active = 1
         Self.takeOver()
-        for s in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] { signal(s, Self.onExitSignal) }
-        for s in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT] { signal(s, Self.onCrashSignal) }
+        for s in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT] { signal(s, Self.onFatalSignal) }
         signal(SIGTSTP, Self.onStop)
         signal(SIGCONT, Self.onContinue)
         signal(SIGWINCH, Self.onResize)
@@ -104,13 +103,9 @@ public final class Terminal: @unchecked Sendable {
         tcsetattr(TerminalState.input, TCSAFLUSH, &TerminalState.saved)
     }
 
-    private static let onExitSignal: @convention(c) (Int32) -> Void = { sig in
-        restore()
-        signal(sig, SIG_DFL)
-        raise(sig)
-    }
-
-    private static let onCrashSignal: @convention(c) (Int32) -> Void = { sig in
+    /// A signal that ends the process (asked for, or a crash): give the terminal back, then let the
+    /// signal do what it does by default.
+    private static let onFatalSignal: @convention(c) (Int32) -> Void = { sig in
         restore()
         signal(sig, SIG_DFL)
         raise(sig)
