@@ -139,10 +139,11 @@ enum DashCommand {
         // The trace a table row opened (Enter), drawn over the dashboard until Esc.
         var traceView: TraceView? = nil
         var (w, h) = terminal.size
+        var changed = true, lastClock = "", lastSize = (0, 0)
         while true {
             let now = monotonicNanos()
             if terminal.takeResize() { (w, h) = terminal.size; renderer.invalidate() }
-            if terminal.takeResume() { renderer.invalidate() }
+            if terminal.takeResume() { renderer.invalidate(); changed = true }
             // Panels whose refresh came, unless paused.
             if !screen.paused {
                 let wall = wallNanos()
@@ -150,24 +151,31 @@ enum DashCommand {
                     // Sparklines (buckets of 15 s and more) are asked again every 5 s, or on a new range.
                     let keep = sparklineDue[i] > now ? data[i] : nil
                     if keep == nil { sparklineDue[i] = now + 5_000_000_000 }
-                    data[i] = panelData(for: panels[i], range: screen.range, reader: reader, now: wall, previous: keep)
+                    let fresh = panelData(for: panels[i], range: screen.range, reader: reader, now: wall, previous: keep)
+                    if fresh != data[i] { data[i] = fresh; changed = true }
                     due[i] = monotonicNanos() + panels[i].refreshNanos
                 }
             }
-            var buffer = ScreenBuffer(width: w, height: h)
-            if let t = traceView {
-                t.draw(on: &buffer)
-            } else {
-                screen.draw(data, clock: clock(wallNanos()), on: &buffer)
+            // Drawn again only when something shown changed: data, a key, the size, the clock's second.
+            let shown = clock(wallNanos())
+            if changed || shown != lastClock || w != lastSize.0 || h != lastSize.1 {
+                var buffer = ScreenBuffer(width: w, height: h)
+                if let t = traceView {
+                    t.draw(on: &buffer)
+                } else {
+                    screen.draw(data, clock: shown, on: &buffer)
+                }
+                if help { drawHelp(on: &buffer) }
+                let bytes = renderer.render(buffer)
+                if !bytes.isEmpty { terminal.write(bytes) }
+                (changed, lastClock, lastSize) = (false, shown, (w, h))
             }
-            if help { drawHelp(on: &buffer) }
-            let bytes = renderer.render(buffer)
-            if !bytes.isEmpty { terminal.write(bytes) }
 
             let next = screen.paused ? now + 1_000_000_000 : (due.min() ?? now + 1_000_000_000)
             let wait = Int32(max(0, min(1000, (next - monotonicNanos()) / 1_000_000)))
             var keys = decoder.feed(terminal.read(timeoutMillis: wait))
             if keys.isEmpty { keys = decoder.flush() }
+            if !keys.isEmpty { changed = true }
             for key in keys {
                 if help { help = false; continue }
                 if traceView != nil {

@@ -56,6 +56,13 @@ public struct PanelView {
     /// Colours for series and bars, in order.
     static let palette: [Color] = [.cyan, .magenta, .yellow, .green, .blue, .brightRed, .white, .gray]
 
+    /// The 256 braille cells as strings, made once.
+    static let braille: [String] = (0..<256).map { String(Unicode.Scalar(0x2800 + UInt32($0))!) }
+
+    static func glyph(_ u: Unicode.Scalar) -> String {
+        (0x2800...0x28FF).contains(u.value) ? braille[Int(u.value - 0x2800)] : String(u)
+    }
+
     public init(glyphs: Chart.Glyphs) {
         self.glyphs = glyphs
     }
@@ -178,9 +185,12 @@ public struct PanelView {
         for (i, one) in series.enumerated().reversed() {
             let rows = series.count == 1 ? Chart.area(one.values, width: plot.width, height: plot.height, glyphs: glyphs, low: 0, high: high)
                 : Chart.line(one.values, width: plot.width, height: plot.height, glyphs: glyphs, low: 0, high: high)
-            for (dy, row) in rows.enumerated() {
-                for (dx, ch) in row.enumerated() where ch != " " && ch != "\u{2800}" {
-                    s.put(String(ch), x: plot.x + dx, y: plot.y + dy, style: Style(fg: Self.palette[i % Self.palette.count]))
+            let style = Style(fg: Self.palette[i % Self.palette.count])
+            for (dy, row) in rows.enumerated() where plot.y + dy < s.height {
+                // Chart rows are one scalar per cell: written straight in (no grapheme breaking, the
+                // braille cells' strings made once).
+                for (dx, u) in row.unicodeScalars.enumerated() where u.value != 0x20 && u.value != 0x2800 && plot.x + dx < s.width {
+                    s[plot.x + dx, plot.y + dy] = Cell(Self.glyph(u), style)
                 }
             }
         }
