@@ -38,8 +38,13 @@ extension DashCommand {
                 let list = try reader.alerts().filter { $0["state"]?.string != "resolved" || panel.filter != nil }
                 return .alerts(list.filter { matches($0, panel.filter) }.map { a in
                     let series = [a["service"]?.string, a["model"]?.string ?? a["prompt"]?.string].compactMap { $0 }.joined(separator: " · ")
+                    // Enter lists the traces of the alert's series.
+                    var terms: [TraceFilter.Term] = []
+                    for (key, field) in [("service", "service"), ("model", "model"), ("prompt", "prompt")] {
+                        if let v = a[field]?.string, !v.isEmpty { terms.append(.field(key, .eq, v)) }
+                    }
                     return PanelData.AlertRow(state: a["state"]?.string ?? "?", name: "\(a["metric"]?.string ?? "?") · \(series)",
-                                              since: a["starts_at"]?.string.map { ago($0, now: now) } ?? "")
+                                              since: a["starts_at"]?.string.map { ago($0, now: now) } ?? "", traces: TraceFilter(terms))
                 })
             case .anomalies, .drift, .feed:
                 // Not drawn in the dashboard yet: what to run meanwhile.

@@ -26,10 +26,14 @@ enum DashCommand {
     only the cells that changed are written to the terminal.
 
     KEYS
-      Tab / Shift-Tab   next / previous panel        j k ↓ ↑   move in a table or list
+      Tab / Shift-Tab   next / previous panel        j k ↓ ↑   move in a table, bars or list
+      Enter             the panel's traces, or the row's trace     Esc ⌫     back
       t                 time range 15m→1h→6h→24h→7d   p         pause / resume
       r                 refresh now                    ? h       this help
       q Ctrl-C          quit                           Ctrl-Z    suspend (fg resumes)
+      In the trace list: / filter (model=… status=error session=… duration>2s, or words),
+        s sort by time→duration→tokens→cost→TTFT, S reverse, Enter the trace, y copy, e export
+      In a trace: ←/→ fold, Z fold all, Enter the span; in a span: j/k part, Enter read it whole
 
     OPTIONS
       --dashboard D     A built-in dashboard or a JSON file (default overview)
@@ -136,8 +140,9 @@ enum DashCommand {
         var sparklineDue = [Int64](repeating: 0, count: panels.count)
         var decoder = KeyDecoder()
         var help = false
-        // The trace a table row opened (Enter), drawn over the dashboard until Esc.
-        var traceView: TraceView? = nil
+        // What Enter opened — a trace list, a trace, a span — drawn over the dashboard until Esc.
+        var drill: Drill? = nil
+        let context = DrillContext(glyphs: screen.glyphs, clock: { clock($0) })
         var (w, h) = terminal.size
         var changed = true, lastClock = "", lastSize = (0, 0)
         while true {
@@ -160,8 +165,8 @@ enum DashCommand {
             let shown = clock(wallNanos())
             if changed || shown != lastClock || w != lastSize.0 || h != lastSize.1 {
                 var buffer = ScreenBuffer(width: w, height: h)
-                if let t = traceView {
-                    t.draw(on: &buffer)
+                if let d = drill {
+                    d.draw(on: &buffer, context: context)
                 } else {
                     screen.draw(data, clock: shown, on: &buffer)
                 }
@@ -178,26 +183,36 @@ enum DashCommand {
             if !keys.isEmpty { changed = true }
             for key in keys {
                 if help { help = false; continue }
-                if traceView != nil {
+                if var d = drill {
+                    let typing = d.capturesText
                     switch key {
-                    case .char("q"), .ctrl("c"), .ctrl("d"): return 0
-                    case .escape, .backspace, .char("h"), .left: traceView = nil
+                    case .ctrl("c"), .ctrl("d"): return 0
+                    case .char("q") where !typing: return 0
                     case .ctrl("z"): raise(SIGTSTP)
-                    case .char("?"): help = true
-                    default: traceView!.scroll(key, height: h)
+                    case .char("?") where !typing: help = true
+                    default:
+                        switch d.handle(key, width: w, height: h) {
+                        case .none: break
+                        case .back: drill = nil; continue
+                        case .list(let q): d.listed(listTraces(q, reader: reader))
+                        case .trace(let id):
+                            if let prefix = TraceIDPrefix(id) { d.opened(openTrace(prefix, reader: reader), id: id) }
+                        case .copy(let id):
+                            let (bytes, notice) = copy(id, reader: reader)
+                            if !bytes.isEmpty { terminal.write(bytes) }
+                            d.notice = notice
+                        case .export(let id):
+                            d.notice = export(id, reader: reader)
+                        }
                     }
+                    drill = d
                     continue
                 }
                 switch key {
-                case .enter:
-                    // A table with `drill`: open the selected row's trace.
+                case .enter, .right, .char("l"):
+                    // The focused panel's traces, or the selected row's trace.
                     let i = screen.focus
-                    if let column = panels[i].drill, case .table(let cols, let rows) = data[i], let c = cols.firstIndex(of: column) {
-                        let row = screen.selectedRow.map { min($0, rows.count - 1) } ?? 0
-                        if row >= 0, row < rows.count, let prefix = TraceIDPrefix(rows[row][c]) {
-                            traceView = TraceView(id: rows[row][c], width: w, document: Result { () throws(ReaderError) in try reader.trace(prefix) })
-                        }
-                    }
+                    drill = Self.drill(from: panels[i], data[i], selected: screen.selectedRow, range: screen.range, reader: reader)
                 case .char("q"), .ctrl("c"), .ctrl("d"): return 0
                 case .ctrl("z"):
                     raise(SIGTSTP)
@@ -211,6 +226,7 @@ enum DashCommand {
                     let count: Int
                     switch data[screen.focus] {
                     case .table(_, let rows): count = rows.count
+                    case .bars(let items): count = items.count
                     case .alerts(let rows): count = rows.count
                     case .lines(let lines): count = lines.count
                     default: count = 0
@@ -241,7 +257,7 @@ enum DashCommand {
     }
 
     static func drawHelp(on s: inout ScreenBuffer) {
-        let lines = usage.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.hasPrefix("KEYS") }.prefix(7).map(String.init)
+        let lines = usage.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.hasPrefix("KEYS") }.prefix(11).map(String.init)
         let width = min(s.width - 2, (lines.map(\.count).max() ?? 40) + 4)
         let height = min(s.height - 2, lines.count + 3)
         let x = max(0, (s.width - width) / 2), y = max(0, (s.height - height) / 2)
@@ -250,50 +266,5 @@ enum DashCommand {
             s.put(line, x: x + 2, y: y + 1 + i, style: Style(reverse: true), maxWidth: width - 4)
         }
         s.put("any key closes this", x: x + 2, y: y + height - 2, style: Style(dim: true, reverse: true), maxWidth: width - 4)
-    }
-}
-
-/// A trace opened from a table: the tree `tracectl trace` prints (time bars, models, tokens, cost,
-/// prompts, tool calls, completions), scrolled with j/k, PgUp/PgDn, g/G; Esc goes back.
-struct TraceView {
-    let id: String
-    let lines: [String]
-    var top = 0
-
-    init(id: String, width: Int, document: Result<TraceDocument, ReaderError>) {
-        self.id = id
-        switch document {
-        case .success(let d):
-            lines = TraceRenderer(color: false, full: false, width: max(60, width)).render(d.spans, scores: d.scores)
-                .split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        case .failure(let e):
-            lines = ["", "  " + e.description]
-        }
-    }
-
-    mutating func scroll(_ key: Key, height: Int) {
-        let page = max(1, height - 3)
-        let last = max(0, lines.count - page)
-        switch key {
-        case .char("j"), .down: top = min(last, top + 1)
-        case .char("k"), .up: top = max(0, top - 1)
-        case .pageDown, .char(" "): top = min(last, top + page)
-        case .pageUp: top = max(0, top - page)
-        case .char("g"), .home: top = 0
-        case .char("G"), .end: top = last
-        default: break
-        }
-    }
-
-    func draw(on s: inout ScreenBuffer) {
-        s.clear()
-        s.fill(x: 0, y: 0, width: s.width, height: 1, style: Style(reverse: true))
-        s.put(" LLMTrace · trace \(id)", x: 0, y: 0, style: Style(bold: true, reverse: true), maxWidth: s.width)
-        let page = max(0, s.height - 2)
-        for (i, line) in lines.dropFirst(top).prefix(page).enumerated() {
-            s.put(line, x: 0, y: 1 + i, maxWidth: s.width)
-        }
-        let position = lines.isEmpty ? "" : " · lines \(top + 1)–\(min(lines.count, top + page)) of \(lines.count)"
-        s.put(" j/k scroll · PgUp/PgDn · g/G top/end · Esc back · q quit" + position, x: 0, y: s.height - 1, style: Style(dim: true), maxWidth: s.width)
     }
 }

@@ -57,7 +57,7 @@ extension Dashboard {
 
         func panel(_ v: LocatedJSON.Located, _ path: String, defaultRefresh: Int64) throws(DashboardError) -> Panel {
             guard case .object = v.value else { throw fail(v.offset, path, "expected a panel object") }
-            try known(v, ["title", "kind", "grid", "query", "sparkline", "unit", "refresh", "drill", "filter", "$comment"], path)
+            try known(v, ["title", "kind", "grid", "query", "sparkline", "unit", "refresh", "drill", "filter", "traces", "$comment"], path)
             let title = try string(v, "title", path, required: true)!
             let kindText = try string(v, "kind", path, required: true)!
             guard let kind = Panel.Kind(rawValue: kindText) else {
@@ -85,10 +85,25 @@ extension Dashboard {
                 unit = parsed
             }
             let drill = try string(v, "drill", path, required: false)
-            if drill != nil && kind != .table { throw fail(v["drill"]!.offset, path + ".drill", "only tables drill into a trace") }
+            if drill != nil && kind != .table { throw fail(v["drill"]!.offset, path + ".drill", "only tables drill into a trace (other panels list traces with \"traces\")") }
+            let traces = try string(v, "traces", path, required: false)
+            if let traces {
+                guard kind.needsQuery else { throw fail(v["traces"]!.offset, path + ".traces", "\(kind.rawValue) panels choose their traces themselves") }
+                do {
+                    let f = try TraceFilter.parse(traces)
+                    // `$name` stands for a value, so the template is checked with one in its place.
+                    for case .field(let k, _, let value) in f.terms where value.hasPrefix("$") {
+                        if kind == .bars, value != "$label" { throw DrillError("\(k)=\(value): a bar has only $label") }
+                        if kind != .bars && kind != .table { throw DrillError("\(k)=\(value): only tables and bars have a selected row to take values from") }
+                        if TraceFilter.key(k)?.numeric == true || k == "status" { throw DrillError("\(k) takes a literal, not \(value)") }
+                    }
+                } catch {
+                    throw fail(v["traces"]!.offset, path + ".traces", "\(error)")
+                }
+            }
             return Panel(title: title, kind: kind, x: n[0], y: n[1], width: n[2], height: n[3], query: query, sparkline: sparkline, unit: unit,
                          refreshNanos: try duration(v, "refresh", path, default: defaultRefresh), drill: drill,
-                         filter: try string(v, "filter", path, required: false))
+                         filter: try string(v, "filter", path, required: false), traces: traces)
         }
 
         func known(_ v: LocatedJSON.Located, _ keys: Set<String>, _ path: String) throws(DashboardError) {

@@ -104,6 +104,39 @@ public struct Dashboard: Sendable, Equatable {
         public var drill: String?
         /// For alerts, anomalies, drift and feed: a filter such as `service=checkout` or `kind=llm`.
         public var filter: String?
+        /// The traces Enter lists, in the trace list's filter language; `$column` takes the value of
+        /// the selected table row's column, `$label` the selected bar's label (`model=$label`).
+        public var traces: String?
+
+        /// The trace filter for Enter on this panel, with the selected row's values in place of the
+        /// `$` names (`values` by column, `label` for a bar); nil when the panel does not drill to a
+        /// trace list.
+        public func traceFilter(values: [String: String] = [:]) -> TraceFilter? {
+            guard let traces, var f = try? TraceFilter.parse(traces) else { return nil }
+            f.terms = f.terms.map { t in
+                guard case .field(let k, let op, let v) = t, v.hasPrefix("$") else { return t }
+                return .field(k, op, values[String(v.dropFirst())] ?? "")
+            }
+            return f
+        }
+
+        /// Whether Enter lists traces: with a `traces` filter, or for a query over spans or traces
+        /// (a panel of scores says which traces with `traces`, or does not drill).
+        public var listsTraces: Bool {
+            kind.needsQuery && drill == nil && (traces != nil || !(query ?? "").lowercased().contains("from scores"))
+        }
+
+        /// The list's order for what the panel measures: latency by duration, TTFT by time to first
+        /// token, money by cost, tokens by tokens; newest first otherwise.
+        public var traceSort: TraceSort {
+            if query?.contains("ttft") == true { return .ttft }
+            switch unit {
+            case .milliseconds, .seconds: return .duration
+            case .usd, .usdPerHour: return .cost
+            case .tokens, .tokensPerSecond: return .tokens
+            default: return .time
+            }
+        }
     }
 
     /// The query with the time range's start and resolution in place of `$since` and `$bucket`.

@@ -41,8 +41,11 @@ public struct DashboardScreen {
         let focused = dashboard.panels.indices.contains(focus) ? dashboard.panels[focus] : nil
         var hints = ["Tab panel", "t \(range.next.rawValue)", paused ? "p resume" : "p pause"]
         switch focused?.kind {
-        case .table?: hints.insert(contentsOf: focused?.drill != nil ? ["j/k row", "Enter trace"] : ["j/k row"], at: 1)
-        case .alerts?, .anomalies?, .drift?, .feed?: hints.insert("j/k row", at: 1)
+        case .table?: hints.insert(contentsOf: focused?.drill != nil ? ["j/k row", "Enter trace"] : focused?.listsTraces == true ? ["j/k row", "Enter traces"] : ["j/k row"], at: 1)
+        case .bars?: hints.insert(contentsOf: focused?.listsTraces == true ? ["j/k bar", "Enter traces"] : ["j/k bar"], at: 1)
+        case .alerts?: hints.insert(contentsOf: ["j/k row", "Enter traces"], at: 1)
+        case .anomalies?, .drift?, .feed?: hints.insert("j/k row", at: 1)
+        case .stat?, .timeseries?: if focused?.listsTraces == true { hints.insert("Enter traces", at: 1) }
         default: break
         }
         hints += ["? help", "q quit"]

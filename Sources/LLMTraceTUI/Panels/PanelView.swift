@@ -27,10 +27,19 @@ public enum PanelData: Sendable, Equatable {
         public var state: String
         public var name: String
         public var since: String
-        public init(state: String, name: String, since: String) {
+        /// The traces Enter lists for it (its service and model).
+        public var traces: TraceFilter
+        public init(state: String, name: String, since: String, traces: TraceFilter = TraceFilter()) {
             self.state = state
             self.name = name
             self.since = since
+            self.traces = traces
+        }
+
+        /// As the panel lists them: firing, pending, resolved, then by name (j/k count in this order).
+        public static func ordered(_ rows: [AlertRow]) -> [AlertRow] {
+            let order = ["firing": 0, "pending": 1, "resolved": 2]
+            return rows.sorted { (order[$0.state] ?? 3, $0.name) < (order[$1.state] ?? 3, $1.name) }
         }
     }
 
@@ -82,7 +91,7 @@ public struct PanelView {
         case .series(let series):
             chart(series, panel.unit, in: inner, on: &s)
         case .bars(let items):
-            bars(items, panel.unit, in: inner, on: &s)
+            bars(items, panel.unit, in: inner, on: &s, selected: focused ? selectedRow : nil)
         case .table(let columns, let rows):
             table(columns, rows, in: inner, on: &s, selected: focused ? selectedRow : nil)
         case .alerts(let rows):
@@ -207,7 +216,7 @@ public struct PanelView {
         }
     }
 
-    func bars(_ items: [(label: String, value: Double)], _ unit: Dashboard.Panel.Unit, in r: Rect, on s: inout ScreenBuffer) {
+    func bars(_ items: [(label: String, value: Double)], _ unit: Dashboard.Panel.Unit, in r: Rect, on s: inout ScreenBuffer, selected: Int? = nil) {
         guard !items.isEmpty else {
             s.put("no data in this range", x: r.x, y: r.y, style: Style(dim: true), maxWidth: r.width)
             return
@@ -220,7 +229,7 @@ public struct PanelView {
         let high = shown.map(\.value).max() ?? 1
         for (i, item) in shown.enumerated() {
             let y = r.y + i
-            put(item.label, x: r.x, y: y, width: labelWidth, on: &s)
+            put(item.label, x: r.x, y: y, width: labelWidth, on: &s, style: selected == i ? Style(reverse: true) : .plain)
             let eighths = high > 0 ? Int((max(0, item.value) / high * Double(barWidth * 8)).rounded()) : 0
             var bar = String(repeating: glyphs == .ascii ? "#" : "█", count: eighths / 8)
             if eighths % 8 > 0 { bar += glyphs == .ascii ? "" : ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"][eighths % 8] }
@@ -270,8 +279,7 @@ public struct PanelView {
             s.put(glyphs == .ascii ? "no alerts" : "✓ no alerts", x: r.x, y: r.y, style: Style(fg: .green), maxWidth: r.width)
             return
         }
-        let order = ["firing": 0, "pending": 1, "resolved": 2]
-        let sorted = rows.sorted { (order[$0.state] ?? 3, $0.name) < (order[$1.state] ?? 3, $1.name) }
+        let sorted = PanelData.AlertRow.ordered(rows)
         for (i, a) in sorted.prefix(r.height).enumerated() {
             let color: Color = a.state == "firing" ? .red : (a.state == "pending" ? .yellow : .green)
             let y = r.y + i
