@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceSupport", "LLMTraceStore", "LLMTraceQuery", "LLMTraceHTTP", "CLinux"], exclude: ["Evaluators/EVALUATORS.md"]),
         // The terminal dashboard's drawing: a cell buffer, a renderer that writes only what changed,
         // colours brought down to what the terminal shows, braille and block charts; dashboards as data.
-        .target(name: "LLMTraceTUI", dependencies: ["LLMTraceModel"]),
+        .target(name: "LLMTraceTUI", dependencies: ["LLMTraceModel", "LLMTraceClient"]),
         // One way to read traces, from a data directory or a collector over HTTP: what the dashboard
         // (and, next, every tracectl command) reads through.
         .target(name: "LLMTraceClient", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceQuery", "LLMTraceDetect", "LLMTraceHTTP", "LLMTraceSupport"]),
@@ -84,7 +84,8 @@ let package = Package(
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceSupport", "LLMTraceStore"]),
-        .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport"]),
+        .testTarget(name: "LLMTraceClientTests", dependencies: ["LLMTraceClient", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport", "LLMTraceSynthetic"]),
+        .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI", "LLMTraceClient", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceHTTP", "LLMTraceSynthetic"]),
     ]
 )

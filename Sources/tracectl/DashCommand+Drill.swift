@@ -44,48 +44,15 @@ extension DashCommand {
             return nil
         }
         guard let filter else { return nil }
-        let query = TraceListQuery(range: range, filter: filter, sort: panel.traceSort)
+        let query = TraceListQuery(range: range.rawValue, filter: filter, sort: panel.traceSort)
         var d = Drill(list: TraceListView(origin: origin, query: query))
         d.listed(listTraces(query, reader: reader))
         return d
     }
 
-    /// The trace list's rows: the steps of `TraceListQuery`, each asked of the reader.
+    /// The trace list's rows (`TraceReader.searchTraces`).
     static func listTraces(_ q: TraceListQuery, reader: any TraceReader) -> Result<[TraceSummary], DrillError> {
-        do {
-            var ids: [String]? = nil
-            if let step = q.spanStep {
-                ids = try reader.query(step).rows.compactMap { $0.first?.isNull == false ? $0[0].text : nil }
-            }
-            let r = try reader.query(q.traceStep(ids: ids))
-            var rows: [TraceSummary] = r.rows.compactMap { v in
-                guard v.count >= TraceSummary.columns.count, !v[0].isNull else { return nil }
-                return TraceSummary(traceID: v[0].text, startNanos: time(v[1]) ?? 0, name: v[2].text, service: v[3].text,
-                                    durationMs: number(v[4]) ?? 0, spans: Int(number(v[5]) ?? 0), errors: Int(number(v[6]) ?? 0),
-                                    tokens: number(v[7]).map { Int($0) }, costUSD: number(v[8]), session: v[9].isNull ? nil : v[9].text)
-            }
-            // Sorted by TTFT: the order step 1 found.
-            if q.sort == .ttft, let ids {
-                let rank = Dictionary(ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-                rows.sort { rank[$0.traceID, default: .max] < rank[$1.traceID, default: .max] }
-            }
-            // Models and time to first token of the listed traces.
-            if let step = q.detailStep(ids: rows.map(\.traceID)) {
-                var models: [String: [String]] = [:], ttft: [String: Double] = [:]
-                for v in try reader.query(step).rows where v.count >= 3 {
-                    let id = v[0].text
-                    if !v[1].isNull { models[id, default: []].append(v[1].text) }
-                    if let t = number(v[2]) { ttft[id] = max(ttft[id] ?? 0, t) }
-                }
-                for i in rows.indices {
-                    rows[i].models = (models[rows[i].traceID] ?? []).sorted()
-                    rows[i].ttftMs = ttft[rows[i].traceID]
-                }
-            }
-            return .success(rows)
-        } catch {
-            return .failure(DrillError(error.description))
-        }
+        do { return .success(try reader.searchTraces(q)) } catch { return .failure(DrillError(error.description)) }
     }
 
     static func openTrace(_ id: TraceIDPrefix, reader: any TraceReader) -> Result<TraceDocument, DrillError> {

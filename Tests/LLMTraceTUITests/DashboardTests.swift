@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import LLMTraceClient
 import LLMTraceModel
 import LLMTraceQuery
 import LLMTraceStore
@@ -95,6 +96,32 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(Self.error(#"{"panels": []}"#) == "my.json:1:1: title: missing")
         #expect(Self.error(#"{"title": "T", "panels": [{"title": "A", "kind": "alerts", "grid": [0, 0, 2, 2], "query": "SELECT 1"}]}"#)
                 == "my.json:1:91: panels[0].query: alerts panels ask the collector themselves; they take no query")
+        // "traces": the trace list's filter language, `$label` and `$column` only where a row is selected.
+        let bars = #"{"title": "T", "panels": [{"title": "A", "kind": "bars", "grid": [0, 0, 2, 2], "query": "q", "traces": "TRACES"}]}"#
+        #expect(Self.error(bars.replacingOccurrences(of: "TRACES", with: "model=$label status=error")) == "loaded")
+        #expect(Self.error(bars.replacingOccurrences(of: "TRACES", with: "colour=$label"))
+                == "my.json:1:104: panels[0].traces: no filter 'colour': filters are service, name, session, user, status, duration, cost, tokens, spans, model, provider, kind, prompt, version, finish, env, ttft")
+        #expect(Self.error(bars.replacingOccurrences(of: "TRACES", with: "model=$model")) == "my.json:1:104: panels[0].traces: model=$model: a bar has only $label")
+        #expect(Self.error(bars.replacingOccurrences(of: "TRACES", with: "duration>$label")) == "my.json:1:104: panels[0].traces: duration takes a number (2s, 500ms, 1.5m), got '$label'")
+        #expect(Self.error(bars.replacingOccurrences(of: "\"bars\"", with: "\"stat\"").replacingOccurrences(of: "TRACES", with: "model=$label"))
+                == "my.json:1:104: panels[0].traces: model=$label: only tables and bars have a selected row to take values from")
+        #expect(Self.error(#"{"title": "T", "panels": [{"title": "A", "kind": "alerts", "grid": [0, 0, 2, 2], "traces": "kind=llm"}]}"#)
+                == "my.json:1:92: panels[0].traces: alerts panels choose their traces themselves")
+    }
+
+    @Test func panelsSayWhichTracesEnterLists() throws {
+        let boards = try Self.shipped()
+        let overview = boards[0].1, quality = boards[2].1
+        func panel(_ b: Dashboard, _ title: String) -> Dashboard.Panel { b.panels.first { $0.title == title }! }
+        #expect(panel(overview, "Top models by cost").traceFilter(values: ["label": "gpt-4o"])?.terms == [.field("model", .eq, "gpt-4o")])
+        #expect(panel(overview, "Top models by cost").traceSort == .cost)
+        #expect(panel(overview, "p95 TTFT").traceSort == .ttft && panel(overview, "p95 latency").traceSort == .duration)
+        #expect(panel(overview, "Spans/s").listsTraces && panel(overview, "Spans/s").traceFilter() == nil)
+        #expect(!panel(overview, "Slowest traces").listsTraces, "a table naming traces opens them")
+        #expect(!panel(quality, "User feedback").listsTraces, "a panel of scores without \"traces\" lists none")
+        let cost = boards[1].1
+        #expect(panel(cost, "By prompt version").traceFilter(values: ["prompt_name": "answer", "prompt_version": "7"])?.terms
+                == [.field("prompt", .eq, "answer"), .field("version", .eq, "7")])
     }
 
     @Test func compiledInDashboardsAreTheFiles() throws {

@@ -1,3 +1,4 @@
+import LLMTraceClient
 import LLMTraceModel
 
 extension Dashboard {
@@ -93,9 +94,9 @@ extension Dashboard {
                     let f = try TraceFilter.parse(traces)
                     // `$name` stands for a value, so the template is checked with one in its place.
                     for case .field(let k, _, let value) in f.terms where value.hasPrefix("$") {
-                        if kind == .bars, value != "$label" { throw DrillError("\(k)=\(value): a bar has only $label") }
-                        if kind != .bars && kind != .table { throw DrillError("\(k)=\(value): only tables and bars have a selected row to take values from") }
-                        if TraceFilter.key(k)?.numeric == true || k == "status" { throw DrillError("\(k) takes a literal, not \(value)") }
+                        if kind == .bars, value != "$label" { throw TraceFilterError("\(k)=\(value): a bar has only $label") }
+                        if kind != .bars && kind != .table { throw TraceFilterError("\(k)=\(value): only tables and bars have a selected row to take values from") }
+                        if TraceFilter.key(k)?.numeric == true || k == "status" { throw TraceFilterError("\(k) takes a literal, not \(value)") }
                     }
                 } catch {
                     throw fail(v["traces"]!.offset, path + ".traces", "\(error)")

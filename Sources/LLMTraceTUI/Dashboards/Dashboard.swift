@@ -1,3 +1,4 @@
+import LLMTraceClient
 /// A dashboard as `dashboards/*.json` declares it: a title, a default time range and refresh, and
 /// panels on a 12-column grid, each a query and a way to draw its answer. The format is documented
 /// in `dashboards/README.md`; `Dashboard.load` checks a file completely and names the file, line,

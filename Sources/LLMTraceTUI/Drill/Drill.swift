@@ -1,3 +1,4 @@
+import LLMTraceClient
 import LLMTraceModel
 
 /// The drill-down: a stack of views over the dashboard — trace list, waterfall, span, full text —

@@ -1,3 +1,4 @@
+import LLMTraceClient
 /// What a drill-down view asks of whoever holds the reader, after a key.
 public enum DrillRequest: Sendable, Equatable {
     /// Only the screen changed.
@@ -23,11 +24,11 @@ public struct DrillError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// What the drill-down views draw with besides their own state: the glyphs and how a time of day
 /// is written (injected, so that golden screens do not depend on the time zone).
-public struct DrillContext {
+public struct DrillContext: Sendable {
     public var glyphs: Chart.Glyphs
-    public var clock: (Int64) -> String
+    public var clock: @Sendable (Int64) -> String
 
-    public init(glyphs: Chart.Glyphs = .braille, clock: @escaping (Int64) -> String) {
+    public init(glyphs: Chart.Glyphs = .braille, clock: @escaping @Sendable (Int64) -> String) {
         self.glyphs = glyphs
         self.clock = clock
     }

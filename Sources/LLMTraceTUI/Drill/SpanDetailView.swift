@@ -45,7 +45,7 @@ public struct SpanDetailView: Sendable {
         let total: Int64? = s.inputTokens == nil && s.outputTokens == nil ? nil : (s.inputTokens ?? 0) + (s.outputTokens ?? 0)
         fact("usage", [s.inputTokens.map { "input \(DecimalText.grouped($0))" }, s.outputTokens.map { "output \(DecimalText.grouped($0))" },
                        s.cachedTokens.map { "cached \(DecimalText.grouped($0))" }, s.reasoningTokens.map { "reasoning \(DecimalText.grouped($0))" },
-                       total.map { "total \(DecimalText.grouped($0))" }, s.costUSD.map { "cost " + NumberFormat.format($0, .usd) },
+                       total.map { "total \(DecimalText.grouped($0))" }, s.costUSD.map { "cost $" + DecimalText.significant($0, 3) },
                        s.timeToFirstTokenNanos.map { "first token \(ms($0))" }])
         fact("context", [s.promptName.map { "prompt \($0)" + (s.promptVersion.map { $0.hasPrefix("v") ? " \($0)" : " v\($0)" } ?? "") }, s.sessionID.map { "session \($0)" },
                          s.userID.map { "user \($0)" }, s.environment.map { "env \($0)" }, s.tags.isEmpty ? nil : "tags " + s.tags.joined(separator: ", ")])
@@ -133,7 +133,7 @@ public struct SpanDetailView: Sendable {
                 continue
             }
             lines.append((i, item.title, true))
-            let body = item.text.isEmpty ? ["(empty)"] : TextWrap.lines(item.text, width: width)
+            let body = item.text.isEmpty ? [item.title.hasPrefix("event") ? "(no attributes)" : "(empty)"] : TextWrap.lines(item.text, width: width)
             for l in body.prefix(Self.preview) { lines.append((i, "  " + l, false)) }
             if body.count > Self.preview { lines.append((i, "  … \(body.count - Self.preview) more lines · Enter reads it all", false)) }
         }

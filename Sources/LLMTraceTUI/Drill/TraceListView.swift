@@ -1,3 +1,4 @@
+import LLMTraceClient
 /// The trace list a panel drills into: newest first or sorted by duration, tokens, cost or time to
 /// first token (`s` cycles, `S` reverses); `/` opens a filter prompt whose words narrow the list at
 /// every key and whose `key=value` terms (`model=`, `status=error`, `session=`) run the query again on
@@ -126,7 +127,7 @@ public struct TraceListView: Sendable {
         s.clear()
         let list = shown
         let sortName = query.sort == .ttft ? "TTFT" : query.sort.rawValue
-        s.titleBar("LLMTrace · traces · \(origin) · last \(query.range.rawValue)",
+        s.titleBar("LLMTrace · traces · \(origin) · last \(query.range)",
                    right: "\(list.count) of \(rows.count) · by \(sortName) \(query.descending ? "↓" : "↑")")
         // The filter line: the prompt while typing, else the filter in force.
         if let p = prompt {
@@ -151,7 +152,7 @@ public struct TraceListView: Sendable {
         if loading && rows.isEmpty {
             s.put("…", x: 1, y: top + 1, style: Style(dim: true))
         } else if list.isEmpty {
-            s.put(rows.isEmpty ? "no traces in the last \(query.range.rawValue) match" : "no listed trace has these words",
+            s.put(rows.isEmpty ? "no traces in the last \(query.range) match" : "no listed trace has these words",
                   x: 1, y: top + 1, style: Style(dim: true), maxWidth: s.width - 2)
         }
         var view = cursor
@@ -170,7 +171,7 @@ public struct TraceListView: Sendable {
             }
         }
         var hints = prompt != nil ? ["Enter apply", "Esc cancel", "words narrow as you type", "key=value runs the query"]
-                                  : ["j/k move", "Enter trace", "/ filter", "s sort", "S reverse", "y copy", "e export", "Esc back"]
+                                  : ["Enter trace", "/ filter", "s/S sort", "y copy", "e export", "Esc back"]
         if prompt == nil { hints.append("q quit") }
         s.hintBar(hints)
     }
@@ -201,20 +202,30 @@ public struct TraceListView: Sendable {
         }
         let service = Column(title: "service", width: 12, right: false, sort: nil) { r, _ in r.service }
         var cols = [time, dur, id]
-        var rest = [ttft, cost, tokens, err, model, service]
-        // Optional columns, most wanted first, while the name keeps 16 cells.
-        let want: [Column] = [err, tokens, cost, ttft, model, service]
+        // Optional columns, most wanted first, while the name keeps 16 cells; the model column
+        // narrows to fit (12 cells at least).
         var used = cols.reduce(0) { $0 + $1.width + 1 }
-        var chosen: [String] = []
-        for c in want where used + c.width + 1 + 16 <= width {
-            chosen.append(c.title)
+        var chosen: [Column] = []
+        // The column the list is sorted by comes first.
+        let optional = [err, tokens, cost, model, ttft, service]
+        for var c in optional.filter({ $0.sort == query.sort }) + optional.filter({ $0.sort != query.sort }) {
+            let room = width - used - 17
+            if c.title == "model", room >= 13, room < c.width + 1 {
+                let w = room - 1
+                c.width = w
+                c.value = { r, _ in
+                    guard r.models.count > 1 else { return r.models.first ?? "" }
+                    let more = " +\(r.models.count - 1)"
+                    return TextWrap.cut(r.models[0], w - more.count) + more
+                }
+            }
+            guard c.width + 1 <= room else { continue }
+            chosen.append(c)
             used += c.width + 1
         }
-        rest = rest.filter { chosen.contains($0.title) }
-        let nameWidth = max(8, width - used - 1)
-        cols.append(Column(title: "name", width: nameWidth, right: false, sort: nil) { r, _ in r.name })
+        cols.append(Column(title: "name", width: max(8, width - used - 1), right: false, sort: nil) { r, _ in r.name })
         // Shown in a fixed order whatever fitted.
-        for t in ["model", "service", "tokens", "cost", "TTFT", "err"] { if let c = rest.first(where: { $0.title == t }) { cols.append(c) } }
+        for t in ["model", "service", "tokens", "cost", "TTFT", "err"] { if let c = chosen.first(where: { $0.title == t }) { cols.append(c) } }
         return cols
     }
 }

@@ -130,7 +130,10 @@ public struct WaterfallView: Sendable {
         if tokens > 0 { facts.append(NumberFormat.format(Double(tokens), .count) + " tokens") }
         if cost > 0 { facts.append(NumberFormat.format(cost, .usd)) }
         if errors > 0 { facts.append("\(errors) error\(errors == 1 ? "" : "s")") }
-        s.titleBar("LLMTrace · trace \(document.traceID.hex.prefix(16)) · \(root?.name ?? "")", right: facts.joined(separator: " · "))
+        if let session = root?.sessionID { facts.append("session \(session)") }
+        if let user = root?.userID { facts.append("user \(user)") }
+        s.titleBar("LLMTrace · trace \(document.traceID.hex) · \(root?.name ?? "")")
+        s.put(TextWrap.cut(facts.joined(separator: " · "), s.width - 2), x: 1, y: 1, style: Style(dim: true))
 
         // Columns: gutter (critical path), tree and name, duration, bar.
         let leftWidth = min(70, max(24, s.width * 2 / 5))
@@ -138,20 +141,20 @@ public struct WaterfallView: Sendable {
         let barX = 1 + leftWidth + 1 + durWidth + 1
         let barWidth = max(1, s.width - barX - 1)
         // The time axis: offsets at the quarters.
-        s.put(TextWrap.pad("span", leftWidth), x: 1, y: 1, style: Style(bold: true))
-        s.put(TextWrap.pad("duration", durWidth, right: true), x: 1 + leftWidth + 1, y: 1, style: Style(bold: true))
+        s.put(TextWrap.pad("span", leftWidth), x: 1, y: 2, style: Style(bold: true))
+        s.put(TextWrap.pad("duration", durWidth, right: true), x: 1 + leftWidth + 1, y: 2, style: Style(bold: true))
         let total = Double(t1 - t0)
         for q in 0...4 {
             let label = q == 0 ? "0" : NumberFormat.format(total * Double(q) / 4 / 1e6, .milliseconds)
             let at = barX + (barWidth - 1) * q / 4 - (q == 4 ? TextWrap.cells(label) - 1 : q == 0 ? 0 : TextWrap.cells(label) / 2)
-            s.put(label, x: max(barX, at), y: 1, style: Style(dim: true))
+            s.put(label, x: max(barX, at), y: 2, style: Style(dim: true))
         }
         let r = rows(ascii: ascii)
-        let page = max(0, s.height - 3)
+        let page = max(0, s.height - 4)
         var view = cursor
         view.keepInView(count: r.count, page: page)
         for (n, row) in r.dropFirst(view.top).prefix(page).enumerated() {
-            let sp = spans[row.index], y = 2 + n
+            let sp = spans[row.index], y = 3 + n
             let isSelected = view.top + n == view.selected
             let base = isSelected ? Style(reverse: true) : Style.plain
             if isSelected { s.fill(x: 0, y: y, width: s.width, height: 1, style: base) }
@@ -176,7 +179,7 @@ public struct WaterfallView: Sendable {
             s.put(String(repeating: ascii ? "=" : "█", count: max(1, min(b, barWidth) - min(a, barWidth - 1))), x: barX + min(a, barWidth - 1), y: y, style: bar)
         }
         let tail = r.isEmpty ? "" : " · \(view.selected + 1)/\(r.count)"
-        s.hintBar(["j/k move", "Enter span", "←/→ fold", "Z fold all", "\(ascii ? "*" : "▌") critical path", "y copy", "e export", "Esc back" + tail])
+        s.hintBar(["Enter span", "←/→ fold", "Z all", "\(ascii ? "*" : "▌") critical path", "y copy", "e export", "Esc back" + tail])
     }
 
     func descendants(_ id: SpanID) -> Int {

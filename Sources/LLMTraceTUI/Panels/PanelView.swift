@@ -1,3 +1,4 @@
+import LLMTraceClient
 /// What a panel shows, as its query or the collector answered it.
 public enum PanelData: Sendable, Equatable {
     case loading

@@ -1,15 +1,17 @@
-/// The queries behind the trace list, in the SQL subset, for whichever reader answers them. At most
+/// Trace search: the queries behind `tracectl dash`'s trace list, in the SQL subset, for whichever
+/// reader answers them (`TraceReader.searchTraces`). At most
 /// three steps: the traces with a matching span (only when a term is about spans — `model=` — or
 /// the list is sorted by time to first token), the traces themselves (trace-level terms, sort and
 /// limit on the `traces` table), and the models and TTFT of the listed ones.
 public struct TraceListQuery: Sendable, Equatable {
-    public var range: Dashboard.TimeRange
+    /// How far back, as the query language writes a duration: `15m`, `1h`, `24h`, `7d`.
+    public var range: String
     public var filter: TraceFilter
     public var sort: TraceSort
     public var descending: Bool
     public var limit: Int
 
-    public init(range: Dashboard.TimeRange, filter: TraceFilter = TraceFilter(), sort: TraceSort = .time, descending: Bool = true, limit: Int = 200) {
+    public init(range: String, filter: TraceFilter = TraceFilter(), sort: TraceSort = .time, descending: Bool = true, limit: Int = 200) {
         self.range = range
         self.filter = filter
         self.sort = sort
@@ -17,7 +19,7 @@ public struct TraceListQuery: Sendable, Equatable {
         self.limit = limit
     }
 
-    var since: String { "start > " + Dashboard.expand("$since", range: range) }
+    var since: String { "start > now() - " + range }
 
     /// Step 1, when needed: `trace_id, k` for the traces with a matching span, best first by the
     /// sort when it is TTFT, else newest first (up to ten times the list: the next step sorts).
@@ -55,7 +57,13 @@ public struct TraceListQuery: Sendable, Equatable {
 
     /// A number as the SQL subset reads it (no exponent).
     static func literal(_ v: Double) -> String {
-        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : NumberFormat.fixed(v, 9)
+        if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        // Nine decimals, written out (the lexer reads no exponent).
+        let scaled = Int64((abs(v) * 1e9).rounded())
+        var frac = String(scaled % 1_000_000_000)
+        while frac.count < 9 { frac = "0" + frac }
+        while frac.hasSuffix("0") { frac.removeLast() }
+        return (v < 0 ? "-" : "") + String(scaled / 1_000_000_000) + (frac.isEmpty ? "" : "." + frac)
     }
 }
 
@@ -115,7 +123,7 @@ public struct TraceSummary: Sendable, Equatable {
     }
 
     /// Whether every word is in the id, name, service, a model or the session (case-insensitive).
-    func matches(_ words: [String]) -> Bool {
+    public func matches(_ words: [String]) -> Bool {
         guard !words.isEmpty else { return true }
         let hay = ([traceID, name, service, session ?? ""] + models).map { $0.lowercased() }
         return words.allSatisfy { w in hay.contains { $0.contains(w) } }

@@ -46,11 +46,11 @@ public struct TraceFilter: Sendable, Equatable {
         Key(name: "ttft", column: "ttft_ms", perSpan: true, numeric: true, unit: "ms"),
     ]
 
-    static func key(_ name: String) -> Key? { keys.first { $0.name == name } }
+    public static func key(_ name: String) -> Key? { keys.first { $0.name == name } }
 
     /// Reads the prompt's text; an unknown key, a bad number or an unclosed quote is an error that
     /// says which term and what would do.
-    public static func parse(_ text: String) throws(DrillError) -> TraceFilter {
+    public static func parse(_ text: String) throws(TraceFilterError) -> TraceFilter {
         var terms: [Term] = []
         var i = text.startIndex
         while i < text.endIndex {
@@ -61,13 +61,13 @@ public struct TraceFilter: Sendable, Equatable {
                 if text[i] == "\"" { quoted.toggle(); sawQuote = true } else { raw.append(text[i]) }
                 i = text.index(after: i)
             }
-            if quoted { throw DrillError("a double quote is not closed in \(raw)") }
+            if quoted { throw TraceFilterError("a double quote is not closed in \(raw)") }
             terms.append(try term(raw, quotedValue: sawQuote))
         }
         return TraceFilter(terms)
     }
 
-    static func term(_ raw: String, quotedValue: Bool) throws(DrillError) -> Term {
+    static func term(_ raw: String, quotedValue: Bool) throws(TraceFilterError) -> Term {
         guard let opStart = raw.firstIndex(where: { "=!<>".contains($0) }), opStart > raw.startIndex else { return .text(raw) }
         let name = raw[..<opStart].lowercased()
         var rest = raw[opStart...]
@@ -77,19 +77,19 @@ public struct TraceFilter: Sendable, Equatable {
         else { return .text(raw) }
         rest = rest.dropFirst(op.rawValue.count)
         guard let key = key(name) else {
-            throw DrillError("no filter '\(name)': filters are \(keys.map(\.name).joined(separator: ", "))")
+            throw TraceFilterError("no filter '\(name)': filters are \(keys.map(\.name).joined(separator: ", "))")
         }
         let value = String(rest)
         if key.numeric {
             guard number(value, unit: key.unit) != nil else {
-                throw DrillError("\(name) takes a number\(key.unit == "ms" ? " (2s, 500ms, 1.5m)" : key.unit == "usd" ? " of dollars (0.01)" : ""), got '\(value)'")
+                throw TraceFilterError("\(name) takes a number\(key.unit == "ms" ? " (2s, 500ms, 1.5m)" : key.unit == "usd" ? " of dollars (0.01)" : ""), got '\(value)'")
             }
         } else {
-            guard op == .eq || op == .ne else { throw DrillError("\(name) takes = or !=, got \(op.rawValue)") }
+            guard op == .eq || op == .ne else { throw TraceFilterError("\(name) takes = or !=, got \(op.rawValue)") }
             if key.name == "status", value != "error", value != "ok" {
-                throw DrillError("status is error or ok, got '\(value)'")
+                throw TraceFilterError("status is error or ok, got '\(value)'")
             }
-            if value.isEmpty, !quotedValue { throw DrillError("\(name)= needs a value (\(name)=\"\" for none)") }
+            if value.isEmpty, !quotedValue { throw TraceFilterError("\(name)= needs a value (\(name)=\"\" for none)") }
         }
         return .field(key.name, op, value)
     }
@@ -132,4 +132,10 @@ public struct TraceFilter: Sendable, Equatable {
             return "\(key.column) \(op == .eq ? "=" : "!=") \(TraceListQuery.quote(value))"
         }
     }
+}
+
+/// A filter that does not read: which term, and what would do.
+public struct TraceFilterError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
 }
