@@ -2,7 +2,9 @@
 
 Starts llmtraced with synthetic traffic, runs the dashboard in a shell inside a tmux pane (its own
 tmux server, 120x40), and drives it with send-keys, checking capture-pane at each step: the overview
-drawn with numbers, the time range key, pause, help, a resize to 80x24, Ctrl-Z back to the shell
+drawn with numbers, the time range key, pause, a table row's trace (waterfall), a stat's traces
+(sorted, filtered with status=error), a trace exported with `e`, a span opened, the way back, help,
+a resize to 80x24, Ctrl-Z back to the shell
 and `fg` back to the dashboard, and `q`: the shell's terminal restored (canonical mode and echo on,
 the main screen back). Installs nothing: .ci/run apt-installs tmux when missing.
 
@@ -70,7 +72,7 @@ def main():
             check(r.status == 200, "spans posted")
 
         # A shell in a 120x40 pane; the dashboard started from it, as a user would.
-        tmux("-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "120", "-y", "40",
+        tmux("-f", "/dev/null", "new-session", "-d", "-s", "dash", "-x", "120", "-y", "40", "-c", tmp,
              f"env -i PATH=/usr/bin:/bin HOME={tmp} TERM=xterm-256color NO_COLOR=1 PS1='shell$ ' bash --norc --noprofile")
         tmux("set-option", "-t", "dash", "status", "off")
         wait_for(lambda s: "shell$" in s, "the shell started")
@@ -93,10 +95,53 @@ def main():
             tmux("send-keys", "-t", "dash", "Tab")
         wait_for(lambda s: "Enter trace" in s.splitlines()[-1] if s.splitlines() else False, "the table has focus (its hints)")
         tmux("send-keys", "-t", "dash", "j", "Enter")
-        s = wait_for(lambda s: s.splitlines()[0].startswith(" LLMTrace · trace ") and "Trace " in s and "agent.run" in s, "Enter opens the trace")
-        check("Esc back" in s, "the trace view's hints")
+        s = wait_for(lambda s: s.splitlines()[0].startswith(" LLMTrace · trace ") and "agent.run" in s and "critical path" in s,
+                     "Enter opens the trace's waterfall")
+        check("Esc back" in s and " spans · " in s.splitlines()[1], "the waterfall's facts and hints")
         tmux("send-keys", "-t", "dash", "Escape")
         wait_for(lambda s: s.splitlines()[0].startswith(" LLMTrace · Overview"), "Esc goes back to the dashboard")
+
+        # Back to the p95 latency stat (the fourth panel), Enter: its traces, slowest first.
+        for _ in range(6):
+            tmux("send-keys", "-t", "dash", "BTab")
+        wait_for(lambda s: "Enter traces" in s.splitlines()[-1], "a stat panel offers its traces")
+        tmux("send-keys", "-t", "dash", "Enter")
+        s = wait_for(lambda s: "traces · p95 latency" in s.splitlines()[0] and "by duration ↓" in s.splitlines()[0] and "agent.run" in s,
+                     "Enter on p95 latency lists its traces by duration")
+        rows = [l for l in s.splitlines()[3:-1] if l.strip()]
+        check(len(rows) >= 20, f"the list fills the screen ({len(rows)} rows)")
+
+        def seconds(text):
+            return float(text[:-2]) / 1000 if text.endswith("ms") else float(text[:-1]) * (60 if text.endswith("m") else 1)
+        durations = [seconds(l.split()[1]) for l in rows]
+        check(durations == sorted(durations, reverse=True), f"slowest first: {durations[:5]}")
+        # A typed filter runs the query again: only failed traces (the err column) remain.
+        tmux("send-keys", "-t", "dash", "/")
+        wait_for(lambda s: s.splitlines()[1].startswith("/kind=llm"), "/ opens the filter prompt with the panel's filter")
+        tmux("send-keys", "-t", "dash", "-l", "status=error")
+        tmux("send-keys", "-t", "dash", "Enter")
+        s = wait_for(lambda s: "filter: kind=llm status=error" in s and "agent.run" in s, "status=error applied")
+        rows = [l for l in s.splitlines()[3:-1] if l.strip()]
+        check(rows and all(l.split()[-1].isdigit() and int(l.split()[-1]) > 0 for l in rows), "every listed trace failed")
+        # Its waterfall; e exports it; Enter opens the selected span; Esc three times: the overview.
+        tmux("send-keys", "-t", "dash", "Enter")
+        wait_for(lambda s: s.splitlines()[0].startswith(" LLMTrace · trace ") and "critical path" in s, "Enter opens a failed trace")
+        tmux("send-keys", "-t", "dash", "e")
+        s = wait_for(lambda s: "wrote " in s and ".json" in s, "e exports the trace")
+        exported = [f for f in os.listdir(tmp) if f.startswith("trace-") and f.endswith(".json")]
+        check(len(exported) == 1, f"one file written in the dashboard's directory: {exported}")
+        with open(os.path.join(tmp, exported[0])) as f:
+            doc = __import__("json").load(f)
+        check(doc["trace_id"] == exported[0][6:-5] and doc["span_count"] == len(doc["spans"]) > 0
+              and any(sp.get("status") == "error" for sp in doc["spans"]), "the export is the trace, with its failed span")
+        tmux("send-keys", "-t", "dash", "Enter")
+        wait_for(lambda s: s.splitlines()[0].startswith(" LLMTrace · span ") and "j/k item" in s, "Enter opens the span")
+        tmux("send-keys", "-t", "dash", "Escape")
+        wait_for(lambda s: "critical path" in s, "Esc: back to the waterfall")
+        tmux("send-keys", "-t", "dash", "Escape")
+        wait_for(lambda s: "traces · p95 latency" in s.splitlines()[0], "Esc: back to the list")
+        tmux("send-keys", "-t", "dash", "BSpace")
+        wait_for(lambda s: s.splitlines()[0].startswith(" LLMTrace · Overview"), "Backspace: back to the dashboard")
         tmux("send-keys", "-t", "dash", "?")
         wait_for(lambda s: "KEYS" in s and "any key closes this" in s, "? opens the help")
         tmux("send-keys", "-t", "dash", "x")
