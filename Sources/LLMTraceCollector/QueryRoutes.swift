@@ -108,41 +108,17 @@ extension Collector {
         case .success(let g): grant = g
         }
         let q = req.queryItems
-        let known: Set<String> = ["service", "model", "kind", "status", "min_duration_ms", "since", "until", "session_id", "user_id", "limit", "cursor", "text", "project"]
+        let known = Set(TraceSearch.parameterNames + ["project"])
         if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
             return .error(400, "unknown parameter '\(unknown)'; parameters: \(known.sorted().joined(separator: ", "))")
         }
-        var s = TraceSearch()
-        s.service = q["service"]; s.model = q["model"]; s.kind = q["kind"]; s.status = q["status"]
-        s.sessionID = q["session_id"]; s.userID = q["user_id"]; s.cursor = q["cursor"]; s.text = q["text"]
         let now = wallNanos()
-        if let v = q["min_duration_ms"] {
-            guard let d = Double(v), d >= 0 else { return .error(400, "min_duration_ms must be a number of milliseconds, got '\(v)'") }
-            s.minDurationMs = d
-        }
-        for (name, apply) in [("since", { (t: Int64) in s.since = t }), ("until", { (t: Int64) in s.until = t })] {
-            guard let v = q[name] else { continue }
-            guard let t = QueryValue.parseTimeArgument(v, now: now) else {
-                return .error(400, "\(name) must be an RFC 3339 time (2026-11-25T06:00:00Z), nanoseconds since 1970, or a duration ago (15m, 1h, 7d); got '\(v)'")
-            }
-            apply(t)
-        }
-        if let v = q["limit"] {
-            guard let n = Int(v), (1...1000).contains(n) else { return .error(400, "limit must be between 1 and 1000, got '\(v)'") }
-            s.limit = n
-        }
+        let s: TraceSearch
+        do { s = try TraceSearch(parameters: q, now: now) } catch { return .error(400, error.message) }
         let project = grant?.project ?? q["project"]
         do {
             let (traces, next) = try queryEngine.searchTraces(s, project: project, now: now) { try store.trace($0) }
-            var w = JSONWriter(capacity: 256 + traces.count * 300)
-            w.beginObject()
-            w.key("traces")
-            Self.write(traces, &w)
-            w.key("next_cursor")
-            if let next { w.string(next) } else { w.null() }
-            w.endObject()
-            let out = w.lineBytes
-            return .json(200, out)
+            return .json(200, TraceSearch.json(traces, next: next))
         } catch let e as QueryError {
             return .error(400, e.message)
         } catch {

@@ -14,6 +14,9 @@ public struct QueryResult: Sendable {
         public var elapsedNanos: Int64 = 0
         /// More rows matched than were returned (the row limit cut them).
         public var truncated = false
+        /// Whether the store-wide figures (rows scanned, segments, head rows) are known: a
+        /// collector's answer to a read key leaves them out.
+        public var storeFigures = true
 
         public var elapsedMs: Double { Double(elapsedNanos) / 1e6 }
     }

@@ -168,3 +168,46 @@ extension QueryEngine {
         return (page, next)
     }
 }
+
+extension TraceSearch {
+    /// The parameters `GET /api/traces` takes (besides `project`), in the order they are written.
+    public static let parameterNames = ["service", "model", "kind", "status", "min_duration_ms", "since", "until", "session_id", "user_id",
+                                        "limit", "cursor", "text"]
+
+    /// A search from the API's parameters (`since=1h`, `min_duration_ms=500`, …), as the collector's
+    /// route and a data directory's reader read them alike.
+    public init(parameters q: [String: String], now: Int64) throws(QueryError) {
+        self.init()
+        service = q["service"]; model = q["model"]; kind = q["kind"]; status = q["status"]
+        sessionID = q["session_id"]; userID = q["user_id"]; cursor = q["cursor"]; text = q["text"]
+        if let v = q["min_duration_ms"] {
+            guard let d = Double(v), d >= 0 else { throw QueryError("min_duration_ms must be a number of milliseconds, got '\(v)'") }
+            minDurationMs = d
+        }
+        for name in ["since", "until"] {
+            guard let v = q[name] else { continue }
+            guard let t = QueryValue.parseTimeArgument(v, now: now) else {
+                throw QueryError("\(name) must be an RFC 3339 time (2026-11-25T06:00:00Z), nanoseconds since 1970, or a duration ago (15m, 1h, 7d); got '\(v)'")
+            }
+            if name == "since" { since = t } else { until = t }
+        }
+        if let v = q["limit"] {
+            guard let n = Int(v), (1...1000).contains(n) else { throw QueryError("limit must be between 1 and 1000, got '\(v)'") }
+            limit = n
+        }
+    }
+
+    /// `{"traces": [...], "next_cursor": …}`: the answer of `GET /api/traces`.
+    public static func json(_ traces: [Summary], next: String?) -> [UInt8] {
+        var w = JSONWriter(capacity: 256 + traces.count * 300)
+        w.beginObject()
+        w.key("traces")
+        w.beginArray()
+        for t in traces { t.encodeJSON(into: &w) }
+        w.endArray()
+        w.key("next_cursor")
+        if let next { w.string(next) } else { w.null() }
+        w.endObject()
+        return w.lineBytes
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import LLMTraceCLI
+import LLMTraceClient
 import LLMTraceDetect
 import LLMTraceModel
 import LLMTraceQuery
@@ -53,40 +54,14 @@ enum AlertsCommand {
             guard let endpoint else { throw UsageError("silences go through a running collector: add --endpoint URL (or set LLMTRACE_ENDPOINT)") }
             return try silence(endpoint, a)
         }
-        var alerts: [JSONValue]
-        var silences: [JSONValue] = []
-        var raw: [UInt8]
-        if let endpoint {
-            var path = "/api/alerts"
-            var params: [(String, String)] = []
-            if let s = a.value("state") { params.append(("state", s)) }
-            if let p = a.value("project") { params.append(("project", p)) }
-            if !params.isEmpty { path += "?" + Remote.queryString(params) }
-            switch try Remote.call(endpoint, a, "GET", path) {
-            case .failed(let code): return code
-            case .ok(let doc, let bytes):
-                alerts = doc["alerts"]?.array ?? []
-                silences = doc["silences"]?.array ?? []
-                raw = bytes
-            }
-        } else {
-            let dir = Tracectl.dataDirectory(a)
-            let path = dir + "/detectors.db"
-            guard FileManager.default.fileExists(atPath: path) else {
-                Terminal.error("tracectl: no detector state in \(dir) (llmtraced keeps it in detectors.db while it runs with --detectors on); or ask a running collector with --endpoint")
-                return 1
-            }
-            var list = try DetectorStateDB(path: path).loadAlerts()
-            if let p = a.value("project") { list = list.filter { $0.series.project == p } }
-            if let s = a.value("state") { list = list.filter { $0.state.rawValue == s } }
-            list.sort { ($0.state == .resolved ? 1 : 0, -$0.startsNanos) < ($1.state == .resolved ? 1 : 0, -$1.startsNanos) }
-            raw = DetectJSON.alerts(list, silences: [])
-            alerts = (try JSONValue.parse(raw))["alerts"]?.array ?? []
-        }
+        let doc: JSONValue
+        let reader = try Tracectl.reader(a, timeoutSeconds: 60)
+        do { doc = try reader.alerts(state: a.value("state")) } catch { return Tracectl.failed(error) }
         if a.has("json") {
-            Terminal.write(Terminal.visible(String(decoding: raw, as: UTF8.self), keepNewlines: true))
+            Terminal.write(Terminal.visible(doc.jsonString, keepNewlines: true) + "\n")
             return 0
         }
+        let alerts = doc["alerts"]?.array ?? [], silences = doc["silences"]?.array ?? []
         if alerts.isEmpty {
             Terminal.print("no alerts")
         } else {
@@ -182,16 +157,16 @@ enum AnomaliesCommand {
                                          flags: ["json", "help", "no-color"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("anomalies takes no arguments; see tracectl anomalies --help") }
-        guard a.value("data") == nil, let endpoint = Remote.endpoint(a) else {
-            throw UsageError("anomalies are kept by the running collector: add --endpoint URL (or set LLMTRACE_ENDPOINT); tracectl alerts --data reads saved alerts")
+        let limit = try a.value("limit").map { _ in try a.int("limit", default: 100) }
+        let doc: JSONValue
+        let reader = try Tracectl.reader(a, timeoutSeconds: 60)
+        do {
+            doc = try reader.anomalies(since: a.value("since"), service: a.value("service"), metric: a.value("metric"), limit: limit)
+        } catch {
+            return Tracectl.failed(error)
         }
-        var params: [(String, String)] = []
-        for k in ["since", "service", "metric", "limit", "project"] { if let v = a.value(k) { params.append((k, v)) } }
-        let path = "/api/anomalies" + (params.isEmpty ? "" : "?" + Remote.queryString(params))
-        switch try Remote.call(endpoint, a, "GET", path) {
-        case .failed(let code): return code
-        case .ok(let doc, let raw):
-            if a.has("json") { Terminal.write(Terminal.visible(String(decoding: raw, as: UTF8.self), keepNewlines: true)); return 0 }
+        do {
+            if a.has("json") { Terminal.write(Terminal.visible(doc.jsonString, keepNewlines: true) + "\n"); return 0 }
             let list = doc["anomalies"]?.array ?? []
             if list.isEmpty { Terminal.print("no anomalies"); return 0 }
             let rows: [[String?]] = list.map { x in

@@ -65,17 +65,7 @@ enum DashCommand {
             }
             range = t
         }
-        let reader: any TraceReader
-        do {
-            if let endpoint = Remote.endpoint(a), a.value("data") == nil {
-                reader = try RemoteReader(endpoint: endpoint, apiKey: Remote.authorization(a).first.map { String($0.1.dropFirst(7)) })
-            } else {
-                reader = LocalReader(directory: Tracectl.dataDirectory(a), project: a.value("project"), maxAgeNanos: dashboard.refreshNanos)
-            }
-        } catch {
-            Terminal.error("tracectl: \(error)")
-            return 2
-        }
+        let reader = try Tracectl.reader(a, maxAgeNanos: dashboard.refreshNanos)
         var screen = DashboardScreen(dashboard: dashboard, glyphs: a.has("ascii") ? .ascii : .braille)
         screen.range = range
         screen.source = reader.source

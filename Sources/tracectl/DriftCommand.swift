@@ -1,4 +1,5 @@
 import LLMTraceCLI
+import LLMTraceClient
 import LLMTraceDetect
 import LLMTraceModel
 import LLMTraceQuery
@@ -48,27 +49,15 @@ enum DriftCommand {
                                          flags: ["json", "help", "no-color", "all"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("drift takes no arguments; see tracectl drift --help") }
-        let raw: [UInt8]
-        if let endpoint = Remote.endpoint(a), a.value("data") == nil {
-            var params: [(String, String)] = []
-            for k in ["baseline", "current", "by", "project", "limit"] { if let v = a.value(k) { params.append((k, v)) } }
-            switch try Remote.call(endpoint, a, "GET", "/api/drift" + (params.isEmpty ? "" : "?" + Remote.queryString(params))) {
-            case .failed(let code): return code
-            case .ok(_, let bytes): raw = bytes
-            }
-        } else {
-            let request: DriftRequest
-            do { request = try DriftRequest(baseline: a.value("baseline"), current: a.value("current"), by: a.value("by"), now: wallNanos()) } catch {
-                throw UsageError(error.description)
-            }
-            var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
-            opts.readOnly = true
-            opts.log = { _, _ in }
-            let store = try Store.open(opts)
-            raw = try request.run(store, project: a.value("project")).json(request, limit: try a.int("limit", default: 200))
+        let limit = try a.value("limit").map { _ in try a.int("limit", default: 200) }
+        let doc: JSONValue
+        let reader = try Tracectl.reader(a, timeoutSeconds: 120)
+        do {
+            doc = try reader.drift(baseline: a.value("baseline"), current: a.value("current"), by: a.value("by"), limit: limit)
+        } catch {
+            return Tracectl.failed(error)
         }
-        if a.has("json") { Terminal.write(Terminal.visible(String(decoding: raw, as: UTF8.self), keepNewlines: true)); return 0 }
-        let doc = try JSONValue.parse(raw)
+        if a.has("json") { Terminal.write(Terminal.visible(doc.jsonString, keepNewlines: true) + "\n"); return 0 }
         let color = Terminal.useColor && !a.has("no-color")
         func window(_ name: String) -> String {
             let w = doc[name]

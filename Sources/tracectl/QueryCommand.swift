@@ -85,26 +85,24 @@ enum QueryCommand {
         let timeout = try a.int("timeout", default: 30)
         guard maxRows > 0, timeout > 0 else { throw UsageError("--max-rows and --timeout must be positive") }
         let color = Terminal.useColor && !a.has("no-color")
-        if let endpoint = Remote.endpoint(a), a.value("data") == nil {
-            return try remote(sql, endpoint: endpoint, a, color: color)
-        }
-
-        var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
-        opts.readOnly = true
-        opts.log = { _, _ in }
-        let store = try Store.open(opts)
         var limits = QueryEngine.Limits()
         limits.maxRows = maxRows
         limits.timeoutNanos = Int64(timeout) * 1_000_000_000
+        let reader = try Tracectl.reader(a, timeoutSeconds: timeout + 5)
         let result: QueryResult
         do {
-            result = try QueryEngine(store: store).run(sql, project: a.value("project"), limits: limits)
-        } catch let e as QueryError {
-            Terminal.error("tracectl: " + e.pointing(into: sql))
-            return 1
+            result = try reader.query(sql, limits: limits)
+        } catch {
+            // A query that does not run is 1 (a key the collector refused is 2, no answer 4).
+            if let p = error.position {
+                Terminal.error("tracectl: " + QueryError(Terminal.visible(error.description), at: p).pointing(into: sql))
+            } else {
+                Terminal.error("tracectl: " + Terminal.visible(error.description))
+            }
+            return error.status == 401 || error.status == 403 ? 2 : error.unreachable ? 4 : 1
         }
         if a.has("json") {
-            Terminal.write(String(decoding: result.json(), as: UTF8.self) + "\n")
+            Terminal.write(Terminal.visible(String(decoding: result.json(storeFigures: result.stats.storeFigures), as: UTF8.self), keepNewlines: true) + "\n")
             truncationNotice(result.stats.truncated, rows: result.rows.count)
             return 0
         }
@@ -117,7 +115,8 @@ enum QueryCommand {
         }
         Terminal.write(table.aligned(color: color))
         let s = result.stats
-        footer(rows: result.rows.count, scanned: s.rowsScanned, read: s.segmentsRead, pruned: s.segmentsPruned, ms: s.elapsedMs, truncated: s.truncated, color: color)
+        footer(rows: result.rows.count, scanned: s.storeFigures ? s.rowsScanned : nil, read: s.segmentsRead, pruned: s.segmentsPruned, ms: s.elapsedMs,
+               truncated: s.truncated, color: color)
         return 0
     }
 
@@ -136,64 +135,5 @@ enum QueryCommand {
         text += " · " + (ms < 10 ? String(format: "%.2f", ms) : String(format: "%.0f", ms)) + " ms"
         if truncated { text += " · more rows matched: add LIMIT or raise --max-rows" }
         Terminal.error(Terminal.style(text, .dim, color: color && Terminal.isTTY(2)))
-    }
-
-    static func remote(_ sql: String, endpoint: String, _ a: ParsedArguments, color: Bool) throws -> Int32 {
-        var client = try HTTPClient(endpoint: endpoint)
-        client.timeoutSeconds = (try a.int("timeout", default: 30)) + 5
-        let headers = [("Content-Type", "application/json")] + Remote.authorization(a)
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("query"); w.string(sql)
-        if let p = a.value("project") { w.key("project"); w.string(p) }
-        w.endObject()
-        let response: HTTPClient.Response
-        do {
-            response = try client.request("POST", "/api/query", body: w.bytes, headers: headers)
-        } catch let e as HTTPClient.Failure {
-            Terminal.error("tracectl: \(e)")
-            return 4
-        }
-        let doc = try? JSONValue.parse(response.body)
-        guard response.status == 200, let doc else {
-            let message = Remote.errorMessage(response.body)
-            if let pos = doc?["position"]?.int {
-                Terminal.error("tracectl: " + QueryError(message, at: Int(pos)).pointing(into: sql))
-            } else {
-                Terminal.error("tracectl: \(endpoint) answered \(response.status): \(message)")
-            }
-            return response.status == 401 || response.status == 403 ? 2 : 1
-        }
-        if a.has("json") {
-            Terminal.write(Terminal.visible(String(decoding: response.body, as: UTF8.self), keepNewlines: true))
-            truncationNotice(doc["stats"]?["truncated"]?.bool ?? false, rows: doc["rows"]?.array?.count ?? 0)
-            return 0
-        }
-        let cols = doc["columns"]?.array ?? []
-        let names = cols.map { $0["name"]?.string ?? "" }
-        let numeric = cols.map { ["int", "double"].contains($0["type"]?.string ?? "") }
-        let rows: [[String?]] = (doc["rows"]?.array ?? []).map { row in
-            (row.array ?? []).map { v -> String? in
-                switch v {
-                case .null: return nil
-                case .string(let s): return s
-                case .bool(let b): return b ? "true" : "false"
-                default:
-                    if let i = v.int, v.jsonString.allSatisfy({ $0.isNumber || $0 == "-" }) { return String(i) }
-                    return v.double.map { QueryValue.double($0).text } ?? v.jsonString
-                }
-            }
-        }
-        let table = ResultTable(columns: names, numeric: numeric, rows: rows)
-        if a.has("csv") {
-            Terminal.write(table.csv())
-            truncationNotice(doc["stats"]?["truncated"]?.bool ?? false, rows: rows.count)
-            return 0
-        }
-        Terminal.write(table.aligned(color: color))
-        let s = doc["stats"]
-        footer(rows: rows.count, scanned: s?["rows_scanned"]?.int.map { Int($0) }, read: Int(s?["segments_read"]?.int ?? 0),
-               pruned: Int(s?["segments_pruned"]?.int ?? 0), ms: s?["elapsed_ms"]?.double ?? 0, truncated: s?["truncated"]?.bool ?? false, color: color)
-        return 0
     }
 }

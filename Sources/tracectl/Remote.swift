@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LLMTraceCLI
+import LLMTraceClient
 import LLMTraceModel
 
 /// What the commands that can talk to a running collector (query, stats, search, tail) share: where
@@ -12,10 +13,14 @@ enum Remote {
         a.value("endpoint") ?? getenv("LLMTRACE_ENDPOINT").map { String(cString: $0) }
     }
 
-    /// The Authorization header for --api-key, else $LLMTRACE_API_KEY; none without a key.
+    /// --api-key, else $LLMTRACE_API_KEY.
+    static func apiKey(_ a: ParsedArguments) -> String? {
+        a.value("api-key") ?? getenv("LLMTRACE_API_KEY").map { String(cString: $0) }
+    }
+
+    /// The Authorization header for the key; none without a key.
     static func authorization(_ a: ParsedArguments) -> [(String, String)] {
-        guard let key = a.value("api-key") ?? getenv("LLMTRACE_API_KEY").map({ String(cString: $0) }) else { return [] }
-        return [("Authorization", "Bearer " + key)]
+        apiKey(a).map { [("Authorization", "Bearer " + $0)] } ?? []
     }
 
     /// The collector's `{"error": …}` text, else the start of whatever it answered.
@@ -38,5 +43,26 @@ enum Remote {
             }
         }
         return out
+    }
+}
+
+extension Tracectl {
+    /// The reader the options name: the collector at --endpoint (or $LLMTRACE_ENDPOINT) with the
+    /// read key, unless --data names a data directory (else $LLMTRACE_DATA or ./llmtrace-data).
+    static func reader(_ a: ParsedArguments, timeoutSeconds: Int = 30, maxAgeNanos: Int64 = 1_000_000_000) throws -> any TraceReader {
+        if let endpoint = Remote.endpoint(a), a.value("data") == nil {
+            do {
+                return try RemoteReader(endpoint: endpoint, apiKey: Remote.apiKey(a), project: a.value("project"), timeoutSeconds: timeoutSeconds)
+            } catch {
+                throw UsageError(error.description)
+            }
+        }
+        return LocalReader(directory: dataDirectory(a), project: a.value("project"), maxAgeNanos: maxAgeNanos)
+    }
+
+    /// A read that failed: its reason on stderr (escaped), its exit code returned.
+    static func failed(_ e: ReaderError) -> Int32 {
+        Terminal.error("tracectl: " + Terminal.visible(e.description))
+        return e.exitCode
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LLMTraceCLI
+import LLMTraceClient
 import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceQuery
@@ -55,49 +56,30 @@ enum SearchCommand {
         let limit = try a.int("limit", default: 20)
         guard (1...1000).contains(limit) else { throw UsageError("--limit must be between 1 and 1000") }
         let color = Terminal.useColor && !a.has("no-color")
-        if let endpoint = Remote.endpoint(a), a.value("data") == nil { return try remote(endpoint, a, limit: limit, color: color) }
-
-        var s = TraceSearch()
-        s.service = a.value("service"); s.model = a.value("model"); s.kind = a.value("kind"); s.status = a.value("status")
-        s.sessionID = a.value("session"); s.userID = a.value("user"); s.cursor = a.value("cursor"); s.limit = limit
-        s.text = a.value("text")
-        let now = wallNanos()
-        if let v = a.value("min-duration") {
-            guard let d = Double(v), d >= 0 else { throw UsageError("--min-duration takes milliseconds, got '\(v)'") }
-            s.minDurationMs = d
+        var params: [String: String] = ["limit": String(limit)]
+        for (opt, param) in [("service", "service"), ("model", "model"), ("kind", "kind"), ("status", "status"), ("min-duration", "min_duration_ms"),
+                             ("since", "since"), ("until", "until"), ("session", "session_id"), ("user", "user_id"), ("cursor", "cursor"), ("text", "text")] {
+            if let v = a.value(opt) { params[param] = v }
         }
-        for name in ["since", "until"] {
-            guard let v = a.value(name) else { continue }
-            guard let t = QueryValue.parseTimeArgument(v, now: now) else {
-                throw UsageError("--\(name) takes an RFC 3339 time, nanoseconds, or a duration ago such as 15m, 2h, 7d; got '\(v)'")
-            }
-            if name == "since" { s.since = t } else { s.until = t }
+        let search: TraceSearch
+        do { search = try TraceSearch(parameters: params, now: wallNanos()) } catch {
+            // The API's names for the options: --min-duration, not min_duration_ms.
+            throw UsageError(error.message.replacingOccurrences(of: "min_duration_ms", with: "--min-duration").replacingOccurrences(of: "since must", with: "--since must")
+                .replacingOccurrences(of: "until must", with: "--until must"))
         }
-        var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
-        opts.readOnly = true
-        opts.log = { _, _ in }
-        let store = try Store.open(opts)
-        let (traces, next): ([TraceSearch.Summary], String?)
-        do {
-            (traces, next) = try QueryEngine(store: store).searchTraces(s, project: a.value("project"), now: now) { try store.trace($0) }
-        } catch let e as QueryError {
-            Terminal.error("tracectl: \(e.message)")
-            return 1
-        }
+        let doc: JSONValue
+        let reader = try Tracectl.reader(a, timeoutSeconds: 60)
+        do { doc = try reader.search(search) } catch { return Tracectl.failed(error) }
         if a.has("json") {
-            var w = JSONWriter(indent: 2)
-            w.beginObject()
-            w.key("traces"); w.beginArray()
-            for t in traces { t.encodeJSON(into: &w) }
-            w.endArray()
-            w.key("next_cursor"); if let next { w.string(next) } else { w.null() }
-            w.endObject()
-            Terminal.print(w.string)
+            Terminal.write(Terminal.visible(doc.jsonString, keepNewlines: true) + "\n")
             return 0
         }
-        print(traces.map { Row(start: $0.matchedAt, id: $0.traceID.hex, name: $0.name, service: $0.service, durationMs: Double($0.durationNanos) / 1e6,
-                               spans: $0.spanCount, tokensIn: $0.inputTokens, tokensOut: $0.outputTokens, cost: $0.costUSD, errors: $0.errors) },
-              next: next, color: color)
+        let rows = (doc["traces"]?.array ?? []).map { t in
+            Row(start: t["matched_at_ns"]?.int ?? 0, id: t["trace_id"]?.string ?? "", name: t["name"]?.string ?? "", service: t["service"]?.string ?? "",
+                durationMs: t["duration_ms"]?.double ?? 0, spans: Int(t["span_count"]?.int ?? 0), tokensIn: t["input_tokens"]?.int ?? 0,
+                tokensOut: t["output_tokens"]?.int ?? 0, cost: t["cost_usd"]?.double ?? 0, errors: Int(t["errors"]?.int ?? 0))
+        }
+        print(rows, next: doc["next_cursor"]?.string, color: color)
         return 0
     }
 
@@ -118,35 +100,5 @@ enum SearchCommand {
             })
         Terminal.write(table.aligned(color: color))
         if let next { Terminal.error(Terminal.style("more traces match: add --cursor \(next)", .dim, color: color && Terminal.isTTY(2))) }
-    }
-
-    static func remote(_ endpoint: String, _ a: ParsedArguments, limit: Int, color: Bool) throws -> Int32 {
-        var client = try HTTPClient(endpoint: endpoint)
-        client.timeoutSeconds = 60
-        var params: [(String, String)] = [("limit", String(limit))]
-        for (opt, param) in [("service", "service"), ("model", "model"), ("kind", "kind"), ("status", "status"), ("min-duration", "min_duration_ms"),
-                             ("since", "since"), ("until", "until"), ("session", "session_id"), ("user", "user_id"), ("cursor", "cursor"), ("project", "project"), ("text", "text")] {
-            if let v = a.value(opt) { params.append((param, v)) }
-        }
-        let response: HTTPClient.Response
-        do { response = try client.request("GET", "/api/traces?" + Remote.queryString(params), headers: Remote.authorization(a)) } catch let e as HTTPClient.Failure {
-            Terminal.error("tracectl: \(e)")
-            return 4
-        }
-        guard response.status == 200, let doc = try? JSONValue.parse(response.body) else {
-            Terminal.error("tracectl: \(endpoint) answered \(response.status): \(Remote.errorMessage(response.body))")
-            return response.status == 400 || response.status == 401 || response.status == 403 ? 2 : 1
-        }
-        if a.has("json") {
-            Terminal.write(Terminal.visible(String(decoding: response.body, as: UTF8.self), keepNewlines: true))
-            return 0
-        }
-        let rows = (doc["traces"]?.array ?? []).map { t in
-            Row(start: t["matched_at_ns"]?.int ?? 0, id: t["trace_id"]?.string ?? "", name: t["name"]?.string ?? "", service: t["service"]?.string ?? "",
-                durationMs: t["duration_ms"]?.double ?? 0, spans: Int(t["span_count"]?.int ?? 0), tokensIn: t["input_tokens"]?.int ?? 0,
-                tokensOut: t["output_tokens"]?.int ?? 0, cost: t["cost_usd"]?.double ?? 0, errors: Int(t["errors"]?.int ?? 0))
-        }
-        print(rows, next: doc["next_cursor"]?.string, color: color)
-        return 0
     }
 }

@@ -2,27 +2,30 @@
 import Glibc
 #endif
 import LLMTraceCLI
+import LLMTraceClient
 import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceQuery
 import LLMTraceSupport
 
-/// `tracectl tail`: new spans as they are stored, from a running collector.
+/// `tracectl tail`: new spans as they are stored, from a running collector or a data directory.
 enum TailCommand {
     static let usage = """
-    tracectl tail: print spans as a running collector stores them.
+    tracectl tail: print spans as they are stored.
 
     USAGE
-      tracectl tail [--endpoint URL] [--api-key KEY] [--service S] [--model M] [--kind K] [--status error]
-                    [--min-duration MS] [--json] [--count N] [--seconds S]
+      tracectl tail [--endpoint URL [--api-key KEY] | --data DIR] [--service S] [--model M] [--kind K]
+                    [--status error] [--min-duration MS] [--json] [--count N] [--seconds S]
 
     One line per span: time, trace id, service, span name, kind, model, duration, tokens in→out, cost
     and status (failures in red on a terminal). Long-polls GET /api/tail, so it works through proxies
     and needs no open stream; if spans arrive faster than it reads, it says how many it missed.
-    Follows a collector only: a data directory in use by llmtraced is not followed live.
+    With --data it follows a data directory llmtraced is writing, reading its newest (unsealed) spans
+    four times a second: on this machine, without the collector's address or a key.
 
     OPTIONS
       --endpoint URL       Collector URL (default: $LLMTRACE_ENDPOINT, else http://127.0.0.1:4318)
+      --data DIR           Follow a data directory instead
       --api-key KEY        Read key (default: $LLMTRACE_API_KEY); confines the tail to its project
       --service, --model, --kind, --status, --min-duration MS   Only matching spans
       --json               One native JSON span per line (without messages, documents, attributes)
@@ -43,20 +46,18 @@ enum TailCommand {
                                          flags: ["json", "help", "no-color"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("tail takes options only; see tracectl tail --help") }
-        if a.value("data") != nil {
-            throw UsageError("tail follows a running collector (--endpoint URL); use tracectl search or query on a data directory")
-        }
-        let endpoint = Remote.endpoint(a) ?? "http://127.0.0.1:4318"
         let maxCount = try a.int("count", default: 0)
         let seconds = try a.int("seconds", default: 0)
         guard maxCount >= 0, seconds >= 0 else { throw UsageError("--count and --seconds must not be negative") }
-        var client = try HTTPClient(endpoint: endpoint)
-        client.timeoutSeconds = 40
-        let headers = Remote.authorization(a)
-        var filters = ""
-        for (opt, param) in [("service", "service"), ("model", "model"), ("kind", "kind"), ("status", "status"), ("min-duration", "min_duration_ms")] {
-            if let v = a.value(opt) { filters += "&" + Remote.queryString([(param, v)]) }
+        var filter = TailFilter(service: a.value("service"), model: a.value("model"), kind: a.value("kind"), status: a.value("status"))
+        if let v = a.value("min-duration") {
+            guard let d = Double(v), d >= 0 else { throw UsageError("--min-duration takes milliseconds, got '\(v)'") }
+            filter.minDurationMs = d
         }
+        // A collector (default 127.0.0.1:4318) unless --data names a directory.
+        var args = a
+        if a.value("data") == nil && Remote.endpoint(a) == nil { args.options["endpoint"] = "http://127.0.0.1:4318" }
+        let reader = try Tracectl.reader(args, timeoutSeconds: 40, maxAgeNanos: 200_000_000)
         let color = Terminal.useColor && !a.has("no-color")
         // Ctrl-C is how a tail is meant to end: exit 0 (every line is already written, unbuffered).
         signal(SIGINT) { _ in _exit(0) }
@@ -65,22 +66,18 @@ enum TailCommand {
         var printed = 0
         while monotonicNanos() < deadline {
             let wait = after == nil ? 0 : min(5000, max(0, (deadline - monotonicNanos()) / 1_000_000))
-            let path = "/api/tail?wait_ms=\(wait)" + (after.map { "&after=\($0)" } ?? "") + filters
-            let response: HTTPClient.Response
-            do { response = try client.request("GET", path, headers: headers) } catch let e as HTTPClient.Failure {
-                Terminal.error("tracectl: \(e)")
-                return 4
-            }
-            guard response.status == 200, let doc = try? JSONValue.parse(response.body), let next = doc["next"]?.int else {
-                Terminal.error("tracectl: \(endpoint) answered \(response.status): \(Remote.errorMessage(response.body))")
-                return response.status == 400 || response.status == 401 || response.status == 403 ? 2 : 1
+            let doc: JSONValue
+            do { doc = try reader.tail(after: after, filter: filter, waitMillis: Int(wait)) } catch { return Tracectl.failed(error) }
+            guard let next = doc["next"]?.int else {
+                Terminal.error("tracectl: \(reader.source) answered a tail without a position")
+                return 1
             }
             after = next
             if let missed = doc["missed"]?.int, missed > 0 {
                 Terminal.error(Terminal.style("… \(missed) spans went by faster than this tail read them", .yellow, color: color && Terminal.isTTY(2)))
             }
             for s in doc["spans"]?.array ?? [] {
-                Terminal.print(a.has("json") ? s.jsonString : line(s, color: color))
+                Terminal.print(a.has("json") ? Terminal.visible(s.jsonString) : line(s, color: color))
                 printed += 1
                 if maxCount > 0 && printed >= maxCount { return 0 }
             }

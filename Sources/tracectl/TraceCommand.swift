@@ -1,4 +1,5 @@
 import LLMTraceCLI
+import LLMTraceClient
 import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceStore
@@ -52,26 +53,11 @@ enum TraceCommand {
             throw UsageError("'\(Terminal.visible(String(raw.prefix(64))))' is not a trace id: expected 32 hex digits like 4bf92f3577b34da6a3ce929d0e0e4736, or its first 8 or more")
         }
         let doc: TraceDocument
-        if let endpoint = Remote.endpoint(a), a.value("data") == nil {
-            switch try remote(prefix, endpoint: endpoint, a) {
-            case .success(let d): doc = d
-            case .failure(let code): return code.rawValue
-            }
-        } else {
-            var opts = StoreOptions(directory: Tracectl.dataDirectory(a))
-            opts.readOnly = true
-            opts.log = { _, _ in }
-            let store = try Store.open(opts)
-            switch try store.lookUpTrace(prefix) {
-            case .notFound:
-                Terminal.error("tracectl: trace \(prefix) not found in \(opts.directory)")
-                return 1
-            case .ambiguous(let ids):
-                Terminal.error("tracectl: trace id prefix \(prefix) is ambiguous: it matches \(ids.prefix(3).map(\.hex).joined(separator: ", "))\(ids.count > 3 ? ", …" : ""); give more digits")
-                return 1
-            case .found(let d):
-                doc = d
-            }
+        let reader = try Tracectl.reader(a, timeoutSeconds: try a.int("timeout", default: 30))
+        do {
+            doc = try reader.trace(prefix)
+        } catch {
+            return Tracectl.failed(error)
         }
         if a.has("json") {
             var w = JSONWriter(capacity: 4096, indent: 2)
@@ -82,27 +68,5 @@ enum TraceCommand {
             Terminal.write(renderer.render(doc.spans, scores: doc.scores))
         }
         return 0
-    }
-
-    enum Exit: Int32, Error { case failed = 1, usage = 2, unreachable = 4 }
-
-    static func remote(_ prefix: TraceIDPrefix, endpoint: String, _ a: ParsedArguments) throws -> Result<TraceDocument, Exit> {
-        var client = try HTTPClient(endpoint: endpoint)
-        client.timeoutSeconds = try a.int("timeout", default: 30)
-        let response: HTTPClient.Response
-        do {
-            response = try client.request("GET", "/api/traces/" + prefix.digits, headers: Remote.authorization(a))
-        } catch let e as HTTPClient.Failure {
-            Terminal.error("tracectl: \(e)")
-            return .failure(.unreachable)
-        }
-        guard response.status == 200 else {
-            Terminal.error("tracectl: \(Terminal.visible(Remote.errorMessage(response.body)))")
-            return .failure(response.status == 401 || response.status == 403 || response.status == 400 ? .usage : .failed)
-        }
-        do { return .success(try TraceDocument.decodeJSON(response.body)) } catch {
-            Terminal.error("tracectl: \(endpoint) answered a trace that does not decode: \(error)")
-            return .failure(.failed)
-        }
     }
 }
