@@ -1,3 +1,4 @@
+import Foundation
 import LLMTraceClient
 import LLMTraceModel
 import LLMTraceQuery
@@ -46,10 +47,49 @@ extension DashCommand {
                     return PanelData.AlertRow(state: a["state"]?.string ?? "?", name: "\(a["metric"]?.string ?? "?") · \(series)",
                                               since: a["starts_at"]?.string.map { ago($0, now: now) } ?? "", traces: TraceFilter(terms))
                 })
-            case .anomalies, .drift, .feed:
-                // Not drawn in the dashboard yet: what to run meanwhile.
-                let command = panel.kind == .feed ? "tracectl tail" : "tracectl \(panel.kind.rawValue)"
-                return .lines(["not in the dashboard yet: \(command) shows it"])
+            case .anomalies:
+                let filter = keyValues(panel.filter)
+                let doc: JSONValue
+                do {
+                    doc = try reader.anomalies(since: range.rawValue, service: filter["service"], metric: filter["metric"], limit: 100)
+                } catch where error.exitCode == 2 && !error.unreachable && error.status == nil {
+                    // A data directory has none: say where they are, not as a failure.
+                    return .lines(["anomalies are kept by the running collector: open the dashboard with --endpoint"])
+                }
+                let list = (doc["anomalies"]?.array ?? []).filter { matches($0, panel.filter.map { f in f.split(separator: ",").filter { !$0.hasPrefix("metric=") && !$0.hasPrefix("service=") }.joined(separator: ",") }) }
+                if list.isEmpty { return .lines(["no anomalies in the last \(range.rawValue)"]) }
+                return .lines(list.map { x in
+                    let minute = x["minute"]?.string.flatMap(QueryValue.parseTime).map { String(clock($0).prefix(5)) } ?? "?"
+                    let series = [x["service"]?.string, x["model"]?.string ?? x["prompt"]?.string ?? x["retriever"]?.string].compactMap { $0 }.joined(separator: "·")
+                    let usual = x["usual"]?.double.map { " (usual \(short($0)))" } ?? ""
+                    return "\(minute) \(x["metric"]?.string ?? "?") \(series) \(x["value"]?.double.map(short) ?? "?")\(usual) · \(x["score"]?.double.map { NumberFormat.fixed($0, 2) } ?? "")"
+                })
+            case .drift:
+                // The range against the 7 days before it (tracectl drift's default baseline).
+                let doc = try reader.drift(baseline: nil, current: range.rawValue, by: keyValues(panel.filter)["by"], limit: 100)
+                let findings = doc["findings"]?.array ?? []
+                let drifted = findings.filter { $0["drifted"]?.bool == true }
+                if findings.isEmpty { return .lines(["nothing to compare yet: a field needs 20 values in each window (baseline: the 7 days before the last \(range.rawValue))"]) }
+                if drifted.isEmpty { return .lines(["nothing drifted: \(findings.count) fields compared with the 7 days before"]) }
+                return .lines(drifted.map { f in
+                    let group = (f["group"]?.object ?? []).map { $0.1.string ?? "" }.joined(separator: "·")
+                    let psi = f["psi_band"]?.string.map { " · PSI \($0)" } ?? ""
+                    return "\(group) · \(f["field"]?.string ?? "?") · JS \(f["effect"]?.double.map { NumberFormat.fixed($0, 2) } ?? "?")\(psi) · \(f["reason"]?.string ?? "")"
+                })
+            case .feed:
+                // The newest spans of the last five minutes, newest first.
+                var conditions = ["start > now() - 5m"]
+                for (k, v) in keyValues(panel.filter) {
+                    let column = ["session": "session_id", "user": "user_id", "prompt": "prompt_name", "version": "prompt_version", "env": "environment"][k] ?? k
+                    conditions.append(k == "status" && v == "error" ? "error" : "\(column) = \(TraceListQuery.quote(v))")
+                }
+                let r = try reader.query("SELECT start, service, name, model, duration_ms, error FROM spans WHERE \(conditions.joined(separator: " AND ")) ORDER BY start DESC LIMIT 100")
+                if r.rows.isEmpty { return .lines(["no spans in the last 5 minutes"]) }
+                return .lines(r.rows.map { v in
+                    let failed = v.count > 5 && v[5] == .bool(true)
+                    let model = v[3].isNull ? "" : " " + v[3].text
+                    return "\(time(v[0]).map(clock) ?? "") \(v[1].text) \(v[2].text)\(model) \(NumberFormat.format(number(v[4]), .milliseconds))\(failed ? " ✗ error" : "")"
+                })
             }
         } catch {
             return .failed(error.description)
@@ -104,6 +144,19 @@ extension DashCommand {
         default: return nil
         }
     }
+
+    /// A panel's `filter` (`service=checkout,kind=llm`) as pairs.
+    static func keyValues(_ filter: String?) -> [String: String] {
+        var out: [String: String] = [:]
+        for term in (filter ?? "").split(separator: ",") {
+            let kv = term.split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { out[String(kv[0]).trimmingCharacters(in: .whitespaces)] = String(kv[1]).trimmingCharacters(in: .whitespaces) }
+        }
+        return out
+    }
+
+    /// A value short: 3 significant figures with k, M.
+    static func short(_ v: Double) -> String { NumberFormat.format(v, .none) }
 
     static func matches(_ a: JSONValue, _ filter: String?) -> Bool {
         guard let filter else { return true }

@@ -148,7 +148,8 @@ enum DashCommand {
                     if keep == nil { sparklineDue[i] = now + 5_000_000_000 }
                     let fresh = panelData(for: panels[i], range: screen.range, reader: reader, now: wall, previous: keep)
                     if fresh != data[i] { data[i] = fresh; changed = true }
-                    due[i] = monotonicNanos() + panels[i].refreshNanos
+                    // A drift report reads two windows' samples: once a minute at most.
+                    due[i] = monotonicNanos() + (panels[i].kind == .drift ? max(60_000_000_000, panels[i].refreshNanos) : panels[i].refreshNanos)
                 }
             }
             // Drawn again only when something shown changed: data, a key, the size, the clock's second.

@@ -60,3 +60,40 @@ import LLMTraceSynthetic
         try? FileManager.default.removeItem(atPath: (data as NSString).deletingLastPathComponent)
     }
 }
+
+/// The detector panels and the feed, drawn from what a reader answers.
+@Suite struct DashDetectorPanelTests {
+    @Test func driftAnomaliesAndFeedPanels() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        // gpt-4o answers in ~100 ms for days, then in ~2 s over the last hours.
+        var spans: [Span] = []
+        for i in 0..<400 {
+            let recent = i >= 200
+            let start = recent ? now - 3_600_000_000_000 * 3 + Int64(i - 200) * 30_000_000_000 : now - 86_400_000_000_000 * 3 + Int64(i) * 60_000_000_000
+            let ms = Int64(recent ? 2000 + (i * 37) % 400 : 100 + (i * 37) % 40)
+            var s = Span(traceID: TraceID(hi: 9, lo: UInt64(i + 1)), spanID: SpanID(UInt64(i + 1)), service: "helpdesk", name: "chat gpt-4o", kind: .llm,
+                         startNanos: start, endNanos: start + ms * 1_000_000, status: i % 50 == 0 ? .error : .ok)
+            s.requestModel = "gpt-4o"
+            spans.append(s)
+        }
+        let lines = spans.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
+        #expect(try run("tracectl", ["import", "-", "--data", dir + "/data"], stdin: lines).status == 0)
+        let q = try run("tracectl", ["dash", "--once", "--size", "160x40", "--data", dir + "/data", "--dashboard", "quality"])
+        #expect(q.status == 0, "\(q.stderr)")
+        #expect(q.stdout.contains("helpdesk·gpt-4o · duration_ms · JS"), "the drift panel names what drifted:\n\(q.stdout)")
+        #expect(q.stdout.contains("anomalies are kept by the running"), "a data directory has no anomalies, and the panel says where they are")
+        let board = dir + "/feed.json"
+        try #"{"title": "Live", "panels": [{"title": "Feed", "kind": "feed", "grid": [0, 0, 12, 6], "filter": "status=error"}]}"#
+            .write(toFile: board, atomically: true, encoding: .utf8)
+        // The last five minutes: a failed span just now, an ok one, and the old failures are out.
+        var fresh = spans[0]
+        fresh.traceID = TraceID(hi: 10, lo: 1); fresh.startNanos = now - 20_000_000_000; fresh.endNanos = now - 19_000_000_000; fresh.name = "retry gpt-4o"
+        var ok = fresh
+        ok.spanID = SpanID(999); ok.status = .ok; ok.name = "fine"
+        #expect(try run("tracectl", ["import", "-", "--data", dir + "/data"], stdin: [fresh, ok].map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")).status == 0)
+        let f = try run("tracectl", ["dash", "--once", "--size", "100x10", "--data", dir + "/data", "--dashboard", board])
+        #expect(f.status == 0 && f.stdout.contains("helpdesk retry gpt-4o gpt-4o 1.00s ✗ error") && !f.stdout.contains("fine"), "\(f.stdout)")
+    }
+}

@@ -97,6 +97,9 @@ public struct PanelView {
             table(columns, rows, in: inner, on: &s, selected: focused ? selectedRow : nil)
         case .alerts(let rows):
             alerts(rows, in: inner, on: &s, selected: focused ? selectedRow : nil)
+        case .lines(let lines) where lines.count == 1 && selectedRow == nil:
+            // One line is a message: wrapped, not cut.
+            wrap(lines[0], in: inner, on: &s, style: Style(dim: true))
         case .lines(let lines):
             for (i, line) in lines.prefix(inner.height).enumerated() {
                 put(line, x: inner.x, y: inner.y + i, width: inner.width, on: &s, style: focused && selectedRow == i ? Style(reverse: true) : .plain)
