@@ -79,7 +79,11 @@ import LLMTraceSupport
 
     @Test func evaluatorFlagsAreStoredAndARefusalBurstFires() throws {
         let fanout = SpanFanout(), clock = Clock(), sink = Sink()
-        let d = try DetectorService(fanout: fanout, statePath: nil, clock: { clock.now }, scoreSink: { sink.add($0) })
+        // Every span evaluated: the CPU budget samples by the thread's real CPU time, which a
+        // loaded machine stretches (aFloodIsSampledWithinTheBudget tests the budget).
+        var settings = DetectorService.Settings()
+        settings.evaluatorCPUShare = 0
+        let d = try DetectorService(fanout: fanout, statePath: nil, settings: settings, clock: { clock.now }, scoreSink: { sink.add($0) })
         var t = SeriesMonitorTests.Traffic(seed: 9)
         let at: Int64 = 8 * 60
         func withText(_ spans: [Span], refuse: Bool) -> [Span] {
