@@ -17,13 +17,22 @@ extension DashCommand {
                 let r = try reader.query(Dashboard.expand(panel.query!, range: range))
                 let value = r.rows.first?.first.flatMap(number)
                 var history: [Double?] = []
-                if case .stat(_, _, let kept)? = previous, !kept.isEmpty {
+                var before: Double? = nil
+                if case .stat(_, let keptBefore, let kept)? = previous, !kept.isEmpty || panel.sparkline == nil {
+                    // Kept between the slower refreshes: the sparkline and the period before.
                     history = kept
-                } else if let q = panel.sparkline {
-                    history = series(try reader.query(Dashboard.expand(q, range: range)), name: panel.title, range: range, now: now).first?.values
-                        ?? range.buckets(now: now).map { _ in nil }
+                    before = keptBefore
+                } else {
+                    if let q = panel.sparkline {
+                        history = series(try reader.query(Dashboard.expand(q, range: range)), name: panel.title, range: range, now: now).first?.values
+                            ?? range.buckets(now: now).map { _ in nil }
+                    }
+                    // The same number over the period before, for its change.
+                    if let q = panel.query.flatMap({ Dashboard.expandPrevious($0, range: range) }) {
+                        before = (try? reader.query(q))?.rows.first?.first.flatMap(number)
+                    }
                 }
-                return .stat(value: value, previous: nil, history: history)
+                return .stat(value: value, previous: before, history: history)
             case .timeseries:
                 return .series(series(try reader.query(Dashboard.expand(panel.query!, range: range)), name: panel.title, range: range, now: now))
             case .bars:

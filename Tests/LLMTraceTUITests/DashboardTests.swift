@@ -49,9 +49,11 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         let engine = QueryEngine(store: store)
         for (name, board) in boards {
             for panel in board.panels {
-                for q in [panel.query, panel.sparkline].compactMap({ $0 }) {
+                for q in [panel.query, panel.sparkline, panel.kind == .stat ? panel.query.map { "PREVIOUS" + $0 } : nil].compactMap({ $0 }) {
                     for range in Dashboard.TimeRange.allCases {
-                        let sql = Dashboard.expand(q, range: range)
+                        // A stat's query over the period before, for its change.
+                        let sql = q.hasPrefix("PREVIOUS") ? Dashboard.expandPrevious(String(q.dropFirst(8)), range: range) ?? "" : Dashboard.expand(q, range: range)
+                        #expect(!sql.isEmpty, "\(name) \(panel.title): every shipped stat shows its change")
                         #expect(!sql.contains("$"))
                         do {
                             let r = try engine.run(sql, now: now)
@@ -135,6 +137,12 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(Dashboard.expand("SELECT rate() FROM spans WHERE start > $since GROUP BY bucket(start, $bucket)", range: .h24)
                 == "SELECT rate() FROM spans WHERE start > now() - 1d GROUP BY bucket(start, 30m)")
         #expect(Dashboard.TimeRange.d7.next == .m15 && Dashboard.TimeRange.h1.next == .h6)
+        #expect(Dashboard.expandPrevious("SELECT rate() FROM spans WHERE kind = 'llm' AND start > $since", range: .h1)
+                == "SELECT rate() FROM spans WHERE kind = 'llm' AND start > now() - 2h AND start <= now() - 1h")
+        #expect(Dashboard.expandPrevious("SELECT avg(value) FROM scores WHERE time>$since AND name = 'x'", range: .h24) == nil, "only `column > $since` is understood")
+        #expect(Dashboard.expandPrevious("SELECT avg(value) FROM scores WHERE time > $since", range: .d7)
+                == "SELECT avg(value) FROM scores WHERE time > now() - 14d AND time <= now() - 7d")
+        #expect(Dashboard.expandPrevious("SELECT count() FROM spans", range: .h1) == nil)
         #expect(Dashboard.nanos("500ms") == 500_000_000 && Dashboard.nanos("2m") == 120_000_000_000 && Dashboard.nanos("x") == nil && Dashboard.nanos("1.5s") == nil)
     }
 }

@@ -140,6 +140,43 @@ public struct Dashboard: Sendable, Equatable {
         }
     }
 
+    /// The query over the period before the range, for a stat's change: each `column > $since`
+    /// becomes `column > now() - 2h AND column <= now() - 1h` for the last hour. Nil when the query
+    /// does not bound its time that way (its change is then not shown).
+    public static func expandPrevious(_ query: String, range: TimeRange) -> String? {
+        let (one, two): (String, String) = {
+            switch range {
+            case .m15: return ("15m", "30m")
+            case .h1: return ("1h", "2h")
+            case .h6: return ("6h", "12h")
+            case .h24: return ("1d", "2d")
+            case .d7: return ("7d", "14d")
+            }
+        }()
+        let marker = Array("> $since")
+        var chars = Array(query), out: [Character] = [], i = 0, found = false
+        while i < chars.count {
+            if chars[i] == ">" && Array(chars[i..<min(chars.count, i + marker.count)]) == marker {
+                // The column before it: `start`, `time`, `s.start`.
+                var end = out.count
+                while end > 0, out[end - 1] == " " { end -= 1 }
+                var begin = end
+                while begin > 0, out[begin - 1].isLetter || out[begin - 1].isNumber || out[begin - 1] == "_" || out[begin - 1] == "." { begin -= 1 }
+                guard begin < end else { return nil }
+                let column = String(out[begin..<end])
+                out.removeSubrange(begin...)
+                out += Array("\(column) > now() - \(two) AND \(column) <= now() - \(one)")
+                i += marker.count
+                found = true
+                continue
+            }
+            out.append(chars[i])
+            i += 1
+        }
+        chars = out
+        return found ? expand(String(chars), range: range) : nil
+    }
+
     /// The query with the time range's start and resolution in place of `$since` and `$bucket`.
     public static func expand(_ query: String, range: TimeRange) -> String {
         query.replacingOccurrences(of: "$since", with: "now() - \(range == .h24 ? "1d" : range.rawValue)")
