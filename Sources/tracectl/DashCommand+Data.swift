@@ -49,12 +49,8 @@ extension DashCommand {
                 return .alerts(list.filter { matches($0, panel.filter) }.map { a in
                     let series = [a["service"]?.string, a["model"]?.string ?? a["prompt"]?.string].compactMap { $0 }.joined(separator: " · ")
                     // Enter lists the traces of the alert's series.
-                    var terms: [TraceFilter.Term] = []
-                    for (key, field) in [("service", "service"), ("model", "model"), ("prompt", "prompt")] {
-                        if let v = a[field]?.string, !v.isEmpty { terms.append(.field(key, .eq, v)) }
-                    }
                     return PanelData.AlertRow(state: a["state"]?.string ?? "?", name: "\(a["metric"]?.string ?? "?") · \(series)",
-                                              since: a["starts_at"]?.string.map { ago($0, now: now) } ?? "", traces: TraceFilter(terms))
+                                              since: a["starts_at"]?.string.map { ago($0, now: now) } ?? "", traces: seriesFilter(a))
                 })
             case .anomalies:
                 let filter = keyValues(panel.filter)
@@ -72,7 +68,7 @@ extension DashCommand {
                     let series = [x["service"]?.string, x["model"]?.string ?? x["prompt"]?.string ?? x["retriever"]?.string].compactMap { $0 }.joined(separator: "·")
                     let usual = x["usual"]?.double.map { " (usual \(short($0)))" } ?? ""
                     return "\(minute) \(x["metric"]?.string ?? "?") \(series) \(x["value"]?.double.map(short) ?? "?")\(usual) · \(x["score"]?.double.map { NumberFormat.fixed($0, 2) } ?? "")"
-                })
+                }, targets: list.map { x in .traces(seriesFilter(x), origin: "anomaly · \(x["metric"]?.string ?? "")") })
             case .drift:
                 // The range against the 7 days before it (tracectl drift's default baseline).
                 let doc = try reader.drift(baseline: nil, current: range.rawValue, by: keyValues(panel.filter)["by"], limit: 100)
@@ -84,6 +80,11 @@ extension DashCommand {
                     let group = (f["group"]?.object ?? []).map { $0.1.string ?? "" }.joined(separator: "·")
                     let psi = f["psi_band"]?.string.map { " · PSI \($0)" } ?? ""
                     return "\(group) · \(f["field"]?.string ?? "?") · JS \(f["effect"]?.double.map { NumberFormat.fixed($0, 2) } ?? "?")\(psi) · \(f["reason"]?.string ?? "")"
+                }, targets: drifted.map { f in
+                    // The group's traces, in the current window.
+                    var group = JSONValue.object([])
+                    if case .object(let members)? = f["group"] { group = .object(members) }
+                    return .traces(seriesFilter(group), origin: "drift · \(f["field"]?.string ?? "")")
                 })
             case .feed:
                 // The newest spans of the last five minutes, newest first.
@@ -92,13 +93,13 @@ extension DashCommand {
                     let column = ["session": "session_id", "user": "user_id", "prompt": "prompt_name", "version": "prompt_version", "env": "environment"][k] ?? k
                     conditions.append(k == "status" && v == "error" ? "error" : "\(column) = \(TraceListQuery.quote(v))")
                 }
-                let r = try reader.query("SELECT start, service, name, model, duration_ms, error FROM spans WHERE \(conditions.joined(separator: " AND ")) ORDER BY start DESC LIMIT 100")
+                let r = try reader.query("SELECT start, service, name, model, duration_ms, error, trace_id FROM spans WHERE \(conditions.joined(separator: " AND ")) ORDER BY start DESC LIMIT 100")
                 if r.rows.isEmpty { return .lines(["no spans in the last 5 minutes"]) }
                 return .lines(r.rows.map { v in
                     let failed = v.count > 5 && v[5] == .bool(true)
                     let model = v[3].isNull ? "" : " " + v[3].text
                     return "\(time(v[0]).map(clock) ?? "") \(v[1].text) \(v[2].text)\(model) \(NumberFormat.format(number(v[4]), .milliseconds))\(failed ? " ✗ error" : "")"
-                })
+                }, targets: r.rows.map { .trace($0[6].text) })
             }
         } catch {
             return .failed(error.description)
@@ -152,6 +153,16 @@ extension DashCommand {
         case .string(let s): return QueryValue.parseTime(s)
         default: return nil
         }
+    }
+
+    /// The traces of a detector's series (`service`, and `model`, `prompt` or `prompt_version` when
+    /// it names one).
+    static func seriesFilter(_ x: JSONValue) -> TraceFilter {
+        var terms: [TraceFilter.Term] = []
+        for (key, field) in [("service", "service"), ("model", "model"), ("prompt", "prompt"), ("version", "prompt_version")] {
+            if let v = x[field]?.string, !v.isEmpty { terms.append(.field(key, .eq, v)) }
+        }
+        return TraceFilter(terms)
     }
 
     /// A panel's `filter` (`service=checkout,kind=llm`) as pairs.

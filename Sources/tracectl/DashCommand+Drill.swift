@@ -40,6 +40,16 @@ extension DashCommand {
             guard ordered.indices.contains(row) else { return nil }
             filter = ordered[row].traces
             origin += " · " + ordered[row].name
+        case (_, .lines(_, let targets)):
+            guard targets.indices.contains(row) else { return nil }
+            switch targets[row] {
+            case .trace(let id):
+                guard let prefix = TraceIDPrefix(id) else { return nil }
+                return Drill(trace: openTrace(prefix, reader: reader), id: id)
+            case .traces(let f, let o):
+                filter = f
+                origin = panel.title + " · " + o
+            }
         default:
             return nil
         }

@@ -219,7 +219,7 @@ enum DashCommand {
                     case .table(_, let rows): count = rows.count
                     case .bars(let items): count = items.count
                     case .alerts(let rows): count = rows.count
-                    case .lines(let lines): count = lines.count
+                    case .lines(let lines, _): count = lines.count
                     default: count = 0
                     }
                     if count > 0 { screen.selectedRow = min(count - 1, (screen.selectedRow ?? -1) + 1) }

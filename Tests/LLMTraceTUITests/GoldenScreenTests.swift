@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import LLMTraceClient
 @testable import LLMTraceTUI
 
 /// Golden screens: the shipped dashboards drawn from fixed data at 80×24 and 200×60, compared as
@@ -77,6 +78,32 @@ import Testing
         var s = ScreenBuffer(width: 80, height: 24)
         screen.draw(Self.overviewData, clock: "14:05:09", on: &s)
         try Self.golden("overview-80x24-ascii-table-focus", s)
+    }
+
+    /// The quality dashboard with its detector panels full, the anomalies focused, at both sizes.
+    @Test func qualityWithDriftAndAnomalies() throws {
+        let board = try DashboardTests.shipped()[2].1
+        var screen = DashboardScreen(dashboard: board)
+        screen.focus = 7
+        screen.selectedRow = 1
+        let scores: [PanelData.Series] = [.init(name: "user_feedback", values: (0..<48).map { 0.8 + Double($0 % 5) / 50 }),
+                                          .init(name: "groundedness", values: (0..<48).map { $0 < 30 ? 0.9 : 0.7 })]
+        let drift = ["helpdesk·gpt-4o · duration_ms · JS 0.71 · PSI major · KS p < 0.001, W1/σ 4.2",
+                     "helpdesk·gpt-4o · output_tokens · JS 0.22 · PSI moderate · KS p = 0.003"]
+        let anomalies = ["14:02 p95_latency_ms helpdesk·gpt-4o 2.31k (usual 1.12k) · 0.97",
+                         "13:58 error_rate checkout·claude-sonnet-4 0.09 (usual 0.01) · 0.81",
+                         "13:41 cost_per_call triage·gpt-4o-mini 0.004 (usual 0.001) · 0.66"]
+        let data: [PanelData] = [.stat(value: 87, previous: 91, history: (0..<48).map { 85 + Double($0 % 7) }),
+                                 .stat(value: 42, previous: 30, history: []), .stat(value: 0.83, previous: 0.9, history: []),
+                                 .stat(value: 1.4, previous: 1.2, history: []), .series(scores),
+                                 .bars([("refusal", 31), ("pii", 9), ("secret", 2)]),
+                                 .lines(drift, targets: drift.map { _ in .traces(TraceFilter(), origin: "drift") }),
+                                 .lines(anomalies, targets: anomalies.map { _ in .traces(TraceFilter(), origin: "anomaly") })]
+        for (w, h) in [(80, 24), (200, 60)] {
+            var s = ScreenBuffer(width: w, height: h)
+            screen.draw(data, clock: "14:05:09", on: &s)
+            try Self.golden("quality-\(w)x\(h)", s)
+        }
     }
 
     @Test func emptyFailedAndLoadingPanels() throws {

@@ -44,7 +44,8 @@ public struct DashboardScreen {
         case .table?: hints.insert(contentsOf: focused?.drill != nil ? ["j/k row", "Enter trace"] : focused?.listsTraces == true ? ["j/k row", "Enter traces"] : ["j/k row"], at: 1)
         case .bars?: hints.insert(contentsOf: focused?.listsTraces == true ? ["j/k bar", "Enter traces"] : ["j/k bar"], at: 1)
         case .alerts?: hints.insert(contentsOf: ["j/k row", "Enter traces"], at: 1)
-        case .anomalies?, .drift?, .feed?: hints.insert("j/k row", at: 1)
+        case .anomalies?, .drift?: hints.insert(contentsOf: ["j/k row", "Enter traces"], at: 1)
+        case .feed?: hints.insert(contentsOf: ["j/k row", "Enter trace"], at: 1)
         case .stat?, .timeseries?: if focused?.listsTraces == true { hints.insert("Enter traces", at: 1) }
         default: break
         }

@@ -1,4 +1,10 @@
 import LLMTraceClient
+/// What Enter on a line of a panel opens: a trace, or the traces a filter finds.
+public enum DrillTarget: Sendable, Equatable {
+    case trace(String)
+    case traces(TraceFilter, origin: String)
+}
+
 /// What a panel shows, as its query or the collector answered it.
 public enum PanelData: Sendable, Equatable {
     case loading
@@ -12,8 +18,9 @@ public enum PanelData: Sendable, Equatable {
     case bars([(label: String, value: Double)])
     case table(columns: [String], rows: [[String]])
     case alerts([AlertRow])
-    /// Pre-written lines, newest first: the feed, anomalies, drift.
-    case lines([String])
+    /// Pre-written lines, newest first: the feed, anomalies, drift; with what Enter on each opens
+    /// (as many as the lines, or none).
+    case lines([String], targets: [DrillTarget] = [])
 
     public struct Series: Sendable, Equatable {
         public var name: String
@@ -53,7 +60,7 @@ public enum PanelData: Sendable, Equatable {
         case (.bars(let x), .bars(let y)): return x.map(\.label) == y.map(\.label) && x.map(\.value) == y.map(\.value)
         case (.table(let c1, let r1), .table(let c2, let r2)): return c1 == c2 && r1 == r2
         case (.alerts(let x), .alerts(let y)): return x == y
-        case (.lines(let x), .lines(let y)): return x == y
+        case (.lines(let x, let tx), .lines(let y, let ty)): return x == y && tx == ty
         default: return false
         }
     }
@@ -97,10 +104,10 @@ public struct PanelView {
             table(columns, rows, in: inner, on: &s, selected: focused ? selectedRow : nil)
         case .alerts(let rows):
             alerts(rows, in: inner, on: &s, selected: focused ? selectedRow : nil)
-        case .lines(let lines) where lines.count == 1 && selectedRow == nil:
+        case .lines(let lines, _) where lines.count == 1 && selectedRow == nil:
             // One line is a message: wrapped, not cut.
             wrap(lines[0], in: inner, on: &s, style: Style(dim: true))
-        case .lines(let lines):
+        case .lines(let lines, _):
             for (i, line) in lines.prefix(inner.height).enumerated() {
                 put(line, x: inner.x, y: inner.y + i, width: inner.width, on: &s, style: focused && selectedRow == i ? Style(reverse: true) : .plain)
             }
