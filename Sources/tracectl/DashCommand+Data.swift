@@ -7,10 +7,11 @@ import LLMTraceTUI
 /// What each panel shows, asked of the reader: the panel's query for the current time range, its
 /// answer shaped for its kind.
 extension DashCommand {
-    /// What `panel` shows now. A stat's sparkline (minute buckets and coarser) is asked again only
-    /// every `sparklineEvery` refreshes; in between the last one is kept (`previous`).
+    /// What `panel` shows now. A stat's sparkline (minute buckets and coarser) is kept from
+    /// `previous` with `keepSparkline`, and its value over the period before with
+    /// `keepPeriodBefore` (the caller asks those again less often than the number).
     static func panelData(for panel: Dashboard.Panel, range: Dashboard.TimeRange, reader: any TraceReader, now: Int64,
-                          previous: PanelData? = nil) -> PanelData {
+                          previous: PanelData? = nil, keepSparkline: Bool = false, keepPeriodBefore: Bool = false) -> PanelData {
         do {
             switch panel.kind {
             case .stat:
@@ -18,19 +19,19 @@ extension DashCommand {
                 let value = r.rows.first?.first.flatMap(number)
                 var history: [Double?] = []
                 var before: Double? = nil
-                if case .stat(_, let keptBefore, let kept)? = previous, !kept.isEmpty || panel.sparkline == nil {
-                    // Kept between the slower refreshes: the sparkline and the period before.
-                    history = kept
-                    before = keptBefore
-                } else {
-                    if let q = panel.sparkline {
-                        history = series(try reader.query(Dashboard.expand(q, range: range)), name: panel.title, range: range, now: now).first?.values
-                            ?? range.buckets(now: now).map { _ in nil }
-                    }
-                    // The same number over the period before, for its change.
-                    if let q = panel.query.flatMap({ Dashboard.expandPrevious($0, range: range) }) {
-                        before = (try? reader.query(q))?.rows.first?.first.flatMap(number)
-                    }
+                var keptBefore = false
+                if case .stat(_, let b, let kept)? = previous {
+                    // Kept between the slower refreshes: the sparkline, the period before.
+                    if keepSparkline { history = kept }
+                    if keepPeriodBefore { before = b; keptBefore = true }
+                }
+                if history.isEmpty, let q = panel.sparkline {
+                    history = series(try reader.query(Dashboard.expand(q, range: range)), name: panel.title, range: range, now: now).first?.values
+                        ?? range.buckets(now: now).map { _ in nil }
+                }
+                // The same number over the period before, for its change.
+                if !keptBefore, let q = panel.query.flatMap({ Dashboard.expandPrevious($0, range: range) }) {
+                    before = (try? reader.query(q))?.rows.first?.first.flatMap(number)
                 }
                 return .stat(value: value, previous: before, history: history)
             case .timeseries:

@@ -26,7 +26,7 @@ enum DashCommand {
     only the cells that changed are written to the terminal.
 
     KEYS
-      Tab / Shift-Tab   next / previous panel        j k ↓ ↑   move in a table, bars or list
+      Tab / Shift-Tab   next / previous panel        j k g G   move in a table, bars or list
       Enter             the panel's traces, or the row's trace     Esc ⌫     back
       t                 time range 15m→1h→6h→24h→7d   p         pause / resume
       r                 refresh now                    ? h       this help
@@ -128,6 +128,7 @@ enum DashCommand {
         var data = [PanelData](repeating: .loading, count: panels.count)
         var due = [Int64](repeating: 0, count: panels.count)
         var sparklineDue = [Int64](repeating: 0, count: panels.count)
+        var periodBeforeDue = [Int64](repeating: 0, count: panels.count)
         var decoder = KeyDecoder()
         var help = false
         // What Enter opened — a trace list, a trace, a span — drawn over the dashboard until Esc.
@@ -144,9 +145,13 @@ enum DashCommand {
                 let wall = wallNanos()
                 for i in panels.indices where due[i] <= now {
                     // Sparklines (buckets of 15 s and more) are asked again every 5 s, or on a new range.
-                    let keep = sparklineDue[i] > now ? data[i] : nil
-                    if keep == nil { sparklineDue[i] = now + 5_000_000_000 }
-                    let fresh = panelData(for: panels[i], range: screen.range, reader: reader, now: wall, previous: keep)
+                    let keepSparkline = sparklineDue[i] > now
+                    if !keepSparkline { sparklineDue[i] = now + 5_000_000_000 }
+                    // The period before moves slower still: every 30 s.
+                    let keepBefore = periodBeforeDue[i] > now
+                    if !keepBefore { periodBeforeDue[i] = now + 30_000_000_000 }
+                    let fresh = panelData(for: panels[i], range: screen.range, reader: reader, now: wall, previous: data[i],
+                                          keepSparkline: keepSparkline, keepPeriodBefore: keepBefore)
                     if fresh != data[i] { data[i] = fresh; changed = true }
                     // A drift report reads two windows' samples: once a minute at most.
                     due[i] = monotonicNanos() + (panels[i].kind == .drift ? max(60_000_000_000, panels[i].refreshNanos) : panels[i].refreshNanos)
@@ -214,28 +219,25 @@ enum DashCommand {
                     screen.focus = (screen.focus + panels.count - 1) % panels.count
                     screen.selectedRow = nil
                 case .char("j"), .down:
-                    let count: Int
-                    switch data[screen.focus] {
-                    case .table(_, let rows): count = rows.count
-                    case .bars(let items): count = items.count
-                    case .alerts(let rows): count = rows.count
-                    case .lines(let lines, _): count = lines.count
-                    default: count = 0
-                    }
+                    let count = rowCount(data[screen.focus]) ?? 0
                     if count > 0 { screen.selectedRow = min(count - 1, (screen.selectedRow ?? -1) + 1) }
                 case .char("k"), .up:
                     screen.selectedRow = max(0, (screen.selectedRow ?? 1) - 1)
                 case .char("g"), .home:
                     screen.selectedRow = 0
+                case .char("G"), .end:
+                    if let n = rowCount(data[screen.focus]), n > 0 { screen.selectedRow = n - 1 }
                 case .escape:
                     screen.selectedRow = nil
                 case .char("t"):
                     screen.range = screen.range.next
                     due = due.map { _ in 0 }
                     sparklineDue = sparklineDue.map { _ in 0 }
+                    periodBeforeDue = periodBeforeDue.map { _ in 0 }
                 case .char("r"):
                     due = due.map { _ in 0 }
                     sparklineDue = sparklineDue.map { _ in 0 }
+                    periodBeforeDue = periodBeforeDue.map { _ in 0 }
                 case .char("p"):
                     screen.paused.toggle()
                 case .char("?"), .char("h"):
@@ -244,6 +246,17 @@ enum DashCommand {
                     break
                 }
             }
+        }
+    }
+
+    /// Rows a panel's cursor moves over (tables, bars, alerts, lines), or nil.
+    static func rowCount(_ d: PanelData) -> Int? {
+        switch d {
+        case .table(_, let rows): return rows.count
+        case .bars(let items): return items.count
+        case .alerts(let rows): return rows.count
+        case .lines(let lines, _): return lines.count
+        default: return nil
         }
     }
 
