@@ -15,21 +15,8 @@ import LLMTraceSynthetic
         let spans = gen.nextBatch(count: 1500)
         let lines = spans.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
         #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: lines).status == 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
-        p.arguments = ["--data", dir, "--listen", "127.0.0.1:0", "--log-format", "json"]
-        p.environment = ["SWIFT_BACKTRACE": "enable=no"]
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
+        let (p, endpoint) = try spawnCollector(dir)
         defer { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
-        var text = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !text.contains("\"msg\":\"listening\"") && p.isRunning && Date() < deadline {
-            text += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        let line = try #require(text.split(separator: "\n").first { $0.contains("\"listening\"") })
-        let endpoint = "http://" + (try #require(try JSONValue.parse(String(line))["address"]?.string))
 
         func both(_ args: [String]) throws -> (remote: Run, local: Run) {
             (try run("tracectl", args + ["--endpoint", endpoint], env: ["NO_COLOR": "1"]),

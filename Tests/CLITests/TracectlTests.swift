@@ -43,6 +43,29 @@ func run(_ tool: String, _ args: [String], stdin: String? = nil, env: [String: S
     return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self))
 }
 
+/// `llmtraced` on a free port of 127.0.0.1 over `dir`: the process (stop it with SIGTERM) and its
+/// `http://` address, read from its "listening" log line.
+func spawnCollector(_ dir: String) throws -> (process: Process, endpoint: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
+    p.arguments = ["--data", dir, "--listen", "127.0.0.1:0", "--log-format", "json"]
+    p.environment = ["SWIFT_BACKTRACE": "enable=no"]
+    let err = Pipe()
+    p.standardError = err
+    try p.run()
+    var text = ""
+    let deadline = Date().addingTimeInterval(20)
+    while !text.contains("\"msg\":\"listening\"") && p.isRunning && Date() < deadline {
+        text += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
+    }
+    guard let line = text.split(separator: "\n").first(where: { $0.contains("\"listening\"") }),
+          let address = try JSONValue.parse(String(line))["address"]?.string else {
+        p.terminate()
+        throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "llmtraced did not say where it listens: \(text)"])
+    }
+    return (p, "http://" + address)
+}
+
 func tempDir(_ name: String = #function) -> String {
     let d = NSTemporaryDirectory() + "llmtrace-cli-\(name.filter { $0.isLetter })-\(UInt32.random(in: 0...UInt32.max))"
     try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -324,21 +347,9 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         let spans = gen.nextBatch(count: 300)
         let lines = spans.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
         #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: lines).status == 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
-        p.arguments = ["--data", dir, "--listen", "127.0.0.1:0", "--log-format", "json"]
-        p.environment = ["SWIFT_BACKTRACE": "enable=no"]
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
+        let (p, endpoint) = try spawnCollector(dir)
         defer { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
-        var text = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !text.contains("\"msg\":\"listening\"") && p.isRunning && Date() < deadline {
-            text += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
-        }
-        let line = try #require(text.split(separator: "\n").first { $0.contains("\"listening\"") })
-        let address = try #require(try JSONValue.parse(String(line))["address"]?.string)
+        let address = String(endpoint.dropFirst(7))
         let r = try run("tracectl", ["query", "SELECT kind, count() FROM spans GROUP BY kind", "--endpoint", "http://" + address, "--csv"])
         #expect(r.status == 0, "\(r.stderr)")
         let counts = Dictionary(grouping: spans, by: \.kind.rawValue).mapValues(\.count)
