@@ -39,10 +39,19 @@ final class OpenAIURLProtocol: URLProtocol {
     /// Answers larger than this are passed on but not read for the span.
     private static let readLimit = 8 << 20
 
-    /// The span current where each request was made, by URL, first in first out: URLSession asks
-    /// `canInit` on the caller's task, but makes the protocol elsewhere.
+    /// The span current where each request was made: URLSession asks `canInit` on the caller's
+    /// task, but makes the protocol elsewhere. Kept by URL and body (two calls at once to the same
+    /// endpoint carry different messages), first in first out for identical requests; a request
+    /// whose body canInit cannot see (a stream) is kept by URL alone.
     private static let handoffLock = NSLock()
     nonisolated(unsafe) private static var handoff: [String: [(context: SpanContext, at: Date)]] = [:]
+
+    static func handoffKey(_ url: URL, body: [UInt8]?) -> String {
+        guard let body else { return url.absoluteString }
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in body { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return url.absoluteString + "#" + String(h, radix: 16) + "/" + String(body.count)
+    }
 
     override class func canInit(with request: URLRequest) -> Bool {
         guard request.httpMethod == "POST", let url = request.url, let scheme = url.scheme?.lowercased(),
@@ -50,27 +59,35 @@ final class OpenAIURLProtocol: URLProtocol {
               OpenAICall.operation(path: url.path) != nil,
               property(forKey: handledKey, in: request) == nil,
               LLMTrace.tracer.processor != nil else { return false }
-        if let c = SpanContext.current {
-            handoffLock.lock()
-            let now = Date()
-            var list = handoff[url.absoluteString, default: []].filter { now.timeIntervalSince($0.at) < 30 }
-            if list.count < 256 { list.append((c, now)) }
-            handoff[url.absoluteString] = list
-            if handoff.count > 256 { handoff = handoff.filter { !$0.value.isEmpty } }
-            handoffLock.unlock()
-        }
+        if let c = SpanContext.current { remember(c, key: handoffKey(url, body: request.httpBody.map { Array($0) })) }
         return true
+    }
+
+    static func remember(_ c: SpanContext, key: String) {
+        handoffLock.lock()
+        defer { handoffLock.unlock() }
+        let now = Date()
+        var list = handoff[key, default: []].filter { now.timeIntervalSince($0.at) < 30 }
+        // URLSession may ask canInit more than once for one request: the same context twice in a
+        // row is one request.
+        if list.last?.context != c, list.count < 256 { list.append((c, now)) }
+        handoff[key] = list
+        if handoff.count > 256 { handoff = handoff.filter { !$0.value.isEmpty } }
     }
 
     override class func canonicalRequest(for request: URLRequest) -> URLRequest { request }
 
-    private static func takeContext(for url: URL) -> SpanContext? {
+    /// The context remembered for this request: by URL and body, else by URL alone.
+    static func takeContext(for url: URL, body: [UInt8]) -> SpanContext? {
         handoffLock.lock()
         defer { handoffLock.unlock() }
-        guard var list = handoff[url.absoluteString], !list.isEmpty else { return nil }
-        let first = list.removeFirst()
-        handoff[url.absoluteString] = list.isEmpty ? nil : list
-        return Date().timeIntervalSince(first.at) < 30 ? first.context : nil
+        for key in [handoffKey(url, body: body), handoffKey(url, body: nil)] {
+            guard var list = handoff[key], !list.isEmpty else { continue }
+            let first = list.removeFirst()
+            handoff[key] = list.isEmpty ? nil : list
+            if Date().timeIntervalSince(first.at) < 30 { return first.context }
+        }
+        return nil
     }
 
     private let lock = NSLock()
@@ -90,7 +107,7 @@ final class OpenAIURLProtocol: URLProtocol {
         let body = Self.body(of: request)
         let call = OpenAICall(operation: op, path: url.path, body: body)
         // An explicit traceparent on the request wins over the task-local handoff.
-        let parent = request.value(forHTTPHeaderField: "traceparent").flatMap(SpanContext.init(traceparent:)) ?? Self.takeContext(for: url)
+        let parent = request.value(forHTTPHeaderField: "traceparent").flatMap(SpanContext.init(traceparent:)) ?? Self.takeContext(for: url, body: body)
         let span = LLMTrace.startSpan(call.spanName, context: parent, ofKind: op == .embeddings ? .embedding : .llm)
         if let m = call.requestModel { span.setModel(m, provider: OpenAICall.provider(host: url.host ?? "")) }
         span.setInput(call.input)

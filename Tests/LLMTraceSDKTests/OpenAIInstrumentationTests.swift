@@ -141,3 +141,26 @@ extension SDKTests {
         #expect(!got[1].head.lowercased().contains("traceparent"))
     }
 }
+
+/// The handoff from `canInit` (on the caller's task) to `startLoading` (elsewhere): two calls to the
+/// same endpoint at once, started in one order and loaded in the other, each get their own
+/// parent (a CI run of sdk_test.py saw a tool call's span filed under another trace when the
+/// handoff went by URL alone).
+@Suite struct OpenAIHandoffTests {
+    @Test func concurrentCallsToOneEndpointKeepTheirParents() throws {
+        let url = URL(string: "http://127.0.0.1:9/v1/chat/completions")!
+        let a = SpanContext(traceID: TraceID(hi: 1, lo: 1), spanID: SpanID(11), sampled: true)
+        let b = SpanContext(traceID: TraceID(hi: 2, lo: 2), spanID: SpanID(22), sampled: true)
+        let bodyA = Array(#"{"model":"m","messages":[{"role":"user","content":"Where is order 1?"}]}"#.utf8)
+        let bodyB = Array(#"{"model":"m","messages":[{"role":"user","content":"Refund policy?"}]}"#.utf8)
+        OpenAIURLProtocol.remember(a, key: OpenAIURLProtocol.handoffKey(url, body: bodyA))
+        OpenAIURLProtocol.remember(a, key: OpenAIURLProtocol.handoffKey(url, body: bodyA))   // canInit asked twice: one request
+        OpenAIURLProtocol.remember(b, key: OpenAIURLProtocol.handoffKey(url, body: bodyB))
+        #expect(OpenAIURLProtocol.takeContext(for: url, body: bodyB) == b)
+        #expect(OpenAIURLProtocol.takeContext(for: url, body: bodyA) == a)
+        #expect(OpenAIURLProtocol.takeContext(for: url, body: bodyA) == nil, "nothing left over")
+        // A body canInit could not see (a stream) is kept by URL, and found by URL.
+        OpenAIURLProtocol.remember(b, key: OpenAIURLProtocol.handoffKey(url, body: nil))
+        #expect(OpenAIURLProtocol.takeContext(for: url, body: bodyA) == b)
+    }
+}
