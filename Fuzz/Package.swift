@@ -17,6 +17,7 @@ let package = Package(
         .executableTarget(name: "FuzzBodyDecoding", dependencies: [.product(name: "LLMTraceHTTP", package: "LLMTrace"), .product(name: "LLMTraceStore", package: "LLMTrace")]),
         .executableTarget(name: "FuzzHTTPParser", dependencies: [.product(name: "LLMTraceHTTP", package: "LLMTrace")]),
         .executableTarget(name: "FuzzHPACK", dependencies: [.product(name: "LLMTraceHTTP", package: "LLMTrace")]),
+        .executableTarget(name: "FuzzHTTP2", dependencies: [.product(name: "LLMTraceHTTP", package: "LLMTrace")]),
         .executableTarget(name: "FuzzSDKAnswers", dependencies: [.product(name: "LLMTrace", package: "LLMTrace")]),
         .executableTarget(name: "FuzzQuery", dependencies: [.product(name: "LLMTraceQuery", package: "LLMTrace"), .product(name: "LLMTraceStore", package: "LLMTrace"), .product(name: "LLMTraceModel", package: "LLMTrace")]),
     ]

@@ -16,7 +16,7 @@ secs="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(FuzzSpanJSON FuzzOTLPProtobuf FuzzOTLPJSON FuzzBodyDecoding FuzzWALRecord FuzzSegment FuzzLZ4Block FuzzHTTPParser FuzzHPACK FuzzQuery FuzzSDKAnswers)
+  targets=(FuzzSpanJSON FuzzOTLPProtobuf FuzzOTLPJSON FuzzBodyDecoding FuzzWALRecord FuzzSegment FuzzLZ4Block FuzzHTTPParser FuzzHPACK FuzzHTTP2 FuzzQuery FuzzSDKAnswers)
 fi
 artifacts="${FUZZ_ARTIFACTS:-$PWD/crashes}"
 mkdir -p "$artifacts"
