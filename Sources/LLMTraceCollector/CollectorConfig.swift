@@ -22,7 +22,7 @@ public struct CollectorConfig: Sendable {
     public var projectEvaluators: [String: String] = [:]
 
     public static let settingNames: Set<String> = [
-        "listen", "data", "log_format", "access_log", "fsync", "seal_spans", "seal_age", "retention", "compression",
+        "listen", "grpc_listen", "data", "log_format", "access_log", "fsync", "seal_spans", "seal_age", "retention", "compression",
         "max_body_bytes", "max_connections", "workers", "queue_depth", "conventions", "pricing", "event_loops",
         "metrics", "metrics_max_series", "dedup_window", "dedup_max_spans",
         "detectors", "evaluators", "alert_webhook", "alertmanager", "alert_for",

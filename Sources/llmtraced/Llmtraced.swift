@@ -35,6 +35,7 @@ struct Llmtraced {
 
     OPTIONS (each also as an environment variable; flags win over the environment, which wins over --config)
       --listen HOST:PORT     LLMTRACE_LISTEN         default 127.0.0.1:4318 (the OTLP/HTTP port)
+      --grpc-listen HOST:PORT LLMTRACE_GRPC_LISTEN   also take OTLP over gRPC there, e.g. 127.0.0.1:4317 (default: off)
       --data DIR             LLMTRACE_DATA           data directory (default ./llmtrace-data)
       --config FILE          LLMTRACE_CONFIG         JSON config: settings below and projects with keys
       --log-format FORMAT    LLMTRACE_LOG_FORMAT     text (default) or json, one line per event on stderr
@@ -116,7 +117,7 @@ struct Llmtraced {
         }
     }
 
-    static let flagNames: [String] = ["listen", "data", "config", "log-format", "access-log", "fsync", "seal-spans", "seal-age",
+    static let flagNames: [String] = ["listen", "grpc-listen", "data", "config", "log-format", "access-log", "fsync", "seal-spans", "seal-age",
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
                                       "conventions", "pricing", "event-loops", "metrics-max-series", "metrics",
                                       "dedup-window", "dedup-max-spans", "detectors", "evaluators", "alert-webhook",
@@ -250,6 +251,19 @@ struct Llmtraced {
             log.warn("no API keys are configured, so llmtraced listens on 127.0.0.1 only (asked for \(server.host)); configure projects with keys (--config or LLMTRACE_INGEST_KEYS) to accept other hosts")
             server.host = "127.0.0.1"
         }
+        var grpcConfig: GRPCServer.Configuration? = nil
+        if let g = opt("grpc-listen") {
+            let at = try CollectorConfig.parseListen(g)
+            var c = GRPCServer.Configuration()
+            c.host = keys.isOpen && !CollectorConfig.isLoopback(at.host) ? "127.0.0.1" : at.host
+            c.port = at.port
+            c.workers = max(1, server.workers / 2)
+            c.queueDepth = server.queueDepth
+            c.limits.maxBodyBytes = server.limits.maxBodyBytes
+            c.overloaded = GRPCReply(status: .resourceExhausted, message: "the ingest queue is full; retry after \(server.retryAfterSeconds)s",
+                                     trailers: Collector.retryTrailers(seconds: server.retryAfterSeconds, message: "the ingest queue is full"))
+            grpcConfig = c
+        }
 
         // Block the shutdown signals before any thread starts, then wait for them here.
         var set = sigset_t()
@@ -317,6 +331,20 @@ struct Llmtraced {
             log.error("cannot listen", [("address", "\(server.host):\(server.port)"), ("reason", "\(error)")])
             return 1
         }
+        var grpc: GRPCServer? = nil
+        if let c = grpcConfig {
+            let g = GRPCServer(configuration: c, handler: { collector.grpc($0) }, log: { log.warn($0) })
+            do {
+                let p = try g.start()
+                log.info("listening for OTLP over gRPC", [("address", "\(c.host):\(p)")])
+                grpc = g
+            } catch {
+                http.shutdown()
+                try? store.close(seal: false)
+                log.error("cannot listen for gRPC", [("address", "\(c.host):\(c.port)"), ("reason", "\(error)")])
+                return 1
+            }
+        }
         log.info("listening", [("address", "\(server.host):\(port)"), ("fsync", "\(opts.fsync)"),
                                ("keys", keys.isOpen ? "none (open, loopback only)" : "\(keys.projects.count) project(s)"),
                                ("pricing_models", "\(pricing.models.count)"), ("workers", "\(server.workers)"),
@@ -325,6 +353,7 @@ struct Llmtraced {
         var sig: Int32 = 0
         sigwait(&set, &sig)
         log.info("shutting down", [("signal", "\(sig)")])
+        grpc?.shutdown()
         http.shutdown()
         detectors?.stop()
         let totals = collector.totals
