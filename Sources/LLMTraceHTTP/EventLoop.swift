@@ -146,11 +146,8 @@ final class EventLoop: @unchecked Sendable {
             let c = Connection(fd: fd, id: nextID, remote: Self.describe(addr), limits: server.configuration.limits, now: now)
             nextID += 1
             conns[fd] = c
-            var ev = epoll_event()
-            ev.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-            ev.data.fd = fd
-            c.interest = ev.events
-            _ = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)
+            c.interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+            Epoll.watch(epfd, fd, c.interest, add: true)
         }
     }
 
@@ -313,10 +310,7 @@ final class EventLoop: @unchecked Sendable {
         if c.inFlight && c.peerClosed { want = c.hasPendingOutput ? EPOLLOUT.rawValue : 0 }
         if want == c.interest { return }
         c.interest = want
-        var ev = epoll_event()
-        ev.events = want
-        ev.data.fd = c.fd
-        _ = epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, &ev)
+        Epoll.watch(epfd, c.fd, want)
     }
 
     private func closeConnection(_ c: Connection) {

@@ -92,16 +92,7 @@ public final class HTTPServer: @unchecked Sendable {
     @discardableResult
     public func start() throws -> Int {
         listenFD = try Self.bind(host: configuration.host, port: configuration.port)
-        var addr = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &len) } }
-        let family = Int32(addr.ss_family)
-        boundPort = withUnsafePointer(to: &addr) { p -> Int in
-            if family == AF_INET6 {
-                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
-            }
-            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
-        }
+        boundPort = Epoll.boundPort(listenFD)
         pool = WorkerPool(threads: configuration.workers, maxJobs: configuration.queueDepth, maxBytes: configuration.queueBytes, handler: handler)
         for i in 0..<configuration.eventLoops {
             let loop = try EventLoop(server: self, index: i)

@@ -110,19 +110,12 @@ public final class GRPCServer: @unchecked Sendable {
     @discardableResult
     public func start() throws -> Int {
         listenFD = try HTTPServer.bind(host: configuration.host, port: configuration.port)
-        var addr = sockaddr_in6()
-        var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &len) } }
-        boundPort = Int(UInt16(bigEndian: addr.sin6_port))   // sin_port sits at the same offset
+        boundPort = Epoll.boundPort(listenFD)
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         guard epfd >= 0, wakeFD >= 0 else { throw HTTPServerError("epoll or eventfd: \(String(cString: strerror(errno)))") }
-        for (fd, tag) in [(listenFD, Int32(-1)), (wakeFD, Int32(-2))] {
-            var ev = epoll_event()
-            ev.events = EPOLLIN.rawValue
-            ev.data.fd = tag
-            _ = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)
-        }
+        Epoll.watch(epfd, listenFD, EPOLLIN.rawValue, tag: -1, add: true)
+        Epoll.watch(epfd, wakeFD, EPOLLIN.rawValue, tag: -2, add: true)
         queue.withLock { threads = configuration.workers + 1 }
         for i in 0..<configuration.workers {
             let t = Thread { [self] in
@@ -227,11 +220,8 @@ public final class GRPCServer: @unchecked Sendable {
             nextID += 1
             conns[fd] = c
             byID[c.id] = fd
-            var ev = epoll_event()
-            ev.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-            ev.data.fd = fd
-            c.interest = ev.events
-            _ = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)
+            c.interest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+            Epoll.watch(epfd, fd, c.interest, add: true)
             // The server's SETTINGS go first.
             c.out += c.h2.takeOutput()
             flush(c, now)
@@ -331,10 +321,7 @@ public final class GRPCServer: @unchecked Sendable {
         if c.outOffset < c.out.count { want |= EPOLLOUT.rawValue }
         if want != c.interest {
             c.interest = want
-            var ev = epoll_event()
-            ev.events = want
-            ev.data.fd = c.fd
-            _ = epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, &ev)
+            Epoll.watch(epfd, c.fd, want)
         }
     }
 
