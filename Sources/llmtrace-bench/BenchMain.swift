@@ -16,7 +16,7 @@ struct BenchMain {
       llmtrace-bench codec [--spans 200000] [--rounds 7]
       llmtrace-bench nab   --data NAB_DIR [--out DIR] [--scorer nab_score.py] [--labels combined_windows.json] [--set quiet=150,short=6]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
-      llmtrace-bench ingest [--endpoint URL | --spawn] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
+      llmtrace-bench ingest [--endpoint URL | --spawn [--grpc]] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
                             [--gzip] [--server-pid PID] [--server-arg ARG]... [--compare ARG... [--pairs 3]]
       llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse]
       llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
@@ -36,6 +36,8 @@ struct BenchMain {
               spans/s. --spawn starts the llmtraced next to this binary on a free port with a temp data
               directory (fsync=always). Last line: JSON with spans_per_s, p50_ms, p99_ms, errors and
               the server's peak_rss_mb (VmHWM from /proc; --server-pid for a server started by hand).
+              --grpc (with --spawn) sends the same batches as OTLP over gRPC to the collector's
+              --grpc-listen, unary calls one after another on each HTTP/2 connection.
               --compare ARG (with --spawn; repeatable) measures what a server setting costs: --pairs
               pairs of runs, the server as spawned and the server with ARG, alternated A B, B A so
               both see the same minutes of a busy machine; last line: each run, the medians and the
@@ -82,6 +84,7 @@ struct BenchMain {
       swift run -c release llmtrace-bench json --spans 100000
       swift run -c release llmtrace-bench ingest --spawn --seconds 60
       swift run -c release llmtrace-bench ingest --spawn --seconds 60 --rate 25000
+      swift run -c release llmtrace-bench ingest --spawn --grpc --seconds 30          # OTLP over gRPC
       swift run -c release llmtrace-bench ingest --spawn --seconds 60 --compare --detectors=off --pairs 3
       swift run -c release llmtrace-bench sdk
       swift run -c release llmtrace-bench query --spans 10000000 --no-text --dir /tmp/q10m --keep

@@ -20,7 +20,7 @@ enum IngestBench {
     static func run(_ argv: [String]) throws {
         let a = try ArgumentParser.parse(argv, options: ["endpoint", "connections", "seconds", "batch", "rate", "server-pid", "key",
                                                          "data", "server-arg", "bodies", "compare", "pairs"],
-                                         flags: ["spawn", "gzip", "keep", "help"])
+                                         flags: ["spawn", "gzip", "keep", "help", "grpc"])
         if a.has("help") { Terminal.print(BenchMain.usage); return }
         if !a.values("compare").isEmpty {
             return try compare(argv, variantArgs: a.values("compare"), pairs: max(1, try a.int("pairs", default: 3)))
@@ -39,8 +39,18 @@ enum IngestBench {
 
         // Optionally start the server: the llmtraced next to this binary, a temp data directory.
         var spawned: SpawnedCollector? = nil
+        // --grpc: OTLP over gRPC to the spawned collector's --grpc-listen (or to --grpc-endpoint).
+        let grpc = a.has("grpc")
+        var grpcPort = 0
+        if grpc, !a.has("spawn") { throw UsageError("--grpc runs with --spawn (the collector is started with --grpc-listen)") }
+        if grpc, gzip { throw UsageError("--grpc sends uncompressed messages; leave out --gzip") }
         if a.has("spawn") {
-            let server = try SpawnedCollector(directory: a.value("data"), arguments: a.values("server-arg"), keepDirectory: a.has("keep"))
+            var extra = a.values("server-arg")
+            if grpc {
+                grpcPort = try freePort()
+                extra += ["--grpc-listen", "127.0.0.1:\(grpcPort)"]
+            }
+            let server = try SpawnedCollector(directory: a.value("data"), arguments: extra, keepDirectory: a.has("keep"))
             try server.start()
             spawned = server
             serverPID = server.pid
@@ -79,14 +89,16 @@ enum IngestBench {
         let detectorCPU0 = scrapeCounter(host: host, port: port, key: a.value("key"), family: "llmtrace_detector_cpu_seconds_total")
         let clientCPU0 = processCPUSeconds()
         let interval = rate > 0 ? Double(connections * batch) / rate : 0
-        Terminal.error("posting to \(endpoint)\(path) from \(connections) connection(s) for \(seconds) s"
+        Terminal.error("posting to \(grpc ? "grpc://127.0.0.1:\(grpcPort) (OTLP over gRPC)" : endpoint + path) from \(connections) connection(s) for \(seconds) s"
                        + (rate > 0 ? " at \(Int(rate)) spans/s" : " as fast as answered") + (gzip ? ", gzip" : ""))
         var threads: [Thread] = []
+        let grpcTarget = grpcPort
         for c in 0..<connections {
             let mine = bodies[c]
             let t = Thread {
                 setCurrentThreadName("ingest-\(c)")
                 var conn: Int32 = -1
+                var h2: GRPCBenchClient? = nil
                 var local = Results.Local()
                 var bodies = mine
                 var n: UInt64 = 0
@@ -107,10 +119,20 @@ enum IngestBench {
                         bodies[i].bytes.withUnsafeMutableBytes { $0.storeBytes(of: stamp.bigEndian, toByteOffset: off, as: UInt64.self) }
                     }
                     n += 1
-                    if conn < 0 { conn = connect(host: host, port: port) }
-                    if conn < 0 { local.ioErrors += 1; usleep(100_000); continue }
-                    let s = monotonicNanos()
-                    let status = post(conn, host: host, path: path, body: bodies[i].bytes, gzip: gzip)
+                    let status: Int
+                    let s: Int64
+                    if grpc {
+                        if h2 == nil { h2 = GRPCBenchClient(host: host, port: grpcTarget) }
+                        if h2 == nil { local.ioErrors += 1; usleep(100_000); continue }
+                        s = monotonicNanos()
+                        status = h2!.call(path: "/opentelemetry.proto.collector.trace.v1.TraceService/Export", message: bodies[i].bytes)
+                        if status == -1 { h2?.shutdown(); h2 = nil }
+                    } else {
+                        if conn < 0 { conn = connect(host: host, port: port) }
+                        if conn < 0 { local.ioErrors += 1; usleep(100_000); continue }
+                        s = monotonicNanos()
+                        status = post(conn, host: host, path: path, body: bodies[i].bytes, gzip: gzip)
+                    }
                     let ms = Double(monotonicNanos() - s) / 1e6
                     switch status {
                     case 200:
@@ -122,7 +144,7 @@ enum IngestBench {
                         usleep(50_000)
                     case -1:
                         local.ioErrors += 1
-                        close(conn)
+                        if conn >= 0 { close(conn) }
                         conn = -1
                     default:
                         local.errors += 1
@@ -130,6 +152,7 @@ enum IngestBench {
                     }
                 }
                 if conn >= 0 { close(conn) }
+                h2?.shutdown()
                 results.add(local)
             }
             t.stackSize = 1 << 20
@@ -178,7 +201,7 @@ enum IngestBench {
             ("detector_cpu_s", detectorCPU.map { String(format: "%.2f", $0) } ?? "null"),
             ("detector_cpu_share", detectorCPU.map { serverCPU > 0 ? String(format: "%.4f", $0 / serverCPU) : "null" } ?? "null"),
             ("seconds", String(format: "%.1f", elapsed)), ("connections", "\(connections)"), ("batch", "\(batch)"),
-            ("target_rate", String(format: "%.0f", rate)), ("gzip", gzip ? "true" : "false"),
+            ("target_rate", String(format: "%.0f", rate)), ("gzip", gzip ? "true" : "false"), ("grpc", grpc ? "true" : "false"),
             ("protobuf_bytes_per_span", String(format: "%.0f", Double(rawBytes) / Double(connections * bodiesPerConnection * batch))),
         ]
         Terminal.print("{" + out.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")

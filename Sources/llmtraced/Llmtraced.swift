@@ -257,7 +257,7 @@ struct Llmtraced {
             var c = GRPCServer.Configuration()
             c.host = keys.isOpen && !CollectorConfig.isLoopback(at.host) ? "127.0.0.1" : at.host
             c.port = at.port
-            c.workers = max(1, server.workers / 2)
+            c.workers = server.workers
             c.queueDepth = server.queueDepth
             c.limits.maxBodyBytes = server.limits.maxBodyBytes
             c.overloaded = GRPCReply(status: .resourceExhausted, message: "the ingest queue is full; retry after \(server.retryAfterSeconds)s",
