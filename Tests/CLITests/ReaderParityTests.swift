@@ -15,7 +15,7 @@ import LLMTraceSynthetic
         let spans = gen.nextBatch(count: 1500)
         let lines = spans.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
         #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: lines).status == 0)
-        let (p, endpoint) = try spawnCollector(dir)
+        let (p, endpoint, _, _) = try spawnCollector(dir)
         defer { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
 
         func both(_ args: [String]) throws -> (remote: Run, local: Run) {

@@ -43,9 +43,10 @@ func run(_ tool: String, _ args: [String], stdin: String? = nil, env: [String: S
     return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self))
 }
 
-/// `llmtraced` on a free port of 127.0.0.1 over `dir`: the process (stop it with SIGTERM) and its
-/// `http://` address, read from its "listening" log line.
-func spawnCollector(_ dir: String) throws -> (process: Process, endpoint: String) {
+/// `llmtraced` on a free port of 127.0.0.1 over `dir`, logging JSON: the process (stop it with
+/// SIGTERM), its `http://` address read from its "listening" log line, and its stderr (the log
+/// read so far in `log`, the rest to be read from `stderr`).
+func spawnCollector(_ dir: String) throws -> (process: Process, endpoint: String, stderr: Pipe, log: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
     p.arguments = ["--data", dir, "--listen", "127.0.0.1:0", "--log-format", "json"]
@@ -63,7 +64,7 @@ func spawnCollector(_ dir: String) throws -> (process: Process, endpoint: String
         p.terminate()
         throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "llmtraced did not say where it listens: \(text)"])
     }
-    return (p, "http://" + address)
+    return (p, "http://" + address, err, text)
 }
 
 func tempDir(_ name: String = #function) -> String {
@@ -218,18 +219,8 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let span = minimal()
         #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: String(decoding: span.jsonBytes(), as: UTF8.self)).status == 0)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: productsDirectory() + "/llmtraced")
-        p.arguments = ["--data", dir, "--listen", "127.0.0.1:0", "--log-format", "json"]
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        // Wait for the start-up line, then stop it.
-        var text = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !text.contains("\"msg\":\"listening\"") && p.isRunning && Date() < deadline {
-            text += String(decoding: err.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        let (p, _, err, started) = try spawnCollector(dir)
+        var text = started
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
         text += String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -347,7 +338,7 @@ func decodeTraceJSON(_ text: String) throws -> [Span] {
         let spans = gen.nextBatch(count: 300)
         let lines = spans.map { String(decoding: $0.jsonBytes(), as: UTF8.self) }.joined(separator: "\n")
         #expect(try run("tracectl", ["import", "-", "--data", dir], stdin: lines).status == 0)
-        let (p, endpoint) = try spawnCollector(dir)
+        let (p, endpoint, _, _) = try spawnCollector(dir)
         defer { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
         let address = String(endpoint.dropFirst(7))
         let r = try run("tracectl", ["query", "SELECT kind, count() FROM spans GROUP BY kind", "--endpoint", "http://" + address, "--csv"])

@@ -277,13 +277,15 @@ public struct HTTP2ServerConnection: Sendable {
         let counted = f.payload.count
         guard counted <= connectionReceiveWindow else { throw HTTP2Error(.flowControlError, "DATA past the connection window") }
         connectionReceiveWindow -= counted
-        guard var s = streams[f.stream] else {
+        // Taken out of the table while it grows: a copy left there would make every append copy
+        // the whole body so far (quadratic in the frames of a request).
+        guard var s = streams.removeValue(forKey: f.stream) else {
             // Reset or refused: the window is given back, the data dropped.
             giveBack(counted, stream: nil)
             if f.stream > lastStream { throw HTTP2Error(.protocolError, "DATA on idle stream \(f.stream)") }
             throw HTTP2Error(.streamClosed, stream: f.stream, "DATA on closed stream \(f.stream)")
         }
-        guard s.state == .open else { throw HTTP2Error(.streamClosed, stream: f.stream, "DATA after END_STREAM") }
+        guard s.state == .open else { streams[f.stream] = s; throw HTTP2Error(.streamClosed, stream: f.stream, "DATA after END_STREAM") }
         guard counted <= s.receiveWindow else { throw HTTP2Error(.flowControlError, stream: f.stream, "DATA past the stream window") }
         s.receiveWindow -= counted
         if !s.tooLarge {
