@@ -37,7 +37,8 @@ struct BenchMain {
               directory (fsync=always). Last line: JSON with spans_per_s, p50_ms, p99_ms, errors and
               the server's peak_rss_mb (VmHWM from /proc; --server-pid for a server started by hand).
               --grpc (with --spawn) sends the same batches as OTLP over gRPC to the collector's
-              --grpc-listen, unary calls one after another on each HTTP/2 connection.
+              --grpc-listen, unary calls one after another on each HTTP/2 connection (with --gzip:
+              compressed messages, grpc-encoding gzip).
               --compare ARG (with --spawn; repeatable) measures what a server setting costs: --pairs
               pairs of runs, the server as spawned and the server with ARG, alternated A B, B A so
               both see the same minutes of a busy machine; last line: each run, the medians and the

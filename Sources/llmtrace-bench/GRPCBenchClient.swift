@@ -68,8 +68,9 @@ struct GRPCBenchClient {
         }
     }
 
-    /// One unary call: the message framed, sent as the windows allow, the trailers read.
-    mutating func call(path: String, message: [UInt8]) -> Int {
+    /// One unary call: the message framed (flagged compressed, with `grpc-encoding: gzip`, when it
+    /// is gzip bytes already), sent as the windows allow, the trailers read.
+    mutating func call(path: String, message: [UInt8], gzipped: Bool = false) -> Int {
         let id = nextStream
         nextStream += 2
         var streamWindow = peer.initialWindowSize
@@ -77,10 +78,11 @@ struct GRPCBenchClient {
         var block: [UInt8] = []
         HPACKEncoder().encode([HPACKHeader(":method", "POST"), HPACKHeader(":scheme", "http"), HPACKHeader(":path", path),
                                HPACKHeader(":authority", authority), HPACKHeader("content-type", "application/grpc"),
-                               HPACKHeader("te", "trailers")], into: &block)
+                               HPACKHeader("te", "trailers")] + (gzipped ? [HPACKHeader("grpc-encoding", "gzip")] : []), into: &block)
         HTTP2Frame(.headers, flags: .endHeaders, stream: id, payload: block).append(to: &out)
         guard IngestBench.writeAll(fd, out) else { return -1 }
-        let body = GRPCMessage.frame(message)
+        var body = GRPCMessage.frame(message)
+        if gzipped { body[0] = 1 }
         var sent = 0
         while sent < body.count {
             let n = min(body.count - sent, peer.maxFrameSize, streamWindow, connectionWindow)

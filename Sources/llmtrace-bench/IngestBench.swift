@@ -43,7 +43,6 @@ enum IngestBench {
         let grpc = a.has("grpc")
         var grpcPort = 0
         if grpc, !a.has("spawn") { throw UsageError("--grpc runs with --spawn (the collector is started with --grpc-listen)") }
-        if grpc, gzip { throw UsageError("--grpc sends uncompressed messages; leave out --gzip") }
         if a.has("spawn") {
             var extra = a.values("server-arg")
             if grpc {
@@ -125,7 +124,7 @@ enum IngestBench {
                         if h2 == nil { h2 = GRPCBenchClient(host: host, port: grpcTarget) }
                         if h2 == nil { local.ioErrors += 1; usleep(100_000); continue }
                         s = monotonicNanos()
-                        status = h2!.call(path: "/opentelemetry.proto.collector.trace.v1.TraceService/Export", message: bodies[i].bytes)
+                        status = h2!.call(path: "/opentelemetry.proto.collector.trace.v1.TraceService/Export", message: bodies[i].bytes, gzipped: gzip)
                         if status == -1 { h2?.shutdown(); h2 = nil }
                     } else {
                         if conn < 0 { conn = connect(host: host, port: port) }
