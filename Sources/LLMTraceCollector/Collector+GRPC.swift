@@ -1,6 +1,7 @@
 import Foundation
 import LLMTraceHTTP
 import LLMTraceModel
+import LLMTraceOTLP
 
 /// OTLP over gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export` answered by the
 /// same path as OTLP/HTTP (keys, decoding, validation, storage), its HTTP outcome told in gRPC
@@ -39,36 +40,21 @@ extension Collector {
     /// The reason an error response gives: `{"error": …}`, or a google.rpc.Status's message.
     static func errorText(_ r: HTTPResponse) -> String {
         if let doc = try? JSONValue.parse(r.body), let e = doc["error"]?.string ?? doc["message"]?.string { return e }
-        // google.rpc.Status: field 2 (message), length-delimited.
-        var i = 0
-        let b = r.body
-        while i < b.count {
-            let tag = b[i]
-            i += 1
-            guard tag & 7 == 2 || tag & 7 == 0 else { break }
-            var n = 0, shift = 0
-            while i < b.count { let x = Int(b[i]); i += 1; n |= (x & 0x7F) << shift; shift += 7; if x & 0x80 == 0 || shift > 28 { break } }
-            if tag & 7 == 0 { continue }
-            guard n >= 0, n <= b.count - i else { break }
-            if tag >> 3 == 2 { return String(decoding: b[i..<(i + n)], as: UTF8.self) }
-            i += n
-        }
-        return "HTTP \(r.status)"
+        return OTLPProtobuf.statusMessage(r.body) ?? "HTTP \(r.status)"
     }
 
     /// `google.rpc.RetryInfo{retry_delay: seconds}`, alone and inside a `google.rpc.Status`.
     public static func retryTrailers(seconds: Int, message: String) -> [HPACKHeader] {
-        func varint(_ v: Int) -> [UInt8] {
-            var out: [UInt8] = [], x = UInt64(v)
-            while x >= 0x80 { out.append(UInt8(x & 0x7F) | 0x80); x >>= 7 }
-            return out + [UInt8(x)]
+        var retryInfo = ProtoWriter()
+        retryInfo.messageField(1) { $0.varintField(1, UInt64(max(0, seconds))) }   // retry_delay: Duration.seconds
+        var status = ProtoWriter()
+        status.varintField(1, UInt64(GRPCMessage.Status.resourceExhausted.rawValue))
+        status.stringField(2, message)
+        status.messageField(3) { any in   // details: google.protobuf.Any
+            any.stringField(1, "type.googleapis.com/google.rpc.RetryInfo")
+            any.bytesField(2, retryInfo.bytes)
         }
-        func field(_ n: Int, _ bytes: [UInt8]) -> [UInt8] { varint(n << 3 | 2) + varint(bytes.count) + bytes }
-        let duration = varint(1 << 3) + varint(max(0, seconds))
-        let retryInfo = field(1, duration)
-        let any = field(1, Array("type.googleapis.com/google.rpc.RetryInfo".utf8)) + field(2, retryInfo)
-        let status = varint(1 << 3) + varint(GRPCMessage.Status.resourceExhausted.rawValue) + field(2, Array(message.utf8)) + field(3, any)
-        return [HPACKHeader(Array("grpc-status-details-bin".utf8), Array(Data(status).base64EncodedString().utf8)),
-                HPACKHeader(Array("google.rpc.retryinfo-bin".utf8), Array(Data(retryInfo).base64EncodedString().utf8))]
+        return [HPACKHeader(Array("grpc-status-details-bin".utf8), Array(Data(status.bytes).base64EncodedString().utf8)),
+                HPACKHeader(Array("google.rpc.retryinfo-bin".utf8), Array(Data(retryInfo.bytes).base64EncodedString().utf8))]
     }
 }

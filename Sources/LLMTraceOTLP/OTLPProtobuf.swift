@@ -202,6 +202,22 @@ public enum OTLPProtobuf {
         return p.bytes
     }
 
+    /// The message of a `google.rpc.Status` (field 2), or nil when the bytes are not one.
+    public static func statusMessage(_ bytes: [UInt8]) -> String? {
+        bytes.withUnsafeBytes { b -> String? in
+            var r = ProtoReader(b)
+            do {
+                while let (field, wire) = try r.nextTag() {
+                    if field == 2 && wire == 2 { return try r.string() }
+                    try r.skip(wire: wire)
+                }
+            } catch {
+                return nil
+            }
+            return nil
+        }
+    }
+
     /// `ExportTraceServiceResponse`: empty when everything was accepted, else `partial_success`.
     public static func response(rejected: Int, message: String) -> [UInt8] {
         var w = ProtoWriter()

@@ -47,6 +47,25 @@ public enum QueryValue: Hashable, Sendable {
         }
     }
 
+    /// As a number to show or chart: ints, finite doubles, bools as 0 and 1 (not times, not NaN).
+    public var finiteNumber: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d.isFinite ? d : nil
+        case .bool(let b): return b ? 1 : 0
+        default: return nil
+        }
+    }
+
+    /// As a time in nanoseconds: a time, an int, or RFC 3339 text (what a collector's JSON answer has).
+    public var timeNanos: Int64? {
+        switch self {
+        case .time(let t), .int(let t): return t
+        case .string(let s): return QueryValue.parseTime(s)
+        default: return nil
+        }
+    }
+
     public var asInt: Int64? {
         switch self {
         case .int(let v), .time(let v): return v

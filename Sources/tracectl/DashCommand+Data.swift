@@ -107,14 +107,7 @@ extension DashCommand {
         }
     }
 
-    static func number(_ v: QueryValue) -> Double? {
-        switch v {
-        case .int(let i): return Double(i)
-        case .double(let d): return d.isFinite ? d : nil
-        case .bool(let b): return b ? 1 : 0
-        default: return nil
-        }
-    }
+    static func number(_ v: QueryValue) -> Double? { v.finiteNumber }
 
     /// A table cell: numbers short, text as it is (the screen makes it safe to print).
     static func cell(_ v: QueryValue) -> String {
@@ -148,13 +141,7 @@ extension DashCommand {
         return ranked.prefix(6).map { g in PanelData.Series(name: g, values: buckets.indices.map { points[g]![$0] }) }
     }
 
-    static func time(_ v: QueryValue) -> Int64? {
-        switch v {
-        case .time(let t), .int(let t): return t
-        case .string(let s): return QueryValue.parseTime(s)
-        default: return nil
-        }
-    }
+    static func time(_ v: QueryValue) -> Int64? { v.timeNanos }
 
     /// The traces of a detector's series (`service`, and `model`, `prompt` or `prompt_version` when
     /// it names one).

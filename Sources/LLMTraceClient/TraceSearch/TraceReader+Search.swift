@@ -11,9 +11,9 @@ extension TraceReader {
         let r = try query(q.traceStep(ids: ids))
         var rows: [TraceSummary] = r.rows.compactMap { v in
             guard v.count >= TraceSummary.columns.count, !v[0].isNull else { return nil }
-            return TraceSummary(traceID: v[0].text, startNanos: Self.time(v[1]) ?? 0, name: v[2].text, service: v[3].text,
-                                durationMs: Self.number(v[4]) ?? 0, spans: Int(Self.number(v[5]) ?? 0), errors: Int(Self.number(v[6]) ?? 0),
-                                tokens: Self.number(v[7]).map { Int($0) }, costUSD: Self.number(v[8]), session: v[9].isNull ? nil : v[9].text)
+            return TraceSummary(traceID: v[0].text, startNanos: v[1].timeNanos ?? 0, name: v[2].text, service: v[3].text,
+                                durationMs: v[4].finiteNumber ?? 0, spans: Int(v[5].finiteNumber ?? 0), errors: Int(v[6].finiteNumber ?? 0),
+                                tokens: v[7].finiteNumber.map { Int($0) }, costUSD: v[8].finiteNumber, session: v[9].isNull ? nil : v[9].text)
         }
         // Sorted by TTFT: the order step 1 found.
         if q.sort == .ttft, let ids {
@@ -26,7 +26,7 @@ extension TraceReader {
             for v in try query(step).rows where v.count >= 3 {
                 let id = v[0].text
                 if !v[1].isNull { models[id, default: []].append(v[1].text) }
-                if let t = Self.number(v[2]) { ttft[id] = max(ttft[id] ?? 0, t) }
+                if let t = v[2].finiteNumber { ttft[id] = max(ttft[id] ?? 0, t) }
             }
             for i in rows.indices {
                 rows[i].models = (models[rows[i].traceID] ?? []).sorted()
@@ -34,21 +34,5 @@ extension TraceReader {
             }
         }
         return rows
-    }
-
-    static func number(_ v: QueryValue) -> Double? {
-        switch v {
-        case .int(let i): return Double(i)
-        case .double(let d): return d.isFinite ? d : nil
-        default: return nil
-        }
-    }
-
-    static func time(_ v: QueryValue) -> Int64? {
-        switch v {
-        case .time(let t), .int(let t): return t
-        case .string(let s): return QueryValue.parseTime(s)
-        default: return nil
-        }
     }
 }
