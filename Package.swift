@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "LLMTraceDetect", targets: ["LLMTraceDetect"]),
         .library(name: "LLMTraceTUI", targets: ["LLMTraceTUI"]),
         .library(name: "LLMTraceClient", targets: ["LLMTraceClient"]),
+        .library(name: "LLMTraceClickHouse", targets: ["LLMTraceClickHouse"]),
     ],
     targets: [
         // System libraries: one-line shim header + modulemap each.
@@ -52,7 +53,7 @@ let package = Package(
         // HTTP/1.1 server on epoll: parser, event loops, worker pool, gzip/deflate bodies.
         .target(name: "LLMTraceHTTP", dependencies: ["LLMTraceSupport", "CLinux", "CZlib"]),
         // The collector: OTLP and native ingest, conventions, pricing, projects and keys, routes.
-        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceModel", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics", "LLMTraceDetect"]),
+        .target(name: "LLMTraceCollector", dependencies: ["LLMTraceClickHouse", "LLMTraceModel", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceMetrics", "LLMTraceDetect"]),
         // Drift and anomaly detection: the statistics that compare a baseline window with a current one,
         // streaming detectors over per-series minutes, fed by the ingest fan-out.
         .target(name: "LLMTraceDetect", dependencies: ["LLMTraceModel", "LLMTraceIngest", "LLMTraceSupport", "LLMTraceStore", "LLMTraceQuery", "LLMTraceHTTP", "CLinux"], exclude: ["Evaluators/EVALUATORS.md"]),
@@ -62,14 +63,17 @@ let package = Package(
         // One way to read traces, from a data directory or a collector over HTTP: what the dashboard
         // (and, next, every tracectl command) reads through.
         .target(name: "LLMTraceClient", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceQuery", "LLMTraceDetect", "LLMTraceHTTP", "LLMTraceSupport"]),
+        // ClickHouse as the scale-out store: the endpoint, the schema (schemas/clickhouse), the sink
+        // that forwards the store's outbox, and the HTTP client they share.
+        .target(name: "LLMTraceClickHouse", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceSupport", "CLinux"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
         .target(name: "LLMTraceCLI", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP"]),
 
-        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
-        .executableTarget(name: "tracectl", dependencies: ["LLMTraceClient", "LLMTraceTUI", "LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
-        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTrace", "LLMTraceTUI", "CLinux", "LLMTraceSupport", "LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
+        .executableTarget(name: "llmtraced", dependencies: ["LLMTraceClickHouse", "LLMTraceStore", "LLMTraceCLI", "LLMTraceIngest", "LLMTraceCollector", "LLMTraceHTTP", "CLinux"]),
+        .executableTarget(name: "tracectl", dependencies: ["LLMTraceClickHouse", "LLMTraceClient", "LLMTraceTUI", "LLMTraceModel", "LLMTraceHTTP", "LLMTraceDetect", "LLMTraceIngest", "LLMTraceStore", "LLMTraceCLI", "LLMTraceQuery", "LLMTraceSupport"]),
+        .executableTarget(name: "llmtrace-bench", dependencies: ["LLMTraceClickHouse", "LLMTrace", "LLMTraceTUI", "CLinux", "LLMTraceSupport", "LLMTraceStore", "LLMTraceQuery", "CSQLite", "LLMTraceCLI", "LLMTraceSynthetic", "LLMTraceOTLP", "LLMTraceCollector", "LLMTraceHTTP", "LLMTraceDetect"]),
 
         // A support bot built with the SDK, and the mock OpenAI-compatible server it talks to.
         .executableTarget(name: "llmtrace-demo", dependencies: ["LLMTrace", "LLMTraceModel"]),
@@ -86,6 +90,7 @@ let package = Package(
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceSupport", "LLMTraceStore"]),
         .testTarget(name: "LLMTraceClientTests", dependencies: ["LLMTraceClient", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI", "LLMTraceClient", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport"]),
+        .testTarget(name: "LLMTraceClickHouseTests", dependencies: ["LLMTraceClickHouse", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "LLMTraceSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceHTTP", "LLMTraceSynthetic"]),
     ]
 )

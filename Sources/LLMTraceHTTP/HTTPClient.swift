@@ -73,6 +73,24 @@ public struct HTTPClient: Sendable {
         return try Self.parse(data, from: "\(host):\(port)")
     }
 
+    /// `name=value&…` with values percent-encoded (RFC 3986 unreserved characters kept).
+    public static func queryString(_ params: [(String, String)]) -> String {
+        params.map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")
+    }
+
+    public static func percentEncode(_ s: String) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var out = ""
+        for b in s.utf8 {
+            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E {
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            } else {
+                out += "%" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)])
+            }
+        }
+        return out
+    }
+
     static func parse(_ data: [UInt8], from: String) throws -> Response {
         var end = -1
         if data.count >= 4 {

@@ -135,7 +135,8 @@ extension Span {
         w.endObject()
     }
 
-    static func encodeValue(_ v: AttributeValue, _ w: inout JSONWriter) {
+    /// An attribute value as JSON (a string quoted, an array as a JSON array).
+    public static func encodeValue(_ v: AttributeValue, _ w: inout JSONWriter) {
         switch v {
         case .string(let s): w.string(s)
         case .int(let i): w.int(i)

@@ -12,9 +12,11 @@ extension Store {
 
     /// Named steps, each logged with its duration.
     func recover() throws {
+        try loadOutbox()
         try step("open segments") { try openSegments() }
         try step("reconcile index") { try reconcileIndex() }
         try step("replay WAL") { try replayWAL() }
+        normalizeOutbox()
         if !options.readOnly { try step("load span keys of the dedup window") { try loadRecentKeys() } }
     }
 

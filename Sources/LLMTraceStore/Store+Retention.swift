@@ -5,7 +5,8 @@ import LLMTraceModel
 import Foundation
 import CLinux
 
-/// Retention: whole segments past the configured age are removed, file before index rows.
+/// Retention: whole segments past the configured age are removed, file before index rows; those an
+/// outbox consumer has not confirmed stay, up to its budget (`Store+Outbox`).
 extension Store {
     // MARK: Retention
 
@@ -15,7 +16,7 @@ extension Store {
         guard let retention = options.retentionNanos, !options.readOnly else { return [] }
         let cutoff = now - retention
         let expired: [SegmentReader] = state.withLock {
-            segments.values.filter { $0.maxStart < cutoff }.sorted { $0.id < $1.id }
+            outboxAllowsDropping(segments.values.filter { $0.maxStart < cutoff }.sorted { $0.id < $1.id })
         }
         var dropped: [UInt64] = []
         for r in expired {

@@ -126,6 +126,8 @@ public final class Store: @unchecked Sendable {
     var headGeneration = 0
     var retentionDropped = (segments: 0, spans: 0)
     var backpressureNanos: Int64 = 0
+    /// The outbox consumer's confirmed position (`Store+Outbox`), when `options.outbox` is set.
+    var outbox: OutboxState?
 
     // MARK: Shutdown
 

@@ -19,6 +19,9 @@ public struct StoreOptions: Sendable {
     public var compression: SegmentCompression = .default
     /// Open for reading only: no lock, no WAL writes, no truncation, no sealing.
     public var readOnly = false
+    /// A consumer every acknowledged span is forwarded to (the ClickHouse sink): its confirmed
+    /// position is kept in the data directory and retention keeps what it has not confirmed.
+    public var outbox: OutboxOptions? = nil
     /// How large index.db's SQLite WAL may grow before it is checkpointed back into the database
     /// (and cut back to this size).
     public var indexWALLimitBytes = IndexDB.defaultWALLimitBytes

@@ -4,6 +4,7 @@ import Glibc
 import CLinux
 import Foundation
 import LLMTraceCLI
+import LLMTraceClickHouse
 import LLMTraceCollector
 import LLMTraceDetect
 import LLMTraceIngest
@@ -63,6 +64,12 @@ struct Llmtraced {
       --alert-for N          LLMTRACE_ALERT_FOR      minutes an anomaly must last before its alert fires (default 1)
       --alert-webhook URLS   LLMTRACE_ALERT_WEBHOOK  POST firing and resolved alerts (Alertmanager's webhook JSON)
       --alertmanager URLS    LLMTRACE_ALERTMANAGER   push alerts to Alertmanager's v2 API (http://host:9093)
+      --clickhouse URL       LLMTRACE_CLICKHOUSE     forward every span and score to ClickHouse (default: off):
+                                                     http://HOST:8123[,http://HOST2:8123][?cluster=NAME&database=llmtrace
+                                                     &user=U&password=P&compress=gzip|none]; create the tables
+                                                     first with `tracectl clickhouse init` (README "Scaling out")
+      --clickhouse-budget SIZE LLMTRACE_CLICKHOUSE_BUDGET  disk retention keeps for spans ClickHouse has not
+                                                     confirmed, e.g. 10G (default), 500M
                              LLMTRACE_INGEST_KEYS    project=key,... ingest keys (added to --config's)
                              LLMTRACE_READ_KEYS      project=key,... read keys
 
@@ -78,6 +85,15 @@ struct Llmtraced {
     """
 
     static func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+
+    /// Parses 10G, 500M, 64K or a byte count (binary units).
+    static func size(_ s: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var t = Substring(s.uppercased())
+        if t.hasSuffix("IB") || t.hasSuffix("B") { t = t.dropLast(t.hasSuffix("IB") ? 2 : 1) }
+        if let u = t.last, let m = units[u], let n = Int(t.dropLast()), n > 0 { return n.multipliedReportingOverflow(by: m).overflow ? nil : n * m }
+        return Int(t).flatMap { $0 > 0 ? $0 : nil }
+    }
 
     /// Parses 30d, 12h, 90m, 45s into nanoseconds.
     static func duration(_ s: String) -> Int64? {
@@ -121,7 +137,7 @@ struct Llmtraced {
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
                                       "conventions", "pricing", "event-loops", "metrics-max-series", "metrics",
                                       "dedup-window", "dedup-max-spans", "detectors", "evaluators", "alert-webhook",
-                                      "alertmanager", "alert-for"]
+                                      "alertmanager", "alert-for", "clickhouse", "clickhouse-budget"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help", "version"])
@@ -191,6 +207,16 @@ struct Llmtraced {
             case .warning: log.warn(line)
             case .error: log.error(line)
             }
+        }
+        var clickhouse: ClickHouseEndpoint? = nil
+        if let v = opt("clickhouse") {
+            do { clickhouse = try ClickHouseEndpoint(parsing: v) } catch { throw UsageError("\(error)") }
+            var budget = 10 << 30
+            if let b = opt("clickhouse-budget") {
+                guard let n = size(b) else { throw UsageError("--clickhouse-budget expects a size like 10G or 500M, got '\(b)'") }
+                budget = n
+            }
+            opts.outbox = OutboxOptions(name: "clickhouse", budgetBytes: budget)
         }
         // Two malloc arenas (set in main) keep the heap compact; no trims, which stall allocations.
         opts.trimMemoryAfterSeal = false
@@ -307,6 +333,16 @@ struct Llmtraced {
         let metrics = collector.metrics
         scoreBox?.metrics = metrics
         detectors?.start()
+        var sink: ClickHouseSink? = nil
+        if let clickhouse {
+            let s = ClickHouseSink(store: store, endpoint: clickhouse, log: { log.warn($0) })
+            metrics.watch(sink: s, budgetBytes: opts.outbox?.budgetBytes ?? 0)
+            s.start()
+            sink = s
+            let c = store.outboxConfirmed
+            log.info("forwarding to ClickHouse", [("endpoint", clickhouse.redacted), ("table", clickhouse.spansTable),
+                                                  ("from", c.map { "\($0.position)" } ?? "")])
+        }
         // Every answered request is counted for /metrics; the access log line is optional.
         let access: @Sendable (HTTPServer.AccessLogEntry) -> Void = { (e: HTTPServer.AccessLogEntry) in
             metrics.request(target: e.target, status: e.status, durationNanos: e.durationNanos)
@@ -356,6 +392,7 @@ struct Llmtraced {
         grpc?.shutdown()
         http.shutdown()
         detectors?.stop()
+        sink?.stop()
         let totals = collector.totals
         do {
             try store.close(seal: true)

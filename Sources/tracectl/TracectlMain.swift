@@ -25,6 +25,7 @@ struct Tracectl {
       anomalies          The latest anomalies: which metric of which model or prompt version, how unusual
       drift              What changed between a baseline window and the current one, ranked
       dash               A live dashboard in the terminal: spans/s, errors, latency, TTFT, cost, alerts
+      clickhouse init    Create LLMTrace's tables in ClickHouse for many collectors (README "Scaling out")
       import <file>      Import native JSON spans, one per line ("-" reads stdin)
       verify             Check every WAL record, segment checksum and index entry
 
@@ -76,7 +77,8 @@ struct Tracectl {
             case "anomalies": code = try AnomaliesCommand.run(args)
             case "drift": code = try DriftCommand.run(args)
             case "dash": code = try DashCommand.run(args)
-            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, tail, alerts, anomalies, drift, dash, import, verify (see tracectl --help)")
+            case "clickhouse": code = try ClickHouseCommand.run(args)
+            default: throw UsageError("unknown command '\(cmd)'; commands are trace, search, query, stats, tail, alerts, anomalies, drift, dash, clickhouse, import, verify (see tracectl --help)")
             }
         } catch let e as UsageError {
             Terminal.error("tracectl: \(e)")

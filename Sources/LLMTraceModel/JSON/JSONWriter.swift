@@ -75,6 +75,12 @@ public struct JSONWriter {
         appendEscaped(s)
     }
 
+    /// A string given as UTF-8 bytes (JSON text nested in a JSON string, say), escaped alike.
+    public mutating func string(utf8 u: UnsafeBufferPointer<UInt8>) {
+        prefix()
+        appendEscaped(utf8: u)
+    }
+
     public mutating func int(_ v: Int64) {
         prefix()
         appendInt(v)
@@ -129,9 +135,13 @@ public struct JSONWriter {
     /// bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) are written as \u
     /// escapes: the same string, but one that cannot drive a terminal it is printed on.
     private mutating func appendEscaped(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
         var s = s
-        s.withUTF8 { u in
+        s.withUTF8 { appendEscaped(utf8: $0) }
+    }
+
+    private mutating func appendEscaped(utf8 u: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        do {
             var runStart = 0
             var i = 0
             let n = u.count

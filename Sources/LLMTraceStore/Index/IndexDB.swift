@@ -135,6 +135,25 @@ public final class IndexDB: @unchecked Sendable {
         }
     }
 
+    /// Scores stored after row id `row`, in row order, up to `limit`: what the outbox forwards.
+    public func scores(afterRow row: Int64, limit: Int) throws -> [(row: Int64, score: Score)] {
+        try readLock.withLock {
+            let st = try reader.prepare("SELECT id, project, trace_id, span_id, name, value, category, source, comment, time_ns FROM scores WHERE id > ? ORDER BY id LIMIT ?")
+            st.bind(1, row).bind(2, Int64(limit))
+            var out: [(Int64, Score)] = []
+            while try st.step() {
+                let blob = st.blob(2)
+                guard blob.count == 16 else { continue }
+                let trace = blob.withUnsafeBytes { TraceID(bytes: $0) }
+                let value: Score.Value = st.isNull(5) ? .category(st.text(6)) : .number(st.double(5))
+                out.append((st.int(0), Score(project: st.text(1), traceID: trace, spanID: st.isNull(3) ? nil : SpanID(UInt64(bitPattern: st.int(3))),
+                                             name: st.text(4), value: value, source: Score.Source(rawValue: st.text(7)) ?? .user,
+                                             comment: st.isNull(8) ? nil : st.text(8), timeNanos: st.int(9))))
+            }
+            return out
+        }
+    }
+
     /// Adds texts to the full-text index, each distinct text once. With a segment, also records it
     /// as the newest segment holding the text. Must run inside a write transaction.
     private func indexTexts(_ texts: [String], segment: UInt64?) throws {

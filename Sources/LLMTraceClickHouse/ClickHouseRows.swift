@@ -1,0 +1,113 @@
+import LLMTraceModel
+
+/// The rows the sink inserts (`INSERT INTO … FORMAT JSONEachRow`): one JSON object per line, one
+/// member per column of `schemas/clickhouse/*.sql` that is not MATERIALIZED.
+///
+/// Spans: the fixed fields as their own columns (ids as lowercase hex; times as nanoseconds since
+/// the epoch in `start_ns`/`end_ns`; optional fields null when the sender did not say; `ttft_ns`
+/// the time to first token); `tags`; attributes as two parallel arrays `attr_keys`/`attr_values`
+/// (a value as its text: strings as sent, numbers and booleans as JSON writes them, arrays as
+/// JSON); `text`, every message's and document's content joined by newlines (what `MATCH`
+/// searches); and `span`, the whole span in LLMTrace's native JSON (what a trace lookup returns).
+/// Strings are written as JSON escapes of the stored UTF-8, so ClickHouse stores the same bytes.
+///
+/// Scores: `project`, `trace_id`, `span_id` (empty for a trace's score), `name`, `value` (null
+/// for a category), `category`, `source`, `comment`, `time_ns`.
+public enum ClickHouseRows {
+    public static func spans(_ spans: [Span], into w: inout JSONWriter) {
+        var scratch = JSONWriter(capacity: 2048)
+        var text: [UInt8] = []
+        for s in spans {
+            w.beginObject()
+            w.key("project"); w.string(s.project)
+            w.key("trace_id"); w.string(s.traceID.hex)
+            w.key("span_id"); w.string(s.spanID.hex)
+            w.key("parent_span_id"); w.string(s.parentSpanID.isZero ? "" : s.parentSpanID.hex)
+            w.key("service"); w.string(s.service)
+            w.key("name"); w.string(s.name)
+            w.key("kind"); w.string(s.kind.rawValue)
+            w.key("status"); w.string(s.status.rawValue)
+            optional("status_message", s.statusMessage, &w)
+            optional("provider", s.provider, &w)
+            optional("request_model", s.requestModel, &w)
+            optional("response_model", s.responseModel, &w)
+            optional("environment", s.environment, &w)
+            optional("prompt_name", s.promptName, &w)
+            optional("prompt_version", s.promptVersion, &w)
+            optional("session_id", s.sessionID, &w)
+            optional("user_id", s.userID, &w)
+            optional("finish_reason", s.finishReason, &w)
+            w.key("start_ns"); w.int(s.startNanos)
+            w.key("end_ns"); w.int(s.endNanos)
+            optional("input_tokens", s.inputTokens, &w)
+            optional("output_tokens", s.outputTokens, &w)
+            optional("cached_tokens", s.cachedTokens, &w)
+            optional("reasoning_tokens", s.reasoningTokens, &w)
+            optional("cost_usd", s.costUSD, &w)
+            optional("ttft_ns", s.timeToFirstTokenNanos, &w)
+            optional("temperature", s.temperature, &w)
+            optional("max_tokens", s.maxTokens, &w)
+            optional("top_p", s.topP, &w)
+            w.key("tags"); w.beginArray(); for t in s.tags { w.string(t) }; w.endArray()
+            w.key("attr_keys"); w.beginArray(); for a in s.attributes { w.string(a.key) }; w.endArray()
+            w.key("attr_values"); w.beginArray()
+            for a in s.attributes {
+                if case .string(let v) = a.value {
+                    w.string(v)
+                } else {
+                    scratch.bytes.removeAll(keepingCapacity: true)
+                    Span.encodeValue(a.value, &scratch)
+                    scratch.bytes.withUnsafeBufferPointer { w.string(utf8: $0) }
+                }
+            }
+            w.endArray()
+            text.removeAll(keepingCapacity: true)
+            for m in s.inputMessages where !m.content.isEmpty { appendLine(m.content, &text) }
+            for m in s.outputMessages where !m.content.isEmpty { appendLine(m.content, &text) }
+            for d in s.documents where !d.content.isEmpty { appendLine(d.content, &text) }
+            w.key("text"); text.withUnsafeBufferPointer { w.string(utf8: $0) }
+            scratch.bytes.removeAll(keepingCapacity: true)
+            s.encodeJSON(into: &scratch)
+            w.key("span"); scratch.bytes.withUnsafeBufferPointer { w.string(utf8: $0) }
+            w.endObject()
+            w.bytes.append(0x0A)
+        }
+    }
+
+    public static func scores(_ scores: [Score], into w: inout JSONWriter) {
+        for x in scores {
+            w.beginObject()
+            w.key("project"); w.string(x.project)
+            w.key("trace_id"); w.string(x.traceID.hex)
+            w.key("span_id"); w.string(x.spanID?.hex ?? "")
+            w.key("name"); w.string(x.name)
+            switch x.value {
+            case .number(let d): w.key("value"); w.double(d); w.key("category"); w.null()
+            case .category(let c): w.key("value"); w.null(); w.key("category"); w.string(c)
+            }
+            w.key("source"); w.string(x.source.rawValue)
+            optional("comment", x.comment, &w)
+            w.key("time_ns"); w.int(x.timeNanos)
+            w.endObject()
+            w.bytes.append(0x0A)
+        }
+    }
+
+    private static func appendLine(_ s: String, _ out: inout [UInt8]) {
+        if !out.isEmpty { out.append(0x0A) }
+        out.append(contentsOf: s.utf8)
+    }
+
+    @inline(__always) private static func optional(_ key: String, _ v: String?, _ w: inout JSONWriter) {
+        w.key(key)
+        if let v { w.string(v) } else { w.null() }
+    }
+    @inline(__always) private static func optional(_ key: String, _ v: Int64?, _ w: inout JSONWriter) {
+        w.key(key)
+        if let v { w.int(v) } else { w.null() }
+    }
+    @inline(__always) private static func optional(_ key: String, _ v: Double?, _ w: inout JSONWriter) {
+        w.key(key)
+        if let v, v.isFinite { w.double(v) } else { w.null() }
+    }
+}

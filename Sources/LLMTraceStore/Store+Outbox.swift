@@ -1,0 +1,265 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LLMTraceModel
+
+/// The outbox: every acknowledged span, read in order by one consumer that forwards it elsewhere
+/// (the ClickHouse sink), with the position that consumer has had confirmed kept in the data
+/// directory. The WAL and the segments are the outbox's storage; nothing is copied for it.
+///
+/// A position is a segment id and a row. Spans arrive in a head that becomes segment `id` when it
+/// is sealed, so the live head is read by its row order (`segmentOrder == false`); a sealed
+/// segment's rows are sorted by trace, so a segment is read in its own row order. When a head the
+/// consumer was part-way through is published as a segment before it finished, the consumer starts
+/// that segment again from its first row: re-sent spans are the consumer's to collapse (the
+/// ClickHouse tables deduplicate on project, trace id and span id); none is skipped.
+///
+/// After a crash the head's rows are sealed from the WAL into a segment whose id is never below the
+/// confirmed position (`OutboxOptions` raises the first free id), and a head-order position that
+/// has not covered that whole segment starts it again. Retention keeps segments the consumer has
+/// not confirmed, up to `budgetBytes`; past it the oldest go anyway and are counted as lost.
+/// File format: FORMAT.md, "Outbox cursor".
+public struct OutboxPosition: Sendable, Equatable, CustomStringConvertible {
+    public var segment: UInt64
+    public var row: Int
+    /// Rows of a sealed segment in its stored order, rather than a head's in arrival order.
+    public var segmentOrder: Bool
+
+    public init(segment: UInt64, row: Int, segmentOrder: Bool) {
+        self.segment = segment
+        self.row = row
+        self.segmentOrder = segmentOrder
+    }
+
+    public static let start = OutboxPosition(segment: 1, row: 0, segmentOrder: false)
+
+    public var description: String { "segment \(segment) row \(row) (\(segmentOrder ? "segment" : "arrival") order)" }
+
+    /// `llmtrace-outbox 1` then `segment N`, `row N`, `order head|segment`, `sent N`, `scores N`
+    /// (the last score row delivered), one per line.
+    func encoded(sent: UInt64, scores: Int64) -> [UInt8] {
+        Array("llmtrace-outbox 1\nsegment \(segment)\nrow \(row)\norder \(segmentOrder ? "segment" : "head")\nsent \(sent)\nscores \(scores)\n".utf8)
+    }
+
+    static func decode(_ bytes: [UInt8]) -> (OutboxPosition, sent: UInt64, scores: Int64)? {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        guard lines.first == "llmtrace-outbox 1" else { return nil }
+        var fields: [Substring: Substring] = [:]
+        for l in lines.dropFirst() {
+            let kv = l.split(separator: " ", maxSplits: 1)
+            if kv.count == 2 { fields[kv[0]] = kv[1] }
+        }
+        guard let s = fields["segment"].flatMap({ UInt64($0) }), s >= 1, let r = fields["row"].flatMap({ Int($0) }), r >= 0,
+              let o = fields["order"], o == "head" || o == "segment" else { return nil }
+        return (OutboxPosition(segment: s, row: r, segmentOrder: o == "segment"), fields["sent"].flatMap { UInt64($0) } ?? 0,
+                fields["scores"].flatMap { Int64($0) } ?? 0)
+    }
+}
+
+/// An outbox consumer's settings (`StoreOptions.outbox`).
+public struct OutboxOptions: Sendable {
+    /// Names the cursor file, `outbox-<name>.cursor` in the data directory.
+    public var name: String
+    /// Retention keeps unconfirmed segments while they take up to this many bytes.
+    public var budgetBytes: Int
+
+    public init(name: String, budgetBytes: Int = 10 << 30) {
+        self.name = name
+        self.budgetBytes = budgetBytes
+    }
+}
+
+/// What one `outboxRead` hands over.
+public struct OutboxBatch: Sendable {
+    public var spans: [Span]
+    /// The position after these spans: confirm it once they are delivered.
+    public var next: OutboxPosition
+    /// True when nothing acknowledged is left after `next` right now.
+    public var caughtUp: Bool
+}
+
+/// How far the consumer is behind.
+public struct OutboxLag: Sendable, Equatable {
+    public var spans: Int
+    /// Bytes of sealed segments not yet confirmed (what retention is holding back for it).
+    public var heldBytes: Int
+    /// Unconfirmed spans retention dropped anyway, past the budget, since the store opened.
+    public var lostSpans: Int
+    public var confirmed: OutboxPosition
+    /// Spans confirmed since the cursor file was created.
+    public var sentTotal: UInt64
+}
+
+/// The outbox's state in a store (guarded by `Store.state`).
+struct OutboxState {
+    var options: OutboxOptions
+    var path: String
+    var confirmed: OutboxPosition
+    var sent: UInt64
+    /// The last score row (index.db) delivered.
+    var scoreRow: Int64
+    var lost = 0
+}
+
+extension Store {
+    // MARK: Outbox
+
+    static func outboxPath(_ dir: String, _ name: String) -> String { dir + "/outbox-\(name).cursor" }
+
+    /// Reads the cursor before recovery, so that the segment recovery seals gets an id no lower
+    /// than the confirmed position.
+    func loadOutbox() throws {
+        guard let o = options.outbox else { return }
+        let path = Self.outboxPath(options.directory, o.name)
+        var pos = OutboxPosition.start
+        var sent: UInt64 = 0, scores: Int64 = 0
+        if FileIO.exists(path) {
+            guard let d = OutboxPosition.decode(try FileIO.readFile(path)) else {
+                throw StoreError("unreadable outbox cursor (delete it to send every stored span again)", path: path)
+            }
+            (pos, sent, scores) = d
+        }
+        outbox = OutboxState(options: o, path: path, confirmed: pos, sent: sent, scoreRow: scores)
+        nextSegmentID = max(nextSegmentID, pos.segment)
+    }
+
+    /// After recovery: a head-order position inside a segment the crash or the last stop sealed
+    /// either covered all of it or starts it again.
+    func normalizeOutbox() {
+        guard var o = outbox else { return }
+        var p = o.confirmed
+        if !p.segmentOrder && p.row > 0 {
+            if let seg = segments[p.segment] {
+                p = p.row >= seg.rowCount ? OutboxPosition(segment: p.segment + 1, row: 0, segmentOrder: false)
+                                          : OutboxPosition(segment: p.segment, row: 0, segmentOrder: true)
+            } else {
+                p.row = 0
+            }
+        }
+        o.confirmed = p
+        outbox = o
+    }
+
+    /// The position the consumer has had confirmed, and the last score row it has.
+    public var outboxConfirmed: (position: OutboxPosition, scoreRow: Int64)? { state.withLock { outbox.map { ($0.confirmed, $0.scoreRow) } } }
+
+    /// Scores stored after row `row` (index.db's order of arrival), up to `limit`.
+    public func outboxScores(after row: Int64, limit: Int) throws -> [(row: Int64, score: Score)] {
+        try index.scores(afterRow: row, limit: limit)
+    }
+
+    /// Up to `limit` spans from `position` on, in outbox order. Empty (and `caughtUp`) when the
+    /// consumer has everything acknowledged so far.
+    public func outboxRead(from position: OutboxPosition, limit: Int) throws -> OutboxBatch {
+        var p = position
+        while true {
+            enum Step { case spans([Span], OutboxPosition, Bool), segment(SegmentReader), again }
+            let step: Step = state.withLock {
+                let live = nextSegmentID
+                if p.segment > live { p = OutboxPosition(segment: live, row: 0, segmentOrder: false) }  // never past what exists
+                if p.segmentOrder {
+                    if let seg = segments[p.segment] { return .segment(seg) }
+                    p = OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false)
+                    return .again
+                }
+                let h: Head? = p.segment == live ? head : sealing.first { $0.id == p.segment }?.head
+                if let h {
+                    if p.row > h.count { p.row = 0 }  // cannot happen; never skip rows if it does
+                    let n = min(limit, h.count - p.row)
+                    if n > 0 {
+                        let spans = h.texts.withTexts { t in (p.row..<(p.row + n)).map { h.span($0, texts: t) } }
+                        let next = OutboxPosition(segment: p.segment, row: p.row + n, segmentOrder: false)
+                        return .spans(spans, next, p.segment == live && next.row == h.count)
+                    }
+                    if p.segment == live { return .spans([], p, true) }
+                    p = OutboxPosition(segment: p.segment + 1, row: 0, segmentOrder: false)  // a head being sealed, read whole
+                    return .again
+                }
+                if let seg = segments[p.segment] {
+                    p = p.row > 0 && p.row >= seg.rowCount ? OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false)
+                                                           : OutboxPosition(segment: p.segment, row: 0, segmentOrder: true)
+                    return .again
+                }
+                p = OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false)
+                return .again
+            }
+            switch step {
+            case .again: continue
+            case .spans(let spans, let next, let caughtUp): return OutboxBatch(spans: spans, next: next, caughtUp: caughtUp)
+            case .segment(let seg):
+                let end = min(seg.rowCount, p.row + limit)
+                guard p.row < end else {
+                    p = state.withLock { OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false) }
+                    continue
+                }
+                let spans = try seg.spans(rows: p.row..<end)
+                let next = end == seg.rowCount ? state.withLock { OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false) }
+                                               : OutboxPosition(segment: p.segment, row: end, segmentOrder: true)
+                return OutboxBatch(spans: spans, next: next, caughtUp: false)
+            }
+        }
+    }
+
+    /// The smallest id above `id` that holds spans or will: a segment, a head being sealed, or the
+    /// live head. Must hold `state`.
+    private func nextOutboxID(after id: UInt64) -> UInt64 {
+        var best = max(nextSegmentID, id + 1)
+        for k in segments.keys where k > id && k < best { best = k }
+        for s in sealing where s.id > id && s.id < best { best = s.id }
+        return best
+    }
+
+    /// Records that everything before `position` was delivered (`spans` of them in this step) and
+    /// writes the cursor file. A cursor file left behind by a crash is only ever behind: spans are
+    /// sent again, never skipped.
+    public func outboxConfirm(_ position: OutboxPosition, spans: Int, scoreRow: Int64? = nil) throws {
+        guard let o = state.withLock({ () -> OutboxState? in
+            guard outbox != nil else { return nil }
+            outbox!.confirmed = position
+            outbox!.sent &+= UInt64(spans)
+            if let scoreRow { outbox!.scoreRow = scoreRow }
+            return outbox
+        }) else { return }
+        try FileIO.replaceFile(o.path, with: position.encoded(sent: o.sent, scores: o.scoreRow))
+    }
+
+    /// Spans after the confirmed position, and the bytes retention keeps for them.
+    public func outboxLag() -> OutboxLag? {
+        state.withLock {
+            guard let o = outbox else { return nil }
+            let p = o.confirmed
+            var spans = 0, held = 0
+            for (id, seg) in segments where id >= p.segment {
+                if id == p.segment {
+                    spans += p.segmentOrder ? max(0, seg.rowCount - p.row) : (p.row >= seg.rowCount && p.row > 0 ? 0 : seg.rowCount)
+                } else {
+                    spans += seg.rowCount
+                }
+                held += seg.fileSize
+            }
+            for s in sealing where s.id >= p.segment { spans += s.id == p.segment && !p.segmentOrder ? max(0, s.head.count - p.row) : s.head.count }
+            if nextSegmentID >= p.segment { spans += nextSegmentID == p.segment && !p.segmentOrder ? max(0, head.count - p.row) : head.count }
+            return OutboxLag(spans: spans, heldBytes: held, lostSpans: o.lost, confirmed: p, sentTotal: o.sent)
+        }
+    }
+
+    /// Which expired segments retention may drop: those already confirmed, and past the budget the
+    /// oldest unconfirmed ones (counted as lost). Must hold `state`.
+    func outboxAllowsDropping(_ expired: [SegmentReader]) -> [SegmentReader] {
+        guard let o = outbox else { return expired }
+        let floor = o.confirmed.segment
+        var held = segments.values.filter { $0.id >= floor }.reduce(0) { $0 + $1.fileSize }
+        var out: [SegmentReader] = []
+        for r in expired.sorted(by: { $0.id < $1.id }) {
+            if r.id < floor { out.append(r); continue }
+            guard held > o.options.budgetBytes else { continue }
+            held -= r.fileSize
+            let unsent = r.id == floor && o.confirmed.segmentOrder ? r.rowCount - o.confirmed.row : r.rowCount
+            outbox!.lost += unsent
+            options.log(.warning, "retention: dropping segment \(r.id) (\(unsent) spans) before the \(o.options.name) outbox confirmed it: " +
+                        "unconfirmed segments take more than the outbox budget of \(o.options.budgetBytes) bytes")
+            out.append(r)
+        }
+        return out
+    }
+}
