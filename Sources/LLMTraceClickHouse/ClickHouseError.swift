@@ -38,7 +38,9 @@ public struct ClickHouseError: Error, CustomStringConvertible, Sendable {
         if let r = text.range(of: "DB::Exception: ") { text = String(text[r.upperBound...]) }
         if let r = text.range(of: ", e.what() = ") { text = String(text[..<r.lowerBound]) }
         if let r = text.range(of: " (version ") { text = String(text[..<r.lowerBound]) }
-        // A Distributed insert appends a per-shard "Insertion status" over several lines.
+        // A Distributed insert appends a per-shard "Insertion status" over several lines: the
+        // reason comes before it, and the counts in it would make every retry's error differ.
+        if let r = text.range(of: ": Insertion status:") { text = String(text[..<r.lowerBound]) }
         text = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
         if text.isEmpty { text = "HTTP \(httpStatus) with no message" }
         return ClickHouseError(text, code: code, node: node)
