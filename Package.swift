@@ -62,10 +62,10 @@ let package = Package(
         .target(name: "LLMTraceTUI", dependencies: ["LLMTraceModel", "LLMTraceClient"]),
         // One way to read traces, from a data directory or a collector over HTTP: what the dashboard
         // (and, next, every tracectl command) reads through.
-        .target(name: "LLMTraceClient", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceQuery", "LLMTraceDetect", "LLMTraceHTTP", "LLMTraceSupport"]),
+        .target(name: "LLMTraceClient", dependencies: ["LLMTraceClickHouse", "LLMTraceModel", "LLMTraceStore", "LLMTraceQuery", "LLMTraceDetect", "LLMTraceHTTP", "LLMTraceSupport"]),
         // ClickHouse as the scale-out store: the endpoint, the schema (schemas/clickhouse), the sink
         // that forwards the store's outbox, and the HTTP client they share.
-        .target(name: "LLMTraceClickHouse", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceHTTP", "LLMTraceSupport", "CLinux"]),
+        .target(name: "LLMTraceClickHouse", dependencies: ["LLMTraceModel", "LLMTraceStore", "LLMTraceQuery", "LLMTraceHTTP", "LLMTraceSupport", "CLinux"]),
         // Deterministic synthetic LLM workloads for the benchmark and the tests.
         .target(name: "LLMTraceSynthetic", dependencies: ["LLMTraceModel"]),
         // Shared command-line plumbing (argument parsing, terminal output) for the executables.
@@ -86,11 +86,11 @@ let package = Package(
         .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceDetect", "LLMTraceSupport", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics", "LLMTraceQuery"],
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
-        .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
+        .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceClickHouse", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceSupport", "LLMTraceStore"]),
         .testTarget(name: "LLMTraceClientTests", dependencies: ["LLMTraceClient", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI", "LLMTraceClient", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport"]),
-        .testTarget(name: "LLMTraceClickHouseTests", dependencies: ["LLMTraceClickHouse", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "LLMTraceSupport"]),
+        .testTarget(name: "LLMTraceClickHouseTests", dependencies: ["LLMTraceClickHouse", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "LLMTraceSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceHTTP", "LLMTraceSynthetic"]),
     ]
 )

@@ -1,4 +1,5 @@
 import LLMTraceModel
+import LLMTraceStore
 
 /// The rows the sink inserts (`INSERT INTO … FORMAT JSONEachRow`): one JSON object per line, one
 /// member per column of `schemas/clickhouse/*.sql` that is not MATERIALIZED.
@@ -7,8 +8,8 @@ import LLMTraceModel
 /// the epoch in `start_ns`/`end_ns`; optional fields null when the sender did not say; `ttft_ns`
 /// the time to first token); `tags`; attributes as two parallel arrays `attr_keys`/`attr_values`
 /// (a value as its text: strings as sent, numbers and booleans as JSON writes them, arrays as
-/// JSON); `text`, every message's and document's content joined by newlines (what `MATCH`
-/// searches); and `span`, the whole span in LLMTrace's native JSON (what a trace lookup returns).
+/// JSON); `paragraphs`, every message's and document's content split into paragraphs as the store
+/// splits them for its full-text index (what `MATCH` searches, one paragraph at a time); and `span`, the whole span in LLMTrace's native JSON (what a trace lookup returns).
 /// Strings are written as JSON escapes of the stored UTF-8, so ClickHouse stores the same bytes.
 ///
 /// Scores: `project`, `trace_id`, `span_id` (empty for a trace's score), `name`, `value` (null
@@ -16,7 +17,6 @@ import LLMTraceModel
 public enum ClickHouseRows {
     public static func spans(_ spans: [Span], into w: inout JSONWriter) {
         var scratch = JSONWriter(capacity: 2048)
-        var text: [UInt8] = []
         for s in spans {
             w.beginObject()
             w.key("project"); w.string(s.project)
@@ -61,11 +61,11 @@ public enum ClickHouseRows {
                 }
             }
             w.endArray()
-            text.removeAll(keepingCapacity: true)
-            for m in s.inputMessages where !m.content.isEmpty { appendLine(m.content, &text) }
-            for m in s.outputMessages where !m.content.isEmpty { appendLine(m.content, &text) }
-            for d in s.documents where !d.content.isEmpty { appendLine(d.content, &text) }
-            w.key("text"); text.withUnsafeBufferPointer { w.string(utf8: $0) }
+            w.key("paragraphs"); w.beginArray()
+            for m in s.inputMessages where !m.content.isEmpty { paragraphs(m.content, &w) }
+            for m in s.outputMessages where !m.content.isEmpty { paragraphs(m.content, &w) }
+            for d in s.documents where !d.content.isEmpty { paragraphs(d.content, &w) }
+            w.endArray()
             scratch.bytes.removeAll(keepingCapacity: true)
             s.encodeJSON(into: &scratch)
             w.key("span"); scratch.bytes.withUnsafeBufferPointer { w.string(utf8: $0) }
@@ -93,9 +93,9 @@ public enum ClickHouseRows {
         }
     }
 
-    private static func appendLine(_ s: String, _ out: inout [UInt8]) {
-        if !out.isEmpty { out.append(0x0A) }
-        out.append(contentsOf: s.utf8)
+    private static func paragraphs(_ content: String, _ w: inout JSONWriter) {
+        if content.utf8.count < 256 { w.string(content); return }
+        for p in SpanBinaryCodec.paragraphs(content) { w.string(String(p)) }
     }
 
     @inline(__always) private static func optional(_ key: String, _ v: String?, _ w: inout JSONWriter) {

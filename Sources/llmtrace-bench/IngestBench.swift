@@ -174,8 +174,12 @@ enum IngestBench {
             }
         }
         reporter.start()
+        // With the ClickHouse sink on: how far behind ClickHouse was, sampled each second.
+        let sink = SinkSampler(host: host, port: port, key: a.value("key"))
+        sink?.start(until: { results.allDone(connections) })
         results.waitFor(connections)
         let elapsed = Double(monotonicNanos() - t0) / 1e9
+        let sinkFigures = sink?.finish()
         let serverCPU = serverPID.flatMap { procStatCPU("/proc/\($0)/stat").map { $0.seconds - serverCPU0 } } ?? 0
         let clientCPU = processCPUSeconds() - clientCPU0
         let serverRSS = serverPID.map { Terminal.peakRSSMiB(pid: String($0)) } ?? 0
@@ -202,7 +206,7 @@ enum IngestBench {
             ("seconds", String(format: "%.1f", elapsed)), ("connections", "\(connections)"), ("batch", "\(batch)"),
             ("target_rate", String(format: "%.0f", rate)), ("gzip", gzip ? "true" : "false"), ("grpc", grpc ? "true" : "false"),
             ("protobuf_bytes_per_span", String(format: "%.0f", Double(rawBytes) / Double(connections * bodiesPerConnection * batch))),
-        ]
+        ] + (sinkFigures ?? [])
         Terminal.print("{" + out.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }
 
@@ -343,6 +347,57 @@ enum IngestBench {
             if let v = line.split(separator: " ").last.flatMap({ Double($0) }) { sum = (sum ?? 0) + v }
         }
         return sum
+    }
+
+    /// Samples the ClickHouse sink's lag (`llmtrace_clickhouse_lag_*`) every second while the load
+    /// runs, then waits for it to reach zero: the figures of "sink lag under a sustained rate".
+    final class SinkSampler: @unchecked Sendable {
+        let host: String, port: Int, key: String?
+        private let c = Condition()
+        private var maxSeconds = 0.0, maxSpans = 0.0, samples = 0
+        private var thread: Thread?
+        private var done = false
+
+        init?(host: String, port: Int, key: String?) {
+            guard IngestBench.scrapeCounter(host: host, port: port, key: key, family: "llmtrace_clickhouse_lag_spans") != nil else { return nil }
+            self.host = host
+            self.port = port
+            self.key = key
+        }
+
+        func scrape(_ f: String) -> Double? { IngestBench.scrapeCounter(host: host, port: port, key: key, family: f) }
+
+        func start(until finished: @escaping @Sendable () -> Bool) {
+            let t = Thread { [self] in
+                while !finished() {
+                    let s = scrape("llmtrace_clickhouse_lag_seconds") ?? 0, n = scrape("llmtrace_clickhouse_lag_spans") ?? 0
+                    c.withLock { maxSeconds = max(maxSeconds, s); maxSpans = max(maxSpans, n); samples += 1 }
+                    usleep(1_000_000)
+                }
+                c.withLock { done = true; c.broadcast() }
+            }
+            thread = t
+            t.start()
+        }
+
+        /// After the load: waits (up to 120 s) for ClickHouse to have everything.
+        func finish() -> [(String, String)] {
+            c.withLock { while !done { c.wait() } }
+            let t0 = monotonicNanos()
+            while (scrape("llmtrace_clickhouse_lag_spans") ?? 0) > 0 && monotonicNanos() - t0 < 120_000_000_000 { usleep(100_000) }
+            let catchUp = Double(monotonicNanos() - t0) / 1e9
+            let sent = scrape("llmtrace_clickhouse_sent_spans_total") ?? 0
+            let bytes = scrape("llmtrace_clickhouse_sent_bytes_total") ?? 0
+            let failures = scrape("llmtrace_clickhouse_insert_failures_total") ?? 0
+            let inserts = scrape("llmtrace_clickhouse_inserts_total") ?? 0
+            return c.withLock {
+                [("clickhouse_lag_max_s", String(format: "%.2f", maxSeconds)), ("clickhouse_lag_max_spans", String(format: "%.0f", maxSpans)),
+                 ("clickhouse_lag_samples", "\(samples)"), ("clickhouse_catch_up_s", String(format: "%.2f", catchUp)),
+                 ("clickhouse_sent_spans", String(format: "%.0f", sent)), ("clickhouse_inserts", String(format: "%.0f", inserts)),
+                 ("clickhouse_row_bytes_per_span", String(format: "%.0f", sent > 0 ? bytes / sent : 0)),
+                 ("clickhouse_insert_failures", String(format: "%.0f", failures))]
+            }
+        }
     }
 
     static func waitForHealth(host: String, port: Int, seconds: Double) throws {

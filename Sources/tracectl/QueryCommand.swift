@@ -62,7 +62,7 @@ enum QueryCommand {
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: ["data", "endpoint", "api-key", "project", "max-rows", "timeout"],
+        let a = try ArgumentParser.parse(argv, options: ["data", "endpoint", "clickhouse", "api-key", "project", "max-rows", "timeout"],
                                          flags: ["json", "csv", "help", "no-color"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.count == 1 else {

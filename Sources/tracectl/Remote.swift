@@ -1,3 +1,4 @@
+import LLMTraceClickHouse
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,6 +34,12 @@ extension Tracectl {
     /// The reader the options name: the collector at --endpoint (or $LLMTRACE_ENDPOINT) with the
     /// read key, unless --data names a data directory (else $LLMTRACE_DATA or ./llmtrace-data).
     static func reader(_ a: ParsedArguments, timeoutSeconds: Int = 30, maxAgeNanos: Int64 = 1_000_000_000) throws -> any TraceReader {
+        if let url = a.value("clickhouse") {
+            guard a.value("data") == nil, a.value("endpoint") == nil else { throw UsageError("choose one of --data, --endpoint and --clickhouse") }
+            do { return ClickHouseReader(endpoint: try ClickHouseEndpoint(parsing: url), project: a.value("project"), timeoutSeconds: timeoutSeconds) } catch {
+                throw UsageError("\(error)")
+            }
+        }
         if let endpoint = Remote.endpoint(a), a.value("data") == nil {
             do {
                 return try RemoteReader(endpoint: endpoint, apiKey: Remote.apiKey(a), project: a.value("project"), timeoutSeconds: timeoutSeconds)

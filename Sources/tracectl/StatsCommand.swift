@@ -52,7 +52,7 @@ enum StatsCommand {
     }
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: ["since", "service", "kind", "data", "endpoint", "api-key", "project", "max-rows", "timeout"],
+        let a = try ArgumentParser.parse(argv, options: ["since", "service", "kind", "data", "endpoint", "clickhouse", "api-key", "project", "max-rows", "timeout"],
                                          flags: ["json", "csv", "help", "no-color", "show-query"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("stats takes no arguments; see tracectl stats --help") }
@@ -60,7 +60,7 @@ enum StatsCommand {
         if a.has("show-query") { Terminal.print(sql); return 0 }
         // The rest is tracectl query with the same options.
         var rest = [sql]
-        for name in ["data", "endpoint", "api-key", "project", "max-rows", "timeout"] {
+        for name in ["data", "endpoint", "clickhouse", "api-key", "project", "max-rows", "timeout"] {
             if let v = a.value(name) { rest += ["--" + name, v] }
         }
         for flag in ["json", "csv", "no-color"] where a.has(flag) { rest.append("--" + flag) }

@@ -42,7 +42,7 @@ enum TraceCommand {
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: ["data", "endpoint", "api-key", "timeout"], flags: ["full", "json", "help", "no-color"])
+        let a = try ArgumentParser.parse(argv, options: ["data", "endpoint", "clickhouse", "api-key", "timeout"], flags: ["full", "json", "help", "no-color"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.count == 1 else {
             throw UsageError(a.positionals.isEmpty ? "trace needs a trace id (32 hex digits, or a unique prefix of 8 or more); see tracectl trace --help"

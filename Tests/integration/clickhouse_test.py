@@ -218,9 +218,9 @@ def main():
         scores = int(cluster.query("SELECT count() FROM llmtrace.scores FINAL WHERE name = 'helpfulness' AND project = 'chat'").strip())
         check(scores == len(traces), f"scores in ClickHouse: {scores} of {len(traces)}")
 
-        row = cluster.query("SELECT text, span FROM llmtrace.spans WHERE position(text, 'naïve') > 0 LIMIT 1 FORMAT JSONEachRow")
+        row = cluster.query("SELECT paragraphs, span FROM llmtrace.spans WHERE arrayExists(p -> position(p, 'naïve') > 0, paragraphs) LIMIT 1 FORMAT JSONEachRow")
         doc = json.loads(row)
-        check(doc["text"] == SPECIAL, f"text column keeps the bytes: {doc['text']!r}")
+        check(doc["paragraphs"] == [SPECIAL], f"paragraphs keep the bytes: {doc['paragraphs']!r}")
         span = json.loads(doc["span"])
         check(span["input_messages"][0]["content"] == SPECIAL, "span column keeps the bytes")
 

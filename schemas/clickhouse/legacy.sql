@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS {database}.spans_local (
     tags Array(String),
     attr_keys Array(String),
     attr_values Array(String),
-    text String,
+    paragraphs Array(String),
     span String
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMMDD(toDateTime(intDiv(start_ns, 1000000000)))
