@@ -35,7 +35,8 @@ public struct ClickHouseError: Error, CustomStringConvertible, Sendable {
             let digits = text.dropFirst(6).prefix { $0.isNumber }
             code = Int(digits)
         }
-        if let r = text.range(of: "DB::Exception: ") { text = String(text[r.upperBound...]) }
+        // DB::Exception, DB::NetException, …: the message follows the first "Exception: ".
+        if let db = text.range(of: "DB::"), let r = text.range(of: "Exception: ", range: db.upperBound..<text.endIndex) { text = String(text[r.upperBound...]) }
         if let r = text.range(of: ", e.what() = ") { text = String(text[..<r.lowerBound]) }
         if let r = text.range(of: " (version ") { text = String(text[..<r.lowerBound]) }
         // A Distributed insert appends a per-shard "Insertion status" over several lines: the

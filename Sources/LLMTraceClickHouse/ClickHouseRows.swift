@@ -1,5 +1,4 @@
 import LLMTraceModel
-import LLMTraceStore
 
 /// The rows the sink inserts (`INSERT INTO … FORMAT JSONEachRow`): one JSON object per line, one
 /// member per column of `schemas/clickhouse/*.sql` that is not MATERIALIZED.
@@ -61,13 +60,13 @@ public enum ClickHouseRows {
                 }
             }
             w.endArray()
-            w.key("paragraphs"); w.beginArray()
-            for m in s.inputMessages where !m.content.isEmpty { paragraphs(m.content, &w) }
-            for m in s.outputMessages where !m.content.isEmpty { paragraphs(m.content, &w) }
-            for d in s.documents where !d.content.isEmpty { paragraphs(d.content, &w) }
+            w.key("contents"); w.beginArray()
+            for m in s.inputMessages { w.string(m.content) }
+            for m in s.outputMessages { w.string(m.content) }
+            for d in s.documents { w.string(d.content) }
             w.endArray()
             scratch.bytes.removeAll(keepingCapacity: true)
-            s.encodeJSON(into: &scratch)
+            s.encodeJSON(into: &scratch, contents: false)
             w.key("span"); scratch.bytes.withUnsafeBufferPointer { w.string(utf8: $0) }
             w.endObject()
             w.bytes.append(0x0A)
@@ -93,9 +92,18 @@ public enum ClickHouseRows {
         }
     }
 
-    private static func paragraphs(_ content: String, _ w: inout JSONWriter) {
-        if content.utf8.count < 256 { w.string(content); return }
-        for p in SpanBinaryCodec.paragraphs(content) { w.string(String(p)) }
+    /// A span from its `span` and `contents` columns.
+    public static func span(json: String, contents: [String]) throws -> Span {
+        var s = try Span.decodeJSON(Array(json.utf8))
+        var i = 0
+        func next() -> String {
+            defer { i += 1 }
+            return i < contents.count ? contents[i] : ""
+        }
+        for k in s.inputMessages.indices { s.inputMessages[k].content = next() }
+        for k in s.outputMessages.indices { s.outputMessages[k].content = next() }
+        for k in s.documents.indices { s.documents[k].content = next() }
+        return s
     }
 
     @inline(__always) private static func optional(_ key: String, _ v: String?, _ w: inout JSONWriter) {

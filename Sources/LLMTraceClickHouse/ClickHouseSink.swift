@@ -111,45 +111,66 @@ public final class ClickHouseSink: @unchecked Sendable {
 
     private var isStopping: Bool { lock.withLock { stopping } }
 
-    /// One pass: a batch of spans and one of scores, inserted and confirmed. Returns whether
-    /// anything was waiting (false: the sink has everything). Public for tests, which drive the
-    /// sink without its thread.
+    /// A batch read and encoded, waiting for its insert.
+    struct Pending {
+        var spans: [UInt8]
+        var scores: [UInt8]
+        var spanCount: Int
+        var scoreCount: Int
+        /// Where the outbox continues after this batch, and the last score row in it.
+        var next: OutboxPosition
+        var scoreRow: Int64?
+        var caughtUp: Bool
+        var readAt: Int64
+        var encodeNanos: Int64
+    }
+
+    /// Reads and encodes the batch after `position` (nil when nothing waits).
+    func encode(after position: OutboxPosition, scoreRow: Int64) throws -> (Pending?, OutboxPosition) {
+        let readAt = clock()
+        let batch = try store.outboxRead(from: position, limit: settings.batchSpans)
+        let scores = try store.outboxScores(after: scoreRow, limit: settings.batchScores)
+        guard !batch.spans.isEmpty || !scores.isEmpty else { return (nil, batch.next) }
+        var spans = JSONWriter(capacity: batch.spans.count * 2048)
+        ClickHouseRows.spans(batch.spans, into: &spans)
+        var rows = JSONWriter(capacity: scores.count * 200)
+        ClickHouseRows.scores(scores.map(\.score), into: &rows)
+        let p = Pending(spans: spans.bytes, scores: rows.bytes, spanCount: batch.spans.count, scoreCount: scores.count, next: batch.next,
+                        scoreRow: scores.last?.row, caughtUp: batch.caughtUp && scores.count < settings.batchScores, readAt: readAt,
+                        encodeNanos: clock() - readAt)
+        return (p, batch.next)
+    }
+
+    /// Inserts a batch and confirms it in the outbox.
+    func deliver(_ p: Pending) throws {
+        let t0 = clock()
+        if p.spanCount > 0 { try insert(client.endpoint.spansTable, p.spans) }
+        if p.scoreCount > 0 { try insert(client.endpoint.scoresTable, p.scores) }
+        try store.outboxConfirm(p.next, spans: p.spanCount, scoreRow: p.scoreRow)
+        lock.withLock {
+            stats.sentSpans &+= UInt64(p.spanCount)
+            stats.sentScores &+= UInt64(p.scoreCount)
+            stats.inserts &+= 1
+            stats.insertedBytes &+= UInt64(p.spans.count + p.scores.count)
+            stats.insertSeconds += Double(clock() - t0 + p.encodeNanos) / 1e9
+            if p.caughtUp { caughtUpAt = p.readAt }
+        }
+    }
+
+    /// One pass without the threads (tests): read, insert, confirm. Returns whether anything was
+    /// waiting.
     @discardableResult
     public func step() throws -> Bool {
         guard let confirmed = store.outboxConfirmed else { return false }
         let readAt = clock()
-        let batch = try store.outboxRead(from: confirmed.position, limit: settings.batchSpans)
-        let scores = try store.outboxScores(after: confirmed.scoreRow, limit: settings.batchScores)
-        if batch.spans.isEmpty && scores.isEmpty {
-            if batch.next != confirmed.position { try store.outboxConfirm(batch.next, spans: 0) }
+        let (p, next) = try encode(after: confirmed.position, scoreRow: confirmed.scoreRow)
+        guard let p else {
+            if next != confirmed.position { try store.outboxConfirm(next, spans: 0) }
             lock.withLock { caughtUpAt = readAt }
             return false
         }
-        let t0 = clock()
-        var bytes = 0
-        if !batch.spans.isEmpty {
-            var w = JSONWriter(capacity: batch.spans.count * 1024)
-            ClickHouseRows.spans(batch.spans, into: &w)
-            bytes += w.bytes.count
-            try insert(client.endpoint.spansTable, w.bytes)
-        }
-        if !scores.isEmpty {
-            var w = JSONWriter(capacity: scores.count * 200)
-            ClickHouseRows.scores(scores.map(\.score), into: &w)
-            bytes += w.bytes.count
-            try insert(client.endpoint.scoresTable, w.bytes)
-        }
-        try store.outboxConfirm(batch.next, spans: batch.spans.count, scoreRow: scores.last?.row)
-        let caughtUp = batch.caughtUp && scores.count < settings.batchScores
-        lock.withLock {
-            stats.sentSpans &+= UInt64(batch.spans.count)
-            stats.sentScores &+= UInt64(scores.count)
-            stats.inserts &+= 1
-            stats.insertedBytes &+= UInt64(bytes)
-            stats.insertSeconds += Double(clock() - t0) / 1e9
-            if caughtUp { caughtUpAt = readAt }
-        }
-        return !caughtUp
+        try deliver(p)
+        return !p.caughtUp
     }
 
     private func insert(_ table: String, _ rows: [UInt8]) throws {
@@ -158,33 +179,116 @@ public final class ClickHouseSink: @unchecked Sendable {
         try client.execute("INSERT INTO \(table) FORMAT JSONEachRow", data: rows, settings: settings)
     }
 
+    /// Two threads: this one inserts and confirms batches in order; a reader reads and encodes the
+    /// next batch meanwhile (one waits at most), so encoding and ClickHouse's work overlap.
     private func run() {
+        let queue = PendingQueue()
+        let reader = Thread { [self] in
+            clinux_set_thread_name("llmtrace-ch-read")
+            readLoop(queue)
+        }
+        reader.name = "llmtrace-ch-read"
+        reader.start()
         var backoff = settings.firstBackoffNanos
         var failing: String?
+        while let p = queue.take(stopping: { self.isStopping }) {
+            while true {
+                do {
+                    try deliver(p)
+                    if let f = failing {
+                        log("ClickHouse inserts succeed again (after: \(f))")
+                        failing = nil
+                    }
+                    backoff = settings.firstBackoffNanos
+                    break
+                } catch {
+                    let text = "\(error)"
+                    lock.withLock {
+                        stats.failedInserts &+= 1
+                        stats.lastError = text
+                    }
+                    if failing != text {
+                        log("ClickHouse insert failed, retrying with backoff (ingest goes on; spans wait in the outbox): \(text)")
+                        failing = text
+                    }
+                    // Full jitter: concurrent collectors do not retry in step after an outage.
+                    let wait = Int64(Double.random(in: 0.5...1.0) * Double(backoff))
+                    backoff = min(settings.maxBackoffNanos, backoff * 2)
+                    if !pause(wait) { break }
+                }
+            }
+            queue.done()
+        }
+        queue.close()
+        lock.withLock { while !readerDone { lock.wait() } }
+    }
+
+    private var readerDone = false
+
+    private func readLoop(_ queue: PendingQueue) {
+        defer { lock.withLock { readerDone = true; lock.broadcast() } }
+        guard let start = store.outboxConfirmed else { return }
+        var position = start.position
+        var scoreRow = start.scoreRow
         while !isStopping {
             do {
-                let more = try step()
-                if let f = failing {
-                    log("ClickHouse inserts succeed again (after: \(f))")
-                    failing = nil
+                let readAt = clock()
+                let (p, next) = try encode(after: position, scoreRow: scoreRow)
+                position = next
+                guard let p else {
+                    // Everything read; once the inserts before have landed, ClickHouse has it all.
+                    if queue.idle(), store.outboxConfirmed?.position != next {
+                        try store.outboxConfirm(next, spans: 0)
+                    }
+                    if queue.idle() { lock.withLock { caughtUpAt = readAt } }
+                    if !pause(settings.idleNanos) { return }
+                    continue
                 }
-                backoff = settings.firstBackoffNanos
-                if !more && !pause(settings.idleNanos) { break }
+                scoreRow = p.scoreRow ?? scoreRow
+                let more = !p.caughtUp
+                guard queue.put(p, stopping: { self.isStopping }) else { return }
+                if !more && !pause(settings.idleNanos) { return }
             } catch {
-                let text = "\(error)"
-                lock.withLock {
-                    stats.failedInserts &+= 1
-                    stats.lastError = text
-                }
-                if failing != text {
-                    log("ClickHouse insert failed, retrying with backoff (ingest goes on; spans wait in the outbox): \(text)")
-                    failing = text
-                }
-                // Full jitter: concurrent collectors do not retry in step after an outage.
-                let wait = Int64(Double.random(in: 0.5...1.0) * Double(backoff))
-                backoff = min(settings.maxBackoffNanos, backoff * 2)
-                if !pause(wait) { break }
+                log("reading the outbox failed, retrying: \(error)")
+                if !pause(1_000_000_000) { return }
             }
         }
     }
+
+}
+
+/// Batches between the sink's reader and its inserter: one waiting at most.
+final class PendingQueue: @unchecked Sendable {
+    private let c = Condition()
+    private var item: ClickHouseSink.Pending?
+    private var inFlight = false
+    private var closed = false
+
+    /// Waits for room; false when stopping.
+    func put(_ p: ClickHouseSink.Pending, stopping: () -> Bool) -> Bool {
+        c.withLock {
+            while item != nil && !closed && !stopping() { c.wait(nanos: 100_000_000) }
+            guard !closed && !stopping() else { return false }
+            item = p
+            c.broadcast()
+            return true
+        }
+    }
+
+    /// The next batch; nil when stopping.
+    func take(stopping: () -> Bool) -> ClickHouseSink.Pending? {
+        c.withLock {
+            while item == nil && !stopping() { c.wait(nanos: 100_000_000) }
+            guard !stopping(), let p = item else { return nil }
+            item = nil
+            inFlight = true
+            c.broadcast()
+            return p
+        }
+    }
+
+    func done() { c.withLock { inFlight = false; c.broadcast() } }
+    func close() { c.withLock { closed = true; c.broadcast() } }
+    /// Nothing queued and nothing being inserted.
+    func idle() -> Bool { c.withLock { item == nil && !inFlight } }
 }

@@ -42,9 +42,11 @@ public final class ClickHouseReader: TraceReader {
             throw ReaderError("trace id prefix \(id) is ambiguous: it matches \(ids.prefix(3).joined(separator: ", "))\(ids.count > 3 ? ", …" : ""); give more digits")
         }
         do {
-            let spans = try engine.client.rows("SELECT span FROM \(e.spansTable) FINAL WHERE trace_id = '\(hex)'\(confine) ORDER BY start_ns, span_id").map { row -> Span in
+            let spans = try engine.client.rows("SELECT span, contents FROM \(e.spansTable) FINAL WHERE trace_id = '\(hex)'\(confine) ORDER BY start_ns, span_id").map { row -> Span in
                 guard let text = row["span"]?.string else { throw ClickHouseError("a span row without its span column") }
-                do { return try Span.decodeJSON(Array(text.utf8)) } catch { throw ClickHouseError("a stored span does not decode: \(error)") }
+                do { return try ClickHouseRows.span(json: text, contents: row["contents"]?.strings ?? []) } catch {
+                    throw ClickHouseError("a stored span does not decode: \(error)")
+                }
             }
             let scores = try engine.client.rows("SELECT project, span_id, name, value, category, source, comment, toString(time_ns) AS t FROM \(e.scoresTable) FINAL WHERE trace_id = '\(hex)'\(confine) ORDER BY time_ns").map { r -> Score in
                 let value: Score.Value = r["value"]?.double.map { .number($0) } ?? .category(r["category"]?.string ?? "")

@@ -28,7 +28,9 @@ extension Span {
     }
 
     /// Encodes the span in native JSON. Optional fields that are nil and empty lists are left out.
-    public func encodeJSON(into w: inout JSONWriter) {
+    /// `contents: false` writes every message's and document's content as "" (a store that keeps
+    /// the contents in a column of their own, in order: input messages, output messages, documents).
+    public func encodeJSON(into w: inout JSONWriter, contents: Bool = true) {
         w.beginObject()
         w.key("trace_id"); w.string(traceID.hex)
         w.key("span_id"); w.string(spanID.hex)
@@ -54,15 +56,15 @@ extension Span {
         if let v = maxTokens { w.key("max_tokens"); w.int(v) }
         if let v = topP { w.key("top_p"); w.double(v) }
         if let v = finishReason { w.key("finish_reason"); w.string(v) }
-        if !inputMessages.isEmpty { w.key("input_messages"); Span.encodeMessages(inputMessages, &w) }
-        if !outputMessages.isEmpty { w.key("output_messages"); Span.encodeMessages(outputMessages, &w) }
+        if !inputMessages.isEmpty { w.key("input_messages"); Span.encodeMessages(inputMessages, &w, contents: contents) }
+        if !outputMessages.isEmpty { w.key("output_messages"); Span.encodeMessages(outputMessages, &w, contents: contents) }
         if !documents.isEmpty {
             w.key("documents")
             w.beginArray()
             for doc in documents {
                 w.beginObject()
                 if let id = doc.id { w.key("id"); w.string(id) }
-                w.key("content"); w.string(doc.content)
+                w.key("content"); w.string(contents ? doc.content : "")
                 if let s = doc.score { w.key("score"); w.double(s) }
                 w.endObject()
             }
@@ -102,12 +104,12 @@ extension Span {
         return w.bytes
     }
 
-    static func encodeMessages(_ ms: [Message], _ w: inout JSONWriter) {
+    static func encodeMessages(_ ms: [Message], _ w: inout JSONWriter, contents: Bool = true) {
         w.beginArray()
         for m in ms {
             w.beginObject()
             w.key("role"); w.string(m.role)
-            w.key("content"); w.string(m.content)
+            w.key("content"); w.string(contents ? m.content : "")
             if !m.toolCalls.isEmpty {
                 w.key("tool_calls")
                 w.beginArray()

@@ -20,8 +20,8 @@ import LLMTraceStore
 /// - ORDER BY puts NULL first ascending and last descending; grouped rows without ORDER BY come in
 ///   key order, as locally.
 /// - Re-sent copies of a span not yet collapsed by a merge are collapsed by `FINAL`.
-/// - `text MATCH` searches each message's and document's paragraphs (the `paragraphs` column,
-///   split as the store splits them) for whole tokens: terms (all must be in one paragraph, as FTS5
+/// - `text MATCH` searches each message's and document's paragraphs (the `contents` column, split
+///   at blank lines when 256 bytes or longer, as the store splits them) for whole tokens: terms (all must be in one paragraph, as FTS5
 ///   matches one indexed paragraph), `"phrases"`, `prefix*` and `OR`, case-insensitively.
 /// The `traces` table is not translated yet (an error says so).
 public struct ClickHouseQuery: Sendable {
@@ -305,7 +305,7 @@ struct ClickHouseRenderer {
         let alternatives = groups.map { terms in
             "(" + terms.map { "match(lowerUTF8(p), \(quoteRaw(pattern($0))))" }.joined(separator: " AND ") + ")"
         }
-        return "toFloat64(arrayExists(p -> \(alternatives.joined(separator: " OR ")), paragraphs))"
+        return "toFloat64(arrayExists(c -> arrayExists(p -> \(alternatives.joined(separator: " OR ")), if(length(c) >= 256, splitByString('\\n\\n', c), [c])), contents))"
     }
 
     /// A string literal whose backslashes are already escaped for ClickHouse.

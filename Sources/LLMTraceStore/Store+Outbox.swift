@@ -10,9 +10,11 @@ import LLMTraceModel
 /// A position is a segment id and a row. Spans arrive in a head that becomes segment `id` when it
 /// is sealed, so the live head is read by its row order (`segmentOrder == false`); a sealed
 /// segment's rows are sorted by trace, so a segment is read in its own row order. When a head the
-/// consumer was part-way through is published as a segment before it finished, the consumer starts
-/// that segment again from its first row: re-sent spans are the consumer's to collapse (the
-/// ClickHouse tables deduplicate on project, trace id and span id); none is skipped.
+/// consumer was part-way through is published as a segment before it finished, the consumer reads
+/// that segment passing over the rows it already had (the store remembers, for its newest few
+/// segments, which head row each segment row came from); when that is not known (after a restart)
+/// it starts the segment again from its first row: re-sent spans are the consumer's to collapse
+/// (the ClickHouse tables deduplicate on project, trace id and span id); none is skipped.
 ///
 /// After a crash the head's rows are sealed from the WAL into a segment whose id is never below the
 /// confirmed position (`OutboxOptions` raises the first free id), and a head-order position that
@@ -24,21 +26,28 @@ public struct OutboxPosition: Sendable, Equatable, CustomStringConvertible {
     public var row: Int
     /// Rows of a sealed segment in its stored order, rather than a head's in arrival order.
     public var segmentOrder: Bool
+    /// In segment order: rows that were among the head's first `skipBelow` (already delivered
+    /// from the head before it was sealed) are passed over. Known only while the store that sealed
+    /// the segment runs; after a restart the segment is sent whole.
+    public var skipBelow: Int
 
-    public init(segment: UInt64, row: Int, segmentOrder: Bool) {
+    public init(segment: UInt64, row: Int, segmentOrder: Bool, skipBelow: Int = 0) {
         self.segment = segment
         self.row = row
         self.segmentOrder = segmentOrder
+        self.skipBelow = skipBelow
     }
 
     public static let start = OutboxPosition(segment: 1, row: 0, segmentOrder: false)
 
-    public var description: String { "segment \(segment) row \(row) (\(segmentOrder ? "segment" : "arrival") order)" }
+    public var description: String {
+        "segment \(segment) row \(row) (\(segmentOrder ? "segment" : "arrival") order\(skipBelow > 0 ? ", past the head's first \(skipBelow)" : ""))"
+    }
 
     /// `llmtrace-outbox 1` then `segment N`, `row N`, `order head|segment`, `sent N`, `scores N`
     /// (the last score row delivered), one per line.
     func encoded(sent: UInt64, scores: Int64) -> [UInt8] {
-        Array("llmtrace-outbox 1\nsegment \(segment)\nrow \(row)\norder \(segmentOrder ? "segment" : "head")\nsent \(sent)\nscores \(scores)\n".utf8)
+        Array("llmtrace-outbox 1\nsegment \(segment)\nrow \(row)\norder \(segmentOrder ? "segment" : "head")\nskip \(skipBelow)\nsent \(sent)\nscores \(scores)\n".utf8)
     }
 
     static func decode(_ bytes: [UInt8]) -> (OutboxPosition, sent: UInt64, scores: Int64)? {
@@ -51,7 +60,7 @@ public struct OutboxPosition: Sendable, Equatable, CustomStringConvertible {
         }
         guard let s = fields["segment"].flatMap({ UInt64($0) }), s >= 1, let r = fields["row"].flatMap({ Int($0) }), r >= 0,
               let o = fields["order"], o == "head" || o == "segment" else { return nil }
-        return (OutboxPosition(segment: s, row: r, segmentOrder: o == "segment"), fields["sent"].flatMap { UInt64($0) } ?? 0,
+        return (OutboxPosition(segment: s, row: r, segmentOrder: o == "segment", skipBelow: fields["skip"].flatMap { Int($0) } ?? 0), fields["sent"].flatMap { UInt64($0) } ?? 0,
                 fields["scores"].flatMap { Int64($0) } ?? 0)
     }
 }
@@ -99,6 +108,8 @@ struct OutboxState {
     /// The last score row (index.db) delivered.
     var scoreRow: Int64
     var lost = 0
+    /// For segments sealed since the store opened (the newest few): each row's row in its head.
+    var origins: [UInt64: [UInt32]] = [:]
 }
 
 extension Store {
@@ -128,6 +139,10 @@ extension Store {
     func normalizeOutbox() {
         guard var o = outbox else { return }
         var p = o.confirmed
+        if p.skipBelow > 0 {
+            // Which rows were skipped is not known after a restart: the segment is sent whole.
+            p = OutboxPosition(segment: p.segment, row: 0, segmentOrder: true)
+        }
         if !p.segmentOrder && p.row > 0 {
             if let seg = segments[p.segment] {
                 p = p.row >= seg.rowCount ? OutboxPosition(segment: p.segment + 1, row: 0, segmentOrder: false)
@@ -176,8 +191,14 @@ extension Store {
                     return .again
                 }
                 if let seg = segments[p.segment] {
-                    p = p.row > 0 && p.row >= seg.rowCount ? OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false)
-                                                           : OutboxPosition(segment: p.segment, row: 0, segmentOrder: true)
+                    if p.row > 0 && p.row >= seg.rowCount {
+                        p = OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false)
+                    } else {
+                        // Part-read head, now a segment: pass over what was delivered when the rows'
+                        // origins are known, else send it whole.
+                        let known = p.row > 0 && outbox?.origins[p.segment] != nil
+                        p = OutboxPosition(segment: p.segment, row: 0, segmentOrder: true, skipBelow: known ? p.row : 0)
+                    }
                     return .again
                 }
                 p = OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false)
@@ -192,9 +213,22 @@ extension Store {
                     p = state.withLock { OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false) }
                     continue
                 }
-                let spans = try seg.spans(rows: p.row..<end)
+                var spans = try seg.spans(rows: p.row..<end)
+                if p.skipBelow > 0 {
+                    guard let origins = state.withLock({ outbox?.origins[p.segment] }), origins.count == seg.rowCount else {
+                        // Forgotten meanwhile (only the newest few are kept): send it whole.
+                        p = OutboxPosition(segment: p.segment, row: 0, segmentOrder: true)
+                        continue
+                    }
+                    let floor = UInt32(clamping: p.skipBelow), start = p.row
+                    spans = spans.enumerated().filter { origins[start + $0.offset] >= floor }.map(\.element)
+                }
                 let next = end == seg.rowCount ? state.withLock { OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false) }
-                                               : OutboxPosition(segment: p.segment, row: end, segmentOrder: true)
+                                               : OutboxPosition(segment: p.segment, row: end, segmentOrder: true, skipBelow: p.skipBelow)
+                if spans.isEmpty {
+                    p = next  // a chunk of rows all delivered before: on to the next
+                    continue
+                }
                 return OutboxBatch(spans: spans, next: next, caughtUp: false)
             }
         }
@@ -209,6 +243,15 @@ extension Store {
         return best
     }
 
+    /// Remembers a just-sealed segment's row origins, for a consumer part-way through its head.
+    /// Must hold `state`.
+    func keepOutboxOrigins(_ id: UInt64, _ origins: [UInt32]) {
+        guard outbox != nil else { return }
+        outbox!.origins[id] = origins
+        // 4 bytes a row: the newest four segments (~1 MB at the default seal size).
+        while outbox!.origins.count > 4, let oldest = outbox!.origins.keys.min() { outbox!.origins[oldest] = nil }
+    }
+
     /// Records that everything before `position` was delivered (`spans` of them in this step) and
     /// writes the cursor file. A cursor file left behind by a crash is only ever behind: spans are
     /// sent again, never skipped.
@@ -217,6 +260,7 @@ extension Store {
             guard outbox != nil else { return nil }
             outbox!.confirmed = position
             outbox!.sent &+= UInt64(spans)
+            for id in outbox!.origins.keys where id < position.segment { outbox!.origins[id] = nil }
             if let scoreRow { outbox!.scoreRow = scoreRow }
             return outbox
         }) else { return }
@@ -231,7 +275,8 @@ extension Store {
             var spans = 0, held = 0
             for (id, seg) in segments where id >= p.segment {
                 if id == p.segment {
-                    spans += p.segmentOrder ? max(0, seg.rowCount - p.row) : (p.row >= seg.rowCount && p.row > 0 ? 0 : seg.rowCount)
+                    spans += p.segmentOrder ? max(0, seg.rowCount - p.row - (p.row == 0 ? p.skipBelow : 0))
+                                            : (p.row >= seg.rowCount && p.row > 0 ? 0 : seg.rowCount - (outbox?.origins[id] != nil ? p.row : 0))
                 } else {
                     spans += seg.rowCount
                 }

@@ -67,10 +67,14 @@ extension Store {
         guard let old: Head = state.withLock({ sealing.first { $0.id == id }?.head }) else { return }
         let maxWAL = old.walFiles.max() ?? 0
         let writer = SegmentWriter(compression: options.compression)
-        let summary = try writer.write(head: old, id: id, maxWALFile: maxWAL, directory: segmentDir)
+        var origins: [UInt32]? = nil
+        let keepOrigins = state.withLock { outbox != nil }
+        let summary = try writer.write(head: old, id: id, maxWALFile: maxWAL, directory: segmentDir,
+                                       rowOrigins: keepOrigins ? { origins = $0.map { UInt32($0) } } : nil)
         try index.addSegment(summary, file: SegmentFormat.name(id))
         let reader = try SegmentReader(path: summary.path)
         state.withLock {
+            if let origins { keepOutboxOrigins(id, origins) }
             segments[id] = reader
             sealing.removeAll { $0.id == id }
             state.broadcast()

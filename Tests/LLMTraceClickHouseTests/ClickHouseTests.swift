@@ -112,20 +112,11 @@ import LLMTraceSynthetic
         #expect(keys.count == values.count)
         #expect(values[keys.firstIndex(of: "n")!] == "3")
         #expect(values[keys.firstIndex(of: "ok")!] == "true")
-        #expect(row["paragraphs"]?.strings?.contains("refund \"policy\"\n\u{1b}[31m é \u{202e}") == true, "paragraphs hold the bytes as sent")
-        let decoded = try Span.decodeJSON(Array(try #require(row["span"]?.string).utf8))
+        #expect(row["contents"]?.strings?.contains("refund \"policy\"\n\u{1b}[31m é \u{202e}") == true, "contents hold the bytes as sent")
+        let spanColumn = row["span"]?.string ?? ""
+        #expect(spanColumn.contains("\"role\":\"user\"") && spanColumn.contains("refund") == false, "each content is sent once")
+        let decoded = try ClickHouseRows.span(json: try #require(row["span"]?.string), contents: row["contents"]?.strings ?? [])
         #expect(decoded == s)
-    }
-
-    @Test func longContentsAreSplitIntoParagraphsAsTheStoreIndexesThem() throws {
-        var s = Span(traceID: TraceID(hi: 0, lo: 9), spanID: SpanID(3), name: "op", startNanos: 1, endNanos: 2)
-        let long = String(repeating: "refund policy. ", count: 20) + "\n\nsecond paragraph\n\n\nthird"
-        s.inputMessages = [Message(role: "user", content: "short\n\nstays whole"), Message(role: "user", content: long)]
-        var w = JSONWriter()
-        ClickHouseRows.spans([s], into: &w)
-        let got = try JSONValue.parse(w.bytes)["paragraphs"]?.strings ?? []
-        #expect(got == ["short\n\nstays whole", String(repeating: "refund policy. ", count: 20), "second paragraph", "\nthird"])
-        #expect(got.dropFirst().joined(separator: "\n\n") == long, "split and joined back, the content is the same bytes")
     }
 
     @Test func unsaidFieldsAreNullNotZero() throws {
@@ -139,7 +130,7 @@ import LLMTraceSynthetic
             #expect(row[k] == .null, "\(k)")
         }
         #expect(row["parent_span_id"]?.string == "")
-        #expect(row["paragraphs"]?.strings == [])
+        #expect(row["contents"]?.strings == [])
     }
 }
 

@@ -54,7 +54,7 @@ import LLMTraceSynthetic
         try store.close()
     }
 
-    @Test func aHeadSealedBeforeTheConsumerFinishedIsSentWholeAgainNothingSkipped() throws {
+    @Test func aHeadSealedBeforeTheConsumerFinishedGoesOnWhereItWasNothingSkippedOrResent() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let store = try Store.open(outboxOptions(dir.path))
@@ -66,11 +66,11 @@ import LLMTraceSynthetic
         #expect(!first.caughtUp)
         try store.outboxConfirm(first.next, spans: 10)
         try store.sealNow()
-        #expect(try #require(store.outboxLag()).spans == batch.count, "a part-read head, once a segment, is owed again whole")
+        #expect(try #require(store.outboxLag()).spans == batch.count - 10)
         var rest: [Key] = []
         try drain(store, limit: 7, into: &rest)
-        #expect(Set(rest) == Set(batch.map(Self.key)))
-        #expect(rest.count == batch.count)
+        #expect(Set(rest) == Set(batch.dropFirst(10).map(Self.key)), "the rows not yet delivered, from the segment")
+        #expect(rest.count == batch.count - 10)
         try store.close()
     }
 

@@ -9,7 +9,9 @@
 -- on inserts through a Distributed table). Partitions and sorting keys are computed from start_ns
 -- for the same reason. A span re-sent after a crash is the same row again: ReplacingMergeTree keeps
 -- one row per sorting key, which holds project, trace id and span id (and the span's start hour,
--- the same for both copies), so `FINAL` or a merge collapses it.
+-- the same for both copies), so `FINAL` or a merge collapses it. `span` is the whole span in
+-- LLMTrace's native JSON but for message and document contents, which are written once, in
+-- `contents` (input messages, output messages, documents, in order).
 
 CREATE DATABASE IF NOT EXISTS {database};
 
@@ -47,7 +49,7 @@ CREATE TABLE IF NOT EXISTS {database}.spans_local (
     tags Array(String),
     attr_keys Array(String),
     attr_values Array(String),
-    paragraphs Array(String),
+    contents Array(String),
     span String
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMMDD(toDateTime(intDiv(start_ns, 1000000000)))

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS {database}.spans_local (
     tags Array(String),
     attr_keys Array(LowCardinality(String)),
     attr_values Array(String) CODEC(ZSTD(3)),
-    paragraphs Array(String) CODEC(ZSTD(3)),
+    contents Array(String) CODEC(ZSTD(3)),
     span String CODEC(ZSTD(3)),
     INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX session_bloom session_id TYPE bloom_filter(0.01) GRANULARITY 4

@@ -333,24 +333,6 @@ public enum SpanBinaryCodec {
         return nil
     }
 
-    /// The paragraphs `encodeContent` stores for `content` (the full-text units), as text.
-    public static func paragraphs(_ content: String) -> [Substring] {
-        guard content.utf8.count >= paragraphSplitMinimum else { return [Substring(content)] }
-        var c = content
-        let bounds: [Range<Int>] = c.withUTF8 { u in
-            var out: [Range<Int>] = []
-            var start = 0
-            while let at = nextBlankLine(u, from: start) {
-                out.append(start..<at)
-                start = at + 2
-            }
-            out.append(start..<u.count)
-            return out
-        }
-        let u = content.utf8
-        return bounds.map { r in Substring(content[u.index(u.startIndex, offsetBy: r.lowerBound)..<u.index(u.startIndex, offsetBy: r.upperBound)]) }
-    }
-
     /// The hashes of the paragraphs `encodeContent` would store for `content` (the full-text units).
     public static func paragraphHashes(_ content: String) -> [Int64] {
         var c = content

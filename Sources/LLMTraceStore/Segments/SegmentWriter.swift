@@ -37,13 +37,14 @@ public struct SegmentWriter {
     }
 
     /// Writes the segment for a sealed head: its details bytes and text table go in as they are.
-    func write(head: Head, id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
+    /// `rowOrigins`, when given, receives each segment row's row in the head (arrival order).
+    func write(head: Head, id: UInt64, maxWALFile: UInt64, directory: String, rowOrigins: ((_ order: [Int]) -> Void)? = nil) throws -> SegmentSummary {
         let texts = head.texts.snapshot
         return try head.details.withUnsafeBytes { b in
             try write(rows: head.rows, details: { i in
                 let r = head.detailRanges[i]
                 return UnsafeRawBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
-            }, texts: texts, id: id, maxWALFile: maxWALFile, directory: directory)
+            }, texts: texts, id: id, maxWALFile: maxWALFile, directory: directory, rowOrigins: rowOrigins)
         }
     }
 
@@ -52,7 +53,7 @@ public struct SegmentWriter {
     /// `directory/<id>.seg`. Head rows carry their strings as ids into `texts`, and dictionary
     /// columns are then built from those ids rather than from strings.
     func write<R: SegmentRowFields>(rows input: [R], details: (Int) -> UnsafeRawBufferPointer, texts: [String],
-                                    id: UInt64, maxWALFile: UInt64, directory: String) throws -> SegmentSummary {
+                                    id: UInt64, maxWALFile: UInt64, directory: String, rowOrigins: ((_ order: [Int]) -> Void)? = nil) throws -> SegmentSummary {
         precondition(!input.isEmpty, "an empty head is never sealed")
         // Sort small keys, not rows: comparing Span values would copy (retain) every field.
         var keys = [SortKey]()
@@ -63,6 +64,7 @@ public struct SegmentWriter {
         keys.sort()
         let order = keys.map { Int($0.index) }
         keys = []
+        rowOrigins?(order)
         // The column passes read the rows in sorted order many times; through `order` each read would
         // be a cache miss into a large struct somewhere in tens of megabytes (~6 ms per column per
         // 100k rows). So the rows are gathered once, bitwise, into a sorted scratch buffer: a view of
