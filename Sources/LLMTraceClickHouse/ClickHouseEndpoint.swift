@@ -12,19 +12,27 @@ import LLMTraceHTTP
 /// `database` (default `llmtrace`), `cluster` (a cluster named in the servers' `remote_servers`:
 /// the tables are then `spans_local` on every node and `spans`, a Distributed table over them),
 /// `user` and `password` (sent as X-ClickHouse-User/-Key headers, never in the URL),
-/// `compress` (`gzip`, the default, or `none`: on loopback, compressing costs more than it saves).
+/// `compress` (`gzip`, `none`, or `auto`, the default: gzip unless every node is on loopback, where
+/// compressing costs more than it saves — at 20,000 spans/s on one 2-core machine gzip took the
+/// collector from 29 to 46 CPU seconds in 30 s and left ClickHouse 24 s behind instead of 7).
 public struct ClickHouseEndpoint: Sendable, Equatable {
     public var nodes: [String]
     public var database = "llmtrace"
     public var cluster: String?
     public var user: String?
     public var password: String?
-    public var gzip = true
+    /// Request bodies gzip-compressed (`compress=auto` decides by the nodes' hosts).
+    public var gzip: Bool
 
     public init(nodes: [String], database: String = "llmtrace", cluster: String? = nil) {
         self.nodes = nodes
         self.database = database
         self.cluster = cluster
+        gzip = !Self.allLoopback(nodes)
+    }
+
+    static func allLoopback(_ nodes: [String]) -> Bool {
+        nodes.allSatisfy { n in (try? HTTPClient(endpoint: n)).map { ["localhost", "::1", "[::1]"].contains($0.host) || $0.host.hasPrefix("127.") } ?? false }
     }
 
     public init(parsing s: String) throws(ClickHouseError) {
@@ -38,6 +46,7 @@ public struct ClickHouseEndpoint: Sendable, Equatable {
             text = text[..<q]
         }
         nodes = []
+        gzip = true
         for n in text.split(separator: ",") {
             var node = String(n).trimmingCharacters(in: .whitespaces)
             while node.hasSuffix("/") { node.removeLast() }
@@ -47,6 +56,7 @@ public struct ClickHouseEndpoint: Sendable, Equatable {
             nodes.append(node)
         }
         guard !nodes.isEmpty else { throw ClickHouseError("--clickhouse: no node given (expected http://HOST:PORT, e.g. http://127.0.0.1:8123)") }
+        gzip = !Self.allLoopback(nodes)
         for (k, v) in options {
             switch k {
             case "database":
@@ -61,7 +71,8 @@ public struct ClickHouseEndpoint: Sendable, Equatable {
                 switch v {
                 case "gzip": gzip = true
                 case "none": gzip = false
-                default: throw ClickHouseError("--clickhouse: compress is gzip or none (got '\(v)')")
+                case "auto": gzip = !Self.allLoopback(nodes)
+                default: throw ClickHouseError("--clickhouse: compress is auto, gzip or none (got '\(v)')")
                 }
             default:
                 throw ClickHouseError("--clickhouse: unknown option '\(k)' (database, cluster, user, password, compress)")
@@ -80,7 +91,7 @@ public struct ClickHouseEndpoint: Sendable, Equatable {
         if let cluster { opts.append("cluster=\(cluster)") }
         if let user { opts.append("user=\(user)") }
         if password != nil { opts.append("password=***") }
-        if !gzip { opts.append("compress=none") }
+        if gzip == Self.allLoopback(nodes) { opts.append("compress=\(gzip ? "gzip" : "none")") }
         return nodes.joined(separator: ",") + (opts.isEmpty ? "" : "?" + opts.joined(separator: "&"))
     }
 

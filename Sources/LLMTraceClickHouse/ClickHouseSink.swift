@@ -128,7 +128,15 @@ public final class ClickHouseSink: @unchecked Sendable {
     /// Reads and encodes the batch after `position` (nil when nothing waits).
     func encode(after position: OutboxPosition, scoreRow: Int64) throws -> (Pending?, OutboxPosition) {
         let readAt = clock()
-        let batch = try store.outboxRead(from: position, limit: settings.batchSpans)
+        // The store hands the head over a few thousand rows at a time; a batch gathers several.
+        var batch = try store.outboxRead(from: position, limit: settings.batchSpans)
+        while !batch.caughtUp && !batch.spans.isEmpty && batch.spans.count < settings.batchSpans {
+            let more = try store.outboxRead(from: batch.next, limit: settings.batchSpans - batch.spans.count)
+            if more.spans.isEmpty { batch.next = more.next; batch.caughtUp = more.caughtUp; break }
+            batch.spans += more.spans
+            batch.next = more.next
+            batch.caughtUp = more.caughtUp
+        }
         let scores = try store.outboxScores(after: scoreRow, limit: settings.batchScores)
         guard !batch.spans.isEmpty || !scores.isEmpty else { return (nil, batch.next) }
         var spans = JSONWriter(capacity: batch.spans.count * 2048)

@@ -117,6 +117,9 @@ extension Store {
 
     static func outboxPath(_ dir: String, _ name: String) -> String { dir + "/outbox-\(name).cursor" }
 
+    /// Head rows decoded per hold of the store's lock.
+    static let outboxHeadChunk = 2_048
+
     /// Reads the cursor before recovery, so that the segment recovery seals gets an id no lower
     /// than the confirmed position.
     func loadOutbox() throws {
@@ -180,7 +183,9 @@ extension Store {
                 let h: Head? = p.segment == live ? head : sealing.first { $0.id == p.segment }?.head
                 if let h {
                     if p.row > h.count { p.row = 0 }  // cannot happen; never skip rows if it does
-                    let n = min(limit, h.count - p.row)
+                    // At most a few thousand rows per hold of the lock appends take: decoding
+                    // 20,000 spans at once held ingest up for tens of milliseconds.
+                    let n = min(limit, h.count - p.row, Self.outboxHeadChunk)
                     if n > 0 {
                         let spans = h.texts.withTexts { t in (p.row..<(p.row + n)).map { h.span($0, texts: t) } }
                         let next = OutboxPosition(segment: p.segment, row: p.row + n, segmentOrder: false)

@@ -66,7 +66,7 @@ struct Llmtraced {
       --alertmanager URLS    LLMTRACE_ALERTMANAGER   push alerts to Alertmanager's v2 API (http://host:9093)
       --clickhouse URL       LLMTRACE_CLICKHOUSE     forward every span and score to ClickHouse (default: off):
                                                      http://HOST:8123[,http://HOST2:8123][?cluster=NAME&database=llmtrace
-                                                     &user=U&password=P&compress=gzip|none]; create the tables
+                                                     &user=U&password=P&compress=auto|gzip|none]; create the tables
                                                      first with `tracectl clickhouse init` (README "Scaling out")
       --clickhouse-budget SIZE LLMTRACE_CLICKHOUSE_BUDGET  disk retention keeps for spans ClickHouse has not
                                                      confirmed, e.g. 10G (default), 500M

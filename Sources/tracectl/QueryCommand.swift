@@ -13,7 +13,7 @@ enum QueryCommand {
     tracectl query: run a query over spans, traces or scores (a SQL subset; see the README's "Query language").
 
     USAGE
-      tracectl query '<SQL>' [--data DIR | --endpoint URL [--api-key KEY]] [--json | --csv] [--project P]
+      tracectl query '<SQL>' [--data DIR | --endpoint URL [--api-key KEY] | --clickhouse URL] [--json | --csv] [--project P]
                              [--max-rows N] [--timeout SECONDS]
       tracectl query - ...          read the query from stdin
 
@@ -42,7 +42,9 @@ enum QueryCommand {
       --data DIR        Data directory (default: $LLMTRACE_DATA or ./llmtrace-data)
       --endpoint URL    Collector URL, e.g. http://127.0.0.1:4318 (default: $LLMTRACE_ENDPOINT)
       --api-key KEY     Read key for --endpoint (default: $LLMTRACE_API_KEY)
-      --project P       Only this project's spans (with --data; with --endpoint the key decides)
+      --clickhouse URL  Ask the ClickHouse cluster many collectors forward to (README "Scaling out"):
+                        spans and scores, the same answers as a collector gives; not the traces table
+      --project P       Only this project's spans (with --data or --clickhouse; with --endpoint the key decides)
       --max-rows N      Rows returned at most (default 10000; stats say when more matched)
       --timeout S       Stop a query after S seconds (default 30)
       --json, --csv     Machine-readable output

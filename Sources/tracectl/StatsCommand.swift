@@ -6,7 +6,7 @@ enum StatsCommand {
     tracectl stats: calls, error rate, latency, tokens and cost per service and model.
 
     USAGE
-      tracectl stats [--since 1h] [--service S] [--kind llm] [--data DIR | --endpoint URL [--api-key KEY]] [--json | --csv]
+      tracectl stats [--since 1h] [--service S] [--kind llm] [--data DIR | --endpoint URL [--api-key KEY] | --clickhouse URL] [--json | --csv]
 
     One row per service and model over the last --since (default 1h; any duration such as 15m, 24h,
     7d, or 'all'), busiest first: calls, errors, error rate, p50 and p95 duration in ms, input and

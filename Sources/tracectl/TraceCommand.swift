@@ -10,7 +10,7 @@ enum TraceCommand {
     tracectl trace: show one trace.
 
     USAGE
-      tracectl trace <trace-id> [--data DIR | --endpoint URL [--api-key KEY]] [--full] [--json]
+      tracectl trace <trace-id> [--data DIR | --endpoint URL [--api-key KEY] | --clickhouse URL] [--full] [--json]
 
     Prints the trace as an indented tree: per span its kind, duration, a time bar across the whole
     trace, model, tokens in→out, cost, time to first token, finish reason when not "stop", status
@@ -24,6 +24,7 @@ enum TraceCommand {
     OPTIONS
       --data DIR        Data directory (default: $LLMTRACE_DATA or ./llmtrace-data)
       --endpoint URL    Ask a running collector instead (default: $LLMTRACE_ENDPOINT)
+      --clickhouse URL  Ask the ClickHouse cluster collectors forward to (README "Scaling out")
       --api-key KEY     Read key for --endpoint (default: $LLMTRACE_API_KEY)
       --full            Print prompts, documents and completions whole
       --json            The whole trace as JSON: {"trace_id", "span_count", "spans": [native spans…], "scores": […]}

@@ -16,12 +16,16 @@ import LLMTraceSynthetic
         #expect(e.spansTable == "traces.spans")
         #expect(e.redacted == "http://127.0.0.1:8123,http://ch2:8124?database=traces&cluster=llmtrace&user=ingest&password=***&compress=none")
         let single = try ClickHouseEndpoint(parsing: "http://127.0.0.1:8123")
-        #expect(single.spansTable == "llmtrace.spans_local" && single.scoresTable == "llmtrace.scores_local" && single.gzip)
+        #expect(single.spansTable == "llmtrace.spans_local" && single.scoresTable == "llmtrace.scores_local")
+        #expect(!single.gzip, "no compression on loopback by default")
+        #expect(try ClickHouseEndpoint(parsing: "http://ch1:8123,http://127.0.0.1:8123").gzip, "gzip as soon as one node is elsewhere")
+        #expect(try ClickHouseEndpoint(parsing: "http://127.0.0.1:8123?compress=gzip").gzip)
+        #expect(try ClickHouseEndpoint(parsing: "http://127.0.0.1:8123?compress=gzip").redacted == "http://127.0.0.1:8123?compress=gzip")
     }
 
     @Test func badEndpointsSayWhatIsExpected() {
         for (text, says) in [("ch:8123", "http://"), ("http://h:8123?cluster=a;drop", "cluster must be"), ("http://h:8123?databse=x", "unknown option 'databse'"),
-                             ("http://h:8123?compress=zstd", "gzip or none"), ("", "no node"), ("http://h:99999", "port")] {
+                             ("http://h:8123?compress=zstd", "auto, gzip or none"), ("", "no node"), ("http://h:99999", "port")] {
             do {
                 _ = try ClickHouseEndpoint(parsing: text)
                 Issue.record("accepted '\(text)'")
