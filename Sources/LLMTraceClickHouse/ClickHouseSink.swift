@@ -37,8 +37,7 @@ public final class ClickHouseSink: @unchecked Sendable {
         public var lastError: String?
         /// Spans acknowledged and not yet confirmed by ClickHouse.
         public var lagSpans = 0
-        /// How long ago the sink last had everything acknowledged before that moment confirmed (0
-        /// when nothing waits): the age bound of the oldest span ClickHouse lacks.
+        /// How long ago the oldest span ClickHouse lacks was acknowledged (0 when nothing waits).
         public var lagSeconds = 0.0
         public var heldBytes = 0
         public var lostSpans = 0
@@ -55,8 +54,6 @@ public final class ClickHouseSink: @unchecked Sendable {
     private var stopping = false
     private var finished = false
     private var stats = Stats()
-    /// When the sink last had confirmed everything acknowledged up to then (clock time).
-    private var caughtUpAt: Int64
     private var thread: Thread?
 
     public init(store: Store, endpoint: ClickHouseEndpoint, settings: Settings = Settings(),
@@ -66,7 +63,6 @@ public final class ClickHouseSink: @unchecked Sendable {
         self.settings = settings
         self.clock = clock
         self.log = log
-        caughtUpAt = clock()
     }
 
     public func start() {
@@ -96,7 +92,7 @@ public final class ClickHouseSink: @unchecked Sendable {
             s.lagSpans = lag.spans
             s.heldBytes = lag.heldBytes
             s.lostSpans = lag.lostSpans
-            s.lagSeconds = lag.spans == 0 ? 0 : Double(max(0, clock() - lock.withLock { caughtUpAt })) / 1e9
+            s.lagSeconds = lag.spans == 0 ? 0 : lag.oldestNanos.map { Double(max(0, wallNanos() - $0)) / 1e9 } ?? 0
         }
         return s
     }
@@ -161,7 +157,6 @@ public final class ClickHouseSink: @unchecked Sendable {
             stats.inserts &+= 1
             stats.insertedBytes &+= UInt64(p.spans.count + p.scores.count)
             stats.insertSeconds += Double(clock() - t0 + p.encodeNanos) / 1e9
-            if p.caughtUp { caughtUpAt = p.readAt }
         }
     }
 
@@ -174,7 +169,6 @@ public final class ClickHouseSink: @unchecked Sendable {
         let (p, next) = try encode(after: confirmed.position, scoreRow: confirmed.scoreRow)
         guard let p else {
             if next != confirmed.position { try store.outboxConfirm(next, spans: 0) }
-            lock.withLock { caughtUpAt = readAt }
             return false
         }
         try deliver(p)
@@ -248,7 +242,6 @@ public final class ClickHouseSink: @unchecked Sendable {
                     if queue.idle(), store.outboxConfirmed?.position != next {
                         try store.outboxConfirm(next, spans: 0)
                     }
-                    if queue.idle() { lock.withLock { caughtUpAt = readAt } }
                     if !pause(settings.idleNanos) { return }
                     continue
                 }

@@ -12,7 +12,7 @@ extension CollectorMetrics {
         }
         let lagSpans = f("llmtrace_clickhouse_lag_spans", .gauge, "Spans acknowledged here and not yet confirmed by ClickHouse.")
         let lagSeconds = f("llmtrace_clickhouse_lag_seconds", .gauge,
-                           "Seconds since ClickHouse last had every span acknowledged up to then (0 when nothing waits): the age bound of what it lacks.")
+                           "How long ago the oldest span ClickHouse lacks was acknowledged here (0 when nothing waits).")
         let spans = f("llmtrace_clickhouse_sent_spans_total", .counter, "Spans ClickHouse confirmed (re-sends after a crash counted again).")
         let scores = f("llmtrace_clickhouse_sent_scores_total", .counter, "Scores ClickHouse confirmed.")
         let inserts = f("llmtrace_clickhouse_inserts_total", .counter, "Successful insert rounds (a batch of spans and one of scores).")

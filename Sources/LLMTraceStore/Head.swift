@@ -38,8 +38,23 @@ final class Head {
     var count: Int { rows.count }
 
     /// Adds an acknowledged batch: its rows and details as the WAL encoded them.
+    /// When each appended batch was acknowledged (wall clock), by its first row: how long the
+    /// oldest span an outbox consumer lacks has waited.
+    private(set) var acknowledged: [(row: Int, nanos: Int64)] = []
+
+    /// The acknowledgement time of row `i` (its batch's).
+    func acknowledgedNanos(row i: Int) -> Int64? {
+        var lo = 0, hi = acknowledged.count - 1, found: Int64? = nil
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if acknowledged[mid].row <= i { found = acknowledged[mid].nanos; lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return found
+    }
+
     func add(_ appended: WAL.Appended) {
         precondition(appended.table === texts, "a head holds the spans of one WAL file")
+        acknowledged.append((rows.count, wallNanos()))
         rows.append(contentsOf: appended.rows)
         appended.body.withUnsafeBytes { body in
             for k in appended.rows.indices {

@@ -97,6 +97,9 @@ public struct OutboxLag: Sendable, Equatable {
     public var confirmed: OutboxPosition
     /// Spans confirmed since the cursor file was created.
     public var sentTotal: UInt64
+    /// When the oldest unconfirmed span was acknowledged (wall clock; for a segment sealed before
+    /// this start, when it was sealed): nil when nothing waits.
+    public var oldestNanos: Int64?
 }
 
 /// The outbox's state in a store (guarded by `Store.state`).
@@ -110,6 +113,8 @@ struct OutboxState {
     var lost = 0
     /// For segments sealed since the store opened (the newest few): each row's row in its head.
     var origins: [UInt64: [UInt32]] = [:]
+    /// When the first span of each of those segments' heads was acknowledged.
+    var firstAcknowledged: [UInt64: Int64] = [:]
 }
 
 extension Store {
@@ -250,9 +255,11 @@ extension Store {
 
     /// Remembers a just-sealed segment's row origins, for a consumer part-way through its head.
     /// Must hold `state`.
-    func keepOutboxOrigins(_ id: UInt64, _ origins: [UInt32]) {
+    func keepOutboxOrigins(_ id: UInt64, _ origins: [UInt32], firstAcknowledged: Int64?) {
         guard outbox != nil else { return }
         outbox!.origins[id] = origins
+        if let firstAcknowledged { outbox!.firstAcknowledged[id] = firstAcknowledged }
+        while outbox!.firstAcknowledged.count > 4, let oldest = outbox!.firstAcknowledged.keys.min() { outbox!.firstAcknowledged[oldest] = nil }
         // 4 bytes a row: the newest four segments (~1 MB at the default seal size).
         while outbox!.origins.count > 4, let oldest = outbox!.origins.keys.min() { outbox!.origins[oldest] = nil }
     }
@@ -266,6 +273,7 @@ extension Store {
             outbox!.confirmed = position
             outbox!.sent &+= UInt64(spans)
             for id in outbox!.origins.keys where id < position.segment { outbox!.origins[id] = nil }
+            for id in outbox!.firstAcknowledged.keys where id < position.segment { outbox!.firstAcknowledged[id] = nil }
             if let scoreRow { outbox!.scoreRow = scoreRow }
             return outbox
         }) else { return }
@@ -289,7 +297,22 @@ extension Store {
             }
             for s in sealing where s.id >= p.segment { spans += s.id == p.segment && !p.segmentOrder ? max(0, s.head.count - p.row) : s.head.count }
             if nextSegmentID >= p.segment { spans += nextSegmentID == p.segment && !p.segmentOrder ? max(0, head.count - p.row) : head.count }
-            return OutboxLag(spans: spans, heldBytes: held, lostSpans: o.lost, confirmed: p, sentTotal: o.sent)
+            var oldest: Int64? = nil
+            if spans > 0 {
+                let h: Head? = p.segment == nextSegmentID ? head : sealing.first { $0.id == p.segment }?.head
+                if let h, !p.segmentOrder, p.row < h.count {
+                    oldest = h.acknowledgedNanos(row: p.row)
+                } else if let t = o.firstAcknowledged[p.segment] {
+                    oldest = t
+                } else if let seg = segments[p.segment] {
+                    oldest = seg.createdNanos
+                } else {
+                    // Past the cursor's segment: the first that holds spans.
+                    let next = (sealing.map { ($0.id, $0.head) } + [(nextSegmentID, head)]).first { $0.0 > p.segment && $0.1.count > 0 }
+                    oldest = segments.filter { $0.key > p.segment }.min { $0.key < $1.key }?.value.createdNanos ?? next?.1.acknowledgedNanos(row: 0)
+                }
+            }
+            return OutboxLag(spans: spans, heldBytes: held, lostSpans: o.lost, confirmed: p, sentTotal: o.sent, oldestNanos: oldest)
         }
     }
 

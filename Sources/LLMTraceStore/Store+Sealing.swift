@@ -74,7 +74,7 @@ extension Store {
         try index.addSegment(summary, file: SegmentFormat.name(id))
         let reader = try SegmentReader(path: summary.path)
         state.withLock {
-            if let origins { keepOutboxOrigins(id, origins) }
+            if let origins { keepOutboxOrigins(id, origins, firstAcknowledged: old.acknowledgedNanos(row: 0)) }
             segments[id] = reader
             sealing.removeAll { $0.id == id }
             state.broadcast()

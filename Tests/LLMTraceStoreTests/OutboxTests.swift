@@ -54,6 +54,34 @@ import LLMTraceSynthetic
         try store.close()
     }
 
+    @Test func theLagSaysHowLongTheOldestUnsentSpanHasWaited() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(outboxOptions(dir.path))
+        var gen = SyntheticWorkload(seed: 16)
+        #expect(try #require(store.outboxLag()).oldestNanos == nil)
+        let before = wallNanos()
+        let batch1 = gen.nextBatch(count: 5)
+        try store.append(batch1)
+        usleep(30_000)
+        try store.append(gen.nextBatch(count: 5))
+        let lag1 = try #require(store.outboxLag())
+        let first = try #require(lag1.oldestNanos)
+        #expect(first >= before && first < before + 30_000_000, "the first batch's acknowledgement")
+        var d: [Key] = []
+        let b = try store.outboxRead(from: try #require(store.outboxConfirmed).position, limit: batch1.count)
+        try store.outboxConfirm(b.next, spans: b.spans.count)
+        d += b.spans.map(Self.key)
+        let lag2 = try #require(store.outboxLag())
+        let second = try #require(lag2.oldestNanos)
+        #expect(second >= first + 30_000_000, "after the first batch is confirmed: the second's")
+        try store.sealNow()
+        #expect(try #require(store.outboxLag()).oldestNanos == first, "a sealed head keeps its first acknowledgement")
+        try drain(store, into: &d)
+        #expect(try #require(store.outboxLag()).oldestNanos == nil)
+        try store.close()
+    }
+
     @Test func aHeadSealedBeforeTheConsumerFinishedGoesOnWhereItWasNothingSkippedOrResent() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
