@@ -3,9 +3,9 @@ import LLMTraceModel
 import LLMTraceQuery
 
 /// Reads from the ClickHouse cluster many collectors forward to (`tracectl --clickhouse URL`):
-/// queries (`spans` and `scores`, translated: `QueryEngine.clickhouse`) and trace lookups. The
-/// detectors' state (alerts, anomalies, drift) and the live tail live in each collector, and the
-/// trace search reads the `traces` table, which is not translated yet: those ask a collector.
+/// queries (translated: `QueryEngine.clickhouse`) and trace lookups. The detectors' state (alerts,
+/// anomalies, drift) and the live tail live in each collector, and the trace search is not
+/// answered from ClickHouse yet: those ask a collector.
 public final class ClickHouseReader: TraceReader {
     public let engine: ClickHouseQueryEngine
     public let project: String?

@@ -23,7 +23,8 @@ import LLMTraceStore
 /// - `text MATCH` searches each message's and document's paragraphs (the `contents` column, split
 ///   at blank lines when 256 bytes or longer, as the store splits them) for whole tokens: terms (all must be in one paragraph, as FTS5
 ///   matches one indexed paragraph), `"phrases"`, `prefix*` and `OR`, case-insensitively.
-/// The `traces` table is not translated yet (an error says so).
+/// - The `traces` table is a GROUP BY of every span of each trace (locally, spans are read from the
+///   segments near the query's time range, which is the same for traces shorter than an hour).
 public struct ClickHouseQuery: Sendable {
     public var sql: String
     public var columns: [String]
@@ -84,11 +85,11 @@ struct ClickHouseRenderer {
         switch plan.table {
         case .spans: from = tables.spans
         case .scores: from = tables.scores
-        case .traces: throw QueryError("the traces table is not answered through ClickHouse yet: ask the collector's own store (--engine local), or query spans GROUP BY trace_id")
+        case .traces: from = "(" + Self.traces(tables.spans) + ")"
         }
         var sql = "SELECT "
         sql += try plan.outputs.enumerated().map { (i, o) in try output(o) + " AS _c\(i)" }.joined(separator: ", ")
-        sql += " FROM \(from) FINAL"
+        sql += " FROM \(from)" + (plan.table == .traces ? "" : " FINAL")
         if let f = plan.filter { sql += " WHERE " + (try condition(f)) }
         if plan.isAggregate {
             if !plan.keys.isEmpty { sql += " GROUP BY " + (try plan.keys.map { try value($0) }.joined(separator: ", ")) }
@@ -107,6 +108,29 @@ struct ClickHouseRenderer {
             sql += " LIMIT \(plan.offset), \(ask == Int.max ? Int(Int64.max / 2) : ask)"
         }
         return ClickHouseQuery(sql: sql, columns: plan.names, types: plan.outputTypes, rowCap: cap)
+    }
+
+    /// The `traces` table: a row per project and trace id from all its spans (`TraceRow` has the
+    /// rules: the representative span is the first root, then earlier start, then smaller span id;
+    /// session and user of the first span in that order that has one). Columns are `tr_<name>`:
+    /// ClickHouse substitutes aliases everywhere in a query level, so `argMin(name, …) AS name`
+    /// would refer to itself.
+    static func traces(_ spans: String) -> String {
+        let rank = "(parent_span_id != '', start_ns, span_id)"
+        func first(_ c: String) -> String {
+            "if(count(\(c)) = 0, NULL, argMinIf(assumeNotNull(\(c)), \(rank), isNotNull(\(c))))"
+        }
+        return "SELECT toString(trace_id) AS tr_trace_id, project AS tr_project, argMin(name, \(rank)) AS tr_name, " +
+            "argMin(service, \(rank)) AS tr_service, min(start_ns) AS tr_start, max(end_ns) AS tr_end, " +
+            "((max(end_ns) - min(start_ns)) / 1e6) AS tr_duration_ms, toInt64(count()) AS tr_spans, " +
+            "toInt64(countIf(kind = 'llm')) AS tr_llm_calls, toInt64(countIf(status = 'error')) AS tr_errors, " +
+            "countIf(status = 'error') > 0 AS tr_error, " +
+            "if(count(input_tokens) = 0, NULL, sum(input_tokens)) AS tr_input_tokens, " +
+            "if(count(output_tokens) = 0, NULL, sum(output_tokens)) AS tr_output_tokens, " +
+            "if(count(input_tokens) + count(output_tokens) = 0, NULL, sum(ifNull(input_tokens, 0) + ifNull(output_tokens, 0))) AS tr_total_tokens, " +
+            "if(count(cost_usd) = 0, NULL, sum(cost_usd)) AS tr_cost_usd, \(first("session_id")) AS tr_session_id, " +
+            "\(first("user_id")) AS tr_user_id, countIf(parent_span_id = '') > 0 AS tr_has_root " +
+            "FROM \(spans) FINAL GROUP BY project, trace_id"
     }
 
     // MARK: Values
@@ -260,8 +284,11 @@ struct ClickHouseRenderer {
             default:
                 return text
             }
-        case .trace:
-            throw QueryError("the traces table is not answered through ClickHouse yet")
+        case .trace(let t):
+            switch t {
+            case .error, .hasRoot: return "toFloat64(tr_\(t.rawValue))"
+            default: return "tr_\(t.rawValue)"
+            }
         }
     }
 

@@ -43,7 +43,7 @@ enum QueryCommand {
       --endpoint URL    Collector URL, e.g. http://127.0.0.1:4318 (default: $LLMTRACE_ENDPOINT)
       --api-key KEY     Read key for --endpoint (default: $LLMTRACE_API_KEY)
       --clickhouse URL  Ask the ClickHouse cluster many collectors forward to (README "Scaling out"):
-                        spans and scores, the same answers as a collector gives; not the traces table
+                        the same answers as a collector gives
       --project P       Only this project's spans (with --data or --clickhouse; with --endpoint the key decides)
       --max-rows N      Rows returned at most (default 10000; stats say when more matched)
       --timeout S       Stop a query after S seconds (default 30)
