@@ -34,7 +34,6 @@ public final class ClickHouseSink: @unchecked Sendable {
         public var sentScores: UInt64 = 0
         public var inserts: UInt64 = 0
         public var failedInserts: UInt64 = 0
-        public var lastError: String?
         /// Spans acknowledged and not yet confirmed by ClickHouse.
         public var lagSpans = 0
         /// How long ago the oldest span ClickHouse lacks was acknowledged (0 when nothing waits).
@@ -117,7 +116,6 @@ public final class ClickHouseSink: @unchecked Sendable {
         var next: OutboxPosition
         var scoreRow: Int64?
         var caughtUp: Bool
-        var readAt: Int64
         var encodeNanos: Int64
     }
 
@@ -140,7 +138,7 @@ public final class ClickHouseSink: @unchecked Sendable {
         var rows = JSONWriter(capacity: scores.count * 200)
         ClickHouseRows.scores(scores.map(\.score), into: &rows)
         let p = Pending(spans: spans.bytes, scores: rows.bytes, spanCount: batch.spans.count, scoreCount: scores.count, next: batch.next,
-                        scoreRow: scores.last?.row, caughtUp: batch.caughtUp && scores.count < settings.batchScores, readAt: readAt,
+                        scoreRow: scores.last?.row, caughtUp: batch.caughtUp && scores.count < settings.batchScores,
                         encodeNanos: clock() - readAt)
         return (p, batch.next)
     }
@@ -158,21 +156,6 @@ public final class ClickHouseSink: @unchecked Sendable {
             stats.insertedBytes &+= UInt64(p.spans.count + p.scores.count)
             stats.insertSeconds += Double(clock() - t0 + p.encodeNanos) / 1e9
         }
-    }
-
-    /// One pass without the threads (tests): read, insert, confirm. Returns whether anything was
-    /// waiting.
-    @discardableResult
-    public func step() throws -> Bool {
-        guard let confirmed = store.outboxConfirmed else { return false }
-        let readAt = clock()
-        let (p, next) = try encode(after: confirmed.position, scoreRow: confirmed.scoreRow)
-        guard let p else {
-            if next != confirmed.position { try store.outboxConfirm(next, spans: 0) }
-            return false
-        }
-        try deliver(p)
-        return !p.caughtUp
     }
 
     private func insert(_ table: String, _ rows: [UInt8]) throws {
@@ -205,10 +188,7 @@ public final class ClickHouseSink: @unchecked Sendable {
                     break
                 } catch {
                     let text = "\(error)"
-                    lock.withLock {
-                        stats.failedInserts &+= 1
-                        stats.lastError = text
-                    }
+                    lock.withLock { stats.failedInserts &+= 1 }
                     if failing != text {
                         log("ClickHouse insert failed, retrying with backoff (ingest goes on; spans wait in the outbox): \(text)")
                         failing = text
@@ -234,7 +214,6 @@ public final class ClickHouseSink: @unchecked Sendable {
         var scoreRow = start.scoreRow
         while !isStopping {
             do {
-                let readAt = clock()
                 let (p, next) = try encode(after: position, scoreRow: scoreRow)
                 position = next
                 guard let p else {
