@@ -32,7 +32,7 @@ public struct ClickHouseEndpoint: Sendable, Equatable {
     }
 
     static func allLoopback(_ nodes: [String]) -> Bool {
-        nodes.allSatisfy { n in (try? HTTPClient(endpoint: n)).map { ["localhost", "::1", "[::1]"].contains($0.host) || $0.host.hasPrefix("127.") } ?? false }
+        nodes.allSatisfy { n in (try? HTTPClient(endpoint: n)).map { HTTPClient.isLoopback($0.host) } ?? false }
     }
 
     public init(parsing s: String) throws(ClickHouseError) {

@@ -1,3 +1,4 @@
+import LLMTraceHTTP
 import LLMTraceIngest
 import LLMTraceModel
 
@@ -137,7 +138,5 @@ public struct CollectorConfig: Sendable {
         return (String(host), port)
     }
 
-    public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host.hasPrefix("127.") || host == "::1"
-    }
+    public static func isLoopback(_ host: String) -> Bool { HTTPClient.isLoopback(host) }
 }

@@ -73,6 +73,11 @@ public struct HTTPClient: Sendable {
         return try Self.parse(data, from: "\(host):\(port)")
     }
 
+    /// Whether a host name or address is this machine's loopback (`[::1]` as URLs bracket it).
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+
     /// `name=value&…` with values percent-encoded (RFC 3986 unreserved characters kept).
     public static func queryString(_ params: [(String, String)]) -> String {
         params.map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")

@@ -27,12 +27,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-try:
-    import grpc  # noqa: F401
-    import opentelemetry.exporter.otlp.proto.grpc  # noqa: F401
-except ImportError:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "grpcio"], check=True, timeout=600)
+from itest import pip_install_missing  # noqa: E402
+
+pip_install_missing(["grpc", "opentelemetry.exporter.otlp.proto.grpc"],
+                    ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "grpcio"])
 
 import grpc
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans

@@ -1,12 +1,26 @@
 """What the integration tests share: a failing check ends the run with its reason, and a counter
-of the checks that passed; a free loopback port; an HTTP call that answers errors too."""
+of the checks that passed; a free loopback port; an HTTP call that answers errors too; the Python
+peers (OpenTelemetry, grpcio) pip-installed when missing."""
+import importlib
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
 checks = 0
+
+
+def pip_install_missing(modules, packages):
+    """pip-installs `packages` unless every one of `modules` imports already."""
+    try:
+        for m in modules:
+            importlib.import_module(m)
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
+                       check=True, timeout=600)
+        importlib.invalidate_caches()
 
 
 def check(cond, what):

@@ -24,12 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-try:
-    import opentelemetry.exporter.otlp.proto.http  # noqa: F401
-    import opentelemetry.sdk  # noqa: F401
-except ImportError:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"], check=True, timeout=600)
+from itest import pip_install_missing  # noqa: E402
+
+pip_install_missing(["opentelemetry.exporter.otlp.proto.http", "opentelemetry.sdk"],
+                    ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"])
 
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

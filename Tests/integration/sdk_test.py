@@ -30,12 +30,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-try:
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-except ImportError:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "opentelemetry-proto"],
-                   check=True, timeout=600)
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from itest import pip_install_missing  # noqa: E402
+
+pip_install_missing(["opentelemetry.proto.collector.trace.v1.trace_service_pb2"], ["opentelemetry-proto"])
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: E402
 
 from itest import check, free_port, wait_http
 import itest
