@@ -7,8 +7,9 @@ import LLMTraceModel
 /// the epoch in `start_ns`/`end_ns`; optional fields null when the sender did not say; `ttft_ns`
 /// the time to first token); `tags`; attributes as two parallel arrays `attr_keys`/`attr_values`
 /// (a value as its text: strings as sent, numbers and booleans as JSON writes them, arrays as
-/// JSON); `paragraphs`, every message's and document's content split into paragraphs as the store
-/// splits them for its full-text index (what `MATCH` searches, one paragraph at a time); and `span`, the whole span in LLMTrace's native JSON (what a trace lookup returns).
+/// JSON); `contents`, every input and output message's and document's content in that order (what
+/// `MATCH` searches); and `span`, the rest of the span in LLMTrace's native JSON with those contents
+/// left empty (`span(json:contents:)` puts them back: what a trace lookup returns).
 /// Strings are written as JSON escapes of the stored UTF-8, so ClickHouse stores the same bytes.
 ///
 /// Scores: `project`, `trace_id`, `span_id` (empty for a trace's score), `name`, `value` (null
@@ -18,14 +19,14 @@ public enum ClickHouseRows {
         var scratch = JSONWriter(capacity: 2048)
         for s in spans {
             w.beginObject()
-            w.key("project"); w.string(s.project)
-            w.key("trace_id"); w.string(s.traceID.hex)
-            w.key("span_id"); w.string(s.spanID.hex)
-            w.key("parent_span_id"); w.string(s.parentSpanID.isZero ? "" : s.parentSpanID.hex)
-            w.key("service"); w.string(s.service)
-            w.key("name"); w.string(s.name)
-            w.key("kind"); w.string(s.kind.rawValue)
-            w.key("status"); w.string(s.status.rawValue)
+            w.key(ascii: "project"); w.string(s.project)
+            w.key(ascii: "trace_id"); w.string(s.traceID.hex)
+            w.key(ascii: "span_id"); w.string(s.spanID.hex)
+            w.key(ascii: "parent_span_id"); w.string(s.parentSpanID.isZero ? "" : s.parentSpanID.hex)
+            w.key(ascii: "service"); w.string(s.service)
+            w.key(ascii: "name"); w.string(s.name)
+            w.key(ascii: "kind"); w.string(s.kind.rawValue)
+            w.key(ascii: "status"); w.string(s.status.rawValue)
             optional("status_message", s.statusMessage, &w)
             optional("provider", s.provider, &w)
             optional("request_model", s.requestModel, &w)
@@ -36,8 +37,8 @@ public enum ClickHouseRows {
             optional("session_id", s.sessionID, &w)
             optional("user_id", s.userID, &w)
             optional("finish_reason", s.finishReason, &w)
-            w.key("start_ns"); w.int(s.startNanos)
-            w.key("end_ns"); w.int(s.endNanos)
+            w.key(ascii: "start_ns"); w.int(s.startNanos)
+            w.key(ascii: "end_ns"); w.int(s.endNanos)
             optional("input_tokens", s.inputTokens, &w)
             optional("output_tokens", s.outputTokens, &w)
             optional("cached_tokens", s.cachedTokens, &w)
@@ -47,9 +48,9 @@ public enum ClickHouseRows {
             optional("temperature", s.temperature, &w)
             optional("max_tokens", s.maxTokens, &w)
             optional("top_p", s.topP, &w)
-            w.key("tags"); w.beginArray(); for t in s.tags { w.string(t) }; w.endArray()
-            w.key("attr_keys"); w.beginArray(); for a in s.attributes { w.string(a.key) }; w.endArray()
-            w.key("attr_values"); w.beginArray()
+            w.key(ascii: "tags"); w.beginArray(); for t in s.tags { w.string(t) }; w.endArray()
+            w.key(ascii: "attr_keys"); w.beginArray(); for a in s.attributes { w.string(a.key) }; w.endArray()
+            w.key(ascii: "attr_values"); w.beginArray()
             for a in s.attributes {
                 if case .string(let v) = a.value {
                     w.string(v)
@@ -60,14 +61,14 @@ public enum ClickHouseRows {
                 }
             }
             w.endArray()
-            w.key("contents"); w.beginArray()
+            w.key(ascii: "contents"); w.beginArray()
             for m in s.inputMessages { w.string(m.content) }
             for m in s.outputMessages { w.string(m.content) }
             for d in s.documents { w.string(d.content) }
             w.endArray()
             scratch.bytes.removeAll(keepingCapacity: true)
             s.encodeJSON(into: &scratch, contents: false)
-            w.key("span"); scratch.bytes.withUnsafeBufferPointer { w.string(utf8: $0) }
+            w.key(ascii: "span"); scratch.bytes.withUnsafeBufferPointer { w.string(utf8: $0) }
             w.endObject()
             w.bytes.append(0x0A)
         }
@@ -76,17 +77,17 @@ public enum ClickHouseRows {
     public static func scores(_ scores: [Score], into w: inout JSONWriter) {
         for x in scores {
             w.beginObject()
-            w.key("project"); w.string(x.project)
-            w.key("trace_id"); w.string(x.traceID.hex)
-            w.key("span_id"); w.string(x.spanID?.hex ?? "")
-            w.key("name"); w.string(x.name)
+            w.key(ascii: "project"); w.string(x.project)
+            w.key(ascii: "trace_id"); w.string(x.traceID.hex)
+            w.key(ascii: "span_id"); w.string(x.spanID?.hex ?? "")
+            w.key(ascii: "name"); w.string(x.name)
             switch x.value {
-            case .number(let d): w.key("value"); w.double(d); w.key("category"); w.null()
-            case .category(let c): w.key("value"); w.null(); w.key("category"); w.string(c)
+            case .number(let d): w.key(ascii: "value"); w.double(d); w.key(ascii: "category"); w.null()
+            case .category(let c): w.key(ascii: "value"); w.null(); w.key(ascii: "category"); w.string(c)
             }
-            w.key("source"); w.string(x.source.rawValue)
+            w.key(ascii: "source"); w.string(x.source.rawValue)
             optional("comment", x.comment, &w)
-            w.key("time_ns"); w.int(x.timeNanos)
+            w.key(ascii: "time_ns"); w.int(x.timeNanos)
             w.endObject()
             w.bytes.append(0x0A)
         }
@@ -106,16 +107,16 @@ public enum ClickHouseRows {
         return s
     }
 
-    @inline(__always) private static func optional(_ key: String, _ v: String?, _ w: inout JSONWriter) {
-        w.key(key)
+    @inline(__always) private static func optional(_ key: StaticString, _ v: String?, _ w: inout JSONWriter) {
+        w.key(ascii: key)
         if let v { w.string(v) } else { w.null() }
     }
-    @inline(__always) private static func optional(_ key: String, _ v: Int64?, _ w: inout JSONWriter) {
-        w.key(key)
+    @inline(__always) private static func optional(_ key: StaticString, _ v: Int64?, _ w: inout JSONWriter) {
+        w.key(ascii: key)
         if let v { w.int(v) } else { w.null() }
     }
-    @inline(__always) private static func optional(_ key: String, _ v: Double?, _ w: inout JSONWriter) {
-        w.key(key)
+    @inline(__always) private static func optional(_ key: StaticString, _ v: Double?, _ w: inout JSONWriter) {
+        w.key(ascii: key)
         if let v, v.isFinite { w.double(v) } else { w.null() }
     }
 }

@@ -21,6 +21,9 @@ public final class ClickHouseSink: @unchecked Sendable {
     public struct Settings: Sendable {
         /// Most spans per insert (fewer when fewer are waiting).
         public var batchSpans = 20_000
+        /// An insert's rows end at the first span past this many bytes (16 MiB: about 5,000
+        /// spans with prompts and documents; the sink keeps three such buffers).
+        public var batchBytes = 16 << 20
         public var batchScores = 5_000
         /// How long the sink waits when it has sent everything.
         public var idleNanos: Int64 = 100_000_000
@@ -120,27 +123,31 @@ public final class ClickHouseSink: @unchecked Sendable {
     }
 
     /// Reads and encodes the batch after `position` (nil when nothing waits).
-    func encode(after position: OutboxPosition, scoreRow: Int64) throws -> (Pending?, OutboxPosition) {
+    /// `buffer`: a delivered batch's storage to write into.
+    func encode(after position: OutboxPosition, scoreRow: Int64, buffer: consuming [UInt8] = []) throws -> (Pending?, OutboxPosition) {
         let readAt = clock()
-        // The store hands the head over a few thousand rows at a time; a batch gathers several.
-        var batch = try store.outboxRead(from: position, limit: settings.batchSpans)
-        while !batch.caughtUp && !batch.spans.isEmpty && batch.spans.count < settings.batchSpans {
-            let more = try store.outboxRead(from: batch.next, limit: settings.batchSpans - batch.spans.count)
-            if more.spans.isEmpty { batch.next = more.next; batch.caughtUp = more.caughtUp; break }
-            batch.spans += more.spans
-            batch.next = more.next
-            batch.caughtUp = more.caughtUp
+        // Read a few thousand spans at a time (the store hands the head over in chunks) and encode
+        // each chunk at once: the batch ends at `batchSpans` spans or `batchBytes` of rows.
+        var spans = JSONWriter(reusing: consume buffer, capacity: settings.batchBytes + settings.batchBytes / 4)
+        var count = 0
+        var next = position
+        var caughtUp = false
+        while count < settings.batchSpans && spans.bytes.count < settings.batchBytes {
+            let chunk = try store.outboxRead(from: next, limit: min(settings.batchSpans - count, 4_096))
+            next = chunk.next
+            caughtUp = chunk.caughtUp
+            ClickHouseRows.spans(chunk.spans, into: &spans)
+            count += chunk.spans.count
+            if chunk.caughtUp || chunk.spans.isEmpty { break }
         }
         let scores = try store.outboxScores(after: scoreRow, limit: settings.batchScores)
-        guard !batch.spans.isEmpty || !scores.isEmpty else { return (nil, batch.next) }
-        var spans = JSONWriter(capacity: batch.spans.count * 2048)
-        ClickHouseRows.spans(batch.spans, into: &spans)
+        guard count > 0 || !scores.isEmpty else { return (nil, next) }
         var rows = JSONWriter(capacity: scores.count * 200)
         ClickHouseRows.scores(scores.map(\.score), into: &rows)
-        let p = Pending(spans: spans.bytes, scores: rows.bytes, spanCount: batch.spans.count, scoreCount: scores.count, next: batch.next,
-                        scoreRow: scores.last?.row, caughtUp: batch.caughtUp && scores.count < settings.batchScores,
+        let p = Pending(spans: spans.bytes, scores: rows.bytes, spanCount: count, scoreCount: scores.count, next: next,
+                        scoreRow: scores.last?.row, caughtUp: caughtUp && scores.count < settings.batchScores,
                         encodeNanos: clock() - readAt)
-        return (p, batch.next)
+        return (p, next)
     }
 
     /// Inserts a batch and confirms it in the outbox.
@@ -199,7 +206,7 @@ public final class ClickHouseSink: @unchecked Sendable {
                     if !pause(wait) { break }
                 }
             }
-            queue.done()
+            queue.done(recycling: p.spans)
         }
         queue.close()
         lock.withLock { while !readerDone { lock.wait() } }
@@ -214,7 +221,7 @@ public final class ClickHouseSink: @unchecked Sendable {
         var scoreRow = start.scoreRow
         while !isStopping {
             do {
-                let (p, next) = try encode(after: position, scoreRow: scoreRow)
+                let (p, next) = try encode(after: position, scoreRow: scoreRow, buffer: queue.spare())
                 position = next
                 guard let p else {
                     // Everything read; once the inserts before have landed, ClickHouse has it all.
@@ -267,7 +274,20 @@ final class PendingQueue: @unchecked Sendable {
         }
     }
 
-    func done() { c.withLock { inFlight = false; c.broadcast() } }
+    /// A delivered batch's rows buffer, kept for the next batch to write into (one at most).
+    private var spareBuffer: [UInt8] = []
+
+    func done(recycling buffer: consuming [UInt8]) {
+        c.withLock {
+            inFlight = false
+            if buffer.capacity > spareBuffer.capacity { spareBuffer = buffer }
+            c.broadcast()
+        }
+    }
+
+    /// The kept buffer, if any (handed over: the caller owns it).
+    func spare() -> [UInt8] { c.withLock { defer { spareBuffer = [] }; return spareBuffer } }
+
     func close() { c.withLock { closed = true; c.broadcast() } }
     /// Nothing queued and nothing being inserted.
     func idle() -> Bool { c.withLock { item == nil && !inFlight } }

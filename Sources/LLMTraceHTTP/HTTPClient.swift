@@ -58,7 +58,9 @@ public struct HTTPClient: Sendable {
         var head = "\(method) \(basePath)\(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nUser-Agent: tracectl\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "Content-Length: \(body.count)\r\n\r\n"
-        try writeAll(fd, Array(head.utf8) + body)
+        // Head and body sent apart: a body of tens of megabytes (a ClickHouse insert) is not copied.
+        try writeAll(fd, Array(head.utf8), more: !body.isEmpty)
+        try writeAll(fd, body)
         var data: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -165,10 +167,12 @@ public struct HTTPClient: Sendable {
         throw Failure(description: "cannot connect to \(host):\(port): \(String(cString: strerror(lastError))) (is llmtraced running? see --endpoint)")
     }
 
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+    /// `more`: the kernel may hold the bytes back to send them with what follows (MSG_MORE).
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8], more: Bool = false) throws {
         var off = 0
+        let flags = Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0)
         while off < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + off, bytes.count - off, flags) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Failure(description: "sending to \(host):\(port): \(String(cString: strerror(errno)))")

@@ -32,64 +32,64 @@ extension Span {
     /// the contents in a column of their own, in order: input messages, output messages, documents).
     public func encodeJSON(into w: inout JSONWriter, contents: Bool = true) {
         w.beginObject()
-        w.key("trace_id"); w.string(traceID.hex)
-        w.key("span_id"); w.string(spanID.hex)
-        if !parentSpanID.isZero { w.key("parent_span_id"); w.string(parentSpanID.hex) }
-        w.key("project"); w.string(project)
-        w.key("service"); w.string(service)
-        w.key("name"); w.string(name)
-        w.key("kind"); w.string(kind.rawValue)
-        w.key("start_ns"); w.int(startNanos)
-        w.key("end_ns"); w.int(endNanos)
-        w.key("status"); w.string(status.rawValue)
-        if let v = statusMessage { w.key("status_message"); w.string(v) }
-        if let v = provider { w.key("provider"); w.string(v) }
-        if let v = requestModel { w.key("request_model"); w.string(v) }
-        if let v = responseModel { w.key("response_model"); w.string(v) }
-        if let v = inputTokens { w.key("input_tokens"); w.int(v) }
-        if let v = outputTokens { w.key("output_tokens"); w.int(v) }
-        if let v = cachedTokens { w.key("cached_tokens"); w.int(v) }
-        if let v = reasoningTokens { w.key("reasoning_tokens"); w.int(v) }
-        if let v = costUSD { w.key("cost_usd"); w.double(v) }
-        if let v = timeToFirstTokenNanos { w.key("time_to_first_token_ns"); w.int(v) }
-        if let v = temperature { w.key("temperature"); w.double(v) }
-        if let v = maxTokens { w.key("max_tokens"); w.int(v) }
-        if let v = topP { w.key("top_p"); w.double(v) }
-        if let v = finishReason { w.key("finish_reason"); w.string(v) }
-        if !inputMessages.isEmpty { w.key("input_messages"); Span.encodeMessages(inputMessages, &w, contents: contents) }
-        if !outputMessages.isEmpty { w.key("output_messages"); Span.encodeMessages(outputMessages, &w, contents: contents) }
+        w.key(ascii: "trace_id"); w.string(traceID.hex)
+        w.key(ascii: "span_id"); w.string(spanID.hex)
+        if !parentSpanID.isZero { w.key(ascii: "parent_span_id"); w.string(parentSpanID.hex) }
+        w.key(ascii: "project"); w.string(project)
+        w.key(ascii: "service"); w.string(service)
+        w.key(ascii: "name"); w.string(name)
+        w.key(ascii: "kind"); w.string(kind.rawValue)
+        w.key(ascii: "start_ns"); w.int(startNanos)
+        w.key(ascii: "end_ns"); w.int(endNanos)
+        w.key(ascii: "status"); w.string(status.rawValue)
+        if let v = statusMessage { w.key(ascii: "status_message"); w.string(v) }
+        if let v = provider { w.key(ascii: "provider"); w.string(v) }
+        if let v = requestModel { w.key(ascii: "request_model"); w.string(v) }
+        if let v = responseModel { w.key(ascii: "response_model"); w.string(v) }
+        if let v = inputTokens { w.key(ascii: "input_tokens"); w.int(v) }
+        if let v = outputTokens { w.key(ascii: "output_tokens"); w.int(v) }
+        if let v = cachedTokens { w.key(ascii: "cached_tokens"); w.int(v) }
+        if let v = reasoningTokens { w.key(ascii: "reasoning_tokens"); w.int(v) }
+        if let v = costUSD { w.key(ascii: "cost_usd"); w.double(v) }
+        if let v = timeToFirstTokenNanos { w.key(ascii: "time_to_first_token_ns"); w.int(v) }
+        if let v = temperature { w.key(ascii: "temperature"); w.double(v) }
+        if let v = maxTokens { w.key(ascii: "max_tokens"); w.int(v) }
+        if let v = topP { w.key(ascii: "top_p"); w.double(v) }
+        if let v = finishReason { w.key(ascii: "finish_reason"); w.string(v) }
+        if !inputMessages.isEmpty { w.key(ascii: "input_messages"); Span.encodeMessages(inputMessages, &w, contents: contents) }
+        if !outputMessages.isEmpty { w.key(ascii: "output_messages"); Span.encodeMessages(outputMessages, &w, contents: contents) }
         if !documents.isEmpty {
-            w.key("documents")
+            w.key(ascii: "documents")
             w.beginArray()
             for doc in documents {
                 w.beginObject()
-                if let id = doc.id { w.key("id"); w.string(id) }
-                w.key("content"); w.string(contents ? doc.content : "")
-                if let s = doc.score { w.key("score"); w.double(s) }
+                if let id = doc.id { w.key(ascii: "id"); w.string(id) }
+                w.key(ascii: "content"); w.string(contents ? doc.content : "")
+                if let s = doc.score { w.key(ascii: "score"); w.double(s) }
                 w.endObject()
             }
             w.endArray()
         }
-        if let v = promptName { w.key("prompt_name"); w.string(v) }
-        if let v = promptVersion { w.key("prompt_version"); w.string(v) }
-        if let v = sessionID { w.key("session_id"); w.string(v) }
-        if let v = userID { w.key("user_id"); w.string(v) }
-        if let v = environment { w.key("environment"); w.string(v) }
+        if let v = promptName { w.key(ascii: "prompt_name"); w.string(v) }
+        if let v = promptVersion { w.key(ascii: "prompt_version"); w.string(v) }
+        if let v = sessionID { w.key(ascii: "session_id"); w.string(v) }
+        if let v = userID { w.key(ascii: "user_id"); w.string(v) }
+        if let v = environment { w.key(ascii: "environment"); w.string(v) }
         if !tags.isEmpty {
-            w.key("tags")
+            w.key(ascii: "tags")
             w.beginArray()
             for t in tags { w.string(t) }
             w.endArray()
         }
-        if !attributes.isEmpty { w.key("attributes"); Span.encodeAttributes(attributes, &w) }
+        if !attributes.isEmpty { w.key(ascii: "attributes"); Span.encodeAttributes(attributes, &w) }
         if !events.isEmpty {
-            w.key("events")
+            w.key(ascii: "events")
             w.beginArray()
             for e in events {
                 w.beginObject()
-                w.key("name"); w.string(e.name)
-                w.key("time_ns"); w.int(e.timeNanos)
-                if !e.attributes.isEmpty { w.key("attributes"); Span.encodeAttributes(e.attributes, &w) }
+                w.key(ascii: "name"); w.string(e.name)
+                w.key(ascii: "time_ns"); w.int(e.timeNanos)
+                if !e.attributes.isEmpty { w.key(ascii: "attributes"); Span.encodeAttributes(e.attributes, &w) }
                 w.endObject()
             }
             w.endArray()
@@ -108,21 +108,21 @@ extension Span {
         w.beginArray()
         for m in ms {
             w.beginObject()
-            w.key("role"); w.string(m.role)
-            w.key("content"); w.string(contents ? m.content : "")
+            w.key(ascii: "role"); w.string(m.role)
+            w.key(ascii: "content"); w.string(contents ? m.content : "")
             if !m.toolCalls.isEmpty {
-                w.key("tool_calls")
+                w.key(ascii: "tool_calls")
                 w.beginArray()
                 for c in m.toolCalls {
                     w.beginObject()
-                    if let id = c.id { w.key("id"); w.string(id) }
-                    w.key("name"); w.string(c.name)
-                    w.key("arguments"); w.string(c.arguments)
+                    if let id = c.id { w.key(ascii: "id"); w.string(id) }
+                    w.key(ascii: "name"); w.string(c.name)
+                    w.key(ascii: "arguments"); w.string(c.arguments)
                     w.endObject()
                 }
                 w.endArray()
             }
-            if let id = m.toolCallID { w.key("tool_call_id"); w.string(id) }
+            if let id = m.toolCallID { w.key(ascii: "tool_call_id"); w.string(id) }
             w.endObject()
         }
         w.endArray()

@@ -115,6 +115,12 @@ struct OutboxState {
     var origins: [UInt64: [UInt32]] = [:]
     /// When the first span of each of those segments' heads was acknowledged.
     var firstAcknowledged: [UInt64: Int64] = [:]
+    /// The head the consumer last read rows from: if it is sealed before the consumer finished
+    /// it, the new segment's row origins are kept (for no other segment: a consumer further
+    /// behind reads those segments whole).
+    var readingHead: UInt64?
+    /// The text store of the segment being read, inflated once for all its chunks.
+    var texts: (segment: UInt64, texts: [String])?
 }
 
 extension Store {
@@ -192,6 +198,7 @@ extension Store {
                     // 20,000 spans at once held ingest up for tens of milliseconds.
                     let n = min(limit, h.count - p.row, Self.outboxHeadChunk)
                     if n > 0 {
+                        outbox?.readingHead = p.segment
                         let spans = h.texts.withTexts { t in (p.row..<(p.row + n)).map { h.span($0, texts: t) } }
                         let next = OutboxPosition(segment: p.segment, row: p.row + n, segmentOrder: false)
                         return .spans(spans, next, p.segment == live && next.row == h.count)
@@ -223,7 +230,15 @@ extension Store {
                     p = state.withLock { OutboxPosition(segment: nextOutboxID(after: p.segment), row: 0, segmentOrder: false) }
                     continue
                 }
-                var spans = try seg.spans(rows: p.row..<end)
+                // The segment's texts, inflated once for all of its chunks.
+                let texts: [String]
+                if let t = state.withLock({ outbox?.texts }), t.segment == seg.id {
+                    texts = t.texts
+                } else {
+                    texts = try seg.allTexts()
+                    state.withLock { outbox?.texts = (seg.id, texts) }
+                }
+                var spans = try seg.spans(rows: p.row..<end, texts: texts)
                 if p.skipBelow > 0 {
                     guard let origins = state.withLock({ outbox?.origins[p.segment] }), origins.count == seg.rowCount else {
                         // Forgotten meanwhile (only the newest few are kept): send it whole.
@@ -253,11 +268,11 @@ extension Store {
         return best
     }
 
-    /// Remembers a just-sealed segment's row origins, for a consumer part-way through its head.
+    /// Remembers a just-sealed segment's row origins if the consumer was part-way through its head.
     /// Must hold `state`.
     func keepOutboxOrigins(_ id: UInt64, _ origins: [UInt32], firstAcknowledged: Int64?) {
         guard outbox != nil else { return }
-        outbox!.origins[id] = origins
+        if outbox!.readingHead == id { outbox!.origins[id] = origins }
         if let firstAcknowledged { outbox!.firstAcknowledged[id] = firstAcknowledged }
         while outbox!.firstAcknowledged.count > 4, let oldest = outbox!.firstAcknowledged.keys.min() { outbox!.firstAcknowledged[oldest] = nil }
         // 4 bytes a row: the newest four segments (~1 MB at the default seal size).
@@ -274,6 +289,7 @@ extension Store {
             outbox!.sent &+= UInt64(spans)
             for id in outbox!.origins.keys where id < position.segment { outbox!.origins[id] = nil }
             for id in outbox!.firstAcknowledged.keys where id < position.segment { outbox!.firstAcknowledged[id] = nil }
+            if let t = outbox!.texts, t.segment < position.segment || !position.segmentOrder { outbox!.texts = nil }
             if let scoreRow { outbox!.scoreRow = scoreRow }
             return outbox
         }) else { return }

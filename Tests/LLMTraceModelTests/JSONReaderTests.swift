@@ -95,4 +95,39 @@ import Testing
         }
         #expect(back == nasty)
     }
+
+    /// The writer's eight-bytes-at-a-time scan against a plain scalar-by-scalar escaper, on
+    /// random strings with every byte that needs a look at every offset of an 8-byte word.
+    @Test func escapingMatchesAScalarReference() throws {
+        func reference(_ s: String) -> String {
+            var out = "\""
+            for u in s.unicodeScalars {
+                switch u.value {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                case 0..<0x20, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069:
+                    out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+                default: out.unicodeScalars.append(u)
+                }
+            }
+            return out + "\""
+        }
+        let pieces: [String] = ["a", "b", "z", " ", "0", "~", "\"", "\\", "\n", "\r", "\t", "\u{01}", "\u{1F}", "\u{7F}", "\u{80}", "\u{9F}",
+                                "\u{A0}", "é", "\u{202A}", "\u{202E}", "\u{202F}", "\u{2066}", "\u{2069}", "\u{2029}", "€", "😀", "字"]
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<3_000 {
+            var s = String(repeating: "x", count: round % 9)  // shifts where the special bytes fall in a word
+            for _ in 0..<Int.random(in: 0...40, using: &rng) {
+                s += Bool.random(using: &rng) ? String(repeating: "plain", count: Int.random(in: 0...4, using: &rng)) : pieces.randomElement(using: &rng)!
+            }
+            var w = JSONWriter()
+            w.string(s)
+            #expect(w.string == reference(s), "\(Array(s.utf8))")
+            let back = try read(w.string) { (r: inout JSONReader) throws(JSONError) -> String in try r.readString() }
+            #expect(back == s)
+        }
+    }
 }

@@ -22,6 +22,15 @@ public struct JSONWriter {
         self.indent = indent
     }
 
+    /// Writes into `buffer`'s storage (emptied first): a writer refilled batch after batch keeps
+    /// its pages instead of faulting in fresh megabytes each time.
+    public init(reusing buffer: consuming [UInt8], capacity: Int = 1024, indent: Int = 0) {
+        bytes = consume buffer
+        bytes.removeAll(keepingCapacity: true)
+        bytes.reserveCapacity(capacity)
+        self.indent = indent
+    }
+
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
     private mutating func newline() {
@@ -65,6 +74,19 @@ public struct JSONWriter {
     public mutating func key(_ k: String) {
         prefix()
         appendEscaped(k)
+        bytes.append(UInt8(ascii: ":"))
+        if indent > 0 { bytes.append(0x20) }
+        afterKey = true
+    }
+
+    /// A key fixed in the source that needs no escaping (checked in debug builds): written
+    /// without the escape scan, for encoders that write the same keys millions of times.
+    public mutating func key(ascii k: StaticString) {
+        assert(k.withUTF8Buffer { !$0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F } }, "key(ascii:) needs escaping")
+        prefix()
+        bytes.append(UInt8(ascii: "\""))
+        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
         if indent > 0 { bytes.append(0x20) }
         afterKey = true
@@ -128,6 +150,16 @@ public struct JSONWriter {
         }
     }
 
+    /// Whether any of eight bytes is below 0x20, `"`, `\`, or 0x7F and above: exact for "none"
+    /// (the usual SWAR has-zero and has-less tests; a true may be a false alarm only in which byte).
+    @inline(__always)
+    static func needsLook(_ x: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let below20 = (x &- 0x20 &* ones) & ~x & highs
+        return (below20 | hasZero(x ^ (0x22 &* ones)) | hasZero(x ^ (0x5C &* ones)) | hasZero(x ^ (0x7F &* ones)) | (x & highs)) != 0
+    }
+
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Hot loop: copies runs of safe bytes at once and escapes the rest. Besides what JSON
@@ -149,7 +181,12 @@ public struct JSONWriter {
                 bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), JSONWriter.hex[Int(scalar >> 12 & 0xF)], JSONWriter.hex[Int(scalar >> 8 & 0xF)],
                                           JSONWriter.hex[Int(scalar >> 4 & 0xF)], JSONWriter.hex[Int(scalar & 0xF)]])
             }
+            let base = u.baseAddress
             while i < n {
+                // Eight bytes at a time while none of them is below 0x20, a quote, a backslash,
+                // DEL or above it (prose and ids are mostly such runs).
+                while i + 8 <= n, let base, !JSONWriter.needsLook(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { i += 8 }
+                guard i < n else { break }
                 let c = u[i]
                 if c >= 0x20 && c != 0x22 && c != 0x5C && c != 0x7F && c != 0xC2 && c != 0xE2 { i += 1; continue }
                 // Two- and three-byte sequences that are controls; any other lead byte stays in the run.

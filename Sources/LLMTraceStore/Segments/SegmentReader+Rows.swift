@@ -2,8 +2,9 @@ import LLMTraceModel
 
 /// Whole spans from a row range, and the per-column decoders they are built from.
 extension SegmentReader {
-    /// Decodes the spans in `rows` (a range of row numbers) with every field.
-    public func spans(rows: Range<Int>) throws -> [Span] {
+    /// Decodes the spans in `rows` (a range of row numbers) with every field. `texts`: the whole
+    /// text store (`allTexts()`), for a caller that reads one segment in several ranges.
+    public func spans(rows: Range<Int>, texts: [String]? = nil) throws -> [Span] {
         guard rows.lowerBound >= 0, rows.upperBound <= rowCount else {
             throw StoreError("row range \(rows) outside 0..<\(rowCount)", path: path)
         }
@@ -29,7 +30,7 @@ extension SegmentReader {
         let details = try decodeBlobs(rows)
         // Wide reads (scans, verification, text indexing) inflate the whole text store once, in
         // order; point reads go through the block cache.
-        let bulkTexts: [String]? = rows.count >= 2048 ? try allTexts() : nil
+        let bulkTexts: [String]? = try texts ?? (rows.count >= 2048 ? allTexts() : nil)
 
         for k in 0..<rows.count {
             guard let kindS = dicts[.kind]![k], let kind = SpanKind(rawValue: kindS),
