@@ -2,10 +2,10 @@ import LLMTraceClickHouse
 import LLMTraceModel
 import LLMTraceQuery
 
-/// Reads from the ClickHouse cluster many collectors forward to (`tracectl --clickhouse URL`):
-/// queries (translated: `QueryEngine.clickhouse`) and trace lookups. The detectors' state (alerts,
-/// anomalies, drift) and the live tail live in each collector, and the trace search is not
-/// answered from ClickHouse yet: those ask a collector.
+/// Reads from the ClickHouse cluster many collectors forward to (`tracectl --clickhouse URL`, and a
+/// collector's read routes with `--query-engine clickhouse|auto`): queries (translated:
+/// `QueryEngine.clickhouse`), trace lookups and the trace search. The detectors' state (alerts,
+/// anomalies, drift) and the live tail live in each collector: those ask a collector.
 public final class ClickHouseReader: TraceReader {
     public let engine: ClickHouseQueryEngine
     public let project: String?
@@ -14,6 +14,13 @@ public final class ClickHouseReader: TraceReader {
         let client = ClickHouseClient(endpoint)
         client.timeoutSeconds = timeoutSeconds
         engine = ClickHouseQueryEngine(client: client)
+        self.project = project
+    }
+
+    /// Another reader over the same client, confined to `project` (a collector makes one per request
+    /// for the request's key).
+    public init(engine: ClickHouseQueryEngine, project: String?) {
+        self.engine = engine
         self.project = project
     }
 
@@ -30,43 +37,30 @@ public final class ClickHouseReader: TraceReader {
     }
 
     public func trace(_ id: TraceIDPrefix) throws(ReaderError) -> TraceDocument {
-        let e = engine.client.endpoint
-        let confine = project.map { " AND project = '\(Self.escape($0))'" } ?? ""
-        let rows: [JSONValue]
-        do {
-            rows = try engine.client.rows("SELECT DISTINCT toString(trace_id) AS id FROM \(e.spansTable) WHERE startsWith(toString(trace_id), '\(id.digits)')\(confine) LIMIT 4")
-        } catch { throw Self.failure(error) }
-        let ids = rows.compactMap { $0["id"]?.string }
-        guard let hex = ids.first, let traceID = TraceID(hex: hex) else { throw ReaderError("trace \(id) not found in \(source)") }
-        guard ids.count == 1 else {
-            throw ReaderError("trace id prefix \(id) is ambiguous: it matches \(ids.prefix(3).joined(separator: ", "))\(ids.count > 3 ? ", …" : ""); give more digits")
+        let found: ClickHouseQueryEngine.TraceLookup
+        do { found = try engine.lookUpTrace(id, project: project) } catch { throw Self.failure(error) }
+        switch found {
+        case .found(let doc): return doc
+        case .notFound: throw ReaderError("trace \(id) not found in \(source)")
+        case .ambiguous(let ids):
+            throw ReaderError("trace id prefix \(id) is ambiguous: it matches \(ids.prefix(3).map(\.hex).joined(separator: ", "))\(ids.count > 3 ? ", …" : ""); give more digits")
         }
-        do {
-            let spans = try engine.client.rows("SELECT span, contents FROM \(e.spansTable) FINAL WHERE trace_id = '\(hex)'\(confine) ORDER BY start_ns, span_id").map { row -> Span in
-                guard let text = row["span"]?.string else { throw ClickHouseError("a span row without its span column") }
-                do { return try ClickHouseRows.span(json: text, contents: row["contents"]?.strings ?? []) } catch {
-                    throw ClickHouseError("a stored span does not decode: \(error)")
-                }
-            }
-            let scores = try engine.client.rows("SELECT project, span_id, name, value, category, source, comment, toString(time_ns) AS t FROM \(e.scoresTable) FINAL WHERE trace_id = '\(hex)'\(confine) ORDER BY time_ns").map { r -> Score in
-                let value: Score.Value = r["value"]?.double.map { .number($0) } ?? .category(r["category"]?.string ?? "")
-                return Score(project: r["project"]?.string ?? Span.defaultProject, traceID: traceID, spanID: (r["span_id"]?.string).flatMap { SpanID(hex: $0) },
-                             name: r["name"]?.string ?? "", value: value, source: Score.Source(rawValue: r["source"]?.string ?? "") ?? .user,
-                             comment: r["comment"]?.string, timeNanos: Int64(r["t"]?.string ?? "") ?? 0)
-            }
-            return TraceDocument(traceID: traceID, spans: spans, scores: scores)
-        } catch { throw Self.failure(error) }
     }
 
     func collectorOnly(_ what: String) -> ReaderError {
         ReaderError("\(what) is answered by a collector, not from ClickHouse: use --endpoint http://COLLECTOR:4318", exitCode: 2)
     }
 
-    public func search(_ s: TraceSearch) throws(ReaderError) -> JSONValue { throw collectorOnly("trace search") }
+    public func search(_ s: TraceSearch) throws(ReaderError) -> JSONValue {
+        do {
+            let (traces, next) = try engine.searchTraces(s, project: project)
+            return try JSONValue.parse(TraceSearch.json(traces, next: next))
+        } catch let e as QueryError {
+            throw ReaderError(e.message, exitCode: 2, position: e.position)
+        } catch { throw Self.failure(error) }
+    }
     public func alerts(state: String?) throws(ReaderError) -> JSONValue { throw collectorOnly("alerts") }
     public func anomalies(since: String?, service: String?, metric: String?, limit: Int?) throws(ReaderError) -> JSONValue { throw collectorOnly("anomalies") }
     public func drift(baseline: String?, current: String?, by: String?, limit: Int?) throws(ReaderError) -> JSONValue { throw collectorOnly("drift") }
     public func tail(after: Int64?, filter: TailFilter, waitMillis: Int) throws(ReaderError) -> JSONValue { throw collectorOnly("tail") }
-
-    static func escape(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") }
 }

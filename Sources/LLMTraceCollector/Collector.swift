@@ -1,3 +1,4 @@
+import LLMTraceClickHouse
 import LLMTraceDetect
 import LLMTraceIngest
 import LLMTraceOTLP
@@ -29,6 +30,10 @@ public final class Collector: @unchecked Sendable {
         public var metricsMaxSeries = 10_000
         /// Off: no span metrics are kept and `/metrics` answers 404 (to measure what they cost).
         public var metricsEnabled = true
+        /// The ClickHouse cluster the collector forwards to, for reads that go there (`readEngine`).
+        public var clickhouse: ClickHouseQueryEngine? = nil
+        /// Which engine answers reads when a request does not say (`engine=`).
+        public var readEngine = ReadEngine.local
         public init() {}
     }
 

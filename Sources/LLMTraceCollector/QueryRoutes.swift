@@ -1,10 +1,13 @@
+import LLMTraceClickHouse
 import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceQuery
 import LLMTraceStore
 
 /// Read routes: `POST /api/query` (the SQL subset) and `GET /api/traces/{id}`. A read key confines
-/// every answer to its project; with no keys configured everything is visible.
+/// every answer to its project; with no keys configured everything is visible. With a ClickHouse
+/// cluster configured, `engine=local|clickhouse|auto` (or the collector's `--query-engine`) picks
+/// what answers (`Collector+ReadEngine`); the `llmtrace-engine` header says which did.
 extension Collector {
     /// A GET (or HEAD) read route's grant: nil when no keys are configured.
     func readGrant(_ req: HTTPRequest) -> Result<KeyRing.Grant?, Refusal> {
@@ -29,6 +32,7 @@ extension Collector {
         defer { withExtendedLifetime(hold) {} }
         var sql: String
         var project = grant?.project
+        var requestedEngine = req.queryItems["engine"]
         switch req.mediaType {
         case "text/plain", "application/sql":
             sql = String(decoding: payload, as: UTF8.self)
@@ -38,6 +42,7 @@ extension Collector {
             do { doc = try JSONValue.parse(payload) } catch { return .error(400, "invalid JSON: \(error); send {\"query\": \"SELECT …\"}") }
             guard let q = doc["query"]?.string else { return .error(400, "missing \"query\": send {\"query\": \"SELECT count() FROM spans\"}") }
             sql = q
+            if let e = doc["engine"]?.string { requestedEngine = e }
             // Without keys (an open collector) a request may narrow itself to one project.
             if grant == nil, let p = doc["project"]?.string { project = p }
         case let other?:
@@ -47,11 +52,22 @@ extension Collector {
         var limits = QueryEngine.Limits()
         limits.timeoutNanos = options.queryTimeoutNanos
         limits.maxRows = options.queryMaxRows
+        let engine: ReadEngine
+        switch readEngine(requestedEngine) {
+        case .failure(let r): return r.response
+        case .success(let e): engine = e
+        }
         do {
-            let result = try queryEngine.run(sql, project: project, limits: limits)
+            let now = wallNanos()
+            var cluster = engine == .clickhouse
+            if engine == .auto { cluster = !storeCovers(since: try QueryEngine.earliestStart(sql, now: now), now: now) }
+            let result = cluster ? try options.clickhouse!.run(sql, project: project, limits: limits, now: now)
+                                 : try queryEngine.run(sql, project: project, limits: limits, now: now)
             var out = result.json(storeFigures: grant == nil)
             out.append(0x0A)
-            return .json(200, out)
+            return .json(200, out, headers: [(Self.engineHeader, cluster ? "clickhouse" : "local")])
+        } catch let e as ClickHouseError {
+            return clickhouseFailure(e, "the query")
         } catch let e as QueryError {
             var w = JSONWriter()
             w.beginObject()
@@ -79,18 +95,35 @@ extension Collector {
         guard let prefix = TraceIDPrefix(hex), prefix.low != prefix.high || !prefix.low.isZero else {
             return .error(400, "'\(hex.prefix(64))' is not a trace id: expected 32 hex digits, or a unique prefix of at least \(TraceIDPrefix.minimumDigits)")
         }
+        let engine: ReadEngine
+        switch readEngine(req.queryItems["engine"]) {
+        case .failure(let r): return r.response
+        case .success(let e): engine = e
+        }
+        func ambiguous(_ ids: [TraceID]) -> HTTPResponse {
+            .error(409, "trace id prefix \(prefix) is ambiguous: it matches \(ids.prefix(3).map(\.hex).joined(separator: ", "))\(ids.count > 3 ? ", …" : ""); give more digits")
+        }
+        func found(_ doc: TraceDocument, _ engine: String) -> HTTPResponse {
+            var w = JSONWriter(capacity: 4096)
+            doc.encodeJSON(into: &w)
+            return .json(200, w.lineBytes, headers: [(Self.engineHeader, engine)])
+        }
         do {
-            switch try store.lookUpTrace(prefix, project: grant?.project) {
-            case .notFound:
-                return .error(404, "trace \(prefix) not found")
-            case .ambiguous(let ids):
-                return .error(409, "trace id prefix \(prefix) is ambiguous: it matches \(ids.prefix(3).map(\.hex).joined(separator: ", "))\(ids.count > 3 ? ", …" : ""); give more digits")
-            case .found(let doc):
-                var w = JSONWriter(capacity: 4096)
-                doc.encodeJSON(into: &w)
-                let out = w.lineBytes
-                return .json(200, out)
+            if engine != .clickhouse {
+                switch try store.lookUpTrace(prefix, project: grant?.project) {
+                case .ambiguous(let ids): return ambiguous(ids)
+                case .found(let doc): return found(doc, "local")
+                case .notFound: if engine == .local { return .error(404, "trace \(prefix) not found") }
+                }
             }
+            // clickhouse, or auto for a trace this collector does not hold.
+            switch try options.clickhouse!.lookUpTrace(prefix, project: grant?.project) {
+            case .ambiguous(let ids): return ambiguous(ids)
+            case .found(let doc): return found(doc, "clickhouse")
+            case .notFound: return .error(404, "trace \(prefix) not found")
+            }
+        } catch let e as ClickHouseError {
+            return clickhouseFailure(e, "the trace lookup")
         } catch {
             log.error("trace lookup failed", [("error", "\(error)")])
             return .error(500, "trace lookup failed")
@@ -108,7 +141,7 @@ extension Collector {
         case .success(let g): grant = g
         }
         let q = req.queryItems
-        let known = Set(TraceSearch.parameterNames + ["project"])
+        let known = Set(TraceSearch.parameterNames + ["project", "engine"])
         if let unknown = q.keys.sorted().first(where: { !known.contains($0) }) {
             return .error(400, "unknown parameter '\(unknown)'; parameters: \(known.sorted().joined(separator: ", "))")
         }
@@ -116,9 +149,20 @@ extension Collector {
         let s: TraceSearch
         do { s = try TraceSearch(parameters: q, now: now) } catch { return .error(400, error.message) }
         let project = grant?.project ?? q["project"]
+        let engine: ReadEngine
+        switch readEngine(q["engine"]) {
+        case .failure(let r): return r.response
+        case .success(let e): engine = e
+        }
+        let cluster = engine == .clickhouse || (engine == .auto && !storeCovers(since: s.since, now: now))
         do {
-            let (traces, next) = try queryEngine.searchTraces(s, project: project, now: now) { try store.trace($0) }
-            return .json(200, TraceSearch.json(traces, next: next))
+            var limits = QueryEngine.Limits()
+            limits.timeoutNanos = options.queryTimeoutNanos
+            let (traces, next) = cluster ? try options.clickhouse!.searchTraces(s, project: project, limits: limits, now: now)
+                                         : try queryEngine.searchTraces(s, project: project, now: now) { try store.trace($0) }
+            return .json(200, TraceSearch.json(traces, next: next), headers: [(Self.engineHeader, cluster ? "clickhouse" : "local")])
+        } catch let e as ClickHouseError {
+            return clickhouseFailure(e, "the trace search")
         } catch let e as QueryError {
             return .error(400, e.message)
         } catch {

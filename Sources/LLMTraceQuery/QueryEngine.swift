@@ -82,6 +82,13 @@ public final class QueryEngine: Sendable {
         _ = try QueryPlanner.plan(QueryParser.parse(sql), now: wallNanos(), project: nil)
     }
 
+    /// The earliest start a query reads (from its WHERE on `start` or `time`): nil when it reaches
+    /// back to the beginning. What a collector with `--query-engine auto` decides by.
+    public static func earliestStart(_ sql: String, now: Int64 = wallNanos()) throws -> Int64? {
+        let plan = try QueryPlanner.plan(QueryParser.parse(sql), now: now, project: nil)
+        return plan.startLow == .min ? nil : plan.startLow
+    }
+
     /// Runs `sql`. With `project`, only that project's spans are visible (API keys confine queries
     /// this way; the condition is added to the plan, not to the text).
     public func run(_ sql: String, project: String? = nil, limits: Limits = Limits(), now: Int64 = wallNanos()) throws -> QueryResult {

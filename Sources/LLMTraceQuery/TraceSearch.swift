@@ -118,54 +118,95 @@ extension QueryEngine {
     /// `lookup` reads a whole trace (the store's trace-by-id index); `project` confines both steps.
     public func searchTraces(_ search: TraceSearch, project: String?, now: Int64 = wallNanos(),
                              lookup: (TraceID) throws -> [Span]) throws -> (traces: [TraceSearch.Summary], nextCursor: String?) {
-        guard (1...1000).contains(search.limit) else { throw QueryError("limit must be between 1 and 1000") }
-        if let s = search.status, !["ok", "error", "unset"].contains(s) {
-            throw QueryError("status must be ok, error or unset, not '\(s)'")
-        }
-        let pageCursor = try search.cursor.map(TraceSearch.parseCursor)
-        let condition = search.condition()
+        try search.validate()
         // The same condition, evaluated span by span on the traces found, decides each trace's latest
         // matching span (its place in the order).
-        let plan = try QueryPlanner.plan(QueryParser.parse("SELECT trace_id FROM spans WHERE " + condition), now: now, project: project)
+        let plan = try QueryPlanner.plan(QueryParser.parse("SELECT trace_id FROM spans WHERE " + search.condition()), now: now, project: project)
         var matchSets: [Set<Int64>] = []
         for q in plan.matchQueries {
             guard let textMatcher else { throw QueryError("text search needs a store's text index") }
             do { matchSets.append(try textMatcher(q)) } catch { throw QueryError("text search '\(q)': \(error)") }
         }
         func matches(_ s: Span, _ k: Int) -> QueryValue { .bool(SpanBinaryCodec.hasParagraph(of: s, in: matchSets[k])) }
-        var out: [TraceSearch.Summary] = []
+        return try search.run(
+            rows: { sql, limits in try run(sql, project: project, limits: limits, now: now).rows },
+            traces: { ids in
+                var out: [TraceID: [Span]] = [:]
+                for id in ids { out[id] = try lookup(id).filter { project == nil || $0.project == project } }
+                return out
+            },
+            latestMatches: { ids, traces in
+                var out: [TraceID: Int64] = [:]
+                for id in ids {
+                    var latest: Int64?
+                    for s in traces[id] ?? [] where try plan.filter.map({ f throws(QueryError) in Ops.truth(try f.eval({ $0.value(of: s) }, match: { matches(s, $0) })) == 1 }) ?? true {
+                        latest = max(latest ?? s.startNanos, s.startNanos)
+                    }
+                    out[id] = latest
+                }
+                return out
+            })
+    }
+}
+
+extension TraceSearch {
+    func validate() throws(QueryError) {
+        guard (1...1000).contains(limit) else { throw QueryError("limit must be between 1 and 1000") }
+        if let s = status, !["ok", "error", "unset"].contains(s) {
+            throw QueryError("status must be ok, error or unset, not '\(s)'")
+        }
+    }
+
+    /// The search over any engine of the SQL subset (the store's, or ClickHouse through its
+    /// translation): `rows` answers a query of the subset, `traces` reads whole traces (confined to
+    /// the project), `latestMatches` gives each trace's latest span that meets the condition.
+    /// Candidates come newest first from the spans that match, a batch at a time.
+    public func run(rows: (String, QueryEngine.Limits) throws -> [[QueryValue]],
+                    traces: ([TraceID]) throws -> [TraceID: [Span]],
+                    latestMatches: ([TraceID], [TraceID: [Span]]) throws -> [TraceID: Int64]) throws -> (traces: [Summary], nextCursor: String?) {
+        try validate()
+        let pageCursor = try cursor.map(TraceSearch.parseCursor)
+        let condition = condition()
+        var out: [Summary] = []
         var considered = Set<TraceID>()
-        let batch = search.limit * 8 + 64
-        var limits = Limits()
+        let batch = limit * 8 + 64
+        var limits = QueryEngine.Limits()
         limits.maxRows = batch
         var scanFrom = pageCursor?.0
         for _ in 0..<8 {
             var sql = "SELECT trace_id, start FROM spans WHERE " + condition
             if let t = scanFrom { sql += " AND start <= \(t)" }
             sql += " ORDER BY start DESC LIMIT \(batch)"
-            let rows = try run(sql, project: project, limits: limits, now: now).rows
-            for row in rows {
+            let found = try rows(sql, limits)
+            var ids: [TraceID] = []
+            for row in found {
                 guard case .string(let hex) = row[0], let id = TraceID(hex: hex), considered.insert(id).inserted else { continue }
-                let spans = try lookup(id).filter { project == nil || $0.project == project }
-                var matched: [Span] = []
-                for s in spans where try plan.filter.map({ f throws(QueryError) in Ops.truth(try f.eval({ $0.value(of: s) }, match: { matches(s, $0) })) == 1 }) ?? true {
-                    matched.append(s)
-                }
-                guard let latest = matched.map(\.startNanos).max() else { continue }
-                // Already on an earlier page: its latest match sorts at or before the cursor.
-                if let (t, cid) = pageCursor, latest > t || (latest == t && id >= cid) { continue }
-                out.append(TraceSearch.Summary(id, spans, matchedAt: latest))
+                ids.append(id)
             }
-            if out.count >= search.limit || rows.count < batch { break }
+            let spans = try traces(ids)
+            let latest = try latestMatches(ids, spans)
+            for id in ids {
+                guard let s = spans[id], !s.isEmpty, let at = latest[id] else { continue }
+                // Already on an earlier page: its latest match sorts at or before the cursor.
+                if let (t, cid) = pageCursor, at > t || (at == t && id >= cid) { continue }
+                out.append(Summary(id, s, matchedAt: at))
+            }
+            if out.count >= limit || found.count < batch { break }
             // Not enough distinct traces in this batch: read further back.
-            guard case .time(let last) = rows.last![1] else { break }
+            guard case .time(let last) = found.last![1] else { break }
             scanFrom = last
         }
         out.sort { ($0.matchedAt, $0.traceID) > ($1.matchedAt, $1.traceID) }
-        let page = Array(out.prefix(search.limit))
-        let more = out.count > search.limit || page.count == search.limit
+        let page = Array(out.prefix(limit))
+        let more = out.count > limit || page.count == limit
         let next = more ? page.last.map { "\($0.matchedAt)-\($0.traceID.hex)" } : nil
         return (page, next)
+    }
+
+    /// The query of the subset that gives each of `ids`' latest span meeting the search's
+    /// condition (`trace_id`, `latest`), for an engine that answers it in one pass.
+    public func latestMatchQuery(_ ids: [TraceID]) -> String {
+        "SELECT trace_id, max(start) AS latest FROM spans WHERE (\(condition())) AND trace_id IN (\(ids.map { "'\($0.hex)'" }.joined(separator: ", "))) GROUP BY trace_id"
     }
 }
 

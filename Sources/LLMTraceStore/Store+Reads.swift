@@ -99,6 +99,20 @@ extension Store {
         }
     }
 
+    /// The start of the oldest span the store holds (nil when empty), no earlier than its
+    /// retention reaches back: where the window of spans it can answer for begins.
+    public func oldestStartNanos(now: Int64 = wallNanos()) -> Int64? {
+        let oldest: Int64? = state.withLock {
+            var m = replayed.map(\.startNanos).min() ?? .max
+            for s in segments.values { m = min(m, s.minStart) }
+            for h in sealing.map(\.head) + [head] where h.count > 0 { m = min(m, h.minStart) }
+            return m == .max ? nil : m
+        }
+        guard let oldest else { return nil }
+        if let r = options.retentionNanos { return max(oldest, now - r) }
+        return oldest
+    }
+
     /// A scan snapshot taken at one moment: published segments (oldest first), the rows not yet in
     /// a segment with their fixed fields, and what the request asked of those rows (same order).
     public struct ScanSnapshot: Sendable {

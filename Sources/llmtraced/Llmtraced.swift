@@ -70,6 +70,11 @@ struct Llmtraced {
                                                      first with `tracectl clickhouse init` (README "Scaling out")
       --clickhouse-budget SIZE LLMTRACE_CLICKHOUSE_BUDGET  disk retention keeps for spans ClickHouse has not
                                                      confirmed, e.g. 10G (default), 500M
+      --query-engine E       LLMTRACE_QUERY_ENGINE   what answers /api/query, /api/traces and trace lookups with
+                                                     --clickhouse: local (default; this collector's store),
+                                                     clickhouse (the cluster: every collector's spans), or auto
+                                                     (the store for its own window, the cluster further back and
+                                                     for traces it lacks); a request may say engine=E
                              LLMTRACE_INGEST_KEYS    project=key,... ingest keys (added to --config's)
                              LLMTRACE_READ_KEYS      project=key,... read keys
 
@@ -137,7 +142,7 @@ struct Llmtraced {
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
                                       "conventions", "pricing", "event-loops", "metrics-max-series", "metrics",
                                       "dedup-window", "dedup-max-spans", "detectors", "evaluators", "alert-webhook",
-                                      "alertmanager", "alert-for", "clickhouse", "clickhouse-budget"]
+                                      "alertmanager", "alert-for", "clickhouse", "clickhouse-budget", "query-engine"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help", "version"])
@@ -232,6 +237,12 @@ struct Llmtraced {
         if let n = try int("event-loops", 1...64) { server.eventLoops = n }
         var collectorOptions = Collector.Options()
         if let n = try int("metrics-max-series", 1...10_000_000) { collectorOptions.metricsMaxSeries = n }
+        if let e = opt("query-engine") {
+            guard let engine = ReadEngine(rawValue: e) else { throw UsageError("--query-engine expects local, clickhouse or auto, got '\(e)'") }
+            guard clickhouse != nil || engine == .local else { throw UsageError("--query-engine \(e) needs --clickhouse URL (the cluster to read from)") }
+            collectorOptions.readEngine = engine
+        }
+        if let clickhouse { collectorOptions.clickhouse = ClickHouseQueryEngine(client: ClickHouseClient(clickhouse)) }
         collectorOptions.metricsEnabled = try onOff("metrics", default: true)
 
         let conventions: Conventions

@@ -16,7 +16,7 @@ enum SearchCommand {
     USAGE
       tracectl search [--service S] [--model M] [--kind K] [--status ok|error|unset] [--min-duration MS]
                       [--since T] [--until T] [--session ID] [--user ID] [--text 'refund policy'] [--limit 20] [--cursor C]
-                      [--data DIR | --endpoint URL [--api-key KEY]] [--json]
+                      [--data DIR | --endpoint URL [--api-key KEY] | --clickhouse URL [--project P]] [--json]
 
     A trace matches when one of its spans meets every filter given. Traces are ordered by their
     latest matching span. Each line: that span's start, trace id, root span name, service, duration, spans,
@@ -34,6 +34,9 @@ enum SearchCommand {
       --cursor C          The cursor printed by the previous page
       --data DIR          Data directory (default: $LLMTRACE_DATA or ./llmtrace-data)
       --endpoint URL      Collector URL (default: $LLMTRACE_ENDPOINT); --api-key KEY or $LLMTRACE_API_KEY
+      --clickhouse URL    Search the ClickHouse cluster collectors forward to (README "Scaling out"); --text
+                          takes terms, prefix* and OR there, not "phrases"
+      --project P         Only this project's traces (with --data or --clickhouse; with --endpoint the key decides)
       --json              {"traces": [...], "next_cursor": ...} as GET /api/traces answers
 
     EXIT CODES
@@ -47,7 +50,7 @@ enum SearchCommand {
     """
 
     static let options: Set<String> = ["service", "model", "kind", "status", "min-duration", "since", "until", "session", "user", "limit", "cursor",
-                          "data", "endpoint", "api-key", "project", "text"]
+                          "data", "endpoint", "clickhouse", "api-key", "project", "text"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: options, flags: ["json", "help", "no-color"])

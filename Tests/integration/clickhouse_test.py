@@ -54,7 +54,7 @@ class Collector:
     def start(self):
         self.proc = subprocess.Popen([os.path.join(self.bindir, "llmtraced"), "--listen", f"127.0.0.1:{self.port}", "--data", self.data,
                                       "--config", self.config, "--access-log", "off", "--seal-spans", "3000", "--evaluators", "none",
-                                      "--clickhouse", self.url],
+                                      "--clickhouse", self.url, "--query-engine", "auto"],
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         check(wait_http(f"http://127.0.0.1:{self.port}/healthz", time.time() + 30), f"collector on {self.port} answers")
 
@@ -226,6 +226,50 @@ def main():
 
         status_out = subprocess.run([tracectl, "clickhouse", "status", "--clickhouse", url], capture_output=True, text=True, timeout=60)
         check(status_out.returncode == 0 and "distinct spans" in status_out.stdout, f"clickhouse status: {status_out.stdout}{status_out.stderr}")
+
+        # Reads through collector A answered from the cluster: A's store holds only what A received.
+        read = {"Authorization": "Bearer " + PROJECTS["chat"][1], "Content-Type": "application/json"}
+        in_cluster = int(cluster.query("SELECT count() FROM llmtrace.spans FINAL WHERE project = 'chat'").strip())
+
+        def count(engine):
+            status, body, headers = http(f"http://127.0.0.1:{a.port}/api/query", json.dumps({"query": "SELECT count() FROM spans", "engine": engine}).encode(), read)
+            check(status == 200, f"engine={engine} query answers: {status} {body[:300]!r}")
+            return json.loads(body)["rows"][0][0], headers.get("llmtrace-engine")
+
+        n, used = count("clickhouse")
+        check(n == in_cluster and used == "clickhouse", f"engine=clickhouse counts the cluster's spans of the key's project: {n} of {in_cluster} ({used})")
+        n_local, used = count("local")
+        check(used == "local" and 0 < n_local < in_cluster, f"engine=local counts collector A's own: {n_local} of {in_cluster}")
+        n, used = count("auto")
+        check(used == "clickhouse" and n == in_cluster, f"auto sends a query with no time bound to the cluster ({used}, {n})")
+        status, body, _ = http(f"http://127.0.0.1:{a.port}/api/query", json.dumps({"query": "SELECT 1", "engine": "nope"}).encode(), read)
+        check(status == 400 and b"local, clickhouse or auto" in body, f"an unknown engine is a 400: {status} {body[:200]!r}")
+
+        b_traces = sorted({t for s in senders[2:] for (p, t, _) in s.acked if p == "chat"} - {t for s in senders[:2] for (p, t, _) in s.acked})
+        tid = b_traces[0]
+        status, body, headers = http(f"http://127.0.0.1:{a.port}/api/traces/{tid}", headers=read)
+        doc = json.loads(body) if status == 200 else {}
+        check(status == 200 and headers.get("llmtrace-engine") == "clickhouse" and len(doc.get("spans", [])) == 5,
+              f"auto finds a trace collector B received in the cluster: {status} {headers.get('llmtrace-engine')} {body[:200]!r}")
+        special = [m["content"] for sp in doc.get("spans", []) for m in sp.get("input_messages", []) if m["content"] != "hello"]
+        check(special == [SPECIAL], f"its message contents come back as sent: {special!r}")
+        status, _, _ = http(f"http://127.0.0.1:{a.port}/api/traces/{tid}?engine=local", headers=read)
+        check(status == 404, f"engine=local does not have it: {status}")
+        status, _, _ = http(f"http://127.0.0.1:{a.port}/api/traces/{tid}?engine=auto", headers={"Authorization": "Bearer " + PROJECTS["search"][1]})
+        check(status == 404, f"another project's read key does not see it through the cluster: {status}")
+
+        status, body, headers = http(f"http://127.0.0.1:{a.port}/api/traces?engine=clickhouse&service=svc&limit=7", headers=read)
+        found = json.loads(body)["traces"] if status == 200 else []
+        chat_traces = {t for (p, t, _) in got if p == "chat"}
+        check(status == 200 and headers.get("llmtrace-engine") == "clickhouse" and len(found) == 7 and all(t["trace_id"] in chat_traces for t in found)
+              and all(t["span_count"] == 5 for t in found), f"trace search through the cluster: {status} {body[:300]!r}")
+        check([t["matched_at_ns"] for t in found] == sorted((t["matched_at_ns"] for t in found), reverse=True), "newest first")
+        status, body2, _ = http(f"http://127.0.0.1:{a.port}/api/traces?engine=clickhouse&service=svc&limit=7&cursor={json.loads(body)['next_cursor']}", headers=read)
+        page2 = json.loads(body2)["traces"] if status == 200 else []
+        check(len(page2) == 7 and not ({t["trace_id"] for t in page2} & {t["trace_id"] for t in found}), "its next page continues without repeats")
+        cli = subprocess.run([tracectl, "search", "--clickhouse", url, "--project", "chat", "--text", "refund", "--limit", "3", "--json"], capture_output=True, text=True, timeout=60)
+        hits = json.loads(cli.stdout)["traces"] if cli.returncode == 0 else []
+        check(len(hits) == 3 and all(h["trace_id"] in chat_traces for h in hits), f"tracectl search --clickhouse --text: {cli.stdout[:300]}{cli.stderr[:300]}")
 
         sent = [c.metric("llmtrace_clickhouse_sent_spans_total") for c in collectors]
         print(f"acknowledged {len(acked)} spans in {ingest_seconds:.1f} s through 2 collectors "
