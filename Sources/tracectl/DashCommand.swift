@@ -14,7 +14,7 @@ enum DashCommand {
     tracectl dash: a live dashboard in the terminal — spans/s, errors, latency, TTFT, tokens, cost, alerts.
 
     USAGE
-      tracectl dash [--dashboard overview|cost|quality|FILE] [--endpoint URL [--api-key KEY] | --data DIR]
+      tracectl dash [--dashboard overview|cost|quality|FILE] [--endpoint URL [--api-key KEY] | --data DIR | --clickhouse URL]
                     [--range 15m|1h|6h|24h|7d] [--ascii] [--no-color]
       tracectl dash --once [--size 80x24] [...]      one frame as text on stdout, then exit
 
@@ -22,7 +22,9 @@ enum DashCommand {
     sparkline, a chart, bars, a table or the alert list (dashboards/README.md; overview, cost and
     quality are built in). With --endpoint (or $LLMTRACE_ENDPOINT) a running collector answers, a read
     key confining every panel to its project; with --data the data directory is read directly (also
-    while llmtraced writes it), opened again every refresh. Panels refresh on their own interval;
+    while llmtraced writes it), opened again every refresh; with --clickhouse the cluster many
+    collectors forward to answers the panels, trace lists and traces (alerts live in each collector:
+    that panel says so). Panels refresh on their own interval;
     only the cells that changed are written to the terminal.
 
     KEYS
@@ -40,6 +42,8 @@ enum DashCommand {
       --endpoint URL    Ask a running collector (default: $LLMTRACE_ENDPOINT)
       --api-key KEY     Read key for --endpoint (default: $LLMTRACE_API_KEY)
       --data DIR        Data directory (default: $LLMTRACE_DATA or ./llmtrace-data)
+      --clickhouse URL  The ClickHouse cluster collectors forward to (README "Scaling out"); --project P
+                        confines it to one project
       --range R         Time range to open with (default: the dashboard's)
       --ascii           Block and ASCII characters only (no braille, no box drawing)
       --no-color        No colour (also when NO_COLOR is set)
@@ -54,7 +58,7 @@ enum DashCommand {
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: ["dashboard", "endpoint", "api-key", "data", "range", "size", "project"],
+        let a = try ArgumentParser.parse(argv, options: ["dashboard", "endpoint", "api-key", "data", "clickhouse", "range", "size", "project"],
                                          flags: ["once", "ascii", "no-color", "help"])
         if a.has("help") { Terminal.print(usage); return 0 }
         let dashboard = try load(a.value("dashboard") ?? "overview")

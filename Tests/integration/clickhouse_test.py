@@ -271,6 +271,11 @@ def main():
         hits = json.loads(cli.stdout)["traces"] if cli.returncode == 0 else []
         check(len(hits) == 3 and all(h["trace_id"] in chat_traces for h in hits), f"tracectl search --clickhouse --text: {cli.stdout[:300]}{cli.stderr[:300]}")
 
+        dash = subprocess.run([tracectl, "dash", "--once", "--size", "120x40", "--clickhouse", url, "--project", "chat", "--range", "1h"],
+                              capture_output=True, text=True, timeout=120)
+        check(dash.returncode == 0 and "Spans/s" in dash.stdout and "answered by a collector" in dash.stdout and "chat gpt" in dash.stdout,
+              f"tracectl dash --clickhouse draws the panels from the cluster: {dash.stdout[-1500:]}{dash.stderr[-300:]}")
+
         sent = [c.metric("llmtrace_clickhouse_sent_spans_total") for c in collectors]
         print(f"acknowledged {len(acked)} spans in {ingest_seconds:.1f} s through 2 collectors "
               f"({len(acked) / ingest_seconds:.0f} spans/s; {during} acknowledged during the 10 s shard outage, outbox peak {lag_peak:.0f} spans; "
