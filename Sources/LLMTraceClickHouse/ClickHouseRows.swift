@@ -17,12 +17,17 @@ import LLMTraceModel
 public enum ClickHouseRows {
     public static func spans(_ spans: [Span], into w: inout JSONWriter) {
         var scratch = JSONWriter(capacity: 2048)
-        for s in spans {
+        for i in spans.indices { row(spans[i], &w, &scratch) }
+    }
+
+    /// One span's row (borrowed: copying a span retains and releases each of its strings).
+    private static func row(_ s: borrowing Span, _ w: inout JSONWriter, _ scratch: inout JSONWriter) {
+        do {
             w.beginObject()
             w.key(ascii: "project"); w.string(s.project)
-            w.key(ascii: "trace_id"); w.string(s.traceID.hex)
-            w.key(ascii: "span_id"); w.string(s.spanID.hex)
-            w.key(ascii: "parent_span_id"); w.string(s.parentSpanID.isZero ? "" : s.parentSpanID.hex)
+            w.key(ascii: "trace_id"); w.string(s.traceID)
+            w.key(ascii: "span_id"); w.string(s.spanID)
+            w.key(ascii: "parent_span_id"); if s.parentSpanID.isZero { w.string("") } else { w.string(s.parentSpanID) }
             w.key(ascii: "service"); w.string(s.service)
             w.key(ascii: "name"); w.string(s.name)
             w.key(ascii: "kind"); w.string(s.kind.rawValue)
@@ -66,9 +71,10 @@ public enum ClickHouseRows {
             for m in s.outputMessages { w.string(m.content) }
             for d in s.documents { w.string(d.content) }
             w.endArray()
-            scratch.bytes.removeAll(keepingCapacity: true)
-            s.encodeJSON(into: &scratch, contents: false)
-            w.key(ascii: "span"); scratch.bytes.withUnsafeBufferPointer { w.string(utf8: $0) }
+            w.key(ascii: "span")
+            w.beginNestedDocument()
+            s.encodeJSON(into: &w, contents: false)
+            w.endNestedDocument()
             w.endObject()
             w.bytes.append(0x0A)
         }
@@ -78,7 +84,7 @@ public enum ClickHouseRows {
         for x in scores {
             w.beginObject()
             w.key(ascii: "project"); w.string(x.project)
-            w.key(ascii: "trace_id"); w.string(x.traceID.hex)
+            w.key(ascii: "trace_id"); w.string(x.traceID)
             w.key(ascii: "span_id"); w.string(x.spanID?.hex ?? "")
             w.key(ascii: "name"); w.string(x.name)
             switch x.value {

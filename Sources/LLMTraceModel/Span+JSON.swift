@@ -32,9 +32,9 @@ extension Span {
     /// the contents in a column of their own, in order: input messages, output messages, documents).
     public func encodeJSON(into w: inout JSONWriter, contents: Bool = true) {
         w.beginObject()
-        w.key(ascii: "trace_id"); w.string(traceID.hex)
-        w.key(ascii: "span_id"); w.string(spanID.hex)
-        if !parentSpanID.isZero { w.key(ascii: "parent_span_id"); w.string(parentSpanID.hex) }
+        w.key(ascii: "trace_id"); w.string(traceID)
+        w.key(ascii: "span_id"); w.string(spanID)
+        if !parentSpanID.isZero { w.key(ascii: "parent_span_id"); w.string(parentSpanID) }
         w.key(ascii: "project"); w.string(project)
         w.key(ascii: "service"); w.string(service)
         w.key(ascii: "name"); w.string(name)

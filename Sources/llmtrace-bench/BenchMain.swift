@@ -12,6 +12,7 @@ struct BenchMain {
 
     USAGE
       llmtrace-bench store [--spans N] [--batch 512] [--writers 4] [--seal-spans 100000] [--compression lz4|zlib:N|none] [--dir DIR] [--keep]
+      llmtrace-bench sink  [--spans 200000] [--rounds 5]
       llmtrace-bench json  [--spans N]
       llmtrace-bench codec [--spans 200000] [--rounds 7]
       llmtrace-bench nab   --data NAB_DIR [--out DIR] [--scorer nab_score.py] [--labels combined_windows.json] [--set quiet=150,short=6]
@@ -26,6 +27,10 @@ struct BenchMain {
       llmtrace-bench writer --data DIR [--batch N] [--run R]      (crash-test helper)
 
     COMMANDS
+      sink    What the ClickHouse sink costs a collector a span, without ClickHouse: N synthetic spans
+              in a store, read back through the outbox from the live head and then from the sealed
+              segment, and encoded as the JSONEachRow rows the sink inserts; medians of --rounds.
+              Last line: JSON with head_/segment_ read_us_per_span and encode_us_per_span.
       store   Appends a synthetic LLM workload through the WAL (fsync=always) in batches, seals segments,
               then looks up 1,000 random traces by id. Last line: JSON with spans, append_spans_per_s,
               raw_json_bytes_per_span, disk_bytes_per_span, lookup_p50_ms, lookup_p99_ms, peak_rss_mb.
@@ -105,6 +110,7 @@ struct BenchMain {
         do {
             switch cmd {
             case "store": try StoreBench.run(args)
+            case "sink": try SinkBench.run(args)
             case "json": try JSONBench.run(args)
             case "codec": try CodecBench.run(args)
             case "nab": try NABBench.run(args)

@@ -130,4 +130,31 @@ import Testing
             #expect(back == s)
         }
     }
+
+    /// A document written nested (escaped in one pass, as ClickHouse's `span` column is) reads
+    /// back as a string holding exactly the document written on its own.
+    @Test func nestedDocumentIsTheDocumentAsAString() throws {
+        func document(_ w: inout JSONWriter, _ text: String) {
+            w.beginObject()
+            w.key("s"); w.string(text)
+            w.key(ascii: "n"); w.int(-42)
+            w.key("a"); w.beginArray(); w.double(0.5); w.null(); w.bool(false); w.string(text); w.endArray()
+            w.key("raw"); w.raw(Array(#"{"q":"a\"b"}"#.utf8))
+            w.key("o"); w.beginObject(); w.endObject()
+            w.endObject()
+        }
+        for text in ["plain", "quote\" back\\ nl\n tab\t \u{01} \u{7F} \u{85} \u{202E} é 😀", "", "\"\"\\\\"] {
+            var alone = JSONWriter()
+            document(&alone, text)
+            var outer = JSONWriter()
+            outer.beginObject()
+            outer.key("before"); outer.int(1)
+            outer.key("doc"); outer.beginNestedDocument(); document(&outer, text); outer.endNestedDocument()
+            outer.key("after"); outer.beginArray(); outer.int(2); outer.endArray()
+            outer.endObject()
+            let parsed = try JSONValue.parse(outer.bytes)
+            #expect(parsed["doc"]?.string == alone.string)
+            #expect(parsed["before"]?.int == 1 && parsed["after"]?.array?.count == 1)
+        }
+    }
 }

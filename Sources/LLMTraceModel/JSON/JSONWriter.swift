@@ -13,6 +13,9 @@ public struct JSONWriter {
     /// One entry per open container: whether it already holds an element.
     private var hasElement: [Bool] = []
     private var afterKey = false
+    /// Writing a JSON document as the content of a JSON string (`beginNestedDocument`).
+    private var nested = false
+    private var outerElements: [Bool] = []
     /// Indentation step; 0 writes compact JSON.
     private let indent: Int
 
@@ -34,7 +37,7 @@ public struct JSONWriter {
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
     private mutating func newline() {
-        guard indent > 0 else { return }
+        guard indent > 0 && !nested else { return }
         bytes.append(0x0A)
         for _ in 0..<(hasElement.count * indent) { bytes.append(0x20) }
     }
@@ -84,12 +87,46 @@ public struct JSONWriter {
     public mutating func key(ascii k: StaticString) {
         assert(k.withUTF8Buffer { !$0.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F } }, "key(ascii:) needs escaping")
         prefix()
-        bytes.append(UInt8(ascii: "\""))
+        let n = k.utf8CodeUnitCount
+        if !nested && indent == 0 && n <= 60 {
+            // Quote, key, quote and colon in one append.
+            var tmp: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &tmp) { buf in
+                buf[0] = 0x22
+                UnsafeMutableRawPointer(buf.baseAddress! + 1).copyMemory(from: k.utf8Start, byteCount: n)
+                buf[n + 1] = 0x22
+                buf[n + 2] = UInt8(ascii: ":")
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[0..<(n + 3)]))
+            }
+            afterKey = true
+            return
+        }
+        quoteMark()
         k.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
+        quoteMark()
         bytes.append(UInt8(ascii: ":"))
         if indent > 0 { bytes.append(0x20) }
         afterKey = true
+    }
+
+    /// Starts a JSON document written as a string value of this one (ClickHouse's `span` column):
+    /// what follows until `endNestedDocument` is written escaped in one pass, as `string(utf8:)`
+    /// of the document written apart would give it. Not nestable further.
+    public mutating func beginNestedDocument() {
+        precondition(!nested, "a nested document inside a nested document")
+        prefix()
+        bytes.append(0x22)
+        outerElements = hasElement
+        hasElement = []
+        nested = true
+    }
+
+    public mutating func endNestedDocument() {
+        precondition(nested, "endNestedDocument without beginNestedDocument")
+        nested = false
+        hasElement = outerElements
+        outerElements = []
+        bytes.append(0x22)
     }
 
     public mutating func string(_ s: String) {
@@ -101,6 +138,31 @@ public struct JSONWriter {
     public mutating func string(utf8 u: UnsafeBufferPointer<UInt8>) {
         prefix()
         appendEscaped(utf8: u)
+    }
+
+    /// An id as a string of lowercase hex digits (as `TraceID.hex` spells it), without making that
+    /// string first.
+    public mutating func string(_ id: TraceID) {
+        prefix()
+        quoteMark()
+        appendHex(id.hi)
+        appendHex(id.lo)
+        quoteMark()
+    }
+
+    public mutating func string(_ id: SpanID) {
+        prefix()
+        quoteMark()
+        appendHex(id.value)
+        quoteMark()
+    }
+
+    private mutating func appendHex(_ v: UInt64) {
+        var tmp: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &tmp) { buf in
+            for k in 0..<16 { buf[k] = JSONWriter.hexDigits[Int(v >> UInt64(60 - 4 * k) & 0xF)] }
+            bytes.append(contentsOf: buf[0..<16])
+        }
     }
 
     public mutating func int(_ v: Int64) {
@@ -131,6 +193,13 @@ public struct JSONWriter {
     /// Writes pre-encoded JSON as one value.
     public mutating func raw(_ json: [UInt8]) {
         prefix()
+        if nested {
+            // The document's own bytes, escaped once as the string's content.
+            nested = false
+            json.withUnsafeBufferPointer { appendEscaped(utf8: $0, quoted: false) }
+            nested = true
+            return
+        }
         bytes.append(contentsOf: json)
     }
 
@@ -160,7 +229,23 @@ public struct JSONWriter {
         return (below20 | hasZero(x ^ (0x22 &* ones)) | hasZero(x ^ (0x5C &* ones)) | hasZero(x ^ (0x7F &* ones)) | (x & highs)) != 0
     }
 
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    /// Whether any of `n` bytes needs the escape loop's look (as the 8-byte test, byte by byte at the end).
+    @inline(__always)
+    static func needsLook(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i + 8 <= n {
+            if needsLook(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)) { return true }
+            i += 8
+        }
+        while i < n {
+            let c = p[i]
+            if c < 0x20 || c == 0x22 || c == 0x5C || c >= 0x7F { return true }
+            i += 1
+        }
+        return false
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Hot loop: copies runs of safe bytes at once and escapes the rest. Besides what JSON
     /// requires (quote, backslash, C0 controls), DEL, the C1 controls (U+0080-U+009F) and the
@@ -171,16 +256,36 @@ public struct JSONWriter {
         s.withUTF8 { appendEscaped(utf8: $0) }
     }
 
-    private mutating func appendEscaped(utf8 u: UnsafeBufferPointer<UInt8>) {
-        bytes.append(UInt8(ascii: "\""))
+    /// A quote: `"`, or `\"` inside a nested document.
+    @inline(__always) private mutating func quoteMark() {
+        if nested { bytes.append(0x5C) }
+        bytes.append(0x22)
+    }
+
+    /// The backslash that starts an escape: doubled inside a nested document.
+    @inline(__always) private mutating func backslash() {
+        bytes.append(0x5C)
+        if nested { bytes.append(0x5C) }
+    }
+
+    private mutating func appendEscaped(utf8 u: UnsafeBufferPointer<UInt8>, quoted: Bool = true) {
+        // A short string that needs no escape (names, models, ids): quotes and text in one append.
+        if quoted && !nested && u.count <= 60, let base = u.baseAddress, !JSONWriter.needsLook(base, u.count) {
+            var tmp: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+            let n = u.count
+            withUnsafeMutableBytes(of: &tmp) { buf in
+                buf[0] = 0x22
+                UnsafeMutableRawPointer(buf.baseAddress! + 1).copyMemory(from: base, byteCount: n)
+                buf[n + 1] = 0x22
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[0..<(n + 2)]))
+            }
+            return
+        }
+        if quoted { quoteMark() }
         do {
             var runStart = 0
             var i = 0
             let n = u.count
-            func escape(_ scalar: UInt32) {
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), JSONWriter.hex[Int(scalar >> 12 & 0xF)], JSONWriter.hex[Int(scalar >> 8 & 0xF)],
-                                          JSONWriter.hex[Int(scalar >> 4 & 0xF)], JSONWriter.hex[Int(scalar & 0xF)]])
-            }
             let base = u.baseAddress
             while i < n {
                 // Eight bytes at a time while none of them is below 0x20, a quote, a backslash,
@@ -204,19 +309,24 @@ public struct JSONWriter {
                     scalar = 0x2000 | UInt32(b1 & 0x3F) << 6 | UInt32(b2 & 0x3F)
                 }
                 if runStart < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i])) }
+                backslash()
                 switch scalar {
-                case 0x22: bytes.append(0x5C); bytes.append(0x22)
-                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-                case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-                default: escape(scalar)
+                case 0x22: quoteMark()
+                case 0x5C: backslash()
+                case 0x0A: bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "t"))
+                default:
+                    let h = JSONWriter.hexDigits
+                    bytes.append(UInt8(ascii: "u"))
+                    bytes.append(h[Int(scalar >> 12 & 0xF)]); bytes.append(h[Int(scalar >> 8 & 0xF)])
+                    bytes.append(h[Int(scalar >> 4 & 0xF)]); bytes.append(h[Int(scalar & 0xF)])
                 }
                 i += len
                 runStart = i
             }
             if runStart < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<n])) }
         }
-        bytes.append(UInt8(ascii: "\""))
+        if quoted { quoteMark() }
     }
 }
