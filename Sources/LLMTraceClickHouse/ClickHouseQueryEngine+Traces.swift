@@ -11,9 +11,7 @@ extension ClickHouseQueryEngine {
         case notFound
     }
 
-    static func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'" }
-
-    private func confine(_ project: String?) -> String { project.map { " AND project = \(Self.quoted($0))" } ?? "" }
+    private func confine(_ project: String?) -> String { project.map { " AND project = \(ClickHouseTables.literal($0))" } ?? "" }
 
     /// One trace by its id or a prefix of 8 or more hex digits: its spans (start order) and scores.
     public func lookUpTrace(_ id: TraceIDPrefix, project: String?) throws -> TraceLookup {

@@ -302,8 +302,15 @@ struct ClickHouseRenderer {
         }
     }
 
+    func quote(_ s: String) -> String { ClickHouseTables.literal(s) }
+
+    /// A string literal whose backslashes are already escaped for ClickHouse.
+    func quoteRaw(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "\\'") + "'" }
+}
+
+extension ClickHouseTables {
     /// A ClickHouse string literal: backslash and quote escaped; every other byte as it is.
-    func quote(_ s: String) -> String {
+    public static func literal(_ s: String) -> String {
         var out = "'"
         for ch in s.unicodeScalars {
             switch ch {
@@ -315,7 +322,9 @@ struct ClickHouseRenderer {
         }
         return out + "'"
     }
+}
 
+extension ClickHouseRenderer {
     // MARK: Text
 
     /// `text MATCH 'q'`: FTS5's basic syntax over each paragraph, as whole tokens.
@@ -335,8 +344,6 @@ struct ClickHouseRenderer {
         return "toFloat64(arrayExists(c -> arrayExists(p -> \(alternatives.joined(separator: " OR ")), if(length(c) >= 256, splitByString('\\n\\n', c), [c])), contents))"
     }
 
-    /// A string literal whose backslashes are already escaped for ClickHouse.
-    func quoteRaw(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "\\'") + "'" }
 }
 
 /// The part of FTS5's query syntax answered through ClickHouse: terms, prefix*, and OR between
