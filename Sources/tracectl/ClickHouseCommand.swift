@@ -3,7 +3,8 @@ import LLMTraceCLI
 import LLMTraceClickHouse
 import LLMTraceModel
 
-/// `tracectl clickhouse init|status`: create LLMTrace's tables in ClickHouse, and see what is there.
+/// `tracectl clickhouse init|status|schema`: create LLMTrace's tables in ClickHouse, see what is
+/// there, or print the statements init would run.
 enum ClickHouseCommand {
     static let usage = """
     tracectl clickhouse: set up and inspect ClickHouse as the store behind many collectors.
@@ -11,6 +12,7 @@ enum ClickHouseCommand {
     USAGE
       tracectl clickhouse init   --clickhouse URL [--retention 30d]
       tracectl clickhouse status --clickhouse URL
+      tracectl clickhouse schema [--form modern|legacy] [--clickhouse URL] [--retention 30d]
 
     init creates the database and the tables on every node named in URL (safe to run again: what exists
     is left alone and reported). It reads SELECT version() on each node and uses schemas/clickhouse/
@@ -22,10 +24,15 @@ enum ClickHouseCommand {
 
     status prints each node's version and rows, and the rows the Distributed tables see.
 
+    schema prints the statements init runs for a form (default modern), filled in with the URL's
+    database and cluster (without a URL: database llmtrace, no cluster), for review or for a
+    deployment that runs its DDL itself (with ON CLUSTER, say). Nothing is sent.
+
     OPTIONS
       --clickhouse URL   http://HOST:8123[,http://HOST2:8123][?cluster=NAME&database=llmtrace&user=U&password=P]
                          (default: $LLMTRACE_CLICKHOUSE, as llmtraced)
       --retention D      modern servers only: drop rows older than D days (30d); legacy servers keep all
+      --form F           schema: modern (ClickHouse 21.1 and later) or legacy (before)
 
     EXIT CODES
       0 success · 1 ClickHouse refused a statement · 2 bad usage · 4 cannot reach ClickHouse
@@ -36,9 +43,26 @@ enum ClickHouseCommand {
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: ["clickhouse", "retention"], flags: ["help"])
+        let a = try ArgumentParser.parse(argv, options: ["clickhouse", "retention", "form"], flags: ["help"])
         if a.has("help") || a.positionals.isEmpty { Terminal.print(usage); return a.has("help") ? 0 : 2 }
-        guard a.positionals.count == 1 else { throw UsageError("clickhouse takes one subcommand, init or status; see tracectl clickhouse --help") }
+        guard a.positionals.count == 1 else { throw UsageError("clickhouse takes one subcommand, init, status or schema; see tracectl clickhouse --help") }
+        var days: Int? = nil
+        if let r = a.value("retention") {
+            guard r.hasSuffix("d"), let n = Int(r.dropLast()), n > 0 else { throw UsageError("--retention expects whole days, like 30d (got '\(r)')") }
+            days = n
+        }
+        if a.positionals[0] == "schema" {
+            guard let form = ClickHouseSchema.Form(rawValue: a.value("form") ?? "modern") else {
+                throw UsageError("--form expects modern or legacy, got '\(a.value("form") ?? "")'")
+            }
+            let url = a.value("clickhouse") ?? ProcessInfo.processInfo.environment["LLMTRACE_CLICKHOUSE"] ?? "http://127.0.0.1:8123"
+            let endpoint: ClickHouseEndpoint
+            do { endpoint = try ClickHouseEndpoint(parsing: url) } catch { throw UsageError("\(error)") }
+            for st in ClickHouseSchema.statements(form, endpoint: endpoint, retentionDays: form == .modern ? days : nil) {
+                Terminal.print(st.sql + ";\n")
+            }
+            return 0
+        }
         guard let url = a.value("clickhouse") ?? ProcessInfo.processInfo.environment["LLMTRACE_CLICKHOUSE"] else {
             throw UsageError("clickhouse \(a.positionals[0]) needs --clickhouse http://HOST:8123 (or $LLMTRACE_CLICKHOUSE)")
         }
@@ -48,16 +72,11 @@ enum ClickHouseCommand {
         do {
             switch a.positionals[0] {
             case "init":
-                var days: Int? = nil
-                if let r = a.value("retention") {
-                    guard r.hasSuffix("d"), let n = Int(r.dropLast()), n > 0 else { throw UsageError("--retention expects whole days, like 30d (got '\(r)')") }
-                    days = n
-                }
                 return try initialize(client, retentionDays: days)
             case "status":
                 return try status(client)
             case let s:
-                throw UsageError("unknown clickhouse subcommand '\(s)' (init, status)")
+                throw UsageError("unknown clickhouse subcommand '\(s)' (init, status, schema)")
             }
         } catch let e as ClickHouseError {
             Terminal.error("tracectl: ClickHouse: \(e)")
