@@ -10,12 +10,44 @@ public struct JSONWriter {
         out.append(0x0A)
         return out
     }
-    /// One entry per open container: whether it already holds an element.
-    private var hasElement: [Bool] = []
+    /// Per open container, whether it already holds an element.
+    private var levels = Levels()
     private var afterKey = false
     /// Writing a JSON document as the content of a JSON string (`beginNestedDocument`).
     private var nested = false
-    private var outerElements: [Bool] = []
+    private var outerLevels = Levels()
+
+    /// A bit per open container for the first 64 levels (no array touched per value), an array
+    /// past them.
+    private struct Levels {
+        var depth = 0
+        var bits: UInt64 = 0
+        var deeper: [Bool] = []
+
+        /// Marks the innermost container as holding an element; whether it already did.
+        @inline(__always) mutating func markInnermost() -> Bool {
+            if depth <= 64 {
+                let m: UInt64 = 1 << UInt64(depth - 1)
+                defer { bits |= m }
+                return bits & m != 0
+            }
+            defer { deeper[deeper.count - 1] = true }
+            return deeper[deeper.count - 1]
+        }
+
+        @inline(__always) mutating func push() {
+            depth += 1
+            if depth <= 64 { bits &= ~(1 << UInt64(depth - 1)) } else { deeper.append(false) }
+        }
+
+        /// Closes the innermost container; whether it held an element.
+        @inline(__always) mutating func pop() -> Bool {
+            precondition(depth > 0, "JSONWriter: end without a begin")
+            defer { depth -= 1 }
+            if depth <= 64 { return bits & (1 << UInt64(depth - 1)) != 0 }
+            return deeper.removeLast()
+        }
+    }
     /// Indentation step; 0 writes compact JSON.
     private let indent: Int
 
@@ -39,38 +71,37 @@ public struct JSONWriter {
     private mutating func newline() {
         guard indent > 0 && !nested else { return }
         bytes.append(0x0A)
-        for _ in 0..<(hasElement.count * indent) { bytes.append(0x20) }
+        for _ in 0..<(levels.depth * indent) { bytes.append(0x20) }
     }
 
     /// Comma and indentation before a value or key, unless the value follows its key.
     @inline(__always)
     private mutating func prefix() {
         if afterKey { afterKey = false; return }
-        guard !hasElement.isEmpty else { return }
-        if hasElement[hasElement.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        hasElement[hasElement.count - 1] = true
+        guard levels.depth > 0 else { return }
+        if levels.markInnermost() { bytes.append(UInt8(ascii: ",")) }
         newline()
     }
 
     public mutating func beginObject() {
         prefix()
         bytes.append(UInt8(ascii: "{"))
-        hasElement.append(false)
+        levels.push()
     }
 
     public mutating func endObject() {
-        if hasElement.removeLast() { newline() }
+        if levels.pop() { newline() }
         bytes.append(UInt8(ascii: "}"))
     }
 
     public mutating func beginArray() {
         prefix()
         bytes.append(UInt8(ascii: "["))
-        hasElement.append(false)
+        levels.push()
     }
 
     public mutating func endArray() {
-        if hasElement.removeLast() { newline() }
+        if levels.pop() { newline() }
         bytes.append(UInt8(ascii: "]"))
     }
 
@@ -116,16 +147,16 @@ public struct JSONWriter {
         precondition(!nested, "a nested document inside a nested document")
         prefix()
         bytes.append(0x22)
-        outerElements = hasElement
-        hasElement = []
+        outerLevels = levels
+        levels = Levels()
         nested = true
     }
 
     public mutating func endNestedDocument() {
         precondition(nested, "endNestedDocument without beginNestedDocument")
         nested = false
-        hasElement = outerElements
-        outerElements = []
+        levels = outerLevels
+        outerLevels = Levels()
         bytes.append(0x22)
     }
 
