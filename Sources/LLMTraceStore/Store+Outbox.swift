@@ -111,7 +111,8 @@ struct OutboxState {
     /// The last score row (index.db) delivered.
     var scoreRow: Int64
     var lost = 0
-    /// For segments sealed since the store opened (the newest few): each row's row in its head.
+    /// For a segment whose head the consumer was part-way through when it was sealed (`readingHead`;
+    /// at most the newest four): each row's row in its head.
     var origins: [UInt64: [UInt32]] = [:]
     /// When the first span of each of those segments' heads was acknowledged.
     var firstAcknowledged: [UInt64: Int64] = [:]
