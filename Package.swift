@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceSupport", "LLMTraceStore"]),
         .testTarget(name: "LLMTraceClientTests", dependencies: ["LLMTraceClient", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI", "LLMTraceClient", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport"]),
-        .testTarget(name: "LLMTraceClickHouseTests", dependencies: ["LLMTraceClickHouse", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "LLMTraceSupport"]),
+        .testTarget(name: "LLMTraceClickHouseTests", dependencies: ["LLMTraceClickHouse", "LLMTraceHTTP", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "LLMTraceSupport"]),
         .testTarget(name: "CLITests", dependencies: ["LLMTraceStore", "LLMTraceCLI", "LLMTraceHTTP", "LLMTraceSynthetic"]),
     ]
 )

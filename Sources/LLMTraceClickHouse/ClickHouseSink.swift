@@ -29,6 +29,15 @@ public final class ClickHouseSink: @unchecked Sendable {
         public var idleNanos: Int64 = 100_000_000
         public var firstBackoffNanos: Int64 = 250_000_000
         public var maxBackoffNanos: Int64 = 30_000_000_000
+        /// Ingest first: while `ingestBusy` says accepting spans needs every core, forwarding
+        /// waits, until the oldest span ClickHouse lacks is this old (then the sink forwards at
+        /// its share again, holding the lag about here) or the outbox holds `maxDeferBytes`.
+        /// 0: never wait. On a machine ClickHouse shares, each span forwarded during a burst
+        /// costs it more CPU than the collector spent accepting it (README "Scaling out").
+        public var maxDeferNanos: Int64 = 60_000_000_000
+        public var maxDeferBytes = Int.max
+        /// How often a deferring sink looks again.
+        public var deferStepNanos: Int64 = 25_000_000
         public init() {}
     }
 
@@ -45,6 +54,10 @@ public final class ClickHouseSink: @unchecked Sendable {
         public var lostSpans = 0
         public var insertSeconds = 0.0
         public var insertedBytes: UInt64 = 0
+        /// Time forwarding waited for ingest (`maxDeferNanos`).
+        public var deferredSeconds = 0.0
+        /// Times a wait ended at `maxDeferNanos` or `maxDeferBytes` with ingest still saturated.
+        public var deferLimits: UInt64 = 0
     }
 
     public let client: ClickHouseClient
@@ -52,6 +65,7 @@ public final class ClickHouseSink: @unchecked Sendable {
     let settings: Settings
     let clock: @Sendable () -> Int64
     let log: @Sendable (String) -> Void
+    let ingestBusy: (@Sendable () -> Bool)?
     private let lock = Condition()
     private var stopping = false
     private var finished = false
@@ -59,8 +73,10 @@ public final class ClickHouseSink: @unchecked Sendable {
     private var thread: Thread?
 
     public init(store: Store, endpoint: ClickHouseEndpoint, settings: Settings = Settings(),
-                clock: @escaping @Sendable () -> Int64 = { monotonicNanos() }, log: @escaping @Sendable (String) -> Void) {
+                clock: @escaping @Sendable () -> Int64 = { monotonicNanos() }, ingestBusy: (@Sendable () -> Bool)? = nil,
+                log: @escaping @Sendable (String) -> Void) {
         self.store = store
+        self.ingestBusy = ingestBusy
         self.client = ClickHouseClient(endpoint)
         self.settings = settings
         self.clock = clock
@@ -214,12 +230,32 @@ public final class ClickHouseSink: @unchecked Sendable {
 
     private var readerDone = false
 
+    /// Waits while ingest is saturated and the outbox is within `maxDeferNanos` and
+    /// `maxDeferBytes`. False when stopping.
+    private func yieldToIngest() -> Bool {
+        guard let busy = ingestBusy, settings.maxDeferNanos > 0 else { return true }
+        while busy() {
+            guard let lag = store.outboxLag(), lag.spans > 0 else { return true }
+            let age = lag.oldestNanos.map { wallNanos() - $0 } ?? 0
+            if age >= settings.maxDeferNanos || lag.heldBytes >= settings.maxDeferBytes {
+                lock.withLock { stats.deferLimits &+= 1 }
+                return true
+            }
+            let t0 = clock()
+            let going = pause(settings.deferStepNanos)
+            lock.withLock { stats.deferredSeconds += Double(clock() - t0) / 1e9 }
+            if !going { return false }
+        }
+        return true
+    }
+
     private func readLoop(_ queue: PendingQueue) {
         defer { lock.withLock { readerDone = true; lock.broadcast() } }
         guard let start = store.outboxConfirmed else { return }
         var position = start.position
         var scoreRow = start.scoreRow
         while !isStopping {
+            guard yieldToIngest() else { return }
             do {
                 let (p, next) = try encode(after: position, scoreRow: scoreRow, buffer: queue.spare())
                 position = next

@@ -53,6 +53,8 @@ public final class Collector: @unchecked Sendable {
     public let metrics: CollectorMetrics
     /// Decoded bytes of compressed bodies in flight (`Options.maxDecodedInFlightBytes`).
     public let decodeBudget: DecodeBudget
+    /// Ingest requests in flight over time (the ClickHouse sink yields while it is saturated).
+    public let ingestLoad = IngestLoad()
     /// The detectors and evaluators, fed by `fanout` (nil: off; their routes answer 404).
     public let detectors: DetectorService?
     private let counters = Condition()
@@ -217,6 +219,8 @@ public final class Collector: @unchecked Sendable {
     // MARK: OTLP
 
     func ingestOTLP(_ req: HTTPRequest) -> HTTPResponse {
+        ingestLoad.enter()
+        defer { ingestLoad.leave() }
         let grant: KeyRing.Grant?
         switch authorize(req, .ingest) {
         case .failure(let r): return r.response
@@ -284,6 +288,8 @@ public final class Collector: @unchecked Sendable {
     /// `POST /v1/spans`: a JSON array of spans or JSON lines. Each span is validated on its own;
     /// the good ones are stored and the reply lists the bad ones by index (and line).
     func ingestNative(_ req: HTTPRequest) -> HTTPResponse {
+        ingestLoad.enter()
+        defer { ingestLoad.leave() }
         let grant: KeyRing.Grant?
         switch authorize(req, .ingest) {
         case .failure(let r): return r.response
@@ -387,6 +393,8 @@ extension Collector {
     /// `POST /v1/scores`: one score object or an array of them (see `Score.decodeJSON`). Valid
     /// scores are stored, invalid ones listed by index.
     func ingestScores(_ req: HTTPRequest) -> HTTPResponse {
+        ingestLoad.enter()
+        defer { ingestLoad.leave() }
         let grant: KeyRing.Grant?
         switch authorize(req, .ingest) {
         case .failure(let r): return r.response

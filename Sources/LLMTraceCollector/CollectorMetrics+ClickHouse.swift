@@ -22,6 +22,10 @@ extension CollectorMetrics {
         let held = f("llmtrace_clickhouse_outbox_held_bytes", .gauge, "Bytes of segments retention keeps because ClickHouse has not confirmed them.")
         let budget = f("llmtrace_clickhouse_outbox_budget_bytes", .gauge, "The most such bytes retention keeps (--clickhouse-budget).")
         let lost = f("llmtrace_clickhouse_lost_spans_total", .counter, "Unconfirmed spans retention dropped anyway, past the budget.")
+        let deferred = f("llmtrace_clickhouse_deferred_seconds_total", .counter,
+                         "Time forwarding waited because ingest was saturated (--clickhouse-defer).")
+        let limits = f("llmtrace_clickhouse_defer_limits_total", .counter,
+                       "Times forwarding went on with ingest still saturated: the lag reached --clickhouse-defer or the outbox half its budget.")
         r.onScrape {
             let s = sink.currentStats
             lagSpans.set([], Double(s.lagSpans))
@@ -35,6 +39,8 @@ extension CollectorMetrics {
             held.set([], Double(s.heldBytes))
             budget.set([], Double(budgetBytes))
             lost.set([], Double(s.lostSpans))
+            deferred.set([], s.deferredSeconds)
+            limits.set([], Double(s.deferLimits))
         }
     }
 }

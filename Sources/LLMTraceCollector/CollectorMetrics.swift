@@ -67,6 +67,8 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
             ("llmtrace_retention_deleted_segments_total", .counter, "Segments deleted by retention since start.", []),
             ("llmtrace_retention_deleted_spans_total", .counter, "Spans in the segments retention deleted since start.", []),
             ("llmtrace_ingest_queue_depth", .gauge, "Requests waiting for a worker.", []),
+            ("llmtrace_ingest_in_flight", .gauge,
+             "Ingest requests (HTTP and gRPC) being handled, on average over the last second; the ClickHouse sink defers while it is at least the number of cores.", []),
             ("llmtrace_http_open_connections", .gauge, "Open client connections.", []),
             ("llmtrace_http_overload_rejections_total", .counter, "Requests refused with 429/503 because the workers were saturated.", []),
             ("process_resident_memory_bytes", .gauge, "Resident set size.", []),
@@ -234,7 +236,8 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
     }
 
     /// Registers the scrape-time readers of the store, the server and the process.
-    public func watch(store: Store, server: (@Sendable () -> (queueDepth: Int, openConnections: Int, overload: Int))? = nil) {
+    public func watch(store: Store, ingestLoad: IngestLoad? = nil,
+                      server: (@Sendable () -> (queueDepth: Int, openConnections: Int, overload: Int))? = nil) {
         let g = gauges
         let startSeconds = Date().timeIntervalSince1970
         g["llmtrace_build_info"]!.set([Self.version], 1)
@@ -252,6 +255,7 @@ public final class CollectorMetrics: SpanSubscriber, @unchecked Sendable {
             let deleted = store.retentionDeleted
             g["llmtrace_retention_deleted_segments_total"]!.set([], Double(deleted.segments))
             g["llmtrace_retention_deleted_spans_total"]!.set([], Double(deleted.spans))
+            if let ingestLoad { g["llmtrace_ingest_in_flight"]!.set([], ingestLoad.recentAverage) }
             if let server {
                 let s = server()
                 g["llmtrace_ingest_queue_depth"]!.set([], Double(s.queueDepth))

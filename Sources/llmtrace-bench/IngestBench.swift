@@ -355,6 +355,8 @@ enum IngestBench {
         let host: String, port: Int, key: String?
         private let c = Condition()
         private var maxSeconds = 0.0, maxSpans = 0.0, samples = 0
+        /// `llmtrace_ingest_in_flight` summed over the samples (what the sink's deferral reads).
+        private var inFlightSum = 0.0
         private var thread: Thread?
         private var done = false
 
@@ -371,7 +373,8 @@ enum IngestBench {
             let t = Thread { [self] in
                 while !finished() {
                     let s = scrape("llmtrace_clickhouse_lag_seconds") ?? 0, n = scrape("llmtrace_clickhouse_lag_spans") ?? 0
-                    c.withLock { maxSeconds = max(maxSeconds, s); maxSpans = max(maxSpans, n); samples += 1 }
+                    let f = scrape("llmtrace_ingest_in_flight") ?? 0
+                    c.withLock { maxSeconds = max(maxSeconds, s); maxSpans = max(maxSpans, n); samples += 1; inFlightSum += f }
                     usleep(1_000_000)
                 }
                 c.withLock { done = true; c.broadcast() }
@@ -390,12 +393,15 @@ enum IngestBench {
             let bytes = scrape("llmtrace_clickhouse_sent_bytes_total") ?? 0
             let failures = scrape("llmtrace_clickhouse_insert_failures_total") ?? 0
             let inserts = scrape("llmtrace_clickhouse_inserts_total") ?? 0
+            let deferred = scrape("llmtrace_clickhouse_deferred_seconds_total") ?? 0
             return c.withLock {
                 [("clickhouse_lag_max_s", String(format: "%.2f", maxSeconds)), ("clickhouse_lag_max_spans", String(format: "%.0f", maxSpans)),
                  ("clickhouse_lag_samples", "\(samples)"), ("clickhouse_catch_up_s", String(format: "%.2f", catchUp)),
                  ("clickhouse_sent_spans", String(format: "%.0f", sent)), ("clickhouse_inserts", String(format: "%.0f", inserts)),
                  ("clickhouse_row_bytes_per_span", String(format: "%.0f", sent > 0 ? bytes / sent : 0)),
-                 ("clickhouse_insert_failures", String(format: "%.0f", failures))]
+                 ("clickhouse_insert_failures", String(format: "%.0f", failures)),
+                 ("clickhouse_deferred_s", String(format: "%.2f", deferred)),
+                 ("ingest_in_flight_mean", String(format: "%.2f", samples > 0 ? inFlightSum / Double(samples) : 0))]
             }
         }
     }

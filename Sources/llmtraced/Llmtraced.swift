@@ -70,6 +70,9 @@ struct Llmtraced {
                                                      first with `tracectl clickhouse init` (README "Scaling out")
       --clickhouse-budget SIZE LLMTRACE_CLICKHOUSE_BUDGET  disk retention keeps for spans ClickHouse has not
                                                      confirmed, e.g. 10G (default), 500M
+      --clickhouse-defer D   LLMTRACE_CLICKHOUSE_DEFER  while ingest is saturated, forwarding waits until the
+                                                     oldest span ClickHouse lacks is this old (or the outbox holds
+                                                     half the budget): 60s (default), 5m, 0 = never wait
       --query-engine E       LLMTRACE_QUERY_ENGINE   what answers /api/query, /api/traces and trace lookups with
                                                      --clickhouse: local (default; this collector's store),
                                                      clickhouse (the cluster: every collector's spans), or auto
@@ -142,7 +145,7 @@ struct Llmtraced {
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
                                       "conventions", "pricing", "event-loops", "metrics-max-series", "metrics",
                                       "dedup-window", "dedup-max-spans", "detectors", "evaluators", "alert-webhook",
-                                      "alertmanager", "alert-for", "clickhouse", "clickhouse-budget", "query-engine"]
+                                      "alertmanager", "alert-for", "clickhouse", "clickhouse-budget", "clickhouse-defer", "query-engine"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help", "version"])
@@ -214,6 +217,7 @@ struct Llmtraced {
             }
         }
         var clickhouse: ClickHouseEndpoint? = nil
+        var sinkSettings = ClickHouseSink.Settings()
         if let v = opt("clickhouse") {
             do { clickhouse = try ClickHouseEndpoint(parsing: v) } catch { throw UsageError("\(error)") }
             var budget = 10 << 30
@@ -222,6 +226,15 @@ struct Llmtraced {
                 budget = n
             }
             opts.outbox = OutboxOptions(name: "clickhouse", budgetBytes: budget)
+            sinkSettings.maxDeferBytes = budget / 2
+            if let d = opt("clickhouse-defer") {
+                if d == "0" {
+                    sinkSettings.maxDeferNanos = 0
+                } else {
+                    guard let n = duration(d) else { throw UsageError("--clickhouse-defer expects a duration like 60s or 5m, or 0, got '\(d)'") }
+                    sinkSettings.maxDeferNanos = n
+                }
+            }
         }
         // Two malloc arenas (set in main) keep the heap compact; no trims, which stall allocations.
         opts.trimMemoryAfterSeal = false
@@ -346,7 +359,9 @@ struct Llmtraced {
         detectors?.start()
         var sink: ClickHouseSink? = nil
         if let clickhouse {
-            let s = ClickHouseSink(store: store, endpoint: clickhouse, log: { log.warn($0) })
+            let load = collector.ingestLoad
+            let s = ClickHouseSink(store: store, endpoint: clickhouse, settings: sinkSettings, ingestBusy: { load.saturated },
+                                   log: { log.warn($0) })
             metrics.watch(sink: s, budgetBytes: opts.outbox?.budgetBytes ?? 0)
             s.start()
             sink = s
@@ -366,7 +381,7 @@ struct Llmtraced {
         let handler: HTTPServer.Handler = { collector.handle($0) }
         let inline: HTTPServer.InlineHandler = { collector.inline($0) }
         let http = HTTPServer(configuration: server, handler: handler, inline: inline, accessLog: access, errorLog: { log.error($0) })
-        metrics.watch(store: store) {
+        metrics.watch(store: store, ingestLoad: collector.ingestLoad) {
             let s = http.currentStats
             return (s.queueDepth, s.openConnections, s.overloadRejections)
         }
