@@ -19,7 +19,7 @@ struct BenchMain {
       llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn [--grpc]] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
                             [--gzip] [--server-pid PID] [--server-arg ARG]... [--compare ARG... [--pairs 3]]
-      llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse]
+      llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse] [--skip-duckdb]
       llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
       llmtrace-bench detect [--spans 200000] [--rounds 5] [--drift-spans 1000000 [--dir DIR --keep]]
       llmtrace-bench sdk   [--rate 10000] [--seconds 20] [--spans 1000000] [--restart-seconds 15] [--queue 131072] [--down-seconds 60]
@@ -53,7 +53,10 @@ struct BenchMain {
               query --runs times: count by model, p95 duration by model over the last hour of data,
               cost per service per 1-minute bucket over a day, errors and tokens by service and kind,
               and --lookups trace lookups by id. --dir DIR --keep keeps both; --reuse runs again on
-              them. Last line: JSON with, per query, p50_ms, p99_ms, rows_scanned_per_s and sqlite_ms.
+              them. The same questions go to DuckDB (pip `duckdb`, installed when missing; the rows
+              exported once as anchor.csv, loaded into anchor.duckdb): the goal's yardstick.
+              Last line: JSON with, per query, p50_ms, p99_ms, rows_scanned_per_s, sqlite_ms, and
+              duckdb_ms with vs_duckdb (ours / DuckDB) where DuckDB has the question.
       codec   Encodes the same synthetic spans as store to the WAL's binary form in memory (every string
               interned, long contents split into paragraphs; no I/O). Last line: JSON with
               encode_ns_per_span_median over --rounds.

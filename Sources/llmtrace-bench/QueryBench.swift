@@ -9,7 +9,7 @@ import LLMTraceSynthetic
 /// `llmtrace-bench query`: the query engine against the same spans in a SQLite row table.
 enum QueryBench {
     static func run(_ argv: [String]) throws {
-        let a = try ArgumentParser.parse(argv, options: ["spans", "dir", "runs", "lookups", "threads", "only"], flags: ["no-text", "keep", "reuse", "help", "skip-sqlite"])
+        let a = try ArgumentParser.parse(argv, options: ["spans", "dir", "runs", "lookups", "threads", "only"], flags: ["no-text", "keep", "reuse", "help", "skip-sqlite", "skip-duckdb"])
         if a.has("help") { Terminal.print(BenchMain.usage); return }
         let total = try a.int("spans", default: 1_000_000)
         let runs = max(3, try a.int("runs", default: 20))
@@ -82,24 +82,30 @@ enum QueryBench {
         let dayAgo = maxStart - 86_400_000_000_000
         /// `sqlite`: the same question on the row table; "" for the text match (FTS5 alone is its
         /// reference); nil where the row table has no counterpart (span attributes).
-        struct Case { var name: String; var ours: String; var sqlite: String? }
+        /// `duckdb`: the question in DuckDB's SQL over the same columns (nil where it has none).
+        struct Case { var name: String; var ours: String; var sqlite: String?; var duckdb: String? = nil }
         let cases = [
             Case(name: "count_by_model", ours: "SELECT model, count() FROM spans GROUP BY model",
-                 sqlite: "SELECT model, count(*) FROM spans GROUP BY model"),
+                 sqlite: "SELECT model, count(*) FROM spans GROUP BY model",
+                 duckdb: "SELECT model, count(*) FROM spans GROUP BY model"),
             Case(name: "p95_duration_by_model_last_hour", ours: "SELECT model, p95(duration_ms), count() FROM spans WHERE start > \(hourAgo) GROUP BY model",
-                 sqlite: "SELECT model, duration_ms FROM spans WHERE start > \(hourAgo) ORDER BY model, duration_ms"),
+                 sqlite: "SELECT model, duration_ms FROM spans WHERE start > \(hourAgo) ORDER BY model, duration_ms",
+                 duckdb: "SELECT model, quantile_disc(duration_ms, 0.95), count(*) FROM spans WHERE start > \(hourAgo) GROUP BY model"),
             Case(name: "cost_per_service_per_minute_day", ours: "SELECT service, bucket(start, 1m) AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute",
-                 sqlite: "SELECT service, (start / 60000000000) * 60000000000 AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute"),
+                 sqlite: "SELECT service, (start / 60000000000) * 60000000000 AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute",
+                 duckdb: "SELECT service, (start // 60000000000) * 60000000000 AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute"),
             Case(name: "text_match_by_service", ours: "SELECT service, count() FROM spans WHERE text MATCH 'refund policy' GROUP BY service",
                  sqlite: ""),
             Case(name: "traces_by_service_last_hour",
                  ours: "SELECT service, count(), p95(duration_ms), sum(cost_usd), sum(errors) FROM traces WHERE start > \(hourAgo) GROUP BY service",
-                 sqlite: "SELECT service, count(*), sum(cost), sum(errs) FROM (SELECT trace_id, min(service) AS service, min(start) AS st, sum(cost_usd) AS cost, sum(status = 'error') AS errs FROM spans WHERE start > \(hourAgo - 3_600_000_000_000) GROUP BY trace_id) WHERE st > \(hourAgo) GROUP BY service"),
+                 sqlite: "SELECT service, count(*), sum(cost), sum(errs) FROM (SELECT trace_id, min(service) AS service, min(start) AS st, sum(cost_usd) AS cost, sum(status = 'error') AS errs FROM spans WHERE start > \(hourAgo - 3_600_000_000_000) GROUP BY trace_id) WHERE st > \(hourAgo) GROUP BY service",
+                 duckdb: "SELECT service, count(*), quantile_disc(dur, 0.95), sum(cost), sum(errs) FROM (SELECT trace_id, arg_min(service, start) AS service, min(start) AS st, (max(start + duration_ms * 1000000) - min(start)) / 1000000 AS dur, sum(cost_usd) AS cost, count_if(status = 'error') AS errs FROM spans WHERE start > \(hourAgo - 3_600_000_000_000) GROUP BY trace_id) WHERE st > \(hourAgo) GROUP BY service"),
             Case(name: "attr_by_db_system_last_hour",
                  ours: "SELECT attr['db.system'], count(), avg(attr['retrieval.top_k']) FROM spans WHERE start > \(hourAgo) AND kind = 'retrieval' GROUP BY 1",
                  sqlite: nil),
             Case(name: "errors_tokens_by_service_kind", ours: "SELECT service, kind, count(), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind",
-                 sqlite: "SELECT service, kind, count(*), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind"),
+                 sqlite: "SELECT service, kind, count(*), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind",
+                 duckdb: "SELECT service, kind, count(*), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind"),
         ]
 
         // Our queries first, then the trace lookups, then SQLite: its full scans of the row table
@@ -170,6 +176,18 @@ enum QueryBench {
         lat.sort(); sqLat.sort()
         func pct(_ xs: [Double], _ p: Double) -> Double { xs[min(xs.count - 1, Int(Double(xs.count) * p))] }
         Terminal.error("trace_lookup: p50 \(String(format: "%.3f", pct(lat, 0.5))) ms, p99 \(String(format: "%.3f", pct(lat, 0.99))) ms (again: p50 \(String(format: "%.3f", pct(warm, 0.5))), p99 \(String(format: "%.3f", pct(warm, 0.99))) ms); SQLite indexed p50 \(String(format: "%.3f", pct(sqLat, 0.5))) ms, p99 \(String(format: "%.3f", pct(sqLat, 0.99))) ms")
+        // DuckDB over the same rows (exported from the SQLite table once per directory).
+        var duck: [String: DuckDBAnchor.Answer] = [:]
+        let duckCases = measured.compactMap { m in m.c.duckdb.map { DuckDBAnchor.Query(name: m.c.name, sql: $0) } }
+        if !a.has("skip-duckdb") && !duckCases.isEmpty {
+            let csv = dir + "/anchor.csv"
+            if !FileManager.default.fileExists(atPath: csv) {
+                let t = monotonicNanos()
+                try DuckDBAnchor.exportCSV(sqlite, to: csv)
+                Terminal.error("exported the SQLite rows to \(csv) in \(String(format: "%.1f", Double(monotonicNanos() - t) / 1e9)) s")
+            }
+            duck = DuckDBAnchor.run(duckCases, dir: dir, runs: a.value("only") == nil ? 5 : 3) ?? [:]
+        }
         var results: [(String, [(String, String)])] = []
         for m in measured {
             var sq: [Double] = []
@@ -189,7 +207,12 @@ enum QueryBench {
             if !a.has("skip-sqlite"), m.c.sqlite != nil {
                 Terminal.error("\(m.c.name): SQLite \(String(format: "%.0f", sq[sq.count / 2])) ms (\(sqRows) rows): \(String(format: "%.1f", sq[sq.count / 2] / m.p50))x ours")
             }
-            results.append((m.c.name, [
+            var duckFields: [(String, String)] = []
+            if let d = duck[m.c.name] {
+                Terminal.error("\(m.c.name): DuckDB \(String(format: "%.1f", d.medianMs)) ms (\(d.rows) rows): ours \(String(format: "%.2f", m.p50 / d.medianMs))x DuckDB")
+                duckFields = [("duckdb_ms", String(format: "%.2f", d.medianMs)), ("vs_duckdb", String(format: "%.2f", m.p50 / d.medianMs))]
+            }
+            results.append((m.c.name, duckFields + [
                 ("p50_ms", String(format: "%.2f", m.p50)), ("p99_ms", String(format: "%.2f", m.p99)), ("first_ms", String(format: "%.2f", m.first)),
                 ("warm_p99_ms", String(format: "%.2f", m.warmP99)),
                 ("rows_scanned", "\(m.scanned)"),
@@ -262,6 +285,29 @@ final class SQLiteTable {
                 text(17, s.outputMessages.map(\.content).joined(separator: "\n"))
             }
             guard sqlite3_step(st) == SQLITE_DONE else { throw StoreError("sqlite insert: \(String(cString: sqlite3_errmsg(db)))") }
+        }
+    }
+
+    static var columnNames: [String] { columns.map { String($0.split(separator: " ")[0]) } }
+
+    /// Calls `body` with each row's columns as text bytes (nil for NULL).
+    func forEachRow(_ sql: String, _ body: ([[UInt8]?]) throws -> Void) throws {
+        var st: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &st, nil) == SQLITE_OK else { throw StoreError("sqlite: \(String(cString: sqlite3_errmsg(db))) in \(sql)") }
+        defer { sqlite3_finalize(st) }
+        let n = sqlite3_column_count(st)
+        var row = [[UInt8]?](repeating: nil, count: Int(n))
+        while sqlite3_step(st) == SQLITE_ROW {
+            for k in 0..<n {
+                if sqlite3_column_type(st, k) == SQLITE_NULL {
+                    row[Int(k)] = nil
+                } else if let p = sqlite3_column_text(st, k) {
+                    row[Int(k)] = Array(UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(st, k))))
+                } else {
+                    row[Int(k)] = []
+                }
+            }
+            try body(row)
         }
     }
 
