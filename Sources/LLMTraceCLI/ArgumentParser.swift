@@ -17,6 +17,13 @@ public struct ParsedArguments {
     }
     public func has(_ flag: String) -> Bool { flags.contains(flag) }
 
+    /// A size like 512M, 2G, 64KiB or a plain number of bytes.
+    public func bytes(_ name: String, default d: Int) throws -> Int {
+        guard let v = options[name] else { return d }
+        guard let n = ArgumentParser.byteSize(v) else { throw UsageError("--\(name) expects a size like 512M or 2G, got '\(v)'") }
+        return n
+    }
+
     public func int(_ name: String, default d: Int) throws -> Int {
         guard let v = options[name] else { return d }
         guard let i = Int(String(v.filter { $0 != "_" })) else { throw UsageError("--\(name) expects an integer, got '\(v)'") }
@@ -31,6 +38,15 @@ public struct UsageError: Error, CustomStringConvertible {
 }
 
 public enum ArgumentParser {
+    /// Parses 10G, 500M, 64K (or with B / iB: binary units) or a plain positive byte count.
+    public static func byteSize(_ s: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var t = Substring(s.uppercased())
+        if t.hasSuffix("IB") || t.hasSuffix("B") { t = t.dropLast(t.hasSuffix("IB") ? 2 : 1) }
+        if let u = t.last, let m = units[u], let n = Int(t.dropLast()), n > 0 { return n.multipliedReportingOverflow(by: m).overflow ? nil : n * m }
+        return Int(t).flatMap { $0 > 0 ? $0 : nil }
+    }
+
     /// Parses `args` given the option names that take a value and the boolean flag names.
     public static func parse(_ args: [String], options: Set<String>, flags: Set<String>) throws -> ParsedArguments {
         var out = ParsedArguments()

@@ -130,6 +130,7 @@ public final class RemoteReader: TraceReader {
         r.stats.rowsScanned = Int(s?["rows_scanned"]?.int ?? 0)
         r.stats.segmentsRead = Int(s?["segments_read"]?.int ?? 0)
         r.stats.segmentsPruned = Int(s?["segments_pruned"]?.int ?? 0)
+        r.stats.memoryBytes = Int(s?["memory_bytes"]?.int ?? 0)
         r.stats.headRows = Int(s?["head_rows"]?.int ?? 0)
         r.stats.elapsedNanos = Int64((s?["elapsed_ms"]?.double ?? 0) * 1e6)
         r.stats.truncated = s?["truncated"]?.bool ?? false

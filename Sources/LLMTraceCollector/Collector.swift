@@ -26,6 +26,8 @@ public final class Collector: @unchecked Sendable {
         public var queryTimeoutNanos: Int64 = 30_000_000_000
         /// Rows a query returns at most (`stats.truncated` says when more matched).
         public var queryMaxRows = 10_000
+        /// What one query may hold (`QueryEngine.Limits.maxMemoryBytes`).
+        public var queryMemoryBytes = 512 << 20
         /// Label sets each metric family keeps before folding new ones into its overflow series.
         public var metricsMaxSeries = 10_000
         /// Off: no span metrics are kept and `/metrics` answers 404 (to measure what they cost).

@@ -26,7 +26,7 @@ public struct CollectorConfig: Sendable {
         "listen", "grpc_listen", "data", "log_format", "access_log", "fsync", "seal_spans", "seal_age", "retention", "compression",
         "max_body_bytes", "max_connections", "workers", "queue_depth", "conventions", "pricing", "event_loops",
         "metrics", "metrics_max_series", "dedup_window", "dedup_max_spans",
-        "detectors", "evaluators", "alert_webhook", "alertmanager", "alert_for", "clickhouse", "clickhouse_budget", "clickhouse_defer", "query_engine",
+        "detectors", "evaluators", "alert_webhook", "alertmanager", "alert_for", "clickhouse", "clickhouse_budget", "clickhouse_defer", "query_engine", "query_memory",
     ]
 
     public init() {}

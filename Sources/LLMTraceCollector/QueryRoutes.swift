@@ -52,6 +52,7 @@ extension Collector {
         var limits = QueryEngine.Limits()
         limits.timeoutNanos = options.queryTimeoutNanos
         limits.maxRows = options.queryMaxRows
+        limits.maxMemoryBytes = options.queryMemoryBytes
         let engine: ReadEngine
         switch readEngine(requestedEngine) {
         case .failure(let r): return r.response
@@ -158,6 +159,7 @@ extension Collector {
         do {
             var limits = QueryEngine.Limits()
             limits.timeoutNanos = options.queryTimeoutNanos
+            limits.maxMemoryBytes = options.queryMemoryBytes
             let (traces, next) = cluster ? try options.clickhouse!.searchTraces(s, project: project, limits: limits, now: now)
                                          : try queryEngine.searchTraces(s, project: project, now: now) { try store.trace($0) }
             return .json(200, TraceSearch.json(traces, next: next), headers: [(Self.engineHeader, cluster ? "clickhouse" : "local")])

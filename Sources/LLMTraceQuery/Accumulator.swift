@@ -12,6 +12,14 @@ struct Accumulator: Sendable {
     /// The integer sum overflowed while merging batches (SQLite: "integer overflow").
     var overflowed = false
 
+    /// Its size with what it holds (a quantile sketch's buckets, a distinct set's values).
+    var approximateBytes: Int {
+        var n = MemoryLayout<Accumulator>.stride
+        if let sketch { n += sketch.approximateBytes }
+        if let distinct { n += QueryMemory.setBytes(distinct.count, of: QueryValue.self) }
+        return n
+    }
+
     mutating func merge(_ o: Accumulator, _ spec: AggregateSpec) {
         count += o.count
         let (s, ovf) = sumInt.addingReportingOverflow(o.sumInt)

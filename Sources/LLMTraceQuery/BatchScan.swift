@@ -11,17 +11,34 @@ struct BatchPartial: Sendable {
 
 /// Runs a plan over one batch.
 enum BatchScan {
-    static func run(_ plan: QueryPlan, _ batch: ScanBatch, maxRows: Int, maxGroups: Int) throws -> BatchPartial {
+    static func run(_ plan: QueryPlan, _ batch: ScanBatch, maxRows: Int, maxGroups: Int, memory: QueryMemory? = nil) throws -> BatchPartial {
         let ev = BatchEvaluator(batch)
         let sel = try ev.selection(plan.filter)
         var out = BatchPartial()
         out.rowsScanned = batch.rowCount
         if plan.isAggregate {
             out.groups = try aggregate(plan, ev, sel, maxGroups: maxGroups)
+            if let memory {
+                var bytes = 0
+                for (key, accs) in out.groups { bytes += groupBytes(key, accs) }
+                try memory.charge(bytes, for: "\(out.groups.count) groups of one segment")
+            }
         } else {
             (out.rows, out.more) = try collect(plan, ev, sel, maxRows: maxRows)
+            if let memory {
+                var bytes = 0
+                for r in out.rows { bytes += QueryMemory.valuesBytes(r) }
+                try memory.charge(bytes, for: "\(out.rows.count) rows of one segment")
+            }
         }
         return out
+    }
+
+    /// What one group holds: its slot, key values and accumulators (`QueryMemory`).
+    static func groupBytes(_ key: [QueryValue], _ accs: [Accumulator]) -> Int {
+        var n = (MemoryLayout<[QueryValue]>.stride + MemoryLayout<[Accumulator]>.stride) * 4 / 3 + QueryMemory.valuesBytes(key) + 32
+        for a in accs { n += a.approximateBytes }
+        return n
     }
 
     // MARK: Grouping

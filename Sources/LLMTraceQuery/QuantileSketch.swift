@@ -18,6 +18,9 @@ struct QuantileSketch: Sendable {
     private var positive = Buckets()
     private var negative = Buckets()
     private var zeros: Int64 = 0
+
+    /// The buckets' storage.
+    var approximateBytes: Int { 64 + 8 * (positive.counts.count + negative.counts.count) }
     private(set) var count: Int64 = 0
 
     /// Counts of a dense run of bucket indexes.

@@ -20,6 +20,9 @@ public final class QueryEngine: Sendable {
         public var maxGroups = 1_000_000
         /// Batches scanned at once (default: the number of cores).
         public var threads = max(1, System.coreCount)
+        /// What one query may hold at once of match sets, trace rows, groups and result rows
+        /// (`QueryMemory`); past it, a `.memoryLimit` error.
+        public var maxMemoryBytes = 512 << 20
 
         public init() {}
     }
@@ -96,10 +99,11 @@ public final class QueryEngine: Sendable {
         let deadline = started + limits.timeoutNanos
         let plan = try QueryPlanner.plan(QueryParser.parse(sql), now: now, project: project)
         var stats = QueryResult.Stats()
+        let memory = QueryMemory(limit: limits.maxMemoryBytes)
         let batches: [ScanBatch]
         switch plan.table {
-        case .spans: batches = try spanBatches(plan, &stats)
-        case .traces: batches = try traceBatches(plan, &stats, limits: limits, deadline: deadline)
+        case .spans: batches = try spanBatches(plan, &stats, memory)
+        case .traces: batches = try traceBatches(plan, &stats, limits: limits, deadline: deadline, memory)
         case .scores:
             guard let scoreSource else { throw QueryError("the scores table needs a store's index database") }
             let scores = try scoreSource(project, plan.startLow, plan.startHigh)
@@ -107,24 +111,29 @@ public final class QueryEngine: Sendable {
         }
 
         let partials = try parallelMap(batches, limits: limits, deadline: deadline) {
-            try BatchScan.run(plan, $0, maxRows: limits.maxRows, maxGroups: limits.maxGroups)
+            try BatchScan.run(plan, $0, maxRows: limits.maxRows, maxGroups: limits.maxGroups, memory: memory)
         }
         if plan.table != .traces { stats.rowsScanned = partials.reduce(0) { $0 + $1.rowsScanned } }
-        var result = try plan.isAggregate ? finishGroups(plan, partials, limits) : finishRows(plan, partials, limits)
+        var result = try plan.isAggregate ? finishGroups(plan, partials, limits, memory) : finishRows(plan, partials, limits, memory)
         stats.truncated = result.stats.truncated
+        stats.memoryBytes = memory.peak
         result.stats = stats
         result.stats.elapsedNanos = monotonicNanos() - started
         return result
     }
 
     /// The segments and head rows a `spans` query reads, after pruning.
-    private func spanBatches(_ plan: QueryPlan, _ stats: inout QueryResult.Stats) throws -> [ScanBatch] {
+    private func spanBatches(_ plan: QueryPlan, _ stats: inout QueryResult.Stats, _ memory: QueryMemory) throws -> [ScanBatch] {
         // Full-text conditions: the index names the matching paragraphs once per query.
         var matchSets: [Set<Int64>] = []
         for q in plan.matchQueries {
             guard let textMatcher else { throw QueryError("full-text search (MATCH) needs a store's text index") }
             do {
-                matchSets.append(try textMatcher(q))
+                let set = try textMatcher(q)
+                matchSets.append(set)
+                try memory.charge(QueryMemory.setBytes(set.count, of: Int64.self), for: "the text match '\(q)' (\(set.count) paragraphs)")
+            } catch let e as QueryError {
+                throw e
             } catch let e as StoreError {
                 throw QueryError("text search '\(q)': \(e.message)")
             } catch {
@@ -171,20 +180,31 @@ public final class QueryEngine: Sendable {
 
     /// The `traces` rows a query reads: spans are gathered from the segments near its start range
     /// (`traceSlackNanos`), summed per segment on every core, joined by trace, and cut into batches.
-    private func traceBatches(_ plan: QueryPlan, _ stats: inout QueryResult.Stats, limits: Limits, deadline: Int64) throws -> [ScanBatch] {
+    private func traceBatches(_ plan: QueryPlan, _ stats: inout QueryResult.Stats, limits: Limits, deadline: Int64,
+                              _ memory: QueryMemory) throws -> [ScanBatch] {
         let (l, lo) = plan.startLow.subtractingReportingOverflow(Self.traceSlackNanos)
         let (h, ho) = plan.startHigh.addingReportingOverflow(Self.traceSlackNanos)
         let low = lo ? .min : l, high = ho ? .max : h
         let spans = try prune(source(Store.ScanRequest()), plan, low: low, high: high, matchSets: [], &stats)
         stats.rowsScanned = spans.reduce(0) { $0 + $1.rowCount }
+        let rowBytes = MemoryLayout<TraceRow>.stride
         let parts = try parallelMap(spans, limits: limits, deadline: deadline) { b -> [TraceRow] in
+            let rows: [TraceRow]
             switch b {
-            case let s as SegmentBatch: return try s.traceRows()
-            case let r as RowBatch: return r.traceRows()
+            case let s as SegmentBatch: rows = try s.traceRows()
+            case let r as RowBatch: rows = r.traceRows()
             default: throw QueryError("internal: not a span batch")
             }
+            try memory.charge(rows.count * rowBytes, for: "\(rows.count) trace rows from one segment")
+            return rows
         }
-        return TraceBatch.batches(TraceBatch.merge(parts))
+        // The join: an index and the joined rows beside the parts, which go after it.
+        let total = parts.reduce(0) { $0 + $1.count }
+        let joinBytes = total * rowBytes + QueryMemory.setBytes(total, of: (TraceKey, Int).self)
+        if parts.count > 1 { try memory.charge(joinBytes, for: "joining \(total) trace rows") }
+        let joined = TraceBatch.merge(parts)
+        if parts.count > 1 { memory.release(total * rowBytes + joinBytes - joined.count * rowBytes) }
+        return TraceBatch.batches(joined)
     }
 
     /// Runs `body` over the batches on `limits.threads` threads; each takes the next batch until
@@ -226,17 +246,22 @@ public final class QueryEngine: Sendable {
         return shared.results.map { $0! }
     }
 
-    private func finishGroups(_ plan: QueryPlan, _ partials: [BatchPartial], _ limits: Limits) throws -> QueryResult {
+    private func finishGroups(_ plan: QueryPlan, _ partials: [BatchPartial], _ limits: Limits, _ memory: QueryMemory) throws -> QueryResult {
         var groups: [[QueryValue]: [Accumulator]] = [:]
         for p in partials {
+            var added = 0
             for (key, accs) in p.groups {
                 if var existing = groups[key] {
                     for (a, spec) in plan.aggregates.enumerated() { existing[a].merge(accs[a], spec) }
                     groups[key] = existing
                 } else {
                     groups[key] = accs
+                    added += BatchScan.groupBytes(key, accs)
                 }
             }
+            // The merged groups share their keys' and sketches' storage with the partials until
+            // they change; counted again as they would be once apart.
+            try memory.charge(added, for: "\(groups.count) groups")
             guard groups.count <= limits.maxGroups else {
                 throw QueryError("the query makes more than \(limits.maxGroups) groups; group by fewer or coarser keys (bucket(start, 1h) instead of start)")
             }
@@ -276,9 +301,10 @@ public final class QueryEngine: Sendable {
         return window(plan, rows.map(\.values), limits)
     }
 
-    private func finishRows(_ plan: QueryPlan, _ partials: [BatchPartial], _ limits: Limits) throws -> QueryResult {
+    private func finishRows(_ plan: QueryPlan, _ partials: [BatchPartial], _ limits: Limits, _ memory: QueryMemory) throws -> QueryResult {
         var rows: [[QueryValue]] = []
         var more = false
+        try memory.charge(partials.reduce(0) { $0 + $1.rows.count } * MemoryLayout<[QueryValue]>.stride, for: "the result rows")
         for p in partials {
             rows.append(contentsOf: p.rows)
             more = more || p.more

@@ -7,6 +7,9 @@ public struct QueryError: Error, CustomStringConvertible, Sendable {
         case invalid
         /// It ran past its time limit: 503, retry narrower or later.
         case timeLimit
+        /// It needs more than its memory budget (`QueryEngine.Limits.maxMemoryBytes`): 400, like
+        /// the group limit — the same query over the same spans needs the same again.
+        case memoryLimit
     }
 
     public var message: String
@@ -23,7 +26,7 @@ public struct QueryError: Error, CustomStringConvertible, Sendable {
     /// The status an HTTP route answers this error with.
     public var httpStatus: Int {
         switch kind {
-        case .invalid: return 400
+        case .invalid, .memoryLimit: return 400
         case .timeLimit: return 503
         }
     }

@@ -14,6 +14,8 @@ public struct QueryResult: Sendable {
         public var elapsedNanos: Int64 = 0
         /// More rows matched than were returned (the row limit cut them).
         public var truncated = false
+        /// The most the query held at once of what its memory budget counts (`QueryMemory`).
+        public var memoryBytes = 0
         /// Whether the store-wide figures (rows scanned, segments, head rows) are known: a
         /// collector's answer to a read key leaves them out.
         public var storeFigures = true
@@ -65,6 +67,7 @@ public struct QueryResult: Sendable {
         }
         w.key("elapsed_ms"); w.double((stats.elapsedMs * 1000).rounded() / 1000)
         w.key("truncated"); w.bool(stats.truncated)
+        w.key("memory_bytes"); w.int(Int64(stats.memoryBytes))
         w.endObject()
         w.endObject()
         return w.bytes

@@ -73,6 +73,8 @@ struct Llmtraced {
       --clickhouse-defer D   LLMTRACE_CLICKHOUSE_DEFER  while ingest is saturated, forwarding waits until the
                                                      oldest span ClickHouse lacks is this old (or the outbox holds
                                                      half the budget): 60s (default), 5m, 0 = never wait
+      --query-memory SIZE    LLMTRACE_QUERY_MEMORY   what one query may hold (match sets, trace rows, groups,
+                                                     result rows) before it stops with an error (default 512M)
       --query-engine E       LLMTRACE_QUERY_ENGINE   what answers /api/query, /api/traces and trace lookups with
                                                      --clickhouse: local (default; this collector's store),
                                                      clickhouse (the cluster: every collector's spans), or auto
@@ -93,15 +95,6 @@ struct Llmtraced {
     """
 
     static func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
-
-    /// Parses 10G, 500M, 64K or a byte count (binary units).
-    static func size(_ s: String) -> Int? {
-        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
-        var t = Substring(s.uppercased())
-        if t.hasSuffix("IB") || t.hasSuffix("B") { t = t.dropLast(t.hasSuffix("IB") ? 2 : 1) }
-        if let u = t.last, let m = units[u], let n = Int(t.dropLast()), n > 0 { return n.multipliedReportingOverflow(by: m).overflow ? nil : n * m }
-        return Int(t).flatMap { $0 > 0 ? $0 : nil }
-    }
 
     /// Parses 30d, 12h, 90m, 45s into nanoseconds.
     static func duration(_ s: String) -> Int64? {
@@ -145,7 +138,7 @@ struct Llmtraced {
                                       "retention", "compression", "max-body-bytes", "max-connections", "workers", "queue-depth",
                                       "conventions", "pricing", "event-loops", "metrics-max-series", "metrics",
                                       "dedup-window", "dedup-max-spans", "detectors", "evaluators", "alert-webhook",
-                                      "alertmanager", "alert-for", "clickhouse", "clickhouse-budget", "clickhouse-defer", "query-engine"]
+                                      "alertmanager", "alert-for", "clickhouse", "clickhouse-budget", "clickhouse-defer", "query-engine", "query-memory"]
 
     static func run(_ argv: [String]) throws -> Int32 {
         let a = try ArgumentParser.parse(argv, options: Set(flagNames), flags: ["help", "version"])
@@ -222,7 +215,7 @@ struct Llmtraced {
             do { clickhouse = try ClickHouseEndpoint(parsing: v) } catch { throw UsageError("\(error)") }
             var budget = 10 << 30
             if let b = opt("clickhouse-budget") {
-                guard let n = size(b) else { throw UsageError("--clickhouse-budget expects a size like 10G or 500M, got '\(b)'") }
+                guard let n = ArgumentParser.byteSize(b) else { throw UsageError("--clickhouse-budget expects a size like 10G or 500M, got '\(b)'") }
                 budget = n
             }
             opts.outbox = OutboxOptions(name: "clickhouse", budgetBytes: budget)
@@ -256,6 +249,10 @@ struct Llmtraced {
             collectorOptions.readEngine = engine
         }
         if let clickhouse { collectorOptions.clickhouse = ClickHouseQueryEngine(client: ClickHouseClient(clickhouse)) }
+        if let m = opt("query-memory") {
+            guard let n = ArgumentParser.byteSize(m), n >= 1 << 20 else { throw UsageError("--query-memory expects a size of at least 1M, like 512M or 2G, got '\(m)'") }
+            collectorOptions.queryMemoryBytes = n
+        }
         collectorOptions.metricsEnabled = try onOff("metrics", default: true)
 
         let conventions: Conventions

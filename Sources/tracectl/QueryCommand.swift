@@ -14,7 +14,7 @@ enum QueryCommand {
 
     USAGE
       tracectl query '<SQL>' [--data DIR | --endpoint URL [--api-key KEY] | --clickhouse URL] [--json | --csv] [--project P]
-                             [--max-rows N] [--timeout SECONDS]
+                             [--max-rows N] [--timeout SECONDS] [--memory SIZE]
       tracectl query - ...          read the query from stdin
 
     Runs against a data directory (read-only, also while llmtraced uses it) or, with --endpoint (or
@@ -47,10 +47,12 @@ enum QueryCommand {
       --project P       Only this project's spans (with --data or --clickhouse; with --endpoint the key decides)
       --max-rows N      Rows returned at most (default 10000; stats say when more matched)
       --timeout S       Stop a query after S seconds (default 30)
+      --memory SIZE     What the query may hold (match sets, trace rows, groups, result rows) before it
+                        stops with an error (default 512M; with --endpoint the collector's --query-memory)
       --json, --csv     Machine-readable output
 
     EXIT CODES
-      0 success · 1 the query failed (syntax, type, time limit, store) · 2 bad usage · 4 cannot reach the collector
+      0 success · 1 the query failed (syntax, type, time or memory limit, store) · 2 bad usage · 4 cannot reach the collector
 
     EXAMPLES
       tracectl query "SELECT model, count(), p95(duration_ms), sum(cost_usd) FROM spans
@@ -64,7 +66,7 @@ enum QueryCommand {
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let a = try ArgumentParser.parse(argv, options: ["data", "endpoint", "clickhouse", "api-key", "project", "max-rows", "timeout"],
+        let a = try ArgumentParser.parse(argv, options: ["data", "endpoint", "clickhouse", "api-key", "project", "max-rows", "timeout", "memory"],
                                          flags: ["json", "csv", "help", "no-color"])
         if a.has("help") { Terminal.print(usage); return 0 }
         guard a.positionals.count == 1 else {
@@ -90,6 +92,7 @@ enum QueryCommand {
         var limits = QueryEngine.Limits()
         limits.maxRows = maxRows
         limits.timeoutNanos = Int64(timeout) * 1_000_000_000
+        limits.maxMemoryBytes = try a.bytes("memory", default: limits.maxMemoryBytes)
         let reader = try Tracectl.reader(a, timeoutSeconds: timeout + 5)
         let result: QueryResult
         do {

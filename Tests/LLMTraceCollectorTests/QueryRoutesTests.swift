@@ -116,6 +116,27 @@ import LLMTraceQuery
         #expect(QueryError("x", kind: .timeLimit).httpStatus == 503 && QueryError("x").httpStatus == 400)
     }
 
+    /// A query past the collector's --query-memory is a 400 that says so; within it the stats
+    /// report what it held.
+    @Test func aQueryPastItsMemoryBudgetIsRefusedWithTheReason() throws {
+        var options = Collector.Options()
+        options.queryMemoryBytes = 16 << 10
+        try withCollector(keys: false, options: options) { (c: Collector, store: Store) throws in
+            ingest(c, "chat", trace: String(format: "%032x", 7), count: 300, model: "gpt-4o")
+            _ = try store.sealNow()
+            func post(_ sql: String) -> (Int, String) {
+                let r = c.handle(HTTPRequest(method: "POST", target: "/api/query", headers: [("content-type", "text/plain")], body: Array(sql.utf8)))
+                return (r.status, String(decoding: r.body, as: UTF8.self))
+            }
+            let (wide, why) = post("SELECT span_id, p95(duration_ms) FROM spans GROUP BY span_id")
+            #expect(wide == 400)
+            #expect(why.contains("memory budget of 16 KiB"), "\(why)")
+            let (small, body) = post("SELECT model, count() FROM spans GROUP BY model")
+            #expect(small == 200)
+            #expect(body.contains("\"memory_bytes\":"))
+        }
+    }
+
     @Test func traceAndScoreTablesAreConfinedToo() throws {
         try withCollector { (c: Collector, store: Store) throws in
             ingest(c, "chat", trace: Self.chatTrace, count: 5, model: "gpt-4o")
