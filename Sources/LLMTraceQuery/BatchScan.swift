@@ -114,6 +114,15 @@ enum BatchScan {
         let m = sel?.count ?? n
         @inline(__always) func row(_ k: Int) -> Int { sel.map { Int($0[k]) } ?? k }
 
+        var first: Vec? = nil
+        if plan.keys.count == 1 {
+            let v = try ev.eval(plan.keys[0])
+            // (Not for a large dictionary under a selective filter: an accumulator a code.)
+            if case .dict(let raw, let values) = v, values.count < max(1024, sel?.count ?? ev.n) {
+                return try aggregateByDictionary(plan, ev, sel, raw, values)
+            }
+            first = v
+        }
         // Group ids per selected row, built one key at a time.
         var gids = [Int32](repeating: 0, count: m)
         var groupCount = 1
@@ -123,7 +132,9 @@ enum BatchScan {
         for key in plan.keys {
             var step: Int64 = 1
             if case .call("bucket", let args, _) = key, let w = args[1].constant?.asInt { step = w }
-            let (codes, values) = localCodes(try ev.eval(key), key.type, sel, n, step: step)
+            let vec: Vec
+            if let f = first { vec = f; first = nil } else { vec = try ev.eval(key) }
+            let (codes, values) = localCodes(vec, key.type, sel, n, step: step)
             keyCodes.append(codes)
             keyValues.append(values)
             let card = values.count
@@ -171,6 +182,56 @@ enum BatchScan {
             }
         }
         _ = row
+        return out
+    }
+
+    /// One key that is a dictionary column (model, service, kind, …): its codes are the group ids
+    /// as they are (code 0 is NULL), so the rows are counted per code in one pass, and the
+    /// accumulators of the other aggregates run over those ids; codes no selected row has are left out.
+    private static func aggregateByDictionary(_ plan: QueryPlan, _ ev: BatchEvaluator, _ sel: [Int32]?,
+                                              _ raw: [UInt32], _ values: [String]) throws -> [[QueryValue]: [Accumulator]] {
+        let groups = values.count + 1
+        let m = sel?.count ?? ev.n
+        var rows = [Int64](repeating: 0, count: groups)
+        var gids = [Int32](repeating: 0, count: m)
+        var bad = false
+        raw.withUnsafeBufferPointer { raw in
+            rows.withUnsafeMutableBufferPointer { rows in
+                gids.withUnsafeMutableBufferPointer { gids in
+                    if let sel {
+                        sel.withUnsafeBufferPointer { sel in
+                            for k in 0..<m {
+                                let c = Int(raw[Int(sel[k])])
+                                if c >= groups { bad = true; break }
+                                gids[k] = Int32(truncatingIfNeeded: c)
+                                rows[c] &+= 1
+                            }
+                        }
+                    } else {
+                        for k in 0..<m {
+                            let c = Int(raw[k])
+                            if c >= groups { bad = true; break }
+                            gids[k] = Int32(truncatingIfNeeded: c)
+                            rows[c] &+= 1
+                        }
+                    }
+                }
+            }
+        }
+        guard !bad else { throw QueryError("internal: a dictionary code past its dictionary") }
+        var accs = [[Accumulator]](repeating: [Accumulator](repeating: Accumulator(), count: plan.aggregates.count), count: groups)
+        for (a, spec) in plan.aggregates.enumerated() {
+            if spec.kind == .countRows || (spec.kind == .rate && spec.arg == nil) {
+                for g in 0..<groups { accs[g][a].count = rows[g] }
+            } else {
+                try accumulate(spec, a, ev, sel, gids, groups, &accs)
+            }
+        }
+        var out: [[QueryValue]: [Accumulator]] = [:]
+        out.reserveCapacity(min(groups, m))
+        for g in 0..<groups where rows[g] > 0 {
+            out[[g == 0 ? .null : .string(values[g - 1])]] = accs[g]
+        }
         return out
     }
 

@@ -110,10 +110,22 @@ struct SegmentBatch: ScanBatch {
         }
         let respMap: [UInt32] = [0] + resp.values.map(code)
         let reqMap: [UInt32] = [0] + req.values.map(code)
-        var codes = [UInt32](repeating: 0, count: resp.codes.count)
-        for i in 0..<codes.count {
-            let r = resp.codes[i]
-            codes[i] = r != 0 ? respMap[Int(r)] : reqMap[Int(req.codes[i])]
+        let n = resp.codes.count
+        let codes = [UInt32](unsafeUninitializedCapacity: n) { out, initialized in
+            resp.codes.withUnsafeBufferPointer { rc in
+                req.codes.withUnsafeBufferPointer { qc in
+                    respMap.withUnsafeBufferPointer { rm in
+                        reqMap.withUnsafeBufferPointer { qm in
+                            // Codes index their maps (the dictionary decode checked them).
+                            for i in 0..<n {
+                                let r = rc[i]
+                                out[i] = r != 0 ? rm[Int(r)] : qm[Int(qc[i])]
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = n
         }
         return .dict(codes, values)
     }
