@@ -57,11 +57,13 @@ struct TraceBatch: ScanBatch {
         out.reserveCapacity(total)
         for part in parts {
             for r in part {
+                // One hash lookup for a trace seen once (most are: a trace's spans sit in one
+                // segment); a repeat puts its first place back and merges into it.
                 let key = TraceKey(traceID: r.traceID, project: r.project)
-                if let k = index[key] {
+                if let k = index.updateValue(out.count, forKey: key) {
+                    index[key] = k
                     out[k].merge(r)
                 } else {
-                    index[key] = out.count
                     out.append(r)
                 }
             }
