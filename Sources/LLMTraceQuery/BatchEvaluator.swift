@@ -7,6 +7,8 @@ final class BatchEvaluator {
     let batch: ScanBatch
     let n: Int
     private var cache: [ColumnRef: Vec] = [:]
+    /// Set once the filter has chosen the rows (`restrict`): columns read after it need only those.
+    private var selected: [Int32]?
 
     init(_ batch: ScanBatch) {
         self.batch = batch
@@ -15,10 +17,14 @@ final class BatchEvaluator {
 
     func column(_ c: ColumnRef) throws -> Vec {
         if let v = cache[c] { return v }
-        let v = try batch.load(c)
+        let v = try selected.map { try batch.load(c, rows: $0) } ?? batch.load(c)
         cache[c] = v
         return v
     }
+
+    /// From now on only `rows` are read of columns not read yet (the filter's rows: no later
+    /// expression looks at another).
+    func restrict(to rows: [Int32]?) { selected = rows }
 
     /// Rows where the condition is true (nil: every row).
     func selection(_ filter: Bound?) throws -> [Int32]? {

@@ -14,6 +14,7 @@ enum BatchScan {
     static func run(_ plan: QueryPlan, _ batch: ScanBatch, maxRows: Int, maxGroups: Int, memory: QueryMemory? = nil) throws -> BatchPartial {
         let ev = BatchEvaluator(batch)
         let sel = try ev.selection(plan.filter)
+        ev.restrict(to: sel)
         var out = BatchPartial()
         out.rowsScanned = batch.rowCount
         if plan.isAggregate {

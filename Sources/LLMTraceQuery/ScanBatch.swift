@@ -8,6 +8,9 @@ protocol ScanBatch: Sendable {
     var startRange: (Int64, Int64)? { get }
     /// One column for every row.
     func load(_ c: ColumnRef) throws -> Vec
+    /// One column where only `rows` (ascending) are read; other rows may hold anything. Batches
+    /// that cannot read less read everything.
+    func load(_ c: ColumnRef, rows: [Int32]) throws -> Vec
     /// Full-text condition k: 1 for the rows holding a matching paragraph.
     func matchRows(_ k: Int) throws -> [UInt8]
 }
@@ -30,6 +33,12 @@ struct SegmentBatch: ScanBatch {
         case .attr(let key, let t): return Vec.attribute(try segment.attributeColumn(key), t)
         case .trace, .score: throw QueryError("internal: column \(c.name) is not a spans column")
         }
+    }
+
+    /// Attributes sit in the compressed details: only the blocks holding selected rows are read.
+    func load(_ c: ColumnRef, rows: [Int32]) throws -> Vec {
+        guard case .attr(let key, let t) = c else { return try load(c) }
+        return Vec.attribute(try segment.attributeColumn(key, rows: rows), t)
     }
 
     func load(_ c: SpanColumn) throws -> Vec {
@@ -161,6 +170,10 @@ struct SegmentBatch: ScanBatch {
 }
 
 /// Rows not yet sealed, as decoded spans: columns are built from the span fields.
+extension ScanBatch {
+    func load(_ c: ColumnRef, rows: [Int32]) throws -> Vec { try load(c) }
+}
+
 struct RowBatch: ScanBatch {
     let rows: [Span]
     /// Per full-text condition, 1 for the rows holding a matching paragraph.

@@ -273,3 +273,34 @@ import LLMTraceSynthetic
         for bad in ["zlib:0", "zlib:10", "lz5", "", "zstd", "zlib:"] { #expect(SegmentCompression(parsing: bad) == nil, "\(bad)") }
     }
 }
+
+/// An attribute column read for some rows only equals the whole column at those rows, across
+/// details blocks, with blocks holding none of them skipped.
+@Suite struct SelectedAttributeReadTests {
+    @Test func selectedRowsReadTheSameValuesAsTheWholeColumn() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(testOptions(dir.path))
+        defer { try? store.close() }
+        var spans: [Span] = []
+        for i in 0..<9_000 {
+            var s = minimalSpan(trace: UInt64(i / 3 + 1), span: UInt64(i + 1), start: 1_000 + Int64(i))
+            if i % 7 == 0 { s.attributes = [Attribute("db.system", .string(i % 2 == 0 ? "redis" : "postgres")), Attribute("n", .int(Int64(i)))] }
+            if i % 11 == 0 { s.inputMessages = [Message(role: "user", content: "row \(i)")] }
+            spans.append(s)
+        }
+        try store.append(spans)
+        _ = try store.sealNow()
+        let seg = try #require(store.segmentReaders.first)
+        #expect(seg.rowCount == 9_000)
+        let whole = try seg.attributeColumn("db.system")
+        #expect(whole.compactMap { $0 }.count == 9_000 / 7 + 1)
+        // Rows in the first and third of five 2,048-row blocks only, some with the attribute.
+        let picked: [Int32] = [3, 7, 14, 700, 2047, 4096, 4097, 5000, 6139, 6143]
+        let some = try seg.attributeColumn("db.system", rows: picked)
+        for r in picked { #expect(some[Int(r)] == whole[Int(r)], "row \(r)") }
+        #expect(some.enumerated().allSatisfy { picked.contains(Int32($0.offset)) || $0.element == nil })
+        #expect(try seg.attributeColumn("db.system", rows: []).allSatisfy { $0 == nil })
+        #expect(try seg.attributeColumn("n", rows: [8_995, 8_999])[8_995] == .int(8_995))
+    }
+}

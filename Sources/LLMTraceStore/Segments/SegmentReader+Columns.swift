@@ -104,11 +104,13 @@ extension SegmentReader {
     /// id order without building strings, stopping at the match (keys are interned when a span
     /// first uses them, so they sit in the first blocks), and remembered; string values are read
     /// through the text block cache, each distinct one once.
-    public func attributeColumn(_ key: String) throws -> [AttributeValue?] {
+    /// `rows`: only these (ascending; the others are left nil, and details blocks holding none of
+    /// them are not inflated).
+    public func attributeColumn(_ key: String, rows: [Int32]? = nil) throws -> [AttributeValue?] {
         var out = [AttributeValue?](repeating: nil, count: rowCount)
-        guard rowCount > 0, let keyID = try textID(of: key) else { return out }
+        guard rowCount > 0, rows?.isEmpty != true, let keyID = try textID(of: key) else { return out }
         let lookup = MemoTextLookup(reader: self)
-        try forEachDetails { row, p in
+        try forEachDetails(only: rows) { row, p in
             var r = ByteReader(p)
             guard let v = SpanBinaryCodec.attribute(&r, key: UInt32(keyID), texts: lookup) else { return lookup.error != nil }
             out[row] = v

@@ -208,14 +208,34 @@ extension SegmentReader {
 
     /// Calls `body` with each row's details bytes (rows without details are skipped), a block at
     /// a time, without copying a row out; `body` returns false when the bytes do not decode.
-    func forEachDetails(_ body: (Int, UnsafeRawBufferPointer) throws -> Bool) throws {
+    /// `only`: just these rows (ascending); a block holding none of them is not inflated.
+    func forEachDetails(only: [Int32]? = nil, _ body: (Int, UnsafeRawBufferPointer) throws -> Bool) throws {
         guard rowCount > 0 else { return }
-        try forBlocks(.details, 0..<rowCount, compressed: true) { r, blockRows in
+        guard let only else { return try forEachDetails(in: 0..<rowCount, only: nil, body) }
+        var k = 0
+        while k < only.count {
+            let block = Int(only[k]) / rowsPerBlock
+            guard only[k] >= 0, Int(only[k]) < rowCount else { throw StoreError("row \(only[k]) outside 0..<\(rowCount)", path: path) }
+            let blockRows = (block * rowsPerBlock)..<min(rowCount, (block + 1) * rowsPerBlock)
+            let first = k
+            while k < only.count && Int(only[k]) < blockRows.upperBound { k += 1 }
+            try forEachDetails(in: blockRows, only: only[first..<k], body)
+        }
+    }
+
+    /// The rows of `range` (whole blocks), or of them those in `only` (ascending).
+    private func forEachDetails(in range: Range<Int>, only: ArraySlice<Int32>?, _ body: (Int, UnsafeRawBufferPointer) throws -> Bool) throws {
+        var w = only?.startIndex ?? 0
+        try forBlocks(.details, range, compressed: true) { r, blockRows in
             for row in blockRows {
                 let len = r.count(limit: r.remaining)
+                guard len <= r.remaining else { throw StoreError("corrupt segment: details of row \(row) run past their block", path: path) }
+                if let only {
+                    guard w < only.endIndex, Int(only[w]) == row else { r.skip(len); continue }
+                    w += 1
+                }
                 if len == 0 { continue }
                 let start = r.pos
-                guard len <= r.remaining else { throw StoreError("corrupt segment: details of row \(row) run past their block", path: path) }
                 r.skip(len)
                 guard try body(row, UnsafeRawBufferPointer(rebasing: r.base[start..<(start + len)])) else { throw StoreError("corrupt segment: details of row \(row) do not decode", path: path) }
             }
