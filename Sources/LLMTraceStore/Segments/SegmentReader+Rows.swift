@@ -9,6 +9,7 @@ extension SegmentReader {
             throw StoreError("row range \(rows) outside 0..<\(rowCount)", path: path)
         }
         if rows.isEmpty { return [] }
+        if texts == nil && rows.count < 2048 { prefetch(rows) }
         var out: [Span] = []
         out.reserveCapacity(rows.count)
         let traceIDs = try decodeTraceIDs(rows)
@@ -82,6 +83,26 @@ extension SegmentReader {
 
     /// Every span, in row order.
     public func allSpans() throws -> [Span] { try spans(rows: 0..<rowCount) }
+
+    /// The first point read of a row block asks for every column's block of it (and the
+    /// dictionaries) at once: after a restart, with the file out of the page cache, a trace lookup
+    /// otherwise waited for some thirty page faults one after another.
+    func prefetch(_ rows: Range<Int>) {
+        let blocks = (rows.lowerBound / rowsPerBlock)...((rows.upperBound - 1) / rowsPerBlock)
+        let fresh = lock.withLock { () -> [Int] in
+            let f = blocks.filter { !prefetchedBlocks.contains($0) }
+            prefetchedBlocks.formUnion(f)
+            return f
+        }
+        guard !fresh.isEmpty else { return }
+        var ranges: [(offset: Int, count: Int)] = []
+        let firstTouch = fresh.count == blocks.count && lock.withLock { prefetchedBlocks.count == fresh.count }
+        for case let info? in columns {
+            for bi in fresh where bi < info.blocks.count { ranges.append((info.blocks[bi].offset, info.blocks[bi].stored)) }
+            if firstTouch, let d = info.dictionary { ranges.append((d.offset, d.stored)) }
+        }
+        file.willNeed(ranges)
+    }
 
     func decodeTraceIDs(_ rows: Range<Int>) throws -> [TraceID] {
         var out: [TraceID] = []

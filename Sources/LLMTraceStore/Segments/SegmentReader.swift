@@ -57,6 +57,8 @@ public final class SegmentReader: @unchecked Sendable {
     var postingsUnusable = false
     var textBlockCache: [Int: [UInt8]] = [:]
     var textCacheOrder: [Int] = []
+    /// Row blocks a point read has already asked the kernel to read in (`prefetch`).
+    var prefetchedBlocks = Set<Int>()
 
     public var fileSize: Int { file.bytes.count }
 

@@ -224,6 +224,18 @@ public final class MappedFile: @unchecked Sendable {
         if let base { munmap(base, bytes.count) }
     }
 
+    /// Asks the kernel to read these byte ranges in now, all at once: a point read that will touch
+    /// many scattered blocks of a file not in the page cache then waits for one round of parallel
+    /// reads instead of one page fault after another.
+    public func willNeed(_ ranges: [(offset: Int, count: Int)]) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        for r in ranges where r.count > 0 && r.offset >= 0 && r.offset + r.count <= bytes.count {
+            let start = r.offset / page * page
+            _ = madvise(base + start, r.offset + r.count - start, MADV_WILLNEED)
+        }
+    }
+
     /// Drops this mapping's resident pages after a bulk pass (text indexing, verification): they stay
     /// in the page cache and fault back in on the next read, but stop counting in this process's RSS.
     public func dropResidentPages() {
