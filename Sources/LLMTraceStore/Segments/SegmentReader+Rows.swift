@@ -89,14 +89,15 @@ extension SegmentReader {
     /// otherwise waited for some thirty page faults one after another.
     func prefetch(_ rows: Range<Int>) {
         let blocks = (rows.lowerBound / rowsPerBlock)...((rows.upperBound - 1) / rowsPerBlock)
-        let fresh = lock.withLock { () -> [Int] in
+        // The dictionaries with the segment's first prefetch.
+        let (fresh, firstTouch) = lock.withLock { () -> ([Int], Bool) in
             let f = blocks.filter { !prefetchedBlocks.contains($0) }
+            let first = prefetchedBlocks.isEmpty
             prefetchedBlocks.formUnion(f)
-            return f
+            return (f, first)
         }
         guard !fresh.isEmpty else { return }
         var ranges: [(offset: Int, count: Int)] = []
-        let firstTouch = fresh.count == blocks.count && lock.withLock { prefetchedBlocks.count == fresh.count }
         for case let info? in columns {
             for bi in fresh where bi < info.blocks.count { ranges.append((info.blocks[bi].offset, info.blocks[bi].stored)) }
             if firstTouch, let d = info.dictionary { ranges.append((d.offset, d.stored)) }
