@@ -14,7 +14,7 @@ enum QueryBench {
         let total = try a.int("spans", default: 1_000_000)
         let runs = max(3, try a.int("runs", default: 20))
         let lookups = try a.int("lookups", default: 500)
-        let withText = !a.has("no-text")
+        var withText = !a.has("no-text")
         let dir = a.value("dir") ?? (NSTemporaryDirectory() + "llmtrace-qbench-\(getpid())")
         let sqlitePath = dir + "/compare.sqlite"
         let reuse = a.has("reuse") && FileManager.default.fileExists(atPath: sqlitePath)
@@ -37,6 +37,11 @@ enum QueryBench {
             opts.readOnly = true
         }
         var store = try Store.open(opts)
+        if reuse, let had = SQLiteTable.hasText(path: sqlitePath), had != withText {
+            // The table keeps the form it was loaded with (--no-text or not).
+            Terminal.error("--reuse: the SQLite table in \(dir) was loaded \(had ? "with" : "without") text; using it as it is")
+            withText = had
+        }
         let sqlite = try SQLiteTable(path: sqlitePath, withText: withText)
         if !reuse {
             Terminal.error("loading \(total) synthetic spans into the store and into SQLite (text in SQLite: \(withText))…")
@@ -289,6 +294,18 @@ final class SQLiteTable {
     }
 
     static var columnNames: [String] { columns.map { String($0.split(separator: " ")[0]) } }
+
+    /// Whether the table at `path` has the text columns (nil: no such table).
+    static func hasText(path: String) -> Bool? {
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else { sqlite3_close(db); return nil }
+        defer { sqlite3_close(db) }
+        var st: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('spans') WHERE name = 'input_text'", -1, &st, nil) == SQLITE_OK else { return nil }
+        defer { sqlite3_finalize(st) }
+        guard sqlite3_step(st) == SQLITE_ROW else { return nil }
+        return sqlite3_column_int(st, 0) > 0
+    }
 
     /// Calls `body` with each row's columns as text bytes (nil for NULL).
     func forEachRow(_ sql: String, _ body: ([[UInt8]?]) throws -> Void) throws {
