@@ -248,7 +248,7 @@ import LLMTraceSynthetic
             try store.append(spans)
             let id = try #require(try store.sealNow())
             let bytes = try FileIO.readFile(dir.path + "/segments/" + SegmentFormat.name(id))
-            #expect(Array(bytes[4..<8]) == [2, 0, UInt8(c.codecID), 0], "version 2, codec of \(c)")
+            #expect(Array(bytes[4..<8]) == [UInt8(SegmentFormat.version), 0, UInt8(c.codecID), 0], "version \(SegmentFormat.version), codec of \(c)")
             sizes["\(c)"] = bytes.count
             written += spans
             try store.close()

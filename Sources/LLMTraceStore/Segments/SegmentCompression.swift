@@ -58,7 +58,7 @@ struct SegmentBlockCodec {
             guard codecID == 0 else { return nil }
             kind = .zlib
             storedMarksRaw = false
-        case 2:
+        case 2, 3:
             guard let k = Kind(rawValue: codecID) else { return nil }
             kind = k
             storedMarksRaw = true

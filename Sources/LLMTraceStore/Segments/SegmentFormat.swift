@@ -2,9 +2,10 @@
 /// numbers in the document; change both together.
 public enum SegmentFormat {
     public static let magic: [UInt8] = Array("LTSG".utf8)
+    /// 3: start, duration and the nullable integer columns are bit-packed (encodings 9 and 10);
     /// 2: the header's second u16 names the block codec (`SegmentCompression`); 1: always zlib.
-    /// Readers take both.
-    public static let version: UInt16 = 2
+    /// Readers take all three.
+    public static let version: UInt16 = 3
     public static let headerSize = 8
     /// footer length (u32) + footer CRC (u32) + magic (4)
     public static let trailerSize = 12
@@ -59,21 +60,37 @@ public enum SegmentFormat {
         /// Compressed with the segment's codec: per row a varint length and that many bytes of
         /// SpanBinaryCodec details.
         case compressedBlobs = 8
+        /// Frame of reference, bit-packed (`PackedInts`): per block i64 base, u8 width, the rows'
+        /// offsets from the base at that width, 8 zero bytes.
+        case packed = 9
+        /// As `packed`, with stored 0 as null and v − base + 1 for v.
+        case nullablePacked = 10
     }
 
     public static func encoding(of c: Column) -> Encoding {
         switch c {
         case .traceID: return .traceRuns
         case .spanID, .parentSpanID: return .rawU64
-        case .start: return .deltaVarint
-        case .duration: return .varint
+        case .start, .duration: return .packed
         case .project, .service, .name, .kind, .status, .provider, .requestModel, .responseModel, .environment,
              .promptName, .promptVersion, .sessionID, .userID, .statusMessage, .finishReason:
             return .dictionary
         case .inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens:
-            return .nullableVarint
+            return .nullablePacked
         case .costUSD, .temperature, .topP: return .float64
         case .details: return .compressedBlobs
+        }
+    }
+
+    /// Whether a segment may hold column `c` in encoding `e`: the one written now, or the one
+    /// segments before version 3 wrote.
+    public static func readable(_ e: Encoding, for c: Column) -> Bool {
+        if e == encoding(of: c) { return true }
+        switch c {
+        case .start: return e == .deltaVarint
+        case .duration: return e == .varint
+        case .inputTokens, .outputTokens, .cachedTokens, .reasoningTokens, .ttft, .maxTokens: return e == .nullableVarint
+        default: return false
         }
     }
 

@@ -29,7 +29,7 @@ extension SegmentReader {
         return (codes, dict)
     }
 
-    /// An integer column (start, duration, or a nullable varint column) with its validity
+    /// An integer column (start, duration, a nullable integer column, span ids) with its validity
     /// (nil when no row is null).
     public func intColumn(_ c: SegmentFormat.Column) throws -> (values: [Int64], valid: [Bool]?) {
         var values = [Int64](repeating: 0, count: rowCount)
@@ -71,6 +71,20 @@ extension SegmentReader {
                     for row in rows { out[row] = r.i64() }
                 }
             }
+        case .packed, .nullablePacked:
+            let nullable = enc == .nullablePacked
+            var v = [Bool](repeating: true, count: nullable ? rowCount : 0)
+            var nulls = 0
+            try values.withUnsafeMutableBufferPointer { out in
+                try v.withUnsafeMutableBufferPointer { ok in
+                    try forBlocks(c, 0..<rowCount) { r, rows in
+                        guard let (base, width) = PackedInts.header(r.base, count: rows.count, nullable: nullable) else { r.fail(); return }
+                        nulls += PackedInts.decode(r.base, count: rows.count, base: base, width: width, into: out.baseAddress! + rows.lowerBound,
+                                                   valid: nullable ? ok.baseAddress! + rows.lowerBound : nil)
+                    }
+                }
+            }
+            if nulls > 0 { valid = v }
         default:
             throw StoreError("column \(c) is not an integer column", path: path)
         }

@@ -135,7 +135,28 @@ extension SegmentReader {
         return out
     }
 
+    /// Rows of a bit-packed column (`PackedInts`), each read alone; nil for null.
+    func decodePacked(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [Int64?] {
+        let nullable = columns[Int(c.rawValue)]!.encoding == .nullablePacked
+        var out: [Int64?] = []
+        out.reserveCapacity(rows.count)
+        try forBlocks(c, rows) { r, blockRows in
+            guard let (base, width) = PackedInts.header(r.base, count: blockRows.count, nullable: nullable) else { r.fail(); return }
+            let lo = max(rows.lowerBound, blockRows.lowerBound), hi = min(rows.upperBound, blockRows.upperBound)
+            for row in lo..<hi {
+                out.append(PackedInts.value(r.base, row: row - blockRows.lowerBound, count: blockRows.count, base: base, width: width, nullable: nullable))
+            }
+        }
+        return out
+    }
+
+    func isPacked(_ c: SegmentFormat.Column) -> Bool {
+        let e = columns[Int(c.rawValue)]!.encoding
+        return e == .packed || e == .nullablePacked
+    }
+
     func decodeStarts(_ rows: Range<Int>) throws -> [Int64] {
+        if isPacked(.start) { return try decodePacked(.start, rows).map { $0 ?? 0 } }
         let base = columns[Int(SegmentFormat.Column.start.rawValue)]!.minMax?.0 ?? 0
         var out: [Int64] = []
         out.reserveCapacity(rows.count)
@@ -151,6 +172,7 @@ extension SegmentReader {
     }
 
     func decodeVarints(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [UInt64] {
+        if isPacked(c) { return try decodePacked(c, rows).map { UInt64(bitPattern: $0 ?? 0) } }
         var out: [UInt64] = []
         out.reserveCapacity(rows.count)
         try forBlocks(c, rows) { r, blockRows in
@@ -164,6 +186,7 @@ extension SegmentReader {
     }
 
     func decodeNullable(_ c: SegmentFormat.Column, _ rows: Range<Int>) throws -> [Int64?] {
+        if isPacked(c) { return try decodePacked(c, rows) }
         var out: [Int64?] = []
         out.reserveCapacity(rows.count)
         try forBlocks(c, rows) { r, blockRows in

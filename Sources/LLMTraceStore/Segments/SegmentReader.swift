@@ -119,7 +119,7 @@ public final class SegmentReader: @unchecked Sendable {
                 throw corrupt("unknown column \(cid) or encoding \(enc)", footerStart + f.pos)
             }
             // Every decoder assumes the column's own encoding and a code width it can read.
-            guard e == SegmentFormat.encoding(of: col) else { throw corrupt("column \(col) has encoding \(enc)", footerStart + f.pos) }
+            guard SegmentFormat.readable(e, for: col) else { throw corrupt("column \(col) has encoding \(enc)", footerStart + f.pos) }
             guard e != .dictionary || [1, 2, 4].contains(width) else { throw corrupt("column \(col) has code width \(width)", footerStart + f.pos) }
             var info = ColumnInfo(column: col, encoding: e, width: width, minMax: hasMM ? (lo, hi) : nil,
                                   dictionary: nil, dictionaryCount: 0, blocks: [])

@@ -4,7 +4,7 @@ import LLMTraceModel
 ///
 /// Rows are sorted by (trace id, start) so a trace is one contiguous run of rows: a trace lookup touches
 /// one block per column (the Tempo layout). Low-cardinality strings are dictionary-encoded, times and
-/// counts are varints, and every string inside messages, documents, attributes and events is interned
+/// counts are bit-packed from a per-block base, and every string inside messages, documents, attributes and events is interned
 /// into one per-segment text store, so a system prompt or retrieved chunk repeated 10,000 times is
 /// stored and compressed once.
 public struct SegmentWriter {
@@ -304,25 +304,9 @@ public struct SegmentWriter {
                 for i in b..<min(n, b + bs) { w.u64(col == .spanID ? spans[i].spanID.value : spans[i].parentSpanID.value) }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
-        case .deltaVarint:
-            for i in 0..<n { track(spans[i].startNanos) }  // (`for s in spans` copies each span)
-            let base = minMax!.0
-            for b in stride(from: 0, to: n, by: bs) {
-                var w = ByteWriter(capacity: 4 * bs)
-                var prev = base
-                for i in b..<min(n, b + bs) {
-                    w.svarint(spans[i].startNanos &- prev)
-                    prev = spans[i].startNanos
-                }
-                blocks.append(emit(w.bytes, raw: w.count, out: &out))
-            }
-        case .varint:
-            for i in 0..<n { track(spans[i].durationNanos) }
-            for b in stride(from: 0, to: n, by: bs) {
-                var w = ByteWriter(capacity: 4 * bs)
-                for i in b..<min(n, b + bs) { w.varint(UInt64(bitPattern: spans[i].durationNanos)) }
-                blocks.append(emit(w.bytes, raw: w.count, out: &out))
-            }
+        case .deltaVarint, .varint, .nullableVarint:
+            // Read-only: segments before version 3 hold them (`SegmentReader` decodes both).
+            preconditionFailure("column \(col) is written \(SegmentFormat.encoding(of: col)), not \(enc)")
         case .dictionary:
             let (entries, codes) = dictionaries.build(col, spans)
             width = entries.count < 255 ? 1 : (entries.count < 65535 ? 2 : 4)
@@ -341,13 +325,26 @@ public struct SegmentWriter {
                 }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
-        case .nullableVarint:
+        case .packed, .nullablePacked:
+            let nullable = enc == .nullablePacked
+            var values = [Int64](repeating: 0, count: min(n, bs))
+            var valid = [Bool](repeating: true, count: min(n, bs))
             for b in stride(from: 0, to: n, by: bs) {
-                var w = ByteWriter(capacity: 2 * bs)
-                for i in b..<min(n, b + bs) {
-                    let v = spans[i].intValue(col)
-                    if let v { track(v) }
-                    if let v { w.varint(UInt64(bitPattern: v) &+ 1) } else { w.u8(0) }
+                let m = min(n, b + bs) - b
+                for k in 0..<m {
+                    let v: Int64?
+                    switch col {
+                    case .start: v = spans[b + k].startNanos
+                    case .duration: v = spans[b + k].durationNanos
+                    default: v = spans[b + k].intValue(col)
+                    }
+                    if let v { track(v); values[k] = v; valid[k] = true } else { values[k] = 0; valid[k] = false }
+                }
+                var w = ByteWriter(capacity: PackedInts.blockSize(count: m, width: 64))
+                values.withUnsafeBufferPointer { vp in
+                    valid.withUnsafeBufferPointer { ok in
+                        PackedInts.encode(UnsafeBufferPointer(rebasing: vp[0..<m]), valid: nullable ? UnsafeBufferPointer(rebasing: ok[0..<m]) : nil, into: &w)
+                    }
                 }
                 blocks.append(emit(w.bytes, raw: w.count, out: &out))
             }
