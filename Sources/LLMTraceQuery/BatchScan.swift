@@ -115,26 +115,26 @@ enum BatchScan {
         let m = sel?.count ?? n
         @inline(__always) func row(_ k: Int) -> Int { sel.map { Int($0[k]) } ?? k }
 
-        var first: Vec? = nil
-        if plan.keys.count == 1 {
+        var vecs = [Vec?](repeating: nil, count: plan.keys.count)
+        if plan.keys.count == 1, !plan.keys[0].isBucket {
             let v = try ev.eval(plan.keys[0])
             // (Not for a large dictionary under a selective filter: an accumulator a code.)
             if case .dict(let raw, let values) = v, values.count < max(1024, sel?.count ?? ev.n) {
                 return try aggregateByDictionary(plan, ev, sel, raw, values)
             }
-            first = v
+            vecs[0] = v
         }
+        if let dense = try aggregateDense(plan, ev, sel, &vecs, maxGroups: maxGroups) { return dense }
         // Group ids per selected row, built one key at a time.
         var gids = [Int32](repeating: 0, count: m)
         var groupCount = 1
         var keyCodes: [[Int32]] = []
         var keyValues: [[QueryValue]] = []
         var representative: [Int] = m > 0 ? [0] : []
-        for key in plan.keys {
+        for (i, key) in plan.keys.enumerated() {
             var step: Int64 = 1
             if case .call("bucket", let args, _) = key, let w = args[1].constant?.asInt { step = w }
-            let vec: Vec
-            if let f = first { vec = f; first = nil } else { vec = try ev.eval(key) }
+            let vec = try vecs[i] ?? ev.eval(key)
             let (codes, values) = localCodes(vec, key.type, sel, n, step: step)
             keyCodes.append(codes)
             keyValues.append(values)
@@ -236,7 +236,7 @@ enum BatchScan {
         return out
     }
 
-    private static func accumulate(_ spec: AggregateSpec, _ a: Int, _ ev: BatchEvaluator, _ sel: [Int32]?,
+    static func accumulate(_ spec: AggregateSpec, _ a: Int, _ ev: BatchEvaluator, _ sel: [Int32]?,
                                    _ gids: [Int32], _ groups: Int, _ accs: inout [[Accumulator]]) throws {
         let m = gids.count
         let n = ev.n

@@ -33,6 +33,12 @@ indirect enum Bound: Sendable {
         return nil
     }
 
+    /// `bucket(x, w)`: grouped by its dense codes without computing the buckets first.
+    var isBucket: Bool {
+        if case .call("bucket", _, _) = self { return true }
+        return false
+    }
+
     var isAttribute: Bool {
         if case .column(.attr) = self { return true }
         return false
