@@ -187,22 +187,22 @@ public final class QueryEngine: Sendable {
         let low = lo ? .min : l, high = ho ? .max : h
         let spans = try prune(source(Store.ScanRequest()), plan, low: low, high: high, matchSets: [], &stats)
         stats.rowsScanned = spans.reduce(0) { $0 + $1.rowCount }
-        let rowBytes = MemoryLayout<TraceRow>.stride
-        let parts = try parallelMap(spans, limits: limits, deadline: deadline) { b -> [TraceRow] in
-            let rows: [TraceRow]
+        let rowBytes = TraceColumns.rowBytes
+        let parts = try parallelMap(spans, limits: limits, deadline: deadline) { b -> TraceColumns in
+            let part: TraceColumns
             switch b {
-            case let s as SegmentBatch: rows = try s.traceRows()
-            case let r as RowBatch: rows = r.traceRows()
+            case let s as SegmentBatch: part = try s.traceColumns()
+            case let r as RowBatch: part = r.traceColumns()
             default: throw QueryError("internal: not a span batch")
             }
-            try memory.charge(rows.count * rowBytes, for: "\(rows.count) trace rows from one segment")
-            return rows
+            try memory.charge(part.count * rowBytes, for: "\(part.count) trace rows from one segment")
+            return part
         }
-        // The join: an index and the joined rows beside the parts, which go after it.
+        // The join: its table and index beside the parts, which go after it.
         let total = parts.reduce(0) { $0 + $1.count }
-        let joinBytes = total * rowBytes + QueryMemory.setBytes(total, of: (TraceKey, Int).self)
+        let joinBytes = total * rowBytes + 2 * total * MemoryLayout<Int32>.stride
         if parts.count > 1 { try memory.charge(joinBytes, for: "joining \(total) trace rows") }
-        let joined = TraceBatch.merge(parts)
+        let joined = TraceColumns.join(parts)
         if parts.count > 1 { memory.release(total * rowBytes + joinBytes - joined.count * rowBytes) }
         return TraceBatch.batches(joined)
     }

@@ -1,10 +1,10 @@
 import LLMTraceModel
 import LLMTraceStore
 
-/// Rows of the `traces` table, assembled from span batches (`TraceRow`), scanned like any batch:
-/// a column is built from the rows when a query first names it.
+/// Rows of the `traces` table (`TraceColumns`, joined from every span batch), scanned like any
+/// batch: a column is a slice of the table's arrays.
 struct TraceBatch: ScanBatch {
-    let rows: [TraceRow]
+    let table: TraceColumns
     let range: Range<Int>
 
     var rowCount: Int { range.count }
@@ -14,72 +14,58 @@ struct TraceBatch: ScanBatch {
 
     func load(_ c: ColumnRef) throws -> Vec {
         guard case .trace(let tc) = c else { throw QueryError("internal: column \(c.name) is not a traces column") }
-        let n = range.count
-        let base = range.lowerBound
+        let t = table
         switch tc {
         case .traceID:
-            return .dict((0..<n).map { UInt32($0 + 1) }, range.map { rows[$0].traceID.hex })
-        case .project: return dict { $0.project }
-        case .name: return dict { $0.name }
-        case .service: return dict { $0.service }
-        case .sessionID: return dict { $0.session?.1 }
-        case .userID: return dict { $0.user?.1 }
-        case .start: return .ints(range.map { rows[$0].start }, nil)
-        case .end: return .ints(range.map { rows[$0].end }, nil)
-        case .durationMs: return .doubles(range.map { Double(rows[$0].end &- rows[$0].start) / 1e6 }, nil)
-        case .spans: return .ints(range.map { rows[$0].spans }, nil)
-        case .llmCalls: return .ints(range.map { rows[$0].llmCalls }, nil)
-        case .errors: return .ints(range.map { rows[$0].errors }, nil)
-        case .error: return .bools(range.map { rows[$0].errors > 0 ? 1 : 0 })
-        case .hasRoot: return .bools(range.map { rows[$0].rank.notRoot ? 0 : 1 })
-        case .inputTokens: return ints { $0.inputTokens }
-        case .outputTokens: return ints { $0.outputTokens }
-        case .totalTokens: return ints { $0.totalTokens }
-        case .costUSD: return Vec.doubles(n) { rows[base + $0].costUSD }
+            return .dict((0..<range.count).map { UInt32($0 + 1) }, range.map { t.traceID[$0].hex })
+        case .project: return strings(t.project)
+        case .name: return strings(t.name)
+        case .service: return strings(t.service)
+        case .sessionID: return strings(t.session)
+        case .userID: return strings(t.user)
+        case .start: return .ints(Array(t.start[range]), nil)
+        case .end: return .ints(Array(t.end[range]), nil)
+        case .durationMs: return .doubles(range.map { Double(t.end[$0] &- t.start[$0]) / 1e6 }, nil)
+        case .spans: return .ints(Array(t.spans[range]), nil)
+        case .llmCalls: return .ints(Array(t.llmCalls[range]), nil)
+        case .errors: return .ints(Array(t.errors[range]), nil)
+        case .error: return .bools(range.map { t.errors[$0] > 0 ? 1 : 0 })
+        case .hasRoot: return .bools(range.map { t.rank[$0].notRoot ? 0 : 1 })
+        case .inputTokens: return ints(t.inputTokens, TraceColumns.hasInput)
+        case .outputTokens: return ints(t.outputTokens, TraceColumns.hasOutput)
+        case .totalTokens: return ints(t.totalTokens, TraceColumns.hasTotal)
+        case .costUSD:
+            let valid = validity(TraceColumns.hasCost)
+            return .doubles(Array(t.cost[range]), valid)
         }
     }
 
-    private func dict(_ get: (TraceRow) -> String?) -> Vec { Vec.strings(range.count) { get(rows[range.lowerBound + $0]) } }
-    private func ints(_ get: (TraceRow) -> Int64?) -> Vec { Vec.ints(range.count) { get(rows[range.lowerBound + $0]) } }
+    private func strings(_ s: TraceColumns.Strings) -> Vec { .dict(Array(s.codes[range]), s.values) }
 
-    /// The assembled rows cut into batches the scan threads share.
-    static func batches(_ rows: [TraceRow], per: Int = 65_536) -> [ScanBatch] {
-        stride(from: 0, to: rows.count, by: per).map { TraceBatch(rows: rows, range: $0..<min(rows.count, $0 + per)) }
+    private func validity(_ bit: UInt8) -> [Bool]? {
+        let has = table.has
+        var all = true
+        for i in range where has[i] & bit == 0 { all = false; break }
+        return all ? nil : range.map { has[$0] & bit != 0 }
     }
 
-    /// Joins the partial rows of each span batch by trace (`TraceRow.merge`), in batch order.
-    static func merge(_ parts: [[TraceRow]]) -> [TraceRow] {
-        guard parts.count > 1 else { return parts.first ?? [] }
-        var index: [TraceKey: Int] = [:]
-        let total = parts.reduce(0) { $0 + $1.count }
-        index.reserveCapacity(total)
-        var out: [TraceRow] = []
-        out.reserveCapacity(total)
-        for part in parts {
-            for r in part {
-                // One hash lookup for a trace seen once (most are: a trace's spans sit in one
-                // segment); a repeat puts its first place back and merges into it.
-                let key = TraceKey(traceID: r.traceID, project: r.project)
-                if let k = index.updateValue(out.count, forKey: key) {
-                    index[key] = k
-                    out[k].merge(r)
-                } else {
-                    out.append(r)
-                }
-            }
-        }
-        return out
+    private func ints(_ values: [Int64], _ bit: UInt8) -> Vec { .ints(Array(values[range]), validity(bit)) }
+
+    /// The joined table cut into batches the scan threads share.
+    static func batches(_ table: TraceColumns, per: Int = 65_536) -> [ScanBatch] {
+        stride(from: 0, to: table.count, by: per).map { TraceBatch(table: table, range: $0..<min(table.count, $0 + per)) }
     }
 }
 
 extension SegmentBatch {
-    /// Partial trace rows of this segment's spans. Rows are sorted by trace id, so a trace's spans
-    /// are one run: each run is summed over the column arrays with dictionary codes (no string is
-    /// touched per span) and becomes one `TraceRow` at its end. (Hot loop: per span row.)
-    func traceRows() throws -> [TraceRow] {
+    /// This segment's spans summed per trace. Rows are sorted by trace id, so a trace's spans are
+    /// one run: each run is summed over the column arrays with dictionary codes (no string is
+    /// touched per span) and becomes one row at its end. (Hot loop: per span row.)
+    func traceColumns() throws -> TraceColumns {
         let s = segment
         let n = s.rowCount
-        guard n > 0 else { return [] }
+        var out = TraceColumns()
+        guard n > 0 else { return out }
         let ids = try s.traceIDColumn()
         let (proj, projV) = try s.dictColumn(.project)
         let (spanIDs, _) = try s.intColumn(.spanID)
@@ -95,20 +81,16 @@ extension SegmentBatch {
         let (cost, costValid) = try s.doubleColumn(.costUSD)
         let (sess, sessV) = try s.dictColumn(.sessionID)
         let (usr, usrV) = try s.dictColumn(.userID)
+        out.project.values = projV; out.name.values = nameV; out.service.values = svcV
+        out.session.values = sessV; out.user.values = usrV
         let llm = [false] + kindV.map { $0 == SpanKind.llm.rawValue }
         let err = [false] + statusV.map { $0 == SpanStatus.error.rawValue }
-        @inline(__always) func str(_ codes: [UInt32], _ values: [String], _ i: Int) -> String? {
-            let c = codes[i]
-            return c == 0 ? nil : values[Int(c) - 1]
-        }
         @inline(__always) func rank(_ i: Int) -> TraceRow.Rank {
             .init(notRoot: parents[i] != 0, start: st[i], spanID: UInt64(bitPattern: spanIDs[i]))
         }
-
-        var out: [TraceRow] = []
-        // Traces hold a few spans each: reserving a quarter of the rows avoids most regrowth
-        // copies (each copies every row so far).
-        out.reserveCapacity(n / 4 + 16)
+        let none = TraceRow.Rank(notRoot: true, start: 0, spanID: 0)
+        // Traces hold a few spans each: a quarter of the rows avoids most regrowth copies.
+        out.reserve(n / 4 + 16)
         var i = 0
         while i < n {
             // One run: rows i..<j share trace id and project.
@@ -118,7 +100,7 @@ extension SegmentBatch {
             var lo = st[i], hi = st[i] &+ du[i]
             var llmCalls: Int64 = 0, errors: Int64 = 0
             var inSum: Int64 = 0, outSum: Int64 = 0, totSum: Int64 = 0, costSum = 0.0
-            var hasIn = false, hasOut = false, hasCost = false
+            var has: UInt8 = 0
             for k in i..<j {
                 if k > i, rank(k) < rank(rep) { rep = k }
                 lo = min(lo, st[k])
@@ -126,28 +108,36 @@ extension SegmentBatch {
                 if llm[Int(kind[k])] { llmCalls += 1 }
                 if err[Int(status[k])] { errors += 1 }
                 let vi = inValid?[k] ?? true, vo = outValid?[k] ?? true
-                if vi { inSum &+= inT[k]; hasIn = true }
-                if vo { outSum &+= outT[k]; hasOut = true }
-                if vi || vo { totSum &+= (vi ? inT[k] : 0) &+ (vo ? outT[k] : 0) }
-                if costValid?[k] ?? true { costSum += cost[k]; hasCost = true }
+                if vi { inSum &+= inT[k]; has |= TraceColumns.hasInput }
+                if vo { outSum &+= outT[k]; has |= TraceColumns.hasOutput }
+                if vi || vo { totSum &+= (vi ? inT[k] : 0) &+ (vo ? outT[k] : 0); has |= TraceColumns.hasTotal }
+                if costValid?[k] ?? true { costSum += cost[k]; has |= TraceColumns.hasCost }
                 if sess[k] != 0, sessRow < 0 || rank(k) < rank(sessRow) { sessRow = k }
                 if usr[k] != 0, userRow < 0 || rank(k) < rank(userRow) { userRow = k }
             }
-            let project = str(proj, projV, i) ?? ""
-            let row = TraceRow(project: project, traceID: ids[i], rank: rank(rep), name: str(names, nameV, rep) ?? "",
-                               service: str(svc, svcV, rep) ?? "", start: lo, end: hi, spans: Int64(j - i), llmCalls: llmCalls, errors: errors,
-                               inputTokens: hasIn ? inSum : nil, outputTokens: hasOut ? outSum : nil, totalTokens: hasIn || hasOut ? totSum : nil,
-                               costUSD: hasCost ? costSum : nil,
-                               session: sessRow >= 0 ? (rank(sessRow), str(sess, sessV, sessRow)!) : nil,
-                               user: userRow >= 0 ? (rank(userRow), str(usr, usrV, userRow)!) : nil)
-            // One trace id with two projects' spans interleaves their runs; the earlier runs of this
-            // trace id are the last rows of `out`.
+            // One trace id with two projects' spans interleaves their runs; the earlier runs of
+            // this trace id are the last rows of `out`.
             var k = out.count - 1
-            while k >= 0, out[k].traceID == ids[i], out[k].project != project { k -= 1 }
-            if k >= 0, out[k].traceID == ids[i] {
-                out[k].merge(row)
+            while k >= 0, out.traceID[k] == ids[i], out.project.codes[k] != proj[i] { k -= 1 }
+            if k < 0 || out.traceID[k] != ids[i] {
+                k = out.count
+                out.traceID.append(ids[i]); out.project.codes.append(proj[i])
+                out.rank.append(rank(rep)); out.name.codes.append(names[rep]); out.service.codes.append(svc[rep])
+                out.start.append(lo); out.end.append(hi)
+                out.spans.append(Int64(j - i)); out.llmCalls.append(llmCalls); out.errors.append(errors)
+                out.inputTokens.append(inSum); out.outputTokens.append(outSum); out.totalTokens.append(totSum)
+                out.cost.append(costSum); out.has.append(has)
+                out.session.codes.append(sessRow >= 0 ? sess[sessRow] : 0); out.sessionRank.append(sessRow >= 0 ? rank(sessRow) : none)
+                out.user.codes.append(userRow >= 0 ? usr[userRow] : 0); out.userRank.append(userRow >= 0 ? rank(userRow) : none)
             } else {
-                out.append(row)
+                var run = TraceColumns()
+                run.traceID = [ids[i]]; run.project.codes = [proj[i]]; run.rank = [rank(rep)]
+                run.name.codes = [names[rep]]; run.service.codes = [svc[rep]]; run.start = [lo]; run.end = [hi]
+                run.spans = [Int64(j - i)]; run.llmCalls = [llmCalls]; run.errors = [errors]
+                run.inputTokens = [inSum]; run.outputTokens = [outSum]; run.totalTokens = [totSum]; run.cost = [costSum]; run.has = [has]
+                run.session.codes = [sessRow >= 0 ? sess[sessRow] : 0]; run.sessionRank = [sessRow >= 0 ? rank(sessRow) : none]
+                run.user.codes = [userRow >= 0 ? usr[userRow] : 0]; run.userRank = [userRow >= 0 ? rank(userRow) : none]
+                out.absorb(k, run, 0, nil)
             }
             i = j
         }
@@ -156,5 +146,5 @@ extension SegmentBatch {
 }
 
 extension RowBatch {
-    func traceRows() -> [TraceRow] { TraceRow.rows(of: rows) }
+    func traceColumns() -> TraceColumns { TraceColumns(TraceRow.rows(of: rows)) }
 }

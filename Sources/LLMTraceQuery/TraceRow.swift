@@ -134,8 +134,8 @@ struct TraceKey: Hashable, Sendable {
     var traceID: TraceID
     var project: String
 
-    /// By the id alone (random already; one trace id in two projects is rare): no string hashed a
-    /// row when the `traces` rows of the segments are joined. Equality still compares both.
+    /// By the id alone (random already; one trace id in two projects is rare). Equality still
+    /// compares both.
     func hash(into h: inout Hasher) {
         h.combine(traceID.hi ^ (traceID.lo &* 0x9E37_79B9_7F4A_7C15))
     }

@@ -67,7 +67,7 @@ import LLMTraceStore
         try withEngine { engine in
             let traces = "SELECT trace_id, spans, duration_ms FROM traces"
             let t = try engine.run(traces)
-            #expect(t.stats.memoryBytes >= t.rows.count * MemoryLayout<TraceRow>.stride)
+            #expect(t.stats.memoryBytes >= t.rows.count * TraceColumns.rowBytes)
             let e = try #require(memoryError(engine, traces, budget: 64 << 10))
             #expect(e.kind == .memoryLimit)
             #expect(e.message.contains("trace rows"))
