@@ -146,5 +146,8 @@ extension SegmentBatch {
 }
 
 extension RowBatch {
-    func traceColumns() -> TraceColumns { TraceColumns(TraceRow.rows(of: rows)) }
+    /// In trace id order, as segments' are (`TraceColumns.join` merges them).
+    func traceColumns() -> TraceColumns {
+        TraceColumns(TraceRow.rows(of: rows).sorted { $0.traceID < $1.traceID })
+    }
 }

@@ -104,43 +104,148 @@ struct TraceColumns: Sendable {
         }
     }
 
-    /// The parts' rows joined by trace (project and trace id), in order of first appearance.
+    /// The parts' rows joined by trace (project and trace id). Each part is in trace id order (a
+    /// segment's rows are sorted by it; the head's part is sorted when built), so the join is a
+    /// k-way merge: it decides, for each joined row, the part row it starts from and which other
+    /// part rows it absorbs, then gathers each column in one pass. Rows come out in trace id order.
+    /// A part out of order (no writer makes one) is joined by hashing instead.
     static func join(_ parts: [TraceColumns]) -> TraceColumns {
-        guard parts.count > 1 else { return parts.first ?? TraceColumns() }
+        let live = parts.filter { $0.count > 0 }
+        guard live.count > 1 else { return live.first ?? TraceColumns() }
+        var projects = Joined(), names = Joined(), services = Joined(), sessions = Joined(), users = Joined()
+        let maps = live.map { part in
+            CodeMaps(project: projects.map(part.project.values), name: names.map(part.name.values),
+                     service: services.map(part.service.values), session: sessions.map(part.session.values),
+                     user: users.map(part.user.values))
+        }
+        var out = merged(live, maps) ?? hashed(live, maps)
+        out.project.values = projects.values; out.name.values = names.values; out.service.values = services.values
+        out.session.values = sessions.values; out.user.values = users.values
+        return out
+    }
+
+    /// The k-way merge; nil when some part is not in trace id order.
+    private static func merged(_ parts: [TraceColumns], _ maps: [CodeMaps]) -> TraceColumns? {
+        let total = parts.reduce(0) { $0 + $1.count }
+        var srcPart = [UInt16](), srcRow = [Int32](), outProject = [UInt32]()
+        srcPart.reserveCapacity(total); srcRow.reserveCapacity(total); outProject.reserveCapacity(total)
+        var absorbed: [(out: Int32, part: UInt16, row: Int32)] = []
+        var pos = [Int](repeating: 0, count: parts.count)
+        // A binary min-heap of part numbers by their next row's trace id.
+        var heap = Array(parts.indices)
+        @inline(__always) func key(_ p: Int) -> TraceID { parts[p].traceID[pos[p]] }
+        func siftDown(_ start: Int) {
+            var i = start
+            let n = heap.count
+            while true {
+                let l = 2 * i + 1
+                if l >= n { return }
+                var c = l
+                if l + 1 < n, key(heap[l + 1]) < key(heap[l]) { c = l + 1 }
+                if !(key(heap[c]) < key(heap[i])) { return }
+                heap.swapAt(i, c)
+                i = c
+            }
+        }
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        var current = TraceID(hi: 0, lo: 0)
+        var groupStart = 0
+        while let p = heap.first {
+            let j = pos[p]
+            let id = parts[p].traceID[j]
+            let project = maps[p].project[Int(parts[p].project.codes[j])]
+            if srcRow.isEmpty || id != current {
+                if !srcRow.isEmpty, id < current { return nil }
+                current = id
+                groupStart = srcRow.count
+            }
+            var k = groupStart
+            while k < srcRow.count, outProject[k] != project { k += 1 }
+            if k < srcRow.count {
+                absorbed.append((Int32(k), UInt16(p), Int32(j)))
+            } else {
+                srcPart.append(UInt16(p)); srcRow.append(Int32(j)); outProject.append(project)
+            }
+            pos[p] = j + 1
+            if pos[p] == parts[p].count {
+                heap[0] = heap[heap.count - 1]
+                heap.removeLast()
+            }
+            siftDown(0)
+        }
+        // Gather every column from its start rows, then fold in the absorbed rows.
+        let n = srcRow.count
+        func gather<T>(_ column: (TraceColumns) -> [T]) -> [T] {
+            let arrays = parts.map(column)
+            return [T](unsafeUninitializedCapacity: n) { buf, done in
+                for i in 0..<n { (buf.baseAddress! + i).initialize(to: arrays[Int(srcPart[i])][Int(srcRow[i])]) }
+                done = n
+            }
+        }
+        func gatherCodes(_ column: (TraceColumns) -> [UInt32], _ map: (CodeMaps) -> [UInt32]) -> [UInt32] {
+            let arrays = parts.map(column), tables = maps.map(map)
+            return [UInt32](unsafeUninitializedCapacity: n) { buf, done in
+                for i in 0..<n {
+                    let p = Int(srcPart[i])
+                    buf[i] = tables[p][Int(arrays[p][Int(srcRow[i])])]
+                }
+                done = n
+            }
+        }
+        var out = TraceColumns()
+        out.traceID = gather { $0.traceID }
+        out.project.codes = outProject
+        out.rank = gather { $0.rank }
+        out.name.codes = gatherCodes({ $0.name.codes }, { $0.name })
+        out.service.codes = gatherCodes({ $0.service.codes }, { $0.service })
+        out.start = gather { $0.start }
+        out.end = gather { $0.end }
+        out.spans = gather { $0.spans }
+        out.llmCalls = gather { $0.llmCalls }
+        out.errors = gather { $0.errors }
+        out.inputTokens = gather { $0.inputTokens }
+        out.outputTokens = gather { $0.outputTokens }
+        out.totalTokens = gather { $0.totalTokens }
+        out.cost = gather { $0.cost }
+        out.has = gather { $0.has }
+        out.session.codes = gatherCodes({ $0.session.codes }, { $0.session })
+        out.sessionRank = gather { $0.sessionRank }
+        out.user.codes = gatherCodes({ $0.user.codes }, { $0.user })
+        out.userRank = gather { $0.userRank }
+        for a in absorbed { out.absorb(Int(a.out), parts[Int(a.part)], Int(a.row), maps[Int(a.part)]) }
+        return out
+    }
+
+    /// The join by hashing trace ids, in order of first appearance.
+    private static func hashed(_ parts: [TraceColumns], _ maps: [CodeMaps]) -> TraceColumns {
         let total = parts.reduce(0) { $0 + $1.count }
         var out = TraceColumns()
         out.reserve(total)
-        var projects = Joined(), names = Joined(), services = Joined(), sessions = Joined(), users = Joined()
         // Open addressing over row numbers, hashed by trace id alone (random already).
         var size = 16
         while size < 2 * total { size <<= 1 }
         let mask = size - 1
         var slots = [Int32](repeating: -1, count: size)
-        for part in parts {
-            let maps = CodeMaps(project: projects.map(part.project.values), name: names.map(part.name.values),
-                                service: services.map(part.service.values), session: sessions.map(part.session.values),
-                                user: users.map(part.user.values))
+        for (part, m) in zip(parts, maps) {
             for j in 0..<part.count {
                 let id = part.traceID[j]
-                let p = maps.project[Int(part.project.codes[j])]
+                let p = m.project[Int(part.project.codes[j])]
                 var h = Int(truncatingIfNeeded: (id.hi ^ (id.lo &* 0x9E37_79B9_7F4A_7C15)) >> 7) & mask
                 while true {
                     let k = Int(slots[h])
                     if k < 0 {
                         slots[h] = Int32(out.count)
-                        out.append(part, j, maps)
+                        out.append(part, j, m)
                         break
                     }
                     if out.traceID[k] == id, out.project.codes[k] == p {
-                        out.absorb(k, part, j, maps)
+                        out.absorb(k, part, j, m)
                         break
                     }
                     h = (h + 1) & mask
                 }
             }
         }
-        out.project.values = projects.values; out.name.values = names.values; out.service.values = services.values
-        out.session.values = sessions.values; out.user.values = users.values
         return out
     }
 
@@ -164,6 +269,19 @@ struct TraceColumns: Sendable {
 }
 
 extension TraceColumns {
+    /// Row `i` as a `TraceRow` (tests compare tables through it).
+    func row(_ i: Int) -> TraceRow {
+        func str(_ s: Strings) -> String? { s.codes[i] == 0 ? nil : s.values[Int(s.codes[i]) - 1] }
+        let h = has[i]
+        return TraceRow(project: str(project) ?? "", traceID: traceID[i], rank: rank[i], name: str(name) ?? "", service: str(service) ?? "",
+                        start: start[i], end: end[i], spans: spans[i], llmCalls: llmCalls[i], errors: errors[i],
+                        inputTokens: h & Self.hasInput != 0 ? inputTokens[i] : nil,
+                        outputTokens: h & Self.hasOutput != 0 ? outputTokens[i] : nil,
+                        totalTokens: h & Self.hasTotal != 0 ? totalTokens[i] : nil,
+                        costUSD: h & Self.hasCost != 0 ? cost[i] : nil,
+                        session: str(session).map { (sessionRank[i], $0) }, user: str(user).map { (userRank[i], $0) })
+    }
+
     /// Rows built one trace at a time (the head's spans, tests): strings coded as they come.
     init(_ rows: [TraceRow]) {
         reserve(rows.count)
