@@ -202,7 +202,7 @@ public final class QueryEngine: Sendable {
         let total = parts.reduce(0) { $0 + $1.count }
         let joinBytes = total * rowBytes + 2 * total * MemoryLayout<Int32>.stride
         if parts.count > 1 { try memory.charge(joinBytes, for: "joining \(total) trace rows") }
-        let joined = TraceColumns.join(parts)
+        let joined = TraceColumns.join(parts, threads: limits.threads)
         if parts.count > 1 { memory.release(total * rowBytes + joinBytes - joined.count * rowBytes) }
         return TraceBatch.batches(joined)
     }

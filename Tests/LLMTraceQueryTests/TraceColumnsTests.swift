@@ -37,7 +37,7 @@ import Testing
         for i in spans.indices where i % 7 == 0 { spans[i].project = "other" }
         let want = TraceRow.rows(of: spans).map(Self.render).sorted()
         for k in [2, 3, 8] {
-            let merged = TraceColumns.join(parts(of: spans, k, sorted: true))
+            let merged = TraceColumns.join(parts(of: spans, k, sorted: true), threads: k)
             #expect(Self.same(Self.rows(merged), want), "merged join of \(k) parts")
             // Merged rows come out in trace id order.
             #expect(zip(merged.traceID, merged.traceID.dropFirst()).allSatisfy { !($1 < $0) })
