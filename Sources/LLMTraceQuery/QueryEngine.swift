@@ -188,11 +188,12 @@ public final class QueryEngine: Sendable {
         let spans = try prune(source(Store.ScanRequest()), plan, low: low, high: high, matchSets: [], &stats)
         stats.rowsScanned = spans.reduce(0) { $0 + $1.rowCount }
         let rowBytes = TraceColumns.rowBytes
+        let fields = TraceColumns.Fields.needed(by: plan.columns)
         let parts = try parallelMap(spans, limits: limits, deadline: deadline) { b -> TraceColumns in
             let part: TraceColumns
             switch b {
-            case let s as SegmentBatch: part = try s.traceColumns()
-            case let r as RowBatch: part = r.traceColumns()
+            case let s as SegmentBatch: part = try s.traceColumns(fields)
+            case let r as RowBatch: part = r.traceColumns(fields)
             default: throw QueryError("internal: not a span batch")
             }
             try memory.charge(part.count * rowBytes, for: "\(part.count) trace rows from one segment")

@@ -15,6 +15,9 @@ struct TraceBatch: ScanBatch {
     func load(_ c: ColumnRef) throws -> Vec {
         guard case .trace(let tc) = c else { throw QueryError("internal: column \(c.name) is not a traces column") }
         let t = table
+        guard t.fields.isSuperset(of: TraceColumns.Fields.needed(by: tc)) else {
+            throw QueryError("internal: traces column \(tc.rawValue) was not assembled")
+        }
         switch tc {
         case .traceID:
             return .dict((0..<range.count).map { UInt32($0 + 1) }, range.map { t.traceID[$0].hex })
@@ -58,29 +61,35 @@ struct TraceBatch: ScanBatch {
 }
 
 extension SegmentBatch {
-    /// This segment's spans summed per trace. Rows are sorted by trace id, so a trace's spans are
-    /// one run: each run is summed over the column arrays with dictionary codes (no string is
-    /// touched per span) and becomes one row at its end. (Hot loop: per span row.)
-    func traceColumns() throws -> TraceColumns {
+    /// This segment's spans summed per trace (the `fields` a query needs). Rows are sorted by
+    /// trace id, so a trace's spans are one run: each run is summed over the column arrays with
+    /// dictionary codes (no string is touched per span) and becomes one row at its end; columns
+    /// of fields not needed are not read. (Hot loop: per span row.)
+    func traceColumns(_ fields: TraceColumns.Fields = .all) throws -> TraceColumns {
         let s = segment
         let n = s.rowCount
-        var out = TraceColumns()
+        var out = TraceColumns(fields: fields)
         guard n > 0 else { return out }
+        let f = fields
+        let needRank = f.contains(.rank), needTimes = f.contains(.times)
+        let needLLM = f.contains(.llmCalls), needErrors = f.contains(.errors), needTokens = f.contains(.tokens)
+        let needCost = f.contains(.cost), needSession = f.contains(.session), needUser = f.contains(.user)
+        let noCodes = ([UInt32](), [String]())
         let ids = try s.traceIDColumn()
         let (proj, projV) = try s.dictColumn(.project)
-        let (spanIDs, _) = try s.intColumn(.spanID)
-        let (parents, _) = try s.intColumn(.parentSpanID)
-        let (names, nameV) = try s.dictColumn(.name)
-        let (svc, svcV) = try s.dictColumn(.service)
-        let (st, _) = try s.intColumn(.start)
-        let (du, _) = try s.intColumn(.duration)
-        let (kind, kindV) = try s.dictColumn(.kind)
-        let (status, statusV) = try s.dictColumn(.status)
-        let (inT, inValid) = try s.intColumn(.inputTokens)
-        let (outT, outValid) = try s.intColumn(.outputTokens)
-        let (cost, costValid) = try s.doubleColumn(.costUSD)
-        let (sess, sessV) = try s.dictColumn(.sessionID)
-        let (usr, usrV) = try s.dictColumn(.userID)
+        let spanIDs = needRank ? try s.intColumn(.spanID).values : []
+        let parents = needRank ? try s.intColumn(.parentSpanID).values : []
+        let (names, nameV) = f.contains(.name) ? try s.dictColumn(.name) : noCodes
+        let (svc, svcV) = f.contains(.service) ? try s.dictColumn(.service) : noCodes
+        let st = needRank || needTimes ? try s.intColumn(.start).values : []
+        let du = needTimes ? try s.intColumn(.duration).values : []
+        let (kind, kindV) = needLLM ? try s.dictColumn(.kind) : noCodes
+        let (status, statusV) = needErrors ? try s.dictColumn(.status) : noCodes
+        let (inT, inValid) = needTokens ? try s.intColumn(.inputTokens) : ([], nil)
+        let (outT, outValid) = needTokens ? try s.intColumn(.outputTokens) : ([], nil)
+        let (cost, costValid) = needCost ? try s.doubleColumn(.costUSD) : ([], nil)
+        let (sess, sessV) = needSession ? try s.dictColumn(.sessionID) : noCodes
+        let (usr, usrV) = needUser ? try s.dictColumn(.userID) : noCodes
         out.project.values = projV; out.name.values = nameV; out.service.values = svcV
         out.session.values = sessV; out.user.values = usrV
         let llm = [false] + kindV.map { $0 == SpanKind.llm.rawValue }
@@ -97,46 +106,46 @@ extension SegmentBatch {
             var j = i + 1
             while j < n, ids[j] == ids[i], proj[j] == proj[i] { j += 1 }
             var rep = i, sessRow = -1, userRow = -1
-            var lo = st[i], hi = st[i] &+ du[i]
+            var lo: Int64 = 0, hi: Int64 = 0
+            if needTimes { lo = st[i]; hi = st[i] &+ du[i] }
             var llmCalls: Int64 = 0, errors: Int64 = 0
             var inSum: Int64 = 0, outSum: Int64 = 0, totSum: Int64 = 0, costSum = 0.0
             var has: UInt8 = 0
             for k in i..<j {
-                if k > i, rank(k) < rank(rep) { rep = k }
-                lo = min(lo, st[k])
-                hi = max(hi, st[k] &+ du[k])
-                if llm[Int(kind[k])] { llmCalls += 1 }
-                if err[Int(status[k])] { errors += 1 }
-                let vi = inValid?[k] ?? true, vo = outValid?[k] ?? true
-                if vi { inSum &+= inT[k]; has |= TraceColumns.hasInput }
-                if vo { outSum &+= outT[k]; has |= TraceColumns.hasOutput }
-                if vi || vo { totSum &+= (vi ? inT[k] : 0) &+ (vo ? outT[k] : 0); has |= TraceColumns.hasTotal }
-                if costValid?[k] ?? true { costSum += cost[k]; has |= TraceColumns.hasCost }
-                if sess[k] != 0, sessRow < 0 || rank(k) < rank(sessRow) { sessRow = k }
-                if usr[k] != 0, userRow < 0 || rank(k) < rank(userRow) { userRow = k }
+                if needRank, k > i, rank(k) < rank(rep) { rep = k }
+                if needTimes {
+                    lo = min(lo, st[k])
+                    hi = max(hi, st[k] &+ du[k])
+                }
+                if needLLM, llm[Int(kind[k])] { llmCalls += 1 }
+                if needErrors, err[Int(status[k])] { errors += 1 }
+                if needTokens {
+                    let vi = inValid?[k] ?? true, vo = outValid?[k] ?? true
+                    if vi { inSum &+= inT[k]; has |= TraceColumns.hasInput }
+                    if vo { outSum &+= outT[k]; has |= TraceColumns.hasOutput }
+                    if vi || vo { totSum &+= (vi ? inT[k] : 0) &+ (vo ? outT[k] : 0); has |= TraceColumns.hasTotal }
+                }
+                if needCost, costValid?[k] ?? true { costSum += cost[k]; has |= TraceColumns.hasCost }
+                if needSession, sess[k] != 0, sessRow < 0 || rank(k) < rank(sessRow) { sessRow = k }
+                if needUser, usr[k] != 0, userRow < 0 || rank(k) < rank(userRow) { userRow = k }
+            }
+            func add(_ t: inout TraceColumns) {
+                t.appendTrace(ids[i], project: proj[i], spans: Int64(j - i), rank: needRank ? rank(rep) : none,
+                              name: names.isEmpty ? 0 : names[rep], service: svc.isEmpty ? 0 : svc[rep],
+                              start: lo, end: hi, llmCalls: llmCalls, errors: errors, tokens: (inSum, outSum, totSum),
+                              cost: costSum, has: has,
+                              session: sessRow >= 0 ? (sess[sessRow], rank(sessRow)) : (0, none),
+                              user: userRow >= 0 ? (usr[userRow], rank(userRow)) : (0, none))
             }
             // One trace id with two projects' spans interleaves their runs; the earlier runs of
             // this trace id are the last rows of `out`.
             var k = out.count - 1
             while k >= 0, out.traceID[k] == ids[i], out.project.codes[k] != proj[i] { k -= 1 }
             if k < 0 || out.traceID[k] != ids[i] {
-                k = out.count
-                out.traceID.append(ids[i]); out.project.codes.append(proj[i])
-                out.rank.append(rank(rep)); out.name.codes.append(names[rep]); out.service.codes.append(svc[rep])
-                out.start.append(lo); out.end.append(hi)
-                out.spans.append(Int64(j - i)); out.llmCalls.append(llmCalls); out.errors.append(errors)
-                out.inputTokens.append(inSum); out.outputTokens.append(outSum); out.totalTokens.append(totSum)
-                out.cost.append(costSum); out.has.append(has)
-                out.session.codes.append(sessRow >= 0 ? sess[sessRow] : 0); out.sessionRank.append(sessRow >= 0 ? rank(sessRow) : none)
-                out.user.codes.append(userRow >= 0 ? usr[userRow] : 0); out.userRank.append(userRow >= 0 ? rank(userRow) : none)
+                add(&out)
             } else {
-                var run = TraceColumns()
-                run.traceID = [ids[i]]; run.project.codes = [proj[i]]; run.rank = [rank(rep)]
-                run.name.codes = [names[rep]]; run.service.codes = [svc[rep]]; run.start = [lo]; run.end = [hi]
-                run.spans = [Int64(j - i)]; run.llmCalls = [llmCalls]; run.errors = [errors]
-                run.inputTokens = [inSum]; run.outputTokens = [outSum]; run.totalTokens = [totSum]; run.cost = [costSum]; run.has = [has]
-                run.session.codes = [sessRow >= 0 ? sess[sessRow] : 0]; run.sessionRank = [sessRow >= 0 ? rank(sessRow) : none]
-                run.user.codes = [userRow >= 0 ? usr[userRow] : 0]; run.userRank = [userRow >= 0 ? rank(userRow) : none]
+                var run = TraceColumns(fields: f)
+                add(&run)
                 out.absorb(k, run, 0, nil)
             }
             i = j
@@ -147,7 +156,7 @@ extension SegmentBatch {
 
 extension RowBatch {
     /// In trace id order, as segments' are (`TraceColumns.join` merges them).
-    func traceColumns() -> TraceColumns {
-        TraceColumns(TraceRow.rows(of: rows).sorted { $0.traceID < $1.traceID })
+    func traceColumns(_ fields: TraceColumns.Fields = .all) -> TraceColumns {
+        TraceColumns(TraceRow.rows(of: rows).sorted { $0.traceID < $1.traceID }, fields: fields)
     }
 }

@@ -11,7 +11,8 @@ extension TraceColumns {
     /// out of order (no writer makes them) are joined by hashing instead.
     static func join(_ parts: [TraceColumns], threads: Int = 1) -> TraceColumns {
         let live = parts.filter { $0.count > 0 }
-        guard live.count > 1 else { return live.first ?? TraceColumns() }
+        guard live.count > 1 else { return live.first ?? TraceColumns(fields: parts.first?.fields ?? .all) }
+        precondition(live.allSatisfy { $0.fields == live[0].fields }, "traces parts with different fields")
         var projects = Joined(), names = Joined(), services = Joined(), sessions = Joined(), users = Joined()
         let maps = live.map { part in
             CodeMaps(project: projects.map(part.project.values), name: names.map(part.name.values),
@@ -152,26 +153,32 @@ extension TraceColumns {
                 done = n
             }
         }
-        var out = TraceColumns()
+        let f = parts[0].fields
+        var out = TraceColumns(fields: f)
         out.traceID = gather { $0.traceID }
         out.project.codes = whole.project
-        out.rank = gather { $0.rank }
-        out.name.codes = gatherCodes({ $0.name.codes }, { $0.name })
-        out.service.codes = gatherCodes({ $0.service.codes }, { $0.service })
-        out.start = gather { $0.start }
-        out.end = gather { $0.end }
         out.spans = gather { $0.spans }
-        out.llmCalls = gather { $0.llmCalls }
-        out.errors = gather { $0.errors }
-        out.inputTokens = gather { $0.inputTokens }
-        out.outputTokens = gather { $0.outputTokens }
-        out.totalTokens = gather { $0.totalTokens }
-        out.cost = gather { $0.cost }
         out.has = gather { $0.has }
-        out.session.codes = gatherCodes({ $0.session.codes }, { $0.session })
-        out.sessionRank = gather { $0.sessionRank }
-        out.user.codes = gatherCodes({ $0.user.codes }, { $0.user })
-        out.userRank = gather { $0.userRank }
+        if f.contains(.rank) { out.rank = gather { $0.rank } }
+        if f.contains(.name) { out.name.codes = gatherCodes({ $0.name.codes }, { $0.name }) }
+        if f.contains(.service) { out.service.codes = gatherCodes({ $0.service.codes }, { $0.service }) }
+        if f.contains(.times) { out.start = gather { $0.start }; out.end = gather { $0.end } }
+        if f.contains(.llmCalls) { out.llmCalls = gather { $0.llmCalls } }
+        if f.contains(.errors) { out.errors = gather { $0.errors } }
+        if f.contains(.tokens) {
+            out.inputTokens = gather { $0.inputTokens }
+            out.outputTokens = gather { $0.outputTokens }
+            out.totalTokens = gather { $0.totalTokens }
+        }
+        if f.contains(.cost) { out.cost = gather { $0.cost } }
+        if f.contains(.session) {
+            out.session.codes = gatherCodes({ $0.session.codes }, { $0.session })
+            out.sessionRank = gather { $0.sessionRank }
+        }
+        if f.contains(.user) {
+            out.user.codes = gatherCodes({ $0.user.codes }, { $0.user })
+            out.userRank = gather { $0.userRank }
+        }
         for a in whole.absorbed { out.absorb(Int(a.out), parts[Int(a.part)], Int(a.row), maps[Int(a.part)]) }
         return out
     }
@@ -179,7 +186,7 @@ extension TraceColumns {
     /// The join by hashing trace ids, in order of first appearance.
     private static func hashed(_ parts: [TraceColumns], _ maps: [CodeMaps]) -> TraceColumns {
         let total = parts.reduce(0) { $0 + $1.count }
-        var out = TraceColumns()
+        var out = TraceColumns(fields: parts[0].fields)
         out.reserve(total)
         // Open addressing over row numbers, hashed by trace id alone (random already).
         var size = 16

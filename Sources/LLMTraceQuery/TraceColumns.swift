@@ -39,18 +39,81 @@ struct TraceColumns: Sendable {
 
     static let hasInput: UInt8 = 1, hasOutput: UInt8 = 2, hasTotal: UInt8 = 4, hasCost: UInt8 = 8
 
+    /// The fields this table holds besides trace id, project and span count: a query's columns
+    /// need only some, and the others are neither summed nor joined (their arrays stay empty).
+    struct Fields: OptionSet, Sendable {
+        let rawValue: UInt16
+        static let rank = Fields(rawValue: 1), name = Fields(rawValue: 2), service = Fields(rawValue: 4)
+        static let times = Fields(rawValue: 8), llmCalls = Fields(rawValue: 16), errors = Fields(rawValue: 32)
+        static let tokens = Fields(rawValue: 64), cost = Fields(rawValue: 128), session = Fields(rawValue: 256), user = Fields(rawValue: 512)
+        static let all: Fields = [.rank, .name, .service, .times, .llmCalls, .errors, .tokens, .cost, .session, .user]
+
+        /// What reading `c` takes (the representative's name and service, and the first session
+        /// and user in rank order, need the rank).
+        static func needed(by c: TraceColumn) -> Fields {
+            switch c {
+            case .traceID, .project, .spans: return []
+            case .name: return [.rank, .name]
+            case .service: return [.rank, .service]
+            case .hasRoot: return .rank
+            case .start, .end, .durationMs: return .times
+            case .llmCalls: return .llmCalls
+            case .errors, .error: return .errors
+            case .inputTokens, .outputTokens, .totalTokens: return .tokens
+            case .costUSD: return .cost
+            case .sessionID: return [.rank, .session]
+            case .userID: return [.rank, .user]
+            }
+        }
+
+        static func needed(by columns: Set<ColumnRef>) -> Fields {
+            var f: Fields = []
+            for case .trace(let c) in columns { f.formUnion(needed(by: c)) }
+            return f
+        }
+    }
+
+    var fields: Fields = .all
+
+    init(fields: Fields = .all) { self.fields = fields }
+
     var count: Int { traceID.count }
 
     /// Bytes a row takes in these arrays (the query memory budget's measure).
     static let rowBytes = MemoryLayout<TraceID>.stride + 3 * MemoryLayout<TraceRow.Rank>.stride + 5 * 4 + 8 * 8 + 8 + 1
 
     mutating func reserve(_ n: Int) {
-        traceID.reserveCapacity(n); project.codes.reserveCapacity(n); rank.reserveCapacity(n)
-        name.codes.reserveCapacity(n); service.codes.reserveCapacity(n); start.reserveCapacity(n); end.reserveCapacity(n)
-        spans.reserveCapacity(n); llmCalls.reserveCapacity(n); errors.reserveCapacity(n)
-        inputTokens.reserveCapacity(n); outputTokens.reserveCapacity(n); totalTokens.reserveCapacity(n)
-        cost.reserveCapacity(n); has.reserveCapacity(n)
-        session.codes.reserveCapacity(n); sessionRank.reserveCapacity(n); user.codes.reserveCapacity(n); userRank.reserveCapacity(n)
+        let f = fields
+        traceID.reserveCapacity(n); project.codes.reserveCapacity(n); spans.reserveCapacity(n); has.reserveCapacity(n)
+        if f.contains(.rank) { rank.reserveCapacity(n) }
+        if f.contains(.name) { name.codes.reserveCapacity(n) }
+        if f.contains(.service) { service.codes.reserveCapacity(n) }
+        if f.contains(.times) { start.reserveCapacity(n); end.reserveCapacity(n) }
+        if f.contains(.llmCalls) { llmCalls.reserveCapacity(n) }
+        if f.contains(.errors) { errors.reserveCapacity(n) }
+        if f.contains(.tokens) { inputTokens.reserveCapacity(n); outputTokens.reserveCapacity(n); totalTokens.reserveCapacity(n) }
+        if f.contains(.cost) { cost.reserveCapacity(n) }
+        if f.contains(.session) { session.codes.reserveCapacity(n); sessionRank.reserveCapacity(n) }
+        if f.contains(.user) { user.codes.reserveCapacity(n); userRank.reserveCapacity(n) }
+    }
+
+    /// Appends one trace (the fields this table does not hold are ignored).
+    mutating func appendTrace(_ id: TraceID, project p: UInt32, spans n: Int64, rank r: TraceRow.Rank, name nm: UInt32, service sv: UInt32,
+                              start lo: Int64, end hi: Int64, llmCalls l: Int64, errors e: Int64,
+                              tokens: (Int64, Int64, Int64), cost c: Double, has h: UInt8,
+                              session: (UInt32, TraceRow.Rank), user: (UInt32, TraceRow.Rank)) {
+        let f = fields
+        traceID.append(id); project.codes.append(p); spans.append(n); has.append(h)
+        if f.contains(.rank) { rank.append(r) }
+        if f.contains(.name) { name.codes.append(nm) }
+        if f.contains(.service) { service.codes.append(sv) }
+        if f.contains(.times) { start.append(lo); end.append(hi) }
+        if f.contains(.llmCalls) { llmCalls.append(l) }
+        if f.contains(.errors) { errors.append(e) }
+        if f.contains(.tokens) { inputTokens.append(tokens.0); outputTokens.append(tokens.1); totalTokens.append(tokens.2) }
+        if f.contains(.cost) { cost.append(c) }
+        if f.contains(.session) { self.session.codes.append(session.0); sessionRank.append(session.1) }
+        if f.contains(.user) { self.user.codes.append(user.0); userRank.append(user.1) }
     }
 
     /// How another table's codes read in this one: per string column, code in `o` → code here.
@@ -58,49 +121,61 @@ struct TraceColumns: Sendable {
         var project: [UInt32], name: [UInt32], service: [UInt32], session: [UInt32], user: [UInt32]
     }
 
-    /// Appends row `j` of `o` as a new row.
+    /// Appends row `j` of `o` (which holds the same fields) as a new row.
     mutating func append(_ o: TraceColumns, _ j: Int, _ m: CodeMaps?) {
         @inline(__always) func code(_ c: UInt32, _ map: [UInt32]?) -> UInt32 { map.map { $0[Int(c)] } ?? c }
+        let f = fields
         traceID.append(o.traceID[j])
         project.codes.append(code(o.project.codes[j], m?.project))
-        rank.append(o.rank[j])
-        name.codes.append(code(o.name.codes[j], m?.name))
-        service.codes.append(code(o.service.codes[j], m?.service))
-        start.append(o.start[j]); end.append(o.end[j])
-        spans.append(o.spans[j]); llmCalls.append(o.llmCalls[j]); errors.append(o.errors[j])
-        inputTokens.append(o.inputTokens[j]); outputTokens.append(o.outputTokens[j]); totalTokens.append(o.totalTokens[j])
-        cost.append(o.cost[j]); has.append(o.has[j])
-        session.codes.append(code(o.session.codes[j], m?.session)); sessionRank.append(o.sessionRank[j])
-        user.codes.append(code(o.user.codes[j], m?.user)); userRank.append(o.userRank[j])
+        spans.append(o.spans[j]); has.append(o.has[j])
+        if f.contains(.rank) { rank.append(o.rank[j]) }
+        if f.contains(.name) { name.codes.append(code(o.name.codes[j], m?.name)) }
+        if f.contains(.service) { service.codes.append(code(o.service.codes[j], m?.service)) }
+        if f.contains(.times) { start.append(o.start[j]); end.append(o.end[j]) }
+        if f.contains(.llmCalls) { llmCalls.append(o.llmCalls[j]) }
+        if f.contains(.errors) { errors.append(o.errors[j]) }
+        if f.contains(.tokens) { inputTokens.append(o.inputTokens[j]); outputTokens.append(o.outputTokens[j]); totalTokens.append(o.totalTokens[j]) }
+        if f.contains(.cost) { cost.append(o.cost[j]) }
+        if f.contains(.session) { session.codes.append(code(o.session.codes[j], m?.session)); sessionRank.append(o.sessionRank[j]) }
+        if f.contains(.user) { user.codes.append(code(o.user.codes[j], m?.user)); userRank.append(o.userRank[j]) }
     }
 
     /// Row `k` becomes the trace of its spans and row `j` of `o`'s (`TraceRow.merge`).
     mutating func absorb(_ k: Int, _ o: TraceColumns, _ j: Int, _ m: CodeMaps?) {
         @inline(__always) func code(_ c: UInt32, _ map: [UInt32]?) -> UInt32 { map.map { $0[Int(c)] } ?? c }
-        if o.rank[j] < rank[k] {
+        let f = fields
+        if f.contains(.rank), o.rank[j] < rank[k] {
             rank[k] = o.rank[j]
-            name.codes[k] = code(o.name.codes[j], m?.name)
-            service.codes[k] = code(o.service.codes[j], m?.service)
+            if f.contains(.name) { name.codes[k] = code(o.name.codes[j], m?.name) }
+            if f.contains(.service) { service.codes[k] = code(o.service.codes[j], m?.service) }
         }
-        start[k] = min(start[k], o.start[j])
-        end[k] = max(end[k], o.end[j])
         spans[k] += o.spans[j]
-        llmCalls[k] += o.llmCalls[j]
-        errors[k] += o.errors[j]
-        inputTokens[k] &+= o.inputTokens[j]
-        outputTokens[k] &+= o.outputTokens[j]
-        totalTokens[k] &+= o.totalTokens[j]
-        cost[k] += o.cost[j]
         has[k] |= o.has[j]
-        let s = o.session.codes[j]
-        if s != 0, session.codes[k] == 0 || o.sessionRank[j] < sessionRank[k] {
-            session.codes[k] = code(s, m?.session)
-            sessionRank[k] = o.sessionRank[j]
+        if f.contains(.times) {
+            start[k] = min(start[k], o.start[j])
+            end[k] = max(end[k], o.end[j])
         }
-        let u = o.user.codes[j]
-        if u != 0, user.codes[k] == 0 || o.userRank[j] < userRank[k] {
-            user.codes[k] = code(u, m?.user)
-            userRank[k] = o.userRank[j]
+        if f.contains(.llmCalls) { llmCalls[k] += o.llmCalls[j] }
+        if f.contains(.errors) { errors[k] += o.errors[j] }
+        if f.contains(.tokens) {
+            inputTokens[k] &+= o.inputTokens[j]
+            outputTokens[k] &+= o.outputTokens[j]
+            totalTokens[k] &+= o.totalTokens[j]
+        }
+        if f.contains(.cost) { cost[k] += o.cost[j] }
+        if f.contains(.session) {
+            let s = o.session.codes[j]
+            if s != 0, session.codes[k] == 0 || o.sessionRank[j] < sessionRank[k] {
+                session.codes[k] = code(s, m?.session)
+                sessionRank[k] = o.sessionRank[j]
+            }
+        }
+        if f.contains(.user) {
+            let u = o.user.codes[j]
+            if u != 0, user.codes[k] == 0 || o.userRank[j] < userRank[k] {
+                user.codes[k] = code(u, m?.user)
+                userRank[k] = o.userRank[j]
+            }
         }
     }
 
@@ -138,7 +213,8 @@ extension TraceColumns {
     }
 
     /// Rows built one trace at a time (the head's spans, tests): strings coded as they come.
-    init(_ rows: [TraceRow]) {
+    init(_ rows: [TraceRow], fields: Fields = .all) {
+        self.fields = fields
         reserve(rows.count)
         var projects = Joined(), names = Joined(), services = Joined(), sessions = Joined(), users = Joined()
         func code(_ s: String?, _ j: inout Joined) -> UInt32 {
@@ -150,19 +226,14 @@ extension TraceColumns {
         }
         let none = TraceRow.Rank(notRoot: true, start: 0, spanID: 0)
         for r in rows {
-            traceID.append(r.traceID)
-            project.codes.append(code(r.project, &projects))
-            rank.append(r.rank)
-            name.codes.append(code(r.name, &names))
-            service.codes.append(code(r.service, &services))
-            start.append(r.start); end.append(r.end)
-            spans.append(r.spans); llmCalls.append(r.llmCalls); errors.append(r.errors)
-            inputTokens.append(r.inputTokens ?? 0); outputTokens.append(r.outputTokens ?? 0); totalTokens.append(r.totalTokens ?? 0)
-            cost.append(r.costUSD ?? 0)
-            has.append((r.inputTokens == nil ? 0 : Self.hasInput) | (r.outputTokens == nil ? 0 : Self.hasOutput)
-                       | (r.totalTokens == nil ? 0 : Self.hasTotal) | (r.costUSD == nil ? 0 : Self.hasCost))
-            session.codes.append(code(r.session?.1, &sessions)); sessionRank.append(r.session?.0 ?? none)
-            user.codes.append(code(r.user?.1, &users)); userRank.append(r.user?.0 ?? none)
+            let has = (r.inputTokens == nil ? 0 : Self.hasInput) | (r.outputTokens == nil ? 0 : Self.hasOutput)
+                | (r.totalTokens == nil ? 0 : Self.hasTotal) | (r.costUSD == nil ? 0 : Self.hasCost)
+            appendTrace(r.traceID, project: code(r.project, &projects), spans: r.spans, rank: r.rank,
+                        name: fields.contains(.name) ? code(r.name, &names) : 0, service: fields.contains(.service) ? code(r.service, &services) : 0,
+                        start: r.start, end: r.end, llmCalls: r.llmCalls, errors: r.errors,
+                        tokens: (r.inputTokens ?? 0, r.outputTokens ?? 0, r.totalTokens ?? 0), cost: r.costUSD ?? 0, has: has,
+                        session: (fields.contains(.session) ? code(r.session?.1, &sessions) : 0, r.session?.0 ?? none),
+                        user: (fields.contains(.user) ? code(r.user?.1, &users) : 0, r.user?.0 ?? none))
         }
         project.values = projects.values; name.values = names.values; service.values = services.values
         session.values = sessions.values; user.values = users.values
