@@ -139,23 +139,30 @@ struct SegmentBatch: ScanBatch {
         return .dict(codes, values)
     }
 
+    /// input + output tokens, NULL where both are. The segment's integer columns read 0 in null
+    /// rows (`SegmentReader.intColumn`), so the sum needs no look at validity.
     static func total(_ a: [Int64], _ va: [Bool]?, _ b: [Int64], _ vb: [Bool]?) -> Vec {
         let n = a.count
-        var out = [Int64](repeating: 0, count: n)
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                out.withUnsafeMutableBufferPointer { o in
-                    switch (va, vb) {
-                    case (nil, nil): for i in 0..<n { o[i] = a[i] &+ b[i] }
-                    case (let va?, nil): for i in 0..<n { o[i] = (va[i] ? a[i] : 0) &+ b[i] }
-                    case (nil, let vb?): for i in 0..<n { o[i] = a[i] &+ (vb[i] ? b[i] : 0) }
-                    case (let va?, let vb?): for i in 0..<n { o[i] = (va[i] ? a[i] : 0) &+ (vb[i] ? b[i] : 0) }
-                    }
+        let out = [Int64](unsafeUninitializedCapacity: n) { o, done in
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    for i in 0..<n { o[i] = a[i] &+ b[i] }
                 }
             }
+            done = n
         }
         // NULL only where both parts are.
-        let valid: [Bool]? = (va != nil && vb != nil) ? zip(va!, vb!).map { $0 || $1 } : nil
+        var valid: [Bool]? = nil
+        if let va, let vb {
+            valid = [Bool](unsafeUninitializedCapacity: n) { v, done in
+                va.withUnsafeBufferPointer { va in
+                    vb.withUnsafeBufferPointer { vb in
+                        for i in 0..<n { v[i] = va[i] || vb[i] }
+                    }
+                }
+                done = n
+            }
+        }
         // Token counts are never negative (ingest refuses them), so a negative sum overflowed:
         // that row is a real, as SQLite's + makes it.
         if out.contains(where: { $0 < 0 }) {

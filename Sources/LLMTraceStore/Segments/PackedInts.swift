@@ -73,7 +73,8 @@ enum PackedInts {
         return (base, width)
     }
 
-    /// Decodes `count` rows into `out` (`valid` non-nil: nullable; returns the number of nulls).
+    /// Decodes `count` rows into `out` (`valid` non-nil: nullable, null rows read as 0; returns
+    /// the number of nulls).
     /// The block must have passed `header`.
     @inline(__always)
     static func decode(_ block: UnsafeRawBufferPointer, count: Int, base: Int64, width: Int,
@@ -86,7 +87,7 @@ enum PackedInts {
                 let ok = (bitmap.load(fromByteOffset: k >> 3, as: UInt8.self) >> UInt8(k & 7)) & 1 == 1
                 nulls &+= ok ? 0 : 1
                 valid[k] = ok
-                out[k] = base &+ Int64(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self)))
+                out[k] = ok ? base &+ Int64(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * k, as: UInt64.self))) : 0
             }
             return nulls
         }
@@ -98,7 +99,8 @@ enum PackedInts {
                 let isNull = u == 0
                 nulls &+= isNull ? 1 : 0
                 valid[k] = !isNull
-                out[k] = base &+ Int64(bitPattern: u &- 1)
+                // Null rows read as 0 (callers add columns without looking at validity).
+                out[k] = (base &+ Int64(bitPattern: u &- 1)) & (isNull ? 0 : -1)
             }
             return nulls
         }

@@ -16,13 +16,16 @@ extension SegmentReader {
                 let n = rows.count
                 guard r.remaining >= n * width else { r.fail(); return }
                 let base = r.base.baseAddress! + r.pos
+                let o = out.baseAddress! + rows.lowerBound
+                // The largest code in the same pass (a second pass over the codes cost as much as the decode).
+                var top: UInt32 = 0
                 switch width {
-                case 1: for k in 0..<n { out[rows.lowerBound + k] = UInt32(base.load(fromByteOffset: k, as: UInt8.self)) }
-                case 2: for k in 0..<n { out[rows.lowerBound + k] = UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
-                default: for k in 0..<n { out[rows.lowerBound + k] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)) }
+                case 1: for k in 0..<n { let v = UInt32(base.load(fromByteOffset: k, as: UInt8.self)); o[k] = v; top = max(top, v) }
+                case 2: for k in 0..<n { let v = UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))); o[k] = v; top = max(top, v) }
+                default: for k in 0..<n { let v = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)); o[k] = v; top = max(top, v) }
                 }
                 r.pos += n * width
-                for k in rows { maxCode = max(maxCode, out[k]) }
+                maxCode = max(maxCode, top)
             }
         }
         guard Int(maxCode) <= dict.count else { throw StoreError("corrupt segment: dictionary code \(maxCode) of \(c) out of range", path: path) }
@@ -30,7 +33,7 @@ extension SegmentReader {
     }
 
     /// An integer column (start, duration, a nullable integer column, span ids) with its validity
-    /// (nil when no row is null).
+    /// (nil when no row is null). Null rows read as 0.
     public func intColumn(_ c: SegmentFormat.Column) throws -> (values: [Int64], valid: [Bool]?) {
         var values = [Int64](repeating: 0, count: rowCount)
         guard rowCount > 0 else { return (values, nil) }
