@@ -20,6 +20,16 @@ extension SegmentReader {
         }
     }
 
+    /// `inflate` for a block whose CRC already matched once in this process.
+    func inflateVerified(_ blk: Block, _ what: String) throws -> [UInt8] {
+        let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[blk.offset..<(blk.offset + blk.stored)])
+        do {
+            return try codec.decode(bytes, raw: blk.raw)
+        } catch {
+            throw StoreError("corrupt segment: \(error) in \(what)", path: path, offset: blk.offset)
+        }
+    }
+
     /// The distinct values of a dictionary column (entry k-1 is code k); cached after the first read,
     /// so a query can prune a segment whose dictionary lacks the value it asks for.
     public func dictionary(_ c: SegmentFormat.Column) throws -> [String] {
@@ -49,7 +59,10 @@ extension SegmentReader {
         for bi in first...last {
             let blockRows = (bi * rowsPerBlock)..<min(rowCount, (bi + 1) * rowsPerBlock)
             if compressed {
-                let data = try inflate(info.blocks[bi], "column \(c) block \(bi)")
+                let blockKey = key << 32 | bi
+                let known = lock.withLock { verifiedBlocks.contains(blockKey) }
+                let data = try known ? inflateVerified(info.blocks[bi], "column \(c) block \(bi)") : inflate(info.blocks[bi], "column \(c) block \(bi)")
+                if !known { lock.withLock { _ = verifiedBlocks.insert(blockKey) } }
                 try data.withUnsafeBytes { p in
                     var r = ByteReader(p)
                     try body(&r, blockRows)

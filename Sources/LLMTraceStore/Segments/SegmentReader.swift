@@ -50,6 +50,9 @@ public final class SegmentReader: @unchecked Sendable {
     /// Columns whose every block has passed its CRC in this process. Segments are immutable, so a
     /// query scanning the same column again skips the checksum (it cost ~6% of a full scan).
     var verifiedColumns = Set<Int>()
+    /// Compressed column blocks whose CRC matched once (column << 32 | block): the file is
+    /// immutable and mapped, so later reads inflate them without summing them again.
+    var verifiedBlocks = Set<Int>()
     var postings: TextPostings?
     /// Text ids of attribute keys looked up so far (nil: not in this segment).
     var textIDCache: [ExactString: Int?] = [:]
