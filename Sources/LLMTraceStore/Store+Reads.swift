@@ -79,12 +79,18 @@ extension Store {
     /// is an error that says so). Paragraphs of the last seconds may not be indexed yet. The limit
     /// bounds the set a query holds (2M hashes: about 50 MB while it runs); postings files make a
     /// broad match cheap per segment, so it is set by memory, not time.
+    /// Answers are cached while the index is unchanged (`TextMatchCache`).
     public func matchingTextHashes(_ query: String, limit: Int = 2_000_000) throws -> Set<Int64> {
+        let version = try index.dataVersion()
+        let key = "\(limit)\u{0}\(query)"
+        if let hit = textMatches.get(key, version: version) { return hit }
         let hashes = try index.matchTexts(query, limit: limit + 1)
         guard hashes.count <= limit else {
             throw StoreError("more than \(limit) paragraphs match '\(query)'; add terms to narrow it")
         }
-        return Set(hashes)
+        let set = Set(hashes)
+        textMatches.put(key, version: version, set)
+        return set
     }
 
     /// What a query needs of the unsealed rows beyond their fixed fields.

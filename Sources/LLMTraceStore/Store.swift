@@ -48,6 +48,8 @@ public final class Store: @unchecked Sendable {
     /// Keys of the spans stored in the dedup window (guarded by `dedupLock`).
     var recentKeys: RecentSpanKeys
     let dedupLock = Condition()
+    /// FTS5's recent answers (`matchingTextHashes`).
+    let textMatches = TextMatchCache()
 
     public struct RecoveryReport: Sendable {
         public var segmentsOpened = 0

@@ -326,6 +326,17 @@ public final class IndexDB: @unchecked Sendable {
         }
     }
 
+    /// SQLite's `data_version` on the read connection: it changes when any other connection,
+    /// in this process or another (a collector writing while `tracectl` reads), commits. A read
+    /// cached with one value is current while the value stays the same.
+    public func dataVersion() throws -> Int64 {
+        try readLock.withLock {
+            let st = try reader.prepare("PRAGMA data_version")
+            _ = try st.step()
+            return st.int(0)
+        }
+    }
+
     /// Hashes of indexed texts matching an FTS5 query.
     public func matchTexts(_ query: String, limit: Int = 10_000) throws -> [Int64] {
         try readLock.withLock {

@@ -68,10 +68,25 @@ public final class TextPostingsFile: @unchecked Sendable {
         guard !set.isEmpty else { return out }
         let b = file.bytes
         var bad = false
+        @inline(__always) func hash(_ k: Int) -> Int64 { Int64(littleEndian: b.loadUnaligned(fromByteOffset: hashesAt + 8 * k, as: Int64.self)) }
+        // A match naming few paragraphs looks each up (the hashes ascend); a broad one walks
+        // every entry, asking the set.
+        var entries: [Int] = []
+        let lookUp = set.count * 24 < entryCount
+        if lookUp {
+            for h in set {
+                var lo = 0, hi = entryCount
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if hash(mid) < h { lo = mid + 1 } else { hi = mid }
+                }
+                if lo < entryCount, hash(lo) == h { entries.append(lo) }
+            }
+        }
         out.withUnsafeMutableBufferPointer { o in
-            for k in 0..<entryCount {
-                let h = b.loadUnaligned(fromByteOffset: hashesAt + 8 * k, as: Int64.self)
-                guard set.contains(Int64(littleEndian: h)) else { continue }
+            for e in 0..<(lookUp ? entries.count : entryCount) {
+                let k = lookUp ? entries[e] : e
+                if !lookUp { guard set.contains(hash(k)) else { continue } }
                 let from = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offsetsAt + 4 * k, as: UInt32.self)))
                 let to = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offsetsAt + 4 * k + 4, as: UInt32.self)))
                 guard from <= to, rowsAt + to <= rowsEnd else { bad = true; return }
