@@ -209,12 +209,24 @@ enum BatchScan {
                             }
                         }
                     } else {
-                        for k in 0..<m {
-                            let c = Int(raw[k])
-                            if c >= groups { bad = true; break }
-                            gids[k] = Int32(truncatingIfNeeded: c)
-                            rows[c] &+= 1
+                        // Four histograms, rows taken in turn: with a few groups, one counter
+                        // incremented row after row waited on its own previous store.
+                        var top: UInt32 = 0
+                        for k in 0..<m { top = max(top, raw[k]); gids[k] = Int32(truncatingIfNeeded: raw[k]) }
+                        if Int(top) >= groups { bad = true; return }
+                        let h = UnsafeMutablePointer<Int64>.allocate(capacity: 4 * groups)
+                        h.initialize(repeating: 0, count: 4 * groups)
+                        defer { h.deallocate() }
+                        var k = 0
+                        while k + 4 <= m {
+                            h[Int(raw[k])] &+= 1
+                            h[groups + Int(raw[k + 1])] &+= 1
+                            h[2 * groups + Int(raw[k + 2])] &+= 1
+                            h[3 * groups + Int(raw[k + 3])] &+= 1
+                            k += 4
                         }
+                        while k < m { h[Int(raw[k])] &+= 1; k += 1 }
+                        for g in 0..<groups { rows[g] = h[g] &+ h[groups + g] &+ h[2 * groups + g] &+ h[3 * groups + g] }
                     }
                 }
             }

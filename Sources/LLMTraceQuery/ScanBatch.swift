@@ -125,10 +125,14 @@ struct SegmentBatch: ScanBatch {
                 req.codes.withUnsafeBufferPointer { qc in
                     respMap.withUnsafeBufferPointer { rm in
                         reqMap.withUnsafeBufferPointer { qm in
-                            // Codes index their maps (the dictionary decode checked them).
+                            // Codes index their maps (the dictionary decode checked them). Both
+                            // looked up and one kept by a mask: a branch on whether the provider
+                            // reported a model mispredicted wherever that varies row to row.
                             for i in 0..<n {
                                 let r = rc[i]
-                                out[i] = r != 0 ? rm[Int(r)] : qm[Int(qc[i])]
+                                let a = rm[Int(r)], b = qm[Int(qc[i])]
+                                let useRequest = UInt32(truncatingIfNeeded: -Int64(r == 0 ? 1 : 0))
+                                out[i] = a | (b & useRequest)
                             }
                         }
                     }
