@@ -15,8 +15,16 @@ final class BatchEvaluator {
         self.n = batch.rowCount
     }
 
+    /// The query's `attr[...]` columns: the first one read reads them all (`loadAttributes`).
+    var attributes: [ColumnRef] = []
+
     func column(_ c: ColumnRef) throws -> Vec {
         if let v = cache[c] { return v }
+        if case .attr = c, attributes.count > 1, attributes.contains(c) {
+            let vs = try batch.loadAttributes(attributes, rows: selected)
+            for (a, v) in zip(attributes, vs) { cache[a] = v }
+            if let v = cache[c] { return v }
+        }
         let v = try selected.map { try batch.load(c, rows: $0) } ?? batch.load(c)
         cache[c] = v
         return v

@@ -13,6 +13,7 @@ struct BatchPartial: Sendable {
 enum BatchScan {
     static func run(_ plan: QueryPlan, _ batch: ScanBatch, maxRows: Int, maxGroups: Int, memory: QueryMemory? = nil) throws -> BatchPartial {
         let ev = BatchEvaluator(batch)
+        ev.attributes = plan.columns.filter { if case .attr = $0 { return true }; return false }.sorted { $0.name < $1.name }
         let sel = try ev.selection(plan.filter)
         ev.restrict(to: sel)
         var out = BatchPartial()

@@ -13,6 +13,14 @@ protocol ScanBatch: Sendable {
     func load(_ c: ColumnRef, rows: [Int32]) throws -> Vec
     /// Full-text condition k: 1 for the rows holding a matching paragraph.
     func matchRows(_ k: Int) throws -> [UInt8]
+    /// Several `attr[...]` columns at once (`rows`: only these, ascending; nil: all).
+    func loadAttributes(_ cs: [ColumnRef], rows: [Int32]?) throws -> [Vec]
+}
+
+extension ScanBatch {
+    func loadAttributes(_ cs: [ColumnRef], rows: [Int32]?) throws -> [Vec] {
+        try cs.map { c in try rows.map { try load(c, rows: $0) } ?? load(c) }
+    }
 }
 
 /// A sealed segment: columns decode straight from its blocks into arrays.
@@ -33,6 +41,17 @@ struct SegmentBatch: ScanBatch {
         case .attr(let key, let t): return Vec.attribute(try segment.attributeColumn(key), t)
         case .trace, .score: throw QueryError("internal: column \(c.name) is not a spans column")
         }
+    }
+
+    /// Attributes sit in the compressed details: one pass inflates each block once for all of them.
+    func loadAttributes(_ cs: [ColumnRef], rows: [Int32]?) throws -> [Vec] {
+        var keys: [String] = [], types: [QueryType] = []
+        for c in cs {
+            guard case .attr(let key, let t) = c else { throw QueryError("internal: column \(c.name) is not an attribute") }
+            keys.append(key)
+            types.append(t)
+        }
+        return zip(try segment.attributeColumns(keys, rows: rows), types).map { Vec.attribute($0, $1) }
     }
 
     /// Attributes sit in the compressed details: only the blocks holding selected rows are read.

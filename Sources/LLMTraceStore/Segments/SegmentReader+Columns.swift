@@ -124,13 +124,26 @@ extension SegmentReader {
     /// `rows`: only these (ascending; the others are left nil, and details blocks holding none of
     /// them are not inflated).
     public func attributeColumn(_ key: String, rows: [Int32]? = nil) throws -> [AttributeValue?] {
-        var out = [AttributeValue?](repeating: nil, count: rowCount)
-        guard rowCount > 0, rows?.isEmpty != true, let keyID = try textID(of: key) else { return out }
+        try attributeColumns([key], rows: rows)[0]
+    }
+
+    /// Several attributes in one pass: each details block is inflated once for all of them.
+    public func attributeColumns(_ keys: [String], rows: [Int32]? = nil) throws -> [[AttributeValue?]] {
+        var out = [[AttributeValue?]](repeating: [AttributeValue?](repeating: nil, count: rowCount), count: keys.count)
+        guard rowCount > 0, rows?.isEmpty != true else { return out }
+        var ids: [(slot: Int, id: UInt32)] = []
+        for (k, key) in keys.enumerated() { if let id = try textID(of: key) { ids.append((k, UInt32(id))) } }
+        guard !ids.isEmpty else { return out }
         let lookup = MemoTextLookup(reader: self)
         try forEachDetails(only: rows) { row, p in
-            var r = ByteReader(p)
-            guard let v = SpanBinaryCodec.attribute(&r, key: UInt32(keyID), texts: lookup) else { return lookup.error != nil }
-            out[row] = v
+            for (slot, id) in ids {
+                var r = ByteReader(p)
+                guard let v = SpanBinaryCodec.attribute(&r, key: id, texts: lookup) else {
+                    if lookup.error != nil { return true }
+                    return false
+                }
+                out[slot][row] = v
+            }
             return true
         }
         if let e = lookup.error { throw e }
