@@ -194,9 +194,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         switch SegmentFormat.encoding(of: c) {
         case .dictionary: _ = try? r.dictColumn(c)
         case .float64: _ = try? r.doubleColumn(c)
-        case .rawU64, .deltaVarint, .varint, .nullableVarint: _ = try? r.intColumn(c)
+        case .rawU64, .deltaVarint, .varint, .nullableVarint, .packed, .nullablePacked: _ = try? r.intColumn(c)
         case .traceRuns: _ = try? r.traceIDColumn()
-        case .compressedBlobs: _ = try? r.attributeColumn("app.tier")
+        case .compressedBlobs: _ = try? r.attributeColumns(["app.tier", "db.system"], rows: [0, Int32(r.rowCount - 1)])
         }
     }
     _ = try? r.textIndexInputs()
