@@ -184,16 +184,15 @@ struct TraceColumns: Sendable {
         var values: [String] = []
         var index: [ExactString: UInt32] = [:]
         /// Code in a part (0 = none, k = its values[k-1]) → code here.
-        mutating func map(_ part: [String]) -> [UInt32] {
-            var out = [UInt32](repeating: 0, count: part.count + 1)
-            for (i, s) in part.enumerated() {
-                if let c = index[ExactString(s)] { out[i + 1] = c; continue }
-                values.append(s)
-                let c = UInt32(values.count)
-                index[ExactString(s)] = c
-                out[i + 1] = c
-            }
-            return out
+        mutating func map(_ part: [String]) -> [UInt32] { [0] + part.map { code($0) } }
+
+        /// The code of `s` here (0 for none), added when new.
+        mutating func code(_ s: String?) -> UInt32 {
+            guard let s else { return 0 }
+            if let c = index[ExactString(s)] { return c }
+            values.append(s)
+            index[ExactString(s)] = UInt32(values.count)
+            return UInt32(values.count)
         }
     }
 }
@@ -217,23 +216,16 @@ extension TraceColumns {
         self.fields = fields
         reserve(rows.count)
         var projects = Joined(), names = Joined(), services = Joined(), sessions = Joined(), users = Joined()
-        func code(_ s: String?, _ j: inout Joined) -> UInt32 {
-            guard let s else { return 0 }
-            if let c = j.index[ExactString(s)] { return c }
-            j.values.append(s)
-            j.index[ExactString(s)] = UInt32(j.values.count)
-            return UInt32(j.values.count)
-        }
         let none = TraceRow.Rank(notRoot: true, start: 0, spanID: 0)
         for r in rows {
             let has = (r.inputTokens == nil ? 0 : Self.hasInput) | (r.outputTokens == nil ? 0 : Self.hasOutput)
                 | (r.totalTokens == nil ? 0 : Self.hasTotal) | (r.costUSD == nil ? 0 : Self.hasCost)
-            appendTrace(r.traceID, project: code(r.project, &projects), spans: r.spans, rank: r.rank,
-                        name: fields.contains(.name) ? code(r.name, &names) : 0, service: fields.contains(.service) ? code(r.service, &services) : 0,
+            appendTrace(r.traceID, project: projects.code(r.project), spans: r.spans, rank: r.rank,
+                        name: fields.contains(.name) ? names.code(r.name) : 0, service: fields.contains(.service) ? services.code(r.service) : 0,
                         start: r.start, end: r.end, llmCalls: r.llmCalls, errors: r.errors,
                         tokens: (r.inputTokens ?? 0, r.outputTokens ?? 0, r.totalTokens ?? 0), cost: r.costUSD ?? 0, has: has,
-                        session: (fields.contains(.session) ? code(r.session?.1, &sessions) : 0, r.session?.0 ?? none),
-                        user: (fields.contains(.user) ? code(r.user?.1, &users) : 0, r.user?.0 ?? none))
+                        session: (fields.contains(.session) ? sessions.code(r.session?.1) : 0, r.session?.0 ?? none),
+                        user: (fields.contains(.user) ? users.code(r.user?.1) : 0, r.user?.0 ?? none))
         }
         project.values = projects.values; name.values = names.values; service.values = services.values
         session.values = sessions.values; user.values = users.values

@@ -11,18 +11,10 @@ extension SegmentReader {
         return bytes
     }
 
-    func inflate(_ blk: Block, _ what: String) throws -> [UInt8] {
-        let bytes = try checked(blk, what)
-        do {
-            return try codec.decode(bytes, raw: blk.raw)
-        } catch {
-            throw StoreError("corrupt segment: \(error) in \(what)", path: path, offset: blk.offset)
-        }
-    }
-
-    /// `inflate` for a block whose CRC already matched once in this process.
-    func inflateVerified(_ blk: Block, _ what: String) throws -> [UInt8] {
-        let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[blk.offset..<(blk.offset + blk.stored)])
+    /// The block's bytes decoded, its CRC checked first unless `verified` (it matched once in
+    /// this process already).
+    func inflate(_ blk: Block, _ what: String, verified: Bool = false) throws -> [UInt8] {
+        let bytes = verified ? UnsafeRawBufferPointer(rebasing: file.bytes[blk.offset..<(blk.offset + blk.stored)]) : try checked(blk, what)
         do {
             return try codec.decode(bytes, raw: blk.raw)
         } catch {
@@ -61,7 +53,7 @@ extension SegmentReader {
             if compressed {
                 let blockKey = key << 32 | bi
                 let known = lock.withLock { verifiedBlocks.contains(blockKey) }
-                let data = try known ? inflateVerified(info.blocks[bi], "column \(c) block \(bi)") : inflate(info.blocks[bi], "column \(c) block \(bi)")
+                let data = try inflate(info.blocks[bi], "column \(c) block \(bi)", verified: known)
                 if !known { lock.withLock { _ = verifiedBlocks.insert(blockKey) } }
                 try data.withUnsafeBytes { p in
                     var r = ByteReader(p)
