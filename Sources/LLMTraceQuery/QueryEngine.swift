@@ -34,7 +34,7 @@ public final class QueryEngine: Sendable {
     public typealias ScoreSource = @Sendable (_ project: String?, _ from: Int64, _ to: Int64) throws -> [Score]
 
     private let source: @Sendable (Store.ScanRequest) -> Snapshot
-    let textMatcher: (@Sendable (String) throws -> Set<Int64>)?
+    let textMatcher: (@Sendable (String) throws -> TextMatch)?
     private let scoreSource: ScoreSource?
 
     /// How far outside a `traces` query's start range spans are still gathered: a trace's spans
@@ -46,7 +46,7 @@ public final class QueryEngine: Sendable {
     /// A query engine over a store (open for writing or read-only), with full-text search through
     /// its index and scores from its index database.
     public convenience init(store: Store) {
-        self.init(snapshot: { store.scanSnapshot($0) }, textMatcher: { try store.matchingTextHashes($0) },
+        self.init(snapshot: { store.scanSnapshot($0) }, textMatcher: { try store.textMatch($0) },
                   scores: { try store.index.scores(project: $0, from: $1, to: $2) })
     }
 
@@ -58,7 +58,7 @@ public final class QueryEngine: Sendable {
         }, textMatcher: nil)
     }
 
-    public init(snapshot: @escaping @Sendable (Store.ScanRequest) -> Snapshot, textMatcher: (@Sendable (String) throws -> Set<Int64>)?,
+    public init(snapshot: @escaping @Sendable (Store.ScanRequest) -> Snapshot, textMatcher: (@Sendable (String) throws -> TextMatch)?,
                 scores: ScoreSource? = nil) {
         self.source = snapshot
         self.textMatcher = textMatcher
@@ -125,13 +125,19 @@ public final class QueryEngine: Sendable {
     /// The segments and head rows a `spans` query reads, after pruning.
     private func spanBatches(_ plan: QueryPlan, _ stats: inout QueryResult.Stats, _ memory: QueryMemory) throws -> [ScanBatch] {
         // Full-text conditions: the index names the matching paragraphs once per query.
-        var matchSets: [Set<Int64>] = []
+        var matchSets: [TextMatch] = []
         for q in plan.matchQueries {
             guard let textMatcher else { throw QueryError("full-text search (MATCH) needs a store's text index") }
             do {
-                let set = try textMatcher(q)
-                matchSets.append(set)
-                try memory.charge(QueryMemory.setBytes(set.count, of: Int64.self), for: "the text match '\(q)' (\(set.count) paragraphs)")
+                let m = try textMatcher(q)
+                matchSets.append(m)
+                // FTS5's answer, when asked for now, is held while the query runs. (Plain words
+                // hold no set; one asked for later, for segments without term postings, is not
+                // counted.)
+                if m.terms == nil {
+                    let n = try m.hashes().count
+                    try memory.charge(QueryMemory.setBytes(n, of: Int64.self), for: "the text match '\(q)' (\(n) paragraphs)")
+                }
             } catch let e as QueryError {
                 throw e
             } catch let e as StoreError {
@@ -148,7 +154,7 @@ public final class QueryEngine: Sendable {
 
     /// Segments and head rows that can hold spans starting in low...high and meeting the plan's
     /// dictionary constraints.
-    private func prune(_ snapshot: Snapshot, _ plan: QueryPlan, low: Int64, high: Int64, matchSets: [Set<Int64>],
+    private func prune(_ snapshot: Snapshot, _ plan: QueryPlan, low: Int64, high: Int64, matchSets: [TextMatch],
                        _ stats: inout QueryResult.Stats) throws -> [ScanBatch] {
         // Prune: time range first (from the footer), then dictionaries (one cached read).
         var batches: [ScanBatch] = []

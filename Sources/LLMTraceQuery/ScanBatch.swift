@@ -26,11 +26,11 @@ extension ScanBatch {
 /// A sealed segment: columns decode straight from its blocks into arrays.
 struct SegmentBatch: ScanBatch {
     let segment: SegmentReader
-    /// Paragraph hashes matching each full-text condition.
-    var matchSets: [Set<Int64>] = []
+    /// The full-text conditions.
+    var matchSets: [TextMatch] = []
 
     func matchRows(_ k: Int) throws -> [UInt8] {
-        try segment.rows(matchingParagraphs: matchSets[k])
+        try segment.rows(matching: matchSets[k])
     }
     var rowCount: Int { segment.rowCount }
     var startRange: (Int64, Int64)? { (segment.minStart, segment.maxStart) }

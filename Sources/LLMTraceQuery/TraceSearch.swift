@@ -122,12 +122,12 @@ extension QueryEngine {
         // The same condition, evaluated span by span on the traces found, decides each trace's latest
         // matching span (its place in the order).
         let plan = try QueryPlanner.plan(QueryParser.parse("SELECT trace_id FROM spans WHERE " + search.condition()), now: now, project: project)
-        var matchSets: [Set<Int64>] = []
+        var matchSets: [TextMatch] = []
         for q in plan.matchQueries {
             guard let textMatcher else { throw QueryError("text search needs a store's text index") }
             do { matchSets.append(try textMatcher(q)) } catch { throw QueryError("text search '\(q)': \(error)") }
         }
-        func matches(_ s: Span, _ k: Int) -> QueryValue { .bool(SpanBinaryCodec.hasParagraph(of: s, in: matchSets[k])) }
+        func matches(_ s: Span, _ k: Int) -> QueryValue { .bool((try? matchSets[k].matches(s)) ?? false) }
         return try search.run(
             rows: { sql, limits in try run(sql, project: project, limits: limits, now: now).rows },
             traces: { ids in

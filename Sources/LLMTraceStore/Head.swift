@@ -24,7 +24,9 @@ final class Head {
     private(set) var minStart = Int64.max
     private(set) var maxStart = Int64.min
 
-    init(texts: SharedTextTable, walFiles: [UInt64], expectedRows: Int = 0, createdNanos: Int64 = monotonicNanos()) {
+    /// `expectedRows` and `expectedDetailBytes` (what the previous head held) are reserved at once.
+    init(texts: SharedTextTable, walFiles: [UInt64], expectedRows: Int = 0, expectedDetailBytes: Int = 0,
+         createdNanos: Int64 = monotonicNanos()) {
         self.texts = texts
         self.walFiles = walFiles
         self.createdNanos = createdNanos
@@ -33,6 +35,20 @@ final class Head {
         rows.reserveCapacity(expectedRows)
         detailRanges.reserveCapacity(expectedRows)
         traceIDs.reserveCapacity(expectedRows)
+        details.reserveCapacity(expectedDetailBytes)
+    }
+
+    /// Bytes of details per row so far (what the next head reserves for its rows).
+    var detailBytesPerRow: Double { rows.isEmpty ? 0 : Double(details.count) / Double(rows.count) }
+
+    /// Makes room for `extra` more elements growing by an eighth, not by doubling: a head fills a
+    /// few batches past its seal threshold (appends in flight while the seal is swapped in), and
+    /// doubling 12 MB of rows for those was 12 MB more at the collector's peak, twice (the head
+    /// filling and the head sealing).
+    @inline(__always)
+    private static func makeRoom<T>(_ a: inout [T], _ extra: Int) {
+        let needed = a.count + extra
+        if needed > a.capacity { a.reserveCapacity(max(needed, a.capacity + a.capacity / 8)) }
     }
 
     var count: Int { rows.count }
@@ -55,6 +71,11 @@ final class Head {
     func add(_ appended: WAL.Appended) {
         precondition(appended.table === texts, "a head holds the spans of one WAL file")
         acknowledged.append((rows.count, wallNanos()))
+        let n = appended.rows.count
+        Self.makeRoom(&rows, n)
+        Self.makeRoom(&detailRanges, n)
+        Self.makeRoom(&traceIDs, n)
+        Self.makeRoom(&details, appended.details.reduce(0) { $0 + $1.count })
         rows.append(contentsOf: appended.rows)
         appended.body.withUnsafeBytes { body in
             for k in appended.rows.indices {
@@ -114,6 +135,60 @@ final class Head {
     /// Full-text hash of each text id, extended as texts arrive (the table only grows), so a text
     /// match under the store lock hashes each paragraph once, not once per query.
     private var textHashes: [Int64] = []
+
+    /// Each content paragraph's terms (FTS5's tokenizer), as sorted term hashes by text id:
+    /// filled on a plain-word match's first use and kept while the head lives.
+    private var paragraphTerms: [UInt32: [Int64]] = [:]
+
+    /// 1 for every row holding a message or document paragraph that `match` matches: by its terms
+    /// for plain words (no FTS5: paragraphs not yet tokenized are, once), else by FTS5's hashes
+    /// (asked for before the store lock is taken).
+    func rows(matching match: TextMatch) -> [UInt8] {
+        guard let terms = match.terms, let tokenizer = FTSTokenizer.shared else {
+            return rows(matching: (try? match.hashes()) ?? [])
+        }
+        let wanted = Array(Set(terms.map { t in t.withUnsafeBytes { TextHash.hash($0) } }))
+        var matched = Set<UInt32>()
+        var ids = Set<UInt32>()
+        var out = [UInt8](repeating: 0, count: rows.count)
+        texts.withTexts { t in
+            for i in rows.indices where detailRanges[i].count > 0 {
+                ids.removeAll(keepingCapacity: true)
+                withDetails(i) { p in
+                    var r = ByteReader(p)
+                    _ = SpanBinaryCodec.contentTextIDs(&r, into: &ids)
+                }
+                var hit = false
+                for id in ids {
+                    if matched.contains(id) { hit = true; break }
+                    let have: [Int64]
+                    if let known = paragraphTerms[id] {
+                        have = known
+                    } else {
+                        var hs: [Int64] = []
+                        if Int(id) < t.count {
+                            var text = t[Int(id)]
+                            text.withUTF8 { u in tokenizer.forEachTerm(UnsafeRawBufferPointer(u)) { hs.append(TextHash.hash($0)) } }
+                        }
+                        have = Array(Set(hs)).sorted()
+                        paragraphTerms[id] = have
+                    }
+                    if wanted.allSatisfy({ Self.sortedContains(have, $0) }) { matched.insert(id); hit = true; break }
+                }
+                if hit { out[i] = 1 }
+            }
+        }
+        return out
+    }
+
+    private static func sortedContains(_ a: [Int64], _ x: Int64) -> Bool {
+        var lo = 0, hi = a.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if a[mid] < x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < a.count && a[lo] == x
+    }
 
     /// 1 for every row holding a message or document paragraph whose hash is in `set`.
     func rows(matching set: Set<Int64>) -> [UInt8] {

@@ -93,13 +93,22 @@ extension Store {
         return set
     }
 
+    /// A full-text condition: plain words are answered from term postings and the head without
+    /// FTS5 (`TextMatch`); anything else asks FTS5 now (`matchingTextHashes`).
+    public func textMatch(_ query: String) throws -> TextMatch {
+        if let terms = TextMatch.plainTerms(query) {
+            return TextMatch(query: query, terms: terms, fts: { try self.matchingTextHashes(query) })
+        }
+        return TextMatch(query: query, hashes: try matchingTextHashes(query))
+    }
+
     /// What a query needs of the unsealed rows beyond their fixed fields.
     public struct ScanRequest: Sendable {
-        /// Sets of paragraph hashes: which rows hold a matching paragraph.
-        public var matching: [Set<Int64>]
+        /// Full-text conditions: which rows hold a matching paragraph.
+        public var matching: [TextMatch]
         /// Attribute keys: each row's value.
         public var attributes: [String]
-        public init(matching: [Set<Int64>] = [], attributes: [String] = []) {
+        public init(matching: [TextMatch] = [], attributes: [String] = []) {
             self.matching = matching
             self.attributes = attributes
         }
@@ -138,10 +147,12 @@ extension Store {
     /// paragraph and per attribute key each unsealed row's value. Computed under the store lock, so
     /// a full-text or attribute query costs ingest a pause proportional to the head.
     public func scanSnapshot(_ request: ScanRequest) -> ScanSnapshot {
-        state.withLock {
+        let sets = request.matching
+        // FTS5 is asked before the store lock is taken, never under it.
+        for m in sets where m.terms == nil { _ = try? m.hashes() }
+        return state.withLock {
             var rows = replayed
-            let sets = request.matching
-            var matches: [[UInt8]] = sets.map { set in replayed.map { SpanBinaryCodec.hasParagraph(of: $0, in: set) ? 1 : 0 } }
+            var matches: [[UInt8]] = sets.map { m in replayed.map { ((try? m.matches($0)) ?? false) ? 1 : 0 } }
             var attributes: [String: [AttributeValue?]] = [:]
             for key in request.attributes {
                 attributes[key] = replayed.map { $0.attribute(key) }

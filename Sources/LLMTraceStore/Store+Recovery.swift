@@ -165,7 +165,7 @@ extension Store {
         try FileIO.remove(walDir + "/" + WALFile.probeName)  // a readiness probe cut short by a crash
         try FileIO.fsyncDirectory(walDir)
         let w = try WAL(directory: walDir, fileNumber: maxFile + 1, lastSeq: lastSeq, policy: options.fsync)
-        head = Head(texts: w.table, walFiles: [w.fileNumber], expectedRows: min(options.sealSpanCount + 1024, 1 << 18))
+        head = Head(texts: w.table, walFiles: [w.fileNumber], expectedRows: headReservedRows)
         wal = w
     }
 }

@@ -32,7 +32,7 @@ extension Store {
             let old = head
             _ = try wal.rotate()
             head = Head(texts: wal.table, walFiles: (old.count == 0 ? old.walFiles : []) + [wal.fileNumber],
-                        expectedRows: min(options.sealSpanCount + 1024, 1 << 18))
+                        expectedRows: headReservedRows, expectedDetailBytes: Int(old.detailBytesPerRow * Double(headReservedRows)))
             headGeneration += 1
             guard old.count > 0 else { return nil }
             let id = nextSegmentID
@@ -44,6 +44,10 @@ extension Store {
             return id
         }
     }
+
+    /// Rows a new head reserves: the seal threshold and the batches that arrive while the seal is
+    /// swapped in (a head grows by an eighth past it, see `Head.add`).
+    var headReservedRows: Int { min(options.sealSpanCount + options.sealSpanCount / 16 + 1024, 1 << 18) }
 
     /// Writes, indexes and publishes the segment for the sealing head `id`, then drops its WAL files.
     /// A failure is remembered (appends are refused until a retry succeeds) and logged once.

@@ -27,7 +27,7 @@ extension Store {
             // ingest slows (on two cores, FTS5 at full speed cannot keep up with 100k spans/s of LLM
             // text anyway), and a seal's index commit never waits behind a long transaction.
             var last = monotonicNanos()
-            let inputs: (texts: [String], postings: SegmentReader.TextPostings)
+            let inputs: SegmentReader.TextIndexInputs
             do { inputs = try reader.textIndexInputs() } catch {
                 // A segment that does not read is not retried every second: one error line, and
                 // the other segments are indexed.
@@ -37,7 +37,7 @@ extension Store {
             }
             // The postings file first: a crash before the segment's flag is set redoes both, and
             // the file is replaced whole.
-            try reader.writePostings(inputs.postings)
+            try reader.writePostings(inputs)
             try index.indexSegmentTexts(segment: id, texts: inputs.texts) { () -> Int? in
                 let now = monotonicNanos()
                 // Shutdown does not wait for a catch-up: the segment stays pending until next start.
@@ -57,16 +57,19 @@ extension Store {
     }
 
     /// Writes the postings file of every segment that lacks one (indexed before postings files
-    /// existed, or whose file was removed), one segment per call so ingest is never held up long.
-    /// Returns whether it wrote one.
+    /// existed, or whose file was removed) or whose file has no terms (version 1), one segment per
+    /// call so ingest is never held up long. Returns whether it wrote one.
     @discardableResult
     public func writeMissingPostings() throws -> Bool {
         guard !options.readOnly else { return false }
         textIndexing.lock()
         defer { textIndexing.unlock() }
         let readers = state.withLock { segments.values.sorted { $0.id < $1.id } }
-        guard let r = readers.first(where: { !FileIO.exists(TextPostingsFile.path(ofSegment: $0.path)) }) else { return false }
-        try r.writePostings(try r.textIndexInputs().postings)
+        let canTokenize = FTSTokenizer.shared != nil
+        guard let r = readers.first(where: {
+            !FileIO.exists(TextPostingsFile.path(ofSegment: $0.path)) || canTokenize && $0.postingsFile()?.hasTerms == false
+        }) else { return false }
+        try r.writePostings(try r.textIndexInputs())
         r.dropResidentPages()
         trimMemory()
         return true

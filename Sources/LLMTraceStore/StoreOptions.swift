@@ -28,8 +28,9 @@ public struct StoreOptions: Sendable {
     /// A span re-sent within this much ingest time (same project, trace id and span id) is not
     /// stored again: the first one wins.
     public var dedupWindowNanos: Int64 = 24 * 3_600_000_000_000
-    /// The most span keys the dedup window holds (12-16 bytes each); more arriving within the
-    /// window shorten it (the oldest quarter of the window goes first).
+    /// The most span keys the dedup window holds (about 7 bytes each, 6.3 once their generation is
+    /// closed: `KeySet`); more arriving within the window shorten it (the oldest quarter of the
+    /// window goes first).
     public var dedupMaxSpans = 20_000_000
     /// Seal and retention run on a background thread; tests may turn it off and call `sealNow()`.
     public var backgroundSealing = true

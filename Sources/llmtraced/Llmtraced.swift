@@ -46,7 +46,7 @@ struct Llmtraced {
       --seal-age S           LLMTRACE_SEAL_AGE       ...or when it is S seconds old (default 300)
       --retention D          LLMTRACE_RETENTION      drop segments older than D: 30d, 12h, 90m (default: keep)
       --dedup-window D       LLMTRACE_DEDUP_WINDOW   a span re-sent within D of ingest is stored once (default 24h)
-      --dedup-max-spans N    LLMTRACE_DEDUP_MAX_SPANS  keys the window holds, 10-12.5 bytes each (default 20000000)
+      --dedup-max-spans N    LLMTRACE_DEDUP_MAX_SPANS  keys the window holds, about 7 bytes each (default 20000000)
       --compression C        LLMTRACE_COMPRESSION    segment blocks: lz4 (default, fast), zlib[:1-9]
                                                      (segments ~18% smaller, ~1.7x the sealing CPU) or none
       --max-body-bytes N     LLMTRACE_MAX_BODY_BYTES request body limit (default 16777216; 413 beyond)

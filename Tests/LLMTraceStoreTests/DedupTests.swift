@@ -146,4 +146,65 @@ import LLMTraceModel
         }
         #expect(!ks.contains(2))
     }
+
+    /// Packed keys give back exactly what went in, whatever the spread: clustered values (one
+    /// bucket), values at the edges of the 56 bits, and random ones across bucket sizes.
+    @Test func packedKeysRoundTripAndAnswerLookups() {
+        var rng = SplitMix64(seed: 4)
+        let sets: [[UInt64]] = [
+            [0, 1, 2, 3, PackedKeys.valueMask - 1, PackedKeys.valueMask],
+            (0..<5000).map { UInt64($0) * 3 },  // all in bucket 0
+            (0..<100_000).map { _ in rng.next() & PackedKeys.valueMask },
+            [1 << 55],
+        ]
+        for values in sets {
+            let held = Set(values)
+            let sorted = held.sorted()
+            let p = PackedKeys(sorted: sorted)
+            #expect(p.count == sorted.count)
+            #expect(p.values() == sorted)
+            for v in sorted.prefix(2000) { #expect(p.contains(v)) }
+            for v in sorted.prefix(2000) where !held.contains(v + 1) && v + 1 <= PackedKeys.valueMask {
+                #expect(!p.contains(v + 1))
+            }
+        }
+        var p = PackedKeys(sorted: [5, 9, 1 << 50])
+        p.merge(sorted: [6, 1 << 51])
+        #expect(p.values() == [5, 6, 9, 1 << 50, 1 << 51])
+        let removed = p.remove(9), removedAgain = p.remove(9)
+        #expect(removed && !removedAgain && !p.contains(9) && p.count == 4)
+        #expect(!PackedKeys().contains(0))
+    }
+
+    /// A million keys through the set: every one found, none twice, others not found, and
+    /// fewer than 7.5 bytes held a key (the tables-only set held 10-12.5).
+    @Test func keySetPacksItsKeys() {
+        var ks = KeySet()
+        var rng = SplitMix64(seed: 21)
+        var keys: [UInt64] = []
+        keys.reserveCapacity(1_000_000)
+        var refused = 0
+        for _ in 0..<1_000_000 {
+            let k = rng.next() | 1
+            keys.append(k)
+            if !ks.insertIfNew(k) { refused += 1 }
+        }
+        #expect(refused == 0)
+        #expect(ks.count == keys.count)
+        var missing = 0, again = 0
+        for k in keys where !ks.contains(k) { missing += 1 }
+        for k in keys.suffix(20_000) where ks.insertIfNew(k) { again += 1 }
+        #expect(missing == 0 && again == 0)
+        var strangers = 0
+        for _ in 0..<100_000 where ks.contains(rng.next() & ~1) { strangers += 1 }
+        #expect(strangers == 0)
+        let perKey = Double(ks.bytes) / Double(ks.count)
+        #expect(perKey < 7.5, "\(perKey) bytes a key")
+        ks.packAll()
+        #expect(Double(ks.bytes) / Double(ks.count) < 7.0)
+        for k in keys.prefix(1000) { ks.remove(k) }
+        #expect(ks.count == keys.count - 1000)
+        for k in keys.prefix(1000) { #expect(!ks.contains(k)) }
+        for k in keys.dropFirst(1000).prefix(1000) { #expect(ks.contains(k)) }
+    }
 }

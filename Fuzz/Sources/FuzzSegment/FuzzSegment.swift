@@ -16,7 +16,7 @@ import LLMTraceStore
 /// - 3: one compressed block (dictionary, details or text) decoded, overwritten, cut or
 ///   extended, recompressed (LZ4, the segment's codec) and appended with its footer entry and the
 ///   footer CRC updated;
-/// - 4: overwrites in the postings file, its CRC recomputed.
+/// - 4: overwrites in the postings file (hashes, rows and the term section), its CRC recomputed.
 /// The rest of the input is overwrites: 4 bytes each (a 3-byte offset into the region, a value).
 nonisolated(unsafe) var pristine: [UInt8] = []
 nonisolated(unsafe) var pristinePostings: [UInt8] = []
@@ -107,7 +107,7 @@ public func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutabl
     pristine = try! FileIO.readFile(summary.path)
     let reader = try! SegmentReader(path: summary.path)
     let inputs = try! reader.textIndexInputs()
-    try! reader.writePostings(inputs.postings)
+    try! reader.writePostings(inputs)
     pristinePostings = try! FileIO.readFile(TextPostingsFile.path(ofSegment: summary.path))
     matchHashes = Set(inputs.texts.filter { $0.contains("refund") }.map { TextHash.hash($0) })
     layout = parseLayout(pristine)
@@ -201,8 +201,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     _ = try? r.textIndexInputs()
     _ = try? r.rows(matchingParagraphs: matchHashes)
+    // Plain words through the postings file's terms, one term absent, and FTS5 syntax by hashes.
     let hashes = matchHashes
-    let engine = QueryEngine(snapshot: { _ in Store.ScanSnapshot(segments: [r], headRows: []) }, textMatcher: { _ in hashes })
+    for q in ["refund policy", "refund zeppelin", "chunk", "refund OR policy"] {
+        _ = try? r.rows(matching: TextMatch(query: q, terms: TextMatch.plainTerms(q), fts: { hashes }))
+    }
+    let engine = QueryEngine(snapshot: { _ in Store.ScanSnapshot(segments: [r], headRows: []) },
+                             textMatcher: { q in TextMatch(query: q, terms: TextMatch.plainTerms(q), fts: { hashes }) })
     var limits = QueryEngine.Limits()
     limits.threads = 1
     for q in queries {

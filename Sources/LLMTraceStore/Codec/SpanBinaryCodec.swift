@@ -350,6 +350,21 @@ public enum SpanBinaryCodec {
     }
 
     /// Whether a message or document of `span` has a paragraph whose hash is in `set`.
+    /// Calls `body` with each paragraph of `content` (the full-text units, as `paragraphHashes`
+    /// cuts them).
+    public static func forEachParagraph(_ content: String, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var c = content
+        c.withUTF8 { u in
+            guard u.count >= paragraphSplitMinimum else { return body(UnsafeRawBufferPointer(u)) }
+            var start = 0
+            while let at = nextBlankLine(u, from: start) {
+                body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[start..<at])))
+                start = at + 2
+            }
+            body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[start..<u.count])))
+        }
+    }
+
     public static func hasParagraph(of span: Span, in set: Set<Int64>) -> Bool {
         let contents = span.inputMessages.map(\.content) + span.outputMessages.map(\.content) + span.documents.map(\.content)
         return contents.contains { paragraphHashes($0).contains(where: set.contains) }

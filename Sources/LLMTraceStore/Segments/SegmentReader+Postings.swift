@@ -8,19 +8,39 @@ extension SegmentReader {
     public func searchableTexts() throws -> [String] { try textIndexInputs().texts }
 
     /// What the full-text indexer needs of a segment, from one pass over its details and text
-    /// store: the searchable paragraphs, and which rows hold each (written beside the segment as
-    /// its postings file).
-    public func textIndexInputs() throws -> (texts: [String], postings: TextPostings) {
+    /// store: the searchable paragraphs, which rows hold each text, and every text (the postings
+    /// file's terms come from them).
+    public struct TextIndexInputs {
+        /// The distinct paragraphs some row holds (what FTS5 indexes).
+        public let texts: [String]
+        public let postings: TextPostings
+        /// The segment's texts, in `postings`' order.
+        let allTexts: [String]
+    }
+
+    public func textIndexInputs() throws -> TextIndexInputs {
         let texts = try allTexts()
         let p = try buildPostings(texts)
         var out: [String] = []
         for k in texts.indices where p.offsets[k + 1] > p.offsets[k] && !texts[k].isEmpty { out.append(texts[k]) }
-        return (out, p)
+        return TextIndexInputs(texts: out, postings: p, allTexts: texts)
     }
 
-    /// Writes the postings file of this segment (`TextPostingsFile`) from `postings`.
-    public func writePostings(_ postings: TextPostings) throws {
-        try TextPostingsFile.write(postings, for: self)
+    /// Writes the postings file of this segment (`TextPostingsFile`), and maps the new one on
+    /// next use.
+    public func writePostings(_ inputs: TextIndexInputs) throws {
+        try TextPostingsFile.write(inputs.postings, texts: inputs.allTexts, for: self)
+        lock.withLock {
+            mappedPostings = nil
+            postingsUnusable = false
+        }
+    }
+
+    /// Rows holding a paragraph `match` matches (1, else 0): plain words from the postings file's
+    /// terms when it has them (no FTS5), anything else through FTS5's hashes.
+    public func rows(matching match: TextMatch) throws -> [UInt8] {
+        if let terms = match.terms, let f = postingsFile(), f.hasTerms { return try f.rows(matchingAllTerms: terms) }
+        return try rows(matchingParagraphs: try match.hashes())
     }
 
     /// Rows holding a message or document paragraph whose hash is in `set` (1, else 0): from the

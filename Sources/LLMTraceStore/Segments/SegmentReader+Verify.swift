@@ -27,7 +27,8 @@ extension SegmentReader {
             do {
                 let f = try TextPostingsFile(path: pp)
                 problems += f.verify()
-                let want = TextPostingsFile.encode(try buildPostings(try allTexts()), segmentID: id, rowCount: rowCount)
+                let texts = try allTexts()
+                let want = TextPostingsFile.encode(try buildPostings(texts), texts: texts, segmentID: id, rowCount: rowCount)
                 if try FileIO.readFile(pp) != want {
                     problems.append("postings file \(pp) does not match the segment's texts (rebuild: delete it and reopen the store for writing)")
                 }

@@ -9,9 +9,10 @@ import LLMTraceModel
 /// before it existed) the reader builds the same postings in memory.
 public final class TextPostingsFile: @unchecked Sendable {
     public static let magic: [UInt8] = Array("LTPO".utf8)
-    public static let version: UInt16 = 1
-    static let headerSize = 24
+    /// Version 2 adds the term section; version 1 files (no terms) still read.
+    public static let version: UInt16 = 2
     static let trailerSize = 8
+    static func headerSize(_ version: UInt16) -> Int { version == 1 ? 24 : 32 }
 
     public static func name(_ segment: UInt64) -> String {
         String(SegmentFormat.name(segment).dropLast(4)) + ".postings"
@@ -30,6 +31,15 @@ public final class TextPostingsFile: @unchecked Sendable {
     private let offsetsAt: Int
     private let rowsAt: Int
     private let rowsEnd: Int
+    /// The term section (version 2): term count, and where its four parts start.
+    public let termCount: Int
+    private let termOffsetsAt: Int
+    private let termBytesAt: Int
+    private let listOffsetsAt: Int
+    private let listsAt: Int
+    private let listsEnd: Int
+    /// Whether the file names each entry's terms: a query of plain words is then answered from it.
+    public var hasTerms: Bool { termOffsetsAt > 0 }
 
     /// Maps and checks a postings file: header, trailer and the CRC of everything before it.
     public init(path: String) throws {
@@ -37,26 +47,44 @@ public final class TextPostingsFile: @unchecked Sendable {
         file = try MappedFile(path: path)
         let b = file.bytes
         func corrupt(_ what: String, _ off: Int) -> StoreError { StoreError("corrupt postings: \(what)", path: path, offset: off) }
-        guard b.count >= Self.headerSize + Self.trailerSize else { throw corrupt("file too short (\(b.count) bytes)", 0) }
+        guard b.count >= Self.headerSize(1) + Self.trailerSize else { throw corrupt("file too short (\(b.count) bytes)", 0) }
         guard UnsafeRawBufferPointer(rebasing: b[0..<4]).elementsEqual(Self.magic),
               UnsafeRawBufferPointer(rebasing: b[(b.count - 4)...]).elementsEqual(Self.magic) else { throw corrupt("bad magic", 0) }
         var h = ByteReader(b, at: 4)
         let version = h.u16()
-        guard version == Self.version else { throw corrupt("unsupported version \(version)", 4) }
+        guard version == 1 || version == 2 else { throw corrupt("unsupported version \(version)", 4) }
+        guard b.count >= Self.headerSize(version) + Self.trailerSize else { throw corrupt("file too short (\(b.count) bytes)", 0) }
         _ = h.u16()
         segmentID = h.u64()
         rowCount = Int(h.u32())
         entryCount = Int(h.u32())
+        let termsAt = version == 1 ? 0 : Int(h.u32())
+        termCount = version == 1 ? 0 : Int(h.u32())
         let end = b.count - Self.trailerSize
         var t = ByteReader(b, at: end)
         guard Checksum.crc32(UnsafeRawBufferPointer(rebasing: b[0..<end])) == t.u32() else { throw corrupt("CRC mismatch", end) }
-        hashesAt = Self.headerSize
+        hashesAt = Self.headerSize(version)
         offsetsAt = hashesAt + 8 * entryCount
         rowsAt = offsetsAt + 4 * (entryCount + 1)
-        rowsEnd = end
-        guard rowsAt <= end else { throw corrupt("\(entryCount) entries do not fit in the file", Self.headerSize) }
+        rowsEnd = termsAt == 0 ? end : termsAt
+        guard rowsAt <= rowsEnd, rowsEnd <= end else { throw corrupt("\(entryCount) entries do not fit in the file", hashesAt) }
         var o = ByteReader(b, at: offsetsAt + 4 * entryCount)
-        guard Int(o.u32()) == end - rowsAt else { throw corrupt("row area length disagrees with the offsets", offsetsAt) }
+        guard Int(o.u32()) == rowsEnd - rowsAt else { throw corrupt("row area length disagrees with the offsets", offsetsAt) }
+        if termsAt == 0 {
+            (termOffsetsAt, termBytesAt, listOffsetsAt, listsAt, listsEnd) = (0, 0, 0, 0, 0)
+        } else {
+            // Term offsets, term bytes, list offsets, lists: each part's length from the one before.
+            termOffsetsAt = termsAt
+            termBytesAt = termOffsetsAt + 4 * (termCount + 1)
+            guard termCount < Int(UInt32.max), termBytesAt <= end else { throw corrupt("\(termCount) terms do not fit in the file", termsAt) }
+            var to = ByteReader(b, at: termOffsetsAt + 4 * termCount)
+            listOffsetsAt = termBytesAt + Int(to.u32())
+            listsAt = listOffsetsAt + 4 * (termCount + 1)
+            guard listsAt <= end else { throw corrupt("the term section does not fit in the file", termsAt) }
+            var lo = ByteReader(b, at: listOffsetsAt + 4 * termCount)
+            listsEnd = listsAt + Int(lo.u32())
+            guard listsEnd == end else { throw corrupt("term list area length disagrees with the offsets", listOffsetsAt) }
+        }
         // The check read every page: drop them from this process's RSS (they stay in the page cache).
         file.dropResidentPages()
     }
@@ -87,18 +115,90 @@ public final class TextPostingsFile: @unchecked Sendable {
             for e in 0..<(lookUp ? entries.count : entryCount) {
                 let k = lookUp ? entries[e] : e
                 if !lookUp { guard set.contains(hash(k)) else { continue } }
-                let from = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offsetsAt + 4 * k, as: UInt32.self)))
-                let to = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offsetsAt + 4 * k + 4, as: UInt32.self)))
-                guard from <= to, rowsAt + to <= rowsEnd else { bad = true; return }
-                var r = ByteReader(UnsafeRawBufferPointer(rebasing: b[(rowsAt + from)..<(rowsAt + to)]))
-                var row = -1
+                guard markRows(of: k, in: o) else { bad = true; return }
+            }
+        }
+        if bad { throw StoreError("corrupt postings: an entry's rows are out of range", path: path) }
+        return out
+    }
+
+    /// Sets o[row] = 1 for each row of entry `k`; false when the entry is out of range.
+    @inline(__always)
+    private func markRows(of k: Int, in o: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        let b = file.bytes
+        let from = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offsetsAt + 4 * k, as: UInt32.self)))
+        let to = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offsetsAt + 4 * k + 4, as: UInt32.self)))
+        guard from <= to, rowsAt + to <= rowsEnd else { return false }
+        var r = ByteReader(UnsafeRawBufferPointer(rebasing: b[(rowsAt + from)..<(rowsAt + to)]))
+        var row = -1
+        while r.remaining > 0 {
+            let gap = r.varint()
+            guard !r.failed, gap < UInt64(rowCount) else { return false }
+            row += Int(gap) + 1
+            guard row < rowCount else { return false }
+            o[row] = 1
+        }
+        return true
+    }
+
+    /// The index of `term` in the sorted term bytes, or nil.
+    private func termIndex(_ term: [UInt8]) throws -> Int? {
+        let b = file.bytes
+        @inline(__always) func offset(_ i: Int) -> Int { Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: termOffsetsAt + 4 * i, as: UInt32.self))) }
+        var lo = 0, hi = termCount
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            let from = offset(mid), to = offset(mid + 1)
+            guard from <= to, termBytesAt + to <= listOffsetsAt else { throw StoreError("corrupt postings: a term is out of range", path: path) }
+            let c = term.withUnsafeBytes { t -> Int in
+                let n = min(t.count, to - from)
+                let r = n == 0 ? 0 : Int(memcmp(b.baseAddress! + termBytesAt + from, t.baseAddress!, n))
+                return r != 0 ? r : (to - from) - t.count
+            }
+            if c < 0 { lo = mid + 1 } else if c > 0 { hi = mid } else { return mid }
+        }
+        return nil
+    }
+
+    /// 1 for every row holding a paragraph that has every one of `terms` (FTS5's implicit AND of
+    /// plain words: all in the same paragraph), else 0. Each term's entry list is read, their
+    /// intersection found with a count per entry, and only those entries' rows are decoded.
+    /// Needs `hasTerms`.
+    public func rows(matchingAllTerms terms: [[UInt8]]) throws -> [UInt8] {
+        precondition(hasTerms, "rows(matchingAllTerms:) needs a version 2 postings file")
+        var out = [UInt8](repeating: 0, count: rowCount)
+        let distinct = Array(Set(terms))
+        guard !distinct.isEmpty else { return out }
+        guard distinct.count < 255 else { throw StoreError("a text match of more than 254 distinct words") }
+        var lists: [(from: Int, to: Int)] = []
+        let b = file.bytes
+        for t in distinct {
+            guard let i = try termIndex(t) else { return out }  // a term no paragraph has
+            let from = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: listOffsetsAt + 4 * i, as: UInt32.self)))
+            let to = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: listOffsetsAt + 4 * i + 4, as: UInt32.self)))
+            guard from <= to, listsAt + to <= listsEnd else { throw StoreError("corrupt postings: a term's list is out of range", path: path) }
+            lists.append((from, to))
+        }
+        var counts = [UInt8](repeating: 0, count: entryCount)
+        var bad = false
+        counts.withUnsafeMutableBufferPointer { c in
+            for l in lists {
+                var r = ByteReader(UnsafeRawBufferPointer(rebasing: b[(listsAt + l.from)..<(listsAt + l.to)]))
+                var e = -1
                 while r.remaining > 0 {
                     let gap = r.varint()
-                    guard !r.failed, gap < UInt64(rowCount) else { bad = true; return }
-                    row += Int(gap) + 1
-                    guard row < rowCount else { bad = true; return }
-                    o[row] = 1
+                    guard !r.failed, gap < UInt64(entryCount) else { bad = true; return }
+                    e += Int(gap) + 1
+                    guard e < entryCount else { bad = true; return }
+                    c[e] &+= 1
                 }
+            }
+        }
+        if bad { throw StoreError("corrupt postings: a term's entries are out of range", path: path) }
+        let all = UInt8(lists.count)
+        out.withUnsafeMutableBufferPointer { o in
+            for k in 0..<entryCount where counts[k] == all {
+                guard markRows(of: k, in: o) else { bad = true; return }
             }
         }
         if bad { throw StoreError("corrupt postings: an entry's rows are out of range", path: path) }
@@ -120,31 +220,38 @@ public final class TextPostingsFile: @unchecked Sendable {
         return problems
     }
 
-    /// Encodes postings (`SegmentReader.TextPostings`: per text its hash and rows) as a file:
-    /// entries with at least one row, sorted by hash; rows as varint gaps.
-    static func encode(_ p: SegmentReader.TextPostings, segmentID: UInt64, rowCount: Int) -> [UInt8] {
+    /// Encodes postings (`SegmentReader.TextPostings`: per text its hash and rows; `texts` the
+    /// segment's texts, same order) as a file: entries with at least one row, sorted by hash; rows
+    /// as varint gaps; then each term of the entries' paragraphs (FTS5's tokenizer) with the
+    /// entries holding it. Without a tokenizer the term section is empty.
+    static func encode(_ p: SegmentReader.TextPostings, texts: [String], segmentID: UInt64, rowCount: Int,
+                       tokenizer: FTSTokenizer? = FTSTokenizer.shared) -> [UInt8] {
         var entries: [(hash: Int64, text: Int)] = []
         for k in p.hashes.indices where p.offsets[k + 1] > p.offsets[k] { entries.append((p.hashes[k], k)) }
         entries.sort { $0.hash < $1.hash }
         // A segment's texts are distinct, but two of them can still share a 64-bit hash; such
         // entries are merged, so hashes in the file strictly ascend (FTS5 names the hash, not the
         // text, so a match finds the rows of both either way).
-        var w = ByteWriter(capacity: Self.headerSize + 14 * entries.count + 2 * p.rows.count)
+        var merged: [(hash: Int64, rows: [Int32], texts: [Int])] = []
+        for e in entries {
+            let rows = Array(p.rows[Int(p.offsets[e.text])..<Int(p.offsets[e.text + 1])])
+            if let last = merged.last, last.hash == e.hash {
+                merged[merged.count - 1].rows = Array(Set(last.rows + rows)).sorted()
+                merged[merged.count - 1].texts.append(e.text)
+            } else {
+                merged.append((e.hash, rows.sorted(), [e.text]))
+            }
+        }
+        var w = ByteWriter(capacity: Self.headerSize(Self.version) + 14 * entries.count + 4 * p.rows.count)
         w.bytes.append(contentsOf: Self.magic)
         w.u16(Self.version)
         w.u16(0)
         w.u64(segmentID)
         w.u32(UInt32(rowCount))
-        var merged: [(hash: Int64, rows: [Int32])] = []
-        for e in entries {
-            let rows = Array(p.rows[Int(p.offsets[e.text])..<Int(p.offsets[e.text + 1])])
-            if let last = merged.last, last.hash == e.hash {
-                merged[merged.count - 1].rows = Array(Set(last.rows + rows)).sorted()
-            } else {
-                merged.append((e.hash, rows.sorted()))
-            }
-        }
         w.u32(UInt32(merged.count))
+        let termsAtField = w.count
+        w.u32(0)  // where the term section starts, filled in below
+        w.u32(0)  // term count
         for e in merged { w.i64(e.hash) }
         var area = ByteWriter(capacity: 2 * p.rows.count)
         var offsets: [UInt32] = []
@@ -160,6 +267,14 @@ public final class TextPostingsFile: @unchecked Sendable {
         offsets.append(UInt32(area.count))
         for o in offsets { w.u32(o) }
         w.bytes.append(contentsOf: area.bytes)
+        // Without a tokenizer the section is left out (its position stays 0): the file then
+        // answers by hashes only, and the indexer writes it again once it can tokenize.
+        if let tokenizer {
+            let terms = TermLists(merged.map(\.texts), texts: texts, tokenizer: tokenizer)
+            w.patchU32(UInt32(w.count), at: termsAtField)
+            w.patchU32(UInt32(terms.count), at: termsAtField + 4)
+            terms.write(into: &w)
+        }
         let crc = Checksum.crc32(w.bytes)
         w.u32(crc)
         w.bytes.append(contentsOf: Self.magic)
@@ -167,7 +282,61 @@ public final class TextPostingsFile: @unchecked Sendable {
     }
 
     /// Writes the postings of `segment` durably beside it (tmp, fsync, rename, fsync directory).
-    static func write(_ p: SegmentReader.TextPostings, for segment: SegmentReader) throws {
-        try FileIO.replaceFile(path(ofSegment: segment.path), with: encode(p, segmentID: segment.id, rowCount: segment.rowCount))
+    static func write(_ p: SegmentReader.TextPostings, texts: [String], for segment: SegmentReader) throws {
+        try FileIO.replaceFile(path(ofSegment: segment.path), with: encode(p, texts: texts, segmentID: segment.id, rowCount: segment.rowCount))
+    }
+}
+
+/// The term section of a postings file being written: every term of the entries' paragraphs, in
+/// byte order, each with the entries (ascending) whose paragraph has it.
+struct TermLists {
+    private var ids: [[UInt8]: Int32] = [:]
+    private var terms: [[UInt8]] = []
+    private var lists: [[Int32]] = []
+
+    var count: Int { terms.count }
+
+    /// `entryTexts[e]` are the text indexes of entry e (one, or more that share a hash).
+    init(_ entryTexts: [[Int]], texts: [String], tokenizer: FTSTokenizer) {
+        for (e, ks) in entryTexts.enumerated() {
+            for k in ks {
+                var text = texts[k]
+                text.withUTF8 { u in
+                    tokenizer.forEachTerm(UnsafeRawBufferPointer(u)) { t in
+                        let term = Array(t)
+                        if let id = ids[term] {
+                            if lists[Int(id)].last != Int32(e) { lists[Int(id)].append(Int32(e)) }
+                        } else {
+                            ids[term] = Int32(terms.count)
+                            terms.append(term)
+                            lists.append([Int32(e)])
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Term offsets, term bytes, list offsets and lists (FORMAT.md, "Postings").
+    func write(into w: inout ByteWriter) {
+        let order = terms.indices.sorted { terms[$0].lexicographicallyPrecedes(terms[$1]) }
+        var at: UInt32 = 0
+        for i in order { w.u32(at); at += UInt32(terms[i].count) }
+        w.u32(at)
+        for i in order { w.bytes.append(contentsOf: terms[i]) }
+        var area = ByteWriter(capacity: 2 * lists.reduce(0) { $0 + $1.count })
+        var offsets: [UInt32] = []
+        offsets.reserveCapacity(order.count + 1)
+        for i in order {
+            offsets.append(UInt32(area.count))
+            var prev = -1
+            for e in lists[i] {
+                area.varint(UInt64(Int(e) - prev - 1))
+                prev = Int(e)
+            }
+        }
+        offsets.append(UInt32(area.count))
+        for o in offsets { w.u32(o) }
+        w.bytes.append(contentsOf: area.bytes)
     }
 }
