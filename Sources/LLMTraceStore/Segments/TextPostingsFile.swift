@@ -289,54 +289,96 @@ public final class TextPostingsFile: @unchecked Sendable {
 
 /// The term section of a postings file being written: every term of the entries' paragraphs, in
 /// byte order, each with the entries (ascending) whose paragraph has it.
+///
+/// Built on the full-text thread right after a seal, at full ingest, for millions of term
+/// occurrences a segment, so it allocates nothing per occurrence: distinct terms are interned in
+/// one byte arena through an open-addressing table (`InternHash`, bytes compared), and each term's
+/// list is kept as the varint gaps it is written as (about a byte an entry), not as integers.
 struct TermLists {
-    private var ids: [[UInt8]: Int32] = [:]
-    private var terms: [[UInt8]] = []
-    private var lists: [[Int32]] = []
+    private var arena: [UInt8] = []
+    private var starts: [UInt32] = [0]
+    private var hashes: [UInt64] = []
+    private var slots = [Int32](repeating: -1, count: 1 << 12)
+    private var lists: [[UInt8]] = []
+    private var lastEntry: [Int32] = []
 
-    var count: Int { terms.count }
+    var count: Int { lists.count }
 
     /// `entryTexts[e]` are the text indexes of entry e (one, or more that share a hash).
     init(_ entryTexts: [[Int]], texts: [String], tokenizer: FTSTokenizer) {
         for (e, ks) in entryTexts.enumerated() {
+            let entry = Int32(e)
             for k in ks {
                 var text = texts[k]
                 text.withUTF8 { u in
                     tokenizer.forEachTerm(UnsafeRawBufferPointer(u)) { t in
-                        let term = Array(t)
-                        if let id = ids[term] {
-                            if lists[Int(id)].last != Int32(e) { lists[Int(id)].append(Int32(e)) }
-                        } else {
-                            ids[term] = Int32(terms.count)
-                            terms.append(term)
-                            lists.append([Int32(e)])
+                        let i = id(of: t)
+                        if i == lists.count {
+                            lists.append([])
+                            lastEntry.append(-1)
                         }
+                        guard lastEntry[i] != entry else { return }
+                        Self.varint(UInt64(entry - lastEntry[i] - 1), into: &lists[i])
+                        lastEntry[i] = entry
                     }
                 }
             }
         }
     }
 
-    /// Term offsets, term bytes, list offsets and lists (FORMAT.md, "Postings").
-    func write(into w: inout ByteWriter) {
-        let order = terms.indices.sorted { terms[$0].lexicographicallyPrecedes(terms[$1]) }
-        var at: UInt32 = 0
-        for i in order { w.u32(at); at += UInt32(terms[i].count) }
-        w.u32(at)
-        for i in order { w.bytes.append(contentsOf: terms[i]) }
-        var area = ByteWriter(capacity: 2 * lists.reduce(0) { $0 + $1.count })
-        var offsets: [UInt32] = []
-        offsets.reserveCapacity(order.count + 1)
-        for i in order {
-            offsets.append(UInt32(area.count))
-            var prev = -1
-            for e in lists[i] {
-                area.varint(UInt64(Int(e) - prev - 1))
-                prev = Int(e)
+    /// The id of term `t`, interning it (the next id) when new.
+    private mutating func id(of t: UnsafeRawBufferPointer) -> Int {
+        let h = InternHash.hash(t)
+        var mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let i = Int(slots[slot])
+            if i < 0 { break }
+            if hashes[i] == h, Int(starts[i + 1] - starts[i]) == t.count,
+               arena.withUnsafeBytes({ a in t.count == 0 || memcmp(a.baseAddress! + Int(starts[i]), t.baseAddress!, t.count) == 0 }) {
+                return i
+            }
+            slot = (slot + 1) & mask
+        }
+        let i = hashes.count
+        arena.append(contentsOf: t)
+        starts.append(UInt32(arena.count))
+        hashes.append(h)
+        slots[slot] = Int32(i)
+        if hashes.count * 2 > slots.count {
+            slots = [Int32](repeating: -1, count: slots.count * 2)
+            mask = slots.count - 1
+            for (j, hj) in hashes.enumerated() {
+                var s = Int(truncatingIfNeeded: hj) & mask
+                while slots[s] >= 0 { s = (s + 1) & mask }
+                slots[s] = Int32(j)
             }
         }
-        offsets.append(UInt32(area.count))
-        for o in offsets { w.u32(o) }
-        w.bytes.append(contentsOf: area.bytes)
+        return i
+    }
+
+    @inline(__always)
+    private static func varint(_ v: UInt64, into out: inout [UInt8]) {
+        var v = v
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    private func term(_ i: Int) -> ArraySlice<UInt8> { arena[Int(starts[i])..<Int(starts[i + 1])] }
+
+    /// Term offsets, term bytes, list offsets and lists (FORMAT.md, "Postings").
+    func write(into w: inout ByteWriter) {
+        let order = lists.indices.sorted { term($0).lexicographicallyPrecedes(term($1)) }
+        var at: UInt32 = 0
+        for i in order { w.u32(at); at += starts[i + 1] - starts[i] }
+        w.u32(at)
+        for i in order { w.bytes.append(contentsOf: term(i)) }
+        at = 0
+        for i in order { w.u32(at); at += UInt32(lists[i].count) }
+        w.u32(at)
+        for i in order { w.bytes.append(contentsOf: lists[i]) }
     }
 }
