@@ -62,6 +62,8 @@ extension Collector {
             let now = wallNanos()
             var cluster = engine == .clickhouse
             if engine == .auto { cluster = !storeCovers(since: try QueryEngine.earliestStart(sql, now: now), now: now) }
+            // What a local query mapped leaves this process's RSS when it is done (`releaseMappedPages`).
+            defer { if !cluster { store.releaseMappedPages() } }
             let result = cluster ? try options.clickhouse!.run(sql, project: project, limits: limits, now: now)
                                  : try queryEngine.run(sql, project: project, limits: limits, now: now)
             var out = result.json(storeFigures: grant == nil)

@@ -67,11 +67,13 @@ public final class SegmentReader: @unchecked Sendable {
 
     /// See `MappedFile.dropResidentPages`; also empties the decoded-block caches.
     public func dropResidentPages() {
-        lock.withLock {
+        let postings = lock.withLock { () -> TextPostingsFile? in
             textBlockCache.removeAll()
             textCacheOrder.removeAll()
+            return mappedPostings
         }
         file.dropResidentPages()
+        postings?.dropResidentPages()
     }
 
     public init(path: String) throws {

@@ -89,6 +89,9 @@ public final class TextPostingsFile: @unchecked Sendable {
         file.dropResidentPages()
     }
 
+    /// See `MappedFile.dropResidentPages`.
+    public func dropResidentPages() { file.dropResidentPages() }
+
     /// 1 for every row holding a paragraph whose hash is in `set`, else 0. Reads the hashes, and
     /// the row lists of the matching entries only.
     public func rows(matching set: Set<Int64>) throws -> [UInt8] {
@@ -299,7 +302,7 @@ struct TermLists {
     private var starts: [UInt32] = [0]
     private var hashes: [UInt64] = []
     private var slots = [Int32](repeating: -1, count: 1 << 12)
-    private var lists: [[UInt8]] = []
+    private var lists: [ByteWriter] = []
     private var lastEntry: [Int32] = []
 
     var count: Int { lists.count }
@@ -314,11 +317,11 @@ struct TermLists {
                     tokenizer.forEachTerm(UnsafeRawBufferPointer(u)) { t in
                         let i = id(of: t)
                         if i == lists.count {
-                            lists.append([])
+                            lists.append(ByteWriter(capacity: 0))
                             lastEntry.append(-1)
                         }
                         guard lastEntry[i] != entry else { return }
-                        Self.varint(UInt64(entry - lastEntry[i] - 1), into: &lists[i])
+                        lists[i].varint(UInt64(entry - lastEntry[i] - 1))
                         lastEntry[i] = entry
                     }
                 }
@@ -357,16 +360,6 @@ struct TermLists {
         return i
     }
 
-    @inline(__always)
-    private static func varint(_ v: UInt64, into out: inout [UInt8]) {
-        var v = v
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
-
     private func term(_ i: Int) -> ArraySlice<UInt8> { arena[Int(starts[i])..<Int(starts[i + 1])] }
 
     /// Term offsets, term bytes, list offsets and lists (FORMAT.md, "Postings").
@@ -379,6 +372,6 @@ struct TermLists {
         at = 0
         for i in order { w.u32(at); at += UInt32(lists[i].count) }
         w.u32(at)
-        for i in order { w.bytes.append(contentsOf: lists[i]) }
+        for i in order { w.bytes.append(contentsOf: lists[i].bytes) }
     }
 }
