@@ -114,12 +114,14 @@ struct Llmtraced {
         // megabyte-sized batches that fragments into hundreds of MB of RSS. Two arenas keep the
         // heap compact at a small cost in lock contention.
         _ = mallopt(M_ARENA_MAX, 2)
-        // A fixed mmap threshold: blocks of 4 MiB and more (a seal's sorted rows and columns, a
-        // head's arrays, big bodies) are mapped and unmapped whole. Left to glibc, the threshold
-        // rises to the largest block ever freed (up to 32 MiB), after which those blocks come
-        // from the arenas and leave them fragmented: peak RSS at full ingest 405-411 MB, with it
-        // 367 MB (1 MiB: 332 MB but 10% slower, every request body then being mapped afresh).
-        _ = mallopt(M_MMAP_THRESHOLD, 4 << 20)
+        // A fixed mmap threshold: blocks of 2 MiB and more (a seal's sorted rows and columns, a
+        // head's arrays, postings being written) are mapped and unmapped whole. Left to glibc, the
+        // threshold rises to the largest block ever freed (up to 32 MiB), after which those blocks
+        // come from the arenas and leave them fragmented: peak RSS at full ingest 405-411 MB, with
+        // 4 MiB 367 MB (1 MiB: 332 MB but 10% slower, every ~1 MB request body then being mapped
+        // afresh). 2 MiB keeps request bodies in the arenas: 250/252 -> 238/239 MB at the same
+        // rate in alternated 60 s runs (llmtrace-bench ingest --spawn).
+        _ = mallopt(M_MMAP_THRESHOLD, 2 << 20)
         do {
             exit(try run(Array(CommandLine.arguments.dropFirst())))
         } catch let e as UsageError {
