@@ -106,11 +106,21 @@ public struct Ingest: Sendable {
         return nil
     }
 
+    /// A string attribute over the size limit, or a number that is not finite (infinity or NaN,
+    /// which OTLP can carry but JSON cannot spell: stored, it would read back as null), or nil.
     func oversized(_ attributes: [Attribute]) -> String? {
+        func notFinite(_ v: AttributeValue) -> Bool {
+            switch v {
+            case .double(let d): return !d.isFinite
+            case .array(let items): return items.contains(where: notFinite)
+            default: return false
+            }
+        }
         for a in attributes {
             if case .string(let v) = a.value, v.utf8.count > limits.maxStringBytes {
                 return "attribute '\(a.key.prefix(200))' is \(v.utf8.count) bytes, over the limit of \(limits.maxStringBytes)"
             }
+            if notFinite(a.value) { return "attribute '\(a.key.prefix(200))' is not a finite number" }
         }
         return nil
     }

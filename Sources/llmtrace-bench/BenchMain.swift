@@ -18,7 +18,7 @@ struct BenchMain {
       llmtrace-bench nab   --data NAB_DIR [--out DIR] [--scorer nab_score.py] [--labels combined_windows.json] [--set quiet=150,short=6]
       llmtrace-bench gen   [--spans N] [--seed S] [--project P] [--start 1h]   > spans.jsonl
       llmtrace-bench ingest [--endpoint URL | --spawn [--grpc]] [--connections 8] [--seconds 60] [--batch 512] [--rate SPANS_PER_S]
-                            [--gzip] [--server-pid PID] [--server-arg ARG]... [--compare ARG... [--pairs 3]]
+                            [--gzip] [--server-pid PID] [--server-arg ARG]... [--compare ARG... [--pairs 3]] [--query-loop]
       llmtrace-bench query [--spans N] [--no-text] [--runs 20] [--lookups 500] [--threads T] [--dir DIR --keep] [--reuse] [--skip-duckdb]
       llmtrace-bench metrics [--series 10000] [--runs 20] [--spans 200000]
       llmtrace-bench detect [--spans 200000] [--rounds 5] [--drift-spans 1000000 [--dir DIR --keep]]
@@ -48,6 +48,11 @@ struct BenchMain {
               pairs of runs, the server as spawned and the server with ARG, alternated A B, B A so
               both see the same minutes of a busy machine; last line: each run, the medians and the
               median of the per-pair ratios (variant / baseline), with the load averages.
+          --query-loop asks the collector the query bench's set (over the last hour and day by
+          now()) through POST /api/query, one query after another, while the load runs: what the
+          collector holds while it ingests and answers (queries, query_statuses, query_p50_ms).
+          Pointed at a collector on a loaded data directory (--endpoint, --server-pid), this is
+          the "ingests at full rate and answers the bench queries" measure.
       query   Loads N synthetic spans into a store (sealed) and into a SQLite row table (trace_id
               indexed; --no-text leaves the prompt and output text out of it), then runs each benchmark
               query --runs times: count by model, p95 duration by model over the last hour of data,

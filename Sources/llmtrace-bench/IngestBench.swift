@@ -174,6 +174,8 @@ enum IngestBench {
             }
         }
         reporter.start()
+        let queryLoop = a.has("query-loop") ? QueryLoop(host: host, port: port, key: a.value("key")) : nil
+        queryLoop?.start()
         // With the ClickHouse sink on: how far behind ClickHouse was, sampled each second.
         let sink = SinkSampler(host: host, port: port, key: a.value("key"))
         sink?.start(until: { results.allDone(connections) })
@@ -182,6 +184,7 @@ enum IngestBench {
         let sinkFigures = sink?.finish()
         let serverCPU = serverPID.flatMap { procStatCPU("/proc/\($0)/stat").map { $0.seconds - serverCPU0 } } ?? 0
         let clientCPU = processCPUSeconds() - clientCPU0
+        let queryFigures = queryLoop?.finish() ?? []
         let serverRSS = serverPID.map { Terminal.peakRSSMiB(pid: String($0)) } ?? 0
         // The detectors' own account of their CPU (their thread, and the ingest threads' digests).
         let detectorCPU = detectorCPU0.flatMap { c0 in
@@ -206,7 +209,7 @@ enum IngestBench {
             ("seconds", String(format: "%.1f", elapsed)), ("connections", "\(connections)"), ("batch", "\(batch)"),
             ("target_rate", String(format: "%.0f", rate)), ("gzip", gzip ? "true" : "false"), ("grpc", grpc ? "true" : "false"),
             ("protobuf_bytes_per_span", String(format: "%.0f", Double(rawBytes) / Double(connections * bodiesPerConnection * batch))),
-        ] + (sinkFigures ?? [])
+        ] + (sinkFigures ?? []) + queryFigures
         Terminal.print("{" + out.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     }
 

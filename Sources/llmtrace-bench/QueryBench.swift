@@ -8,6 +8,20 @@ import LLMTraceSynthetic
 
 /// `llmtrace-bench query`: the query engine against the same spans in a SQLite row table.
 enum QueryBench {
+    /// The query set, ours: `hourAgo` and `dayAgo` are expressions (a time in nanoseconds here;
+    /// `now() - 1h` for `llmtrace-bench ingest --query-loop` against a live collector).
+    static func queries(hourAgo: String, dayAgo: String) -> [(name: String, sql: String)] {
+        [
+            ("count_by_model", "SELECT model, count() FROM spans GROUP BY model"),
+            ("p95_duration_by_model_last_hour", "SELECT model, p95(duration_ms), count() FROM spans WHERE start > \(hourAgo) GROUP BY model"),
+            ("cost_per_service_per_minute_day", "SELECT service, bucket(start, 1m) AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute"),
+            ("text_match_by_service", "SELECT service, count() FROM spans WHERE text MATCH 'refund policy' GROUP BY service"),
+            ("traces_by_service_last_hour", "SELECT service, count(), p95(duration_ms), sum(cost_usd), sum(errors) FROM traces WHERE start > \(hourAgo) GROUP BY service"),
+            ("attr_by_db_system_last_hour", "SELECT attr['db.system'], count(), avg(attr['retrieval.top_k']) FROM spans WHERE start > \(hourAgo) AND kind = 'retrieval' GROUP BY 1"),
+            ("errors_tokens_by_service_kind", "SELECT service, kind, count(), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind"),
+        ]
+    }
+
     static func run(_ argv: [String]) throws {
         let a = try ArgumentParser.parse(argv, options: ["spans", "dir", "runs", "lookups", "threads", "only"], flags: ["no-text", "keep", "reuse", "help", "skip-sqlite", "skip-duckdb"])
         if a.has("help") { Terminal.print(BenchMain.usage); return }
@@ -89,26 +103,27 @@ enum QueryBench {
         /// reference); nil where the row table has no counterpart (span attributes).
         /// `duckdb`: the question in DuckDB's SQL over the same columns (nil where it has none).
         struct Case { var name: String; var ours: String; var sqlite: String?; var duckdb: String? = nil }
+        let ours = Dictionary(uniqueKeysWithValues: Self.queries(hourAgo: "\(hourAgo)", dayAgo: "\(dayAgo)").map { ($0.name, $0.sql) })
         let cases = [
-            Case(name: "count_by_model", ours: "SELECT model, count() FROM spans GROUP BY model",
+            Case(name: "count_by_model", ours: ours["count_by_model"]!,
                  sqlite: "SELECT model, count(*) FROM spans GROUP BY model",
                  duckdb: "SELECT model, count(*) FROM spans GROUP BY model"),
-            Case(name: "p95_duration_by_model_last_hour", ours: "SELECT model, p95(duration_ms), count() FROM spans WHERE start > \(hourAgo) GROUP BY model",
+            Case(name: "p95_duration_by_model_last_hour", ours: ours["p95_duration_by_model_last_hour"]!,
                  sqlite: "SELECT model, duration_ms FROM spans WHERE start > \(hourAgo) ORDER BY model, duration_ms",
                  duckdb: "SELECT model, quantile_disc(duration_ms, 0.95), count(*) FROM spans WHERE start > \(hourAgo) GROUP BY model"),
-            Case(name: "cost_per_service_per_minute_day", ours: "SELECT service, bucket(start, 1m) AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute",
+            Case(name: "cost_per_service_per_minute_day", ours: ours["cost_per_service_per_minute_day"]!,
                  sqlite: "SELECT service, (start / 60000000000) * 60000000000 AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute",
                  duckdb: "SELECT service, (start // 60000000000) * 60000000000 AS minute, sum(cost_usd) FROM spans WHERE start > \(dayAgo) GROUP BY service, minute"),
-            Case(name: "text_match_by_service", ours: "SELECT service, count() FROM spans WHERE text MATCH 'refund policy' GROUP BY service",
+            Case(name: "text_match_by_service", ours: ours["text_match_by_service"]!,
                  sqlite: ""),
             Case(name: "traces_by_service_last_hour",
-                 ours: "SELECT service, count(), p95(duration_ms), sum(cost_usd), sum(errors) FROM traces WHERE start > \(hourAgo) GROUP BY service",
+                 ours: ours["traces_by_service_last_hour"]!,
                  sqlite: "SELECT service, count(*), sum(cost), sum(errs) FROM (SELECT trace_id, min(service) AS service, min(start) AS st, sum(cost_usd) AS cost, sum(status = 'error') AS errs FROM spans WHERE start > \(hourAgo - 3_600_000_000_000) GROUP BY trace_id) WHERE st > \(hourAgo) GROUP BY service",
                  duckdb: "SELECT service, count(*), quantile_disc(dur, 0.95), sum(cost), sum(errs) FROM (SELECT trace_id, arg_min(service, start) AS service, min(start) AS st, (max(start + duration_ms * 1000000) - min(start)) / 1000000 AS dur, sum(cost_usd) AS cost, count_if(status = 'error') AS errs FROM spans WHERE start > \(hourAgo - 3_600_000_000_000) GROUP BY trace_id) WHERE st > \(hourAgo) GROUP BY service"),
             Case(name: "attr_by_db_system_last_hour",
-                 ours: "SELECT attr['db.system'], count(), avg(attr['retrieval.top_k']) FROM spans WHERE start > \(hourAgo) AND kind = 'retrieval' GROUP BY 1",
+                 ours: ours["attr_by_db_system_last_hour"]!,
                  sqlite: nil),
-            Case(name: "errors_tokens_by_service_kind", ours: "SELECT service, kind, count(), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind",
+            Case(name: "errors_tokens_by_service_kind", ours: ours["errors_tokens_by_service_kind"]!,
                  sqlite: "SELECT service, kind, count(*), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind",
                  duckdb: "SELECT service, kind, count(*), sum(total_tokens), avg(duration_ms) FROM spans WHERE status = 'error' OR duration_ms > 2000 GROUP BY service, kind"),
         ]

@@ -85,6 +85,24 @@ import LLMTraceOTLP
     }
 
     /// An ingest key's project wins over what the span says, both ways.
+    /// Infinity and NaN attribute values (OTLP carries them; JSON cannot spell them, so stored they
+    /// would read back as null) are refused with the attribute's name, the rest of the batch kept.
+    /// The first input is the one FuzzOTLPJSON found: a doubleValue of 1e+370, which parses as
+    /// infinity.
+    @Test func aNonFiniteAttributeIsRefusedWithItsName() throws {
+        let ingest = Ingest()
+        let json = #"{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "07070707070707070707070707070707", "spanId": "0909090909090909", "name": "chat", "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000", "attributes": [{"key": "gen_ai.response.time_to_first_token", "value": {"doubleValue": 1e+370}}]}, {"traceId": "07070707070707070707070707070707", "spanId": "0a0a0a0a0a0a0a0a", "name": "ok", "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000"}]}]}]}"#
+        let r = try ingest.spans(json: Array(json.utf8))
+        #expect(r.spans.map(\.name) == ["ok"])
+        #expect(r.rejected.count == 1 && r.rejected.first?.kind == .attributes)
+        #expect(r.rejected.first?.reason.contains("gen_ai.response.time_to_first_token") == true)
+        for bad: AttributeValue in [.double(.infinity), .double(-.infinity), .double(.nan), .array([.double(1), .double(.nan)])] {
+            let s = Self.span { $0.attributes = [Attribute("x.ratio", bad)] }
+            guard case .failure(let o) = try Self.viaOTLP(s, ingest) else { Issue.record("\(bad) accepted over OTLP"); continue }
+            #expect(o.kind == .attributes && o.reason.contains("x.ratio") && o.reason.contains("finite"), "\(o)")
+        }
+    }
+
     @Test func theKeysProjectWins() throws {
         let s = Self.span { $0.project = "other" }
         let ingest = Ingest()
