@@ -20,7 +20,7 @@ enum IngestBench {
     static func run(_ argv: [String]) throws {
         let a = try ArgumentParser.parse(argv, options: ["endpoint", "connections", "seconds", "batch", "rate", "server-pid", "key",
                                                          "data", "server-arg", "bodies", "compare", "pairs"],
-                                         flags: ["spawn", "gzip", "keep", "help", "grpc"])
+                                         flags: ["spawn", "gzip", "keep", "help", "grpc", "query-loop"])
         if a.has("help") { Terminal.print(BenchMain.usage); return }
         if !a.values("compare").isEmpty {
             return try compare(argv, variantArgs: a.values("compare"), pairs: max(1, try a.int("pairs", default: 3)))
