@@ -148,37 +148,23 @@ final class Head {
             return rows(matching: (try? match.hashes()) ?? [])
         }
         let wanted = Array(Set(terms.map { t in t.withUnsafeBytes { TextHash.hash($0) } }))
-        var matched = Set<UInt32>()
-        var ids = Set<UInt32>()
-        var out = [UInt8](repeating: 0, count: rows.count)
-        texts.withTexts { t in
-            for i in rows.indices where detailRanges[i].count > 0 {
-                ids.removeAll(keepingCapacity: true)
-                withDetails(i) { p in
-                    var r = ByteReader(p)
-                    _ = SpanBinaryCodec.contentTextIDs(&r, into: &ids)
-                }
-                var hit = false
-                for id in ids {
-                    if matched.contains(id) { hit = true; break }
-                    let have: [Int64]
-                    if let known = paragraphTerms[id] {
-                        have = known
-                    } else {
-                        var hs: [Int64] = []
-                        if Int(id) < t.count {
-                            var text = t[Int(id)]
-                            text.withUTF8 { u in tokenizer.forEachTerm(UnsafeRawBufferPointer(u)) { hs.append(TextHash.hash($0)) } }
-                        }
-                        have = Array(Set(hs)).sorted()
-                        paragraphTerms[id] = have
+        return texts.withTexts { t in
+            rows(whereParagraph: { id in
+                let have: [Int64]
+                if let known = paragraphTerms[id] {
+                    have = known
+                } else {
+                    var hs: [Int64] = []
+                    if Int(id) < t.count {
+                        var text = t[Int(id)]
+                        text.withUTF8 { u in tokenizer.forEachTerm(UnsafeRawBufferPointer(u)) { hs.append(TextHash.hash($0)) } }
                     }
-                    if wanted.allSatisfy({ Self.sortedContains(have, $0) }) { matched.insert(id); hit = true; break }
+                    have = Array(Set(hs)).sorted()
+                    paragraphTerms[id] = have
                 }
-                if hit { out[i] = 1 }
-            }
+                return wanted.allSatisfy { Self.sortedContains(have, $0) }
+            })
         }
-        return out
     }
 
     private static func sortedContains(_ a: [Int64], _ x: Int64) -> Bool {
@@ -200,8 +186,13 @@ final class Head {
         }
         var matched = Set<UInt32>()
         for (k, h) in textHashes.enumerated() where set.contains(h) { matched.insert(UInt32(k)) }
+        guard !matched.isEmpty else { return [UInt8](repeating: 0, count: rows.count) }
+        return rows(whereParagraph: { matched.contains($0) })
+    }
+
+    /// 1 for every row with a message or document paragraph (by text id) that `matches`.
+    private func rows(whereParagraph matches: (UInt32) -> Bool) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: rows.count)
-        guard !matched.isEmpty else { return out }
         var ids = Set<UInt32>()
         for i in rows.indices where detailRanges[i].count > 0 {
             ids.removeAll(keepingCapacity: true)
@@ -209,7 +200,7 @@ final class Head {
                 var r = ByteReader(p)
                 _ = SpanBinaryCodec.contentTextIDs(&r, into: &ids)
             }
-            if !ids.isDisjoint(with: matched) { out[i] = 1 }
+            if ids.contains(where: matches) { out[i] = 1 }
         }
         return out
     }

@@ -69,13 +69,7 @@ extension IngestBench {
         let auth = key.map { "Authorization: Bearer \($0)\r\n" } ?? ""
         let head = "POST /api/query HTTP/1.1\r\nHost: \(host)\r\n\(auth)Content-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         guard writeAll(fd, Array(head.utf8)), writeAll(fd, body) else { return -1 }
-        var all: [UInt8] = []
-        var b = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = b.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            all += b[0..<n]
-        }
+        let all = readToClose(fd)
         let parts = String(decoding: all.prefix(64), as: UTF8.self).split(separator: " ", maxSplits: 2)
         return parts.count >= 2 ? Int(parts[1]) ?? -1 : -1
     }

@@ -331,13 +331,8 @@ enum IngestBench {
         return true
     }
 
-    /// The sum of a counter family's series on the server's `/metrics` (nil when not there).
-    static func scrapeCounter(host: String, port: Int, key: String?, family: String) -> Double? {
-        let fd = connect(host: host, port: port)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        let auth = key.map { "Authorization: Bearer \($0)\r\n" } ?? ""
-        guard writeAll(fd, Array("GET /metrics HTTP/1.1\r\nHost: \(host)\r\n\(auth)Connection: close\r\n\r\n".utf8)) else { return nil }
+    /// Everything the peer sends until it closes (a `Connection: close` response).
+    static func readToClose(_ fd: Int32) -> [UInt8] {
         var all: [UInt8] = []
         var b = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -345,6 +340,17 @@ enum IngestBench {
             if n <= 0 { break }
             all += b[0..<n]
         }
+        return all
+    }
+
+    /// The sum of a counter family's series on the server's `/metrics` (nil when not there).
+    static func scrapeCounter(host: String, port: Int, key: String?, family: String) -> Double? {
+        let fd = connect(host: host, port: port)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let auth = key.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        guard writeAll(fd, Array("GET /metrics HTTP/1.1\r\nHost: \(host)\r\n\(auth)Connection: close\r\n\r\n".utf8)) else { return nil }
+        let all = readToClose(fd)
         var sum: Double? = nil
         for line in String(decoding: all, as: UTF8.self).split(separator: "\n") where line.hasPrefix(family + "{") || line.hasPrefix(family + " ") {
             if let v = line.split(separator: " ").last.flatMap({ Double($0) }) { sum = (sum ?? 0) + v }
