@@ -65,10 +65,9 @@ public final class TextMatch: @unchecked Sendable {
 
     /// Whether `span` has a matching message or document paragraph.
     public func matches(_ span: Span) throws -> Bool {
-        let contents = span.inputMessages.map(\.content) + span.outputMessages.map(\.content) + span.documents.map(\.content)
         if terms != nil, let tokenizer = FTSTokenizer.shared {
             var hit = false
-            for c in contents where !hit {
+            for c in SpanBinaryCodec.searchableContents(of: span) where !hit {
                 SpanBinaryCodec.forEachParagraph(c) { p in if !hit && matches(paragraph: p, tokenizer: tokenizer) { hit = true } }
             }
             return hit

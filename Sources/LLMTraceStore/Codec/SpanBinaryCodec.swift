@@ -335,23 +335,13 @@ public enum SpanBinaryCodec {
 
     /// The hashes of the paragraphs `encodeContent` would store for `content` (the full-text units).
     public static func paragraphHashes(_ content: String) -> [Int64] {
-        var c = content
-        return c.withUTF8 { u in
-            guard u.count >= paragraphSplitMinimum else { return [TextHash.hash(UnsafeRawBufferPointer(u))] }
-            var out: [Int64] = []
-            var start = 0
-            while let at = nextBlankLine(u, from: start) {
-                out.append(TextHash.hash(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[start..<at]))))
-                start = at + 2
-            }
-            out.append(TextHash.hash(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[start..<u.count]))))
-            return out
-        }
+        var out: [Int64] = []
+        forEachParagraph(content) { out.append(TextHash.hash($0)) }
+        return out
     }
 
-    /// Whether a message or document of `span` has a paragraph whose hash is in `set`.
-    /// Calls `body` with each paragraph of `content` (the full-text units, as `paragraphHashes`
-    /// cuts them).
+    /// Calls `body` with each paragraph of `content`, the full-text units: a content of at least
+    /// `paragraphSplitMinimum` bytes is cut at blank lines, a shorter one is one paragraph.
     public static func forEachParagraph(_ content: String, _ body: (UnsafeRawBufferPointer) -> Void) {
         var c = content
         c.withUTF8 { u in
@@ -365,9 +355,14 @@ public enum SpanBinaryCodec {
         }
     }
 
+    /// The span's searchable contents: input and output messages, then documents.
+    public static func searchableContents(of span: Span) -> [String] {
+        span.inputMessages.map(\.content) + span.outputMessages.map(\.content) + span.documents.map(\.content)
+    }
+
+    /// Whether a message or document of `span` has a paragraph whose hash is in `set`.
     public static func hasParagraph(of span: Span, in set: Set<Int64>) -> Bool {
-        let contents = span.inputMessages.map(\.content) + span.outputMessages.map(\.content) + span.documents.map(\.content)
-        return contents.contains { paragraphHashes($0).contains(where: set.contains) }
+        searchableContents(of: span).contains { paragraphHashes($0).contains(where: set.contains) }
     }
 
     @inline(__always)
