@@ -31,11 +31,21 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
     }
 
     public func stored(_ spans: [Span]) {
+        // The fixed fields are copied before the lock is taken: readers and other batches wait on
+        // it, and a span's arrays are never copied only to be dropped.
+        var kept = [Span]()
+        kept.reserveCapacity(spans.count)
+        for s in spans { kept.append(Self.fixedFields(of: s)) }
         cond.withLock {
-            for var s in spans {
-                s.inputMessages = []; s.outputMessages = []; s.documents = []; s.attributes = []; s.events = []; s.tags = []
-                let pseq = projectNext[s.project, default: 1]
-                projectNext[s.project] = pseq + 1
+            // A batch's spans are almost always one project's: its counter is looked up once a run.
+            var runProject: String? = nil
+            var pseq: Int64 = 0
+            for s in kept {
+                if s.project != runProject {
+                    if let p = runProject { projectNext[p] = pseq }
+                    runProject = s.project
+                    pseq = projectNext[s.project, default: 1]
+                }
                 if ring.count < capacity {
                     ring.append(s)
                     projectSeqs.append(pseq)
@@ -45,10 +55,38 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
                     start = (start + 1) % capacity
                     firstSeq += 1
                 }
+                pseq += 1
                 nextSeq += 1
             }
+            if let p = runProject { projectNext[p] = pseq }
             cond.broadcast()
         }
+    }
+
+    /// `s` without its messages, documents, attributes, events and tags.
+    static func fixedFields(of s: Span) -> Span {
+        var t = Span(traceID: s.traceID, spanID: s.spanID, parentSpanID: s.parentSpanID, project: s.project,
+                     service: s.service, name: s.name, kind: s.kind, startNanos: s.startNanos, endNanos: s.endNanos,
+                     status: s.status, statusMessage: s.statusMessage)
+        t.provider = s.provider
+        t.requestModel = s.requestModel
+        t.responseModel = s.responseModel
+        t.inputTokens = s.inputTokens
+        t.outputTokens = s.outputTokens
+        t.cachedTokens = s.cachedTokens
+        t.reasoningTokens = s.reasoningTokens
+        t.costUSD = s.costUSD
+        t.timeToFirstTokenNanos = s.timeToFirstTokenNanos
+        t.temperature = s.temperature
+        t.maxTokens = s.maxTokens
+        t.topP = s.topP
+        t.finishReason = s.finishReason
+        t.promptName = s.promptName
+        t.promptVersion = s.promptVersion
+        t.sessionID = s.sessionID
+        t.userID = s.userID
+        t.environment = s.environment
+        return t
     }
 
     /// The number the next stored span will get: a reader starting now asks for spans after `latest - 1`.

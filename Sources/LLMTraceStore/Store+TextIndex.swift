@@ -27,6 +27,7 @@ extension Store {
             // ingest slows (on two cores, FTS5 at full speed cannot keep up with 100k spans/s of LLM
             // text anyway), and a seal's index commit never waits behind a long transaction.
             var last = monotonicNanos()
+            writePostingsAhead(of: id)
             let inputs: SegmentReader.TextIndexInputs
             do { inputs = try reader.textIndexInputs() } catch {
                 // A segment that does not read is not retried every second: one error line, and
@@ -36,8 +37,8 @@ extension Store {
                 continue
             }
             // The postings file first: a crash before the segment's flag is set redoes both, and
-            // the file is replaced whole.
-            try reader.writePostings(inputs)
+            // the file is replaced whole. One written ahead (below) is kept.
+            if reader.postingsFile()?.hasTerms != true { try reader.writePostings(inputs) }
             try index.indexSegmentTexts(segment: id, texts: inputs.texts) { () -> Int? in
                 let now = monotonicNanos()
                 // Shutdown does not wait for a catch-up: the segment stays pending until next start.
@@ -54,6 +55,23 @@ extension Store {
             n += 1
         }
         return n
+    }
+
+    /// Writes the postings file of every segment still waiting for FTS5, but `current`, that has
+    /// none yet. Under a flood FTS5 is duty-cycled and falls segments behind; with their postings
+    /// written at full speed (a small part of FTS5's work), plain-word matches on those segments
+    /// read terms from the file instead of inflating every details and text block and asking an
+    /// FTS5 index that does not hold them yet. A segment that cannot be read is left to the FTS5
+    /// pass, which reports it.
+    func writePostingsAhead(of current: UInt64) {
+        guard FTSTokenizer.shared != nil, let pending = try? index.segmentsPendingTextIndex() else { return }
+        for id in pending where id != current && !state.withLock({ stopping || unindexable.contains(id) }) {
+            guard let reader = state.withLock({ segments[id] }),
+                  !FileIO.exists(TextPostingsFile.path(ofSegment: reader.path)) else { continue }
+            guard (try? reader.writePostings(reader.textIndexInputs())) != nil else { continue }
+            reader.dropResidentPages()
+            trimMemory()
+        }
     }
 
     /// Writes the postings file of every segment that lacks one (indexed before postings files

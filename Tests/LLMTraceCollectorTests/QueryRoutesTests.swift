@@ -7,6 +7,7 @@ import LLMTraceStore
 import LLMTraceIngest
 import LLMTraceOTLP
 import LLMTraceQuery
+import LLMTraceSynthetic
 
 /// `POST /api/query` and `GET /api/traces/{id}` through the collector, with two projects' keys.
 @Suite struct QueryRoutesTests {
@@ -311,6 +312,35 @@ import LLMTraceQuery
         #expect(r.spans.map(\.spanID.value) == [8, 9, 10, 11, 12])
         #expect(r.next == 12)
         #expect(live.read(after: 12, limit: 100, waitNanos: 0) { _ in true }.spans.isEmpty)
+    }
+
+    /// The buffer keeps every field but the arrays (messages, documents, attributes, events,
+    /// tags), and numbers spans within their project across batches that mix projects.
+    @Test func liveBufferKeepsTheFixedFields() {
+        let live = LiveSpans(capacity: 10)
+        let full = SampleSpans.full(3)
+        var other = SampleSpans.full(4)
+        other.project = "proj-b"
+        live.stored([full, other, full])
+        live.stored([other])
+        var expected = full
+        expected.inputMessages = []; expected.outputMessages = []; expected.documents = []
+        expected.attributes = []; expected.events = []; expected.tags = []
+        let got = live.read(after: 0, limit: 10, waitNanos: 0) { _ in true }.spans
+        #expect(got.count == 4)
+        #expect(got.first == expected)
+        // Every field that is not an array is set in the sample, so a field added to Span and
+        // not copied by the buffer fails here.
+        for child in Mirror(reflecting: full).children {
+            let description = String(describing: child.value)
+            #expect(description != "nil", "SampleSpans.full leaves \(child.label ?? "?") unset")
+        }
+        #expect(live.read(project: "proj-a", after: 0, limit: 10, waitNanos: 0) { _ in true }.next == 2)
+        let b = live.read(project: "proj-b", after: 0, limit: 10, waitNanos: 0) { _ in true }
+        #expect(b.next == 2)
+        #expect(b.spans.map(\.project) == ["proj-b", "proj-b"])
+        #expect(live.latest(project: "proj-b") == 2)
+        #expect(live.latest == 4)
     }
 
     @Test func errorsAreClear() throws {
