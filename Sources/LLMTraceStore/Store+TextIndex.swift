@@ -27,6 +27,7 @@ extension Store {
             // ingest slows (on two cores, FTS5 at full speed cannot keep up with 100k spans/s of LLM
             // text anyway), and a seal's index commit never waits behind a long transaction.
             var last = monotonicNanos()
+            var lastAhead = last
             writePostingsAhead(of: id)
             let inputs: SegmentReader.TextIndexInputs
             do { inputs = try reader.textIndexInputs() } catch {
@@ -44,6 +45,12 @@ extension Store {
                 // Shutdown does not wait for a catch-up: the segment stays pending until next start.
                 if self.state.withLock({ self.stopping }) { return nil }
                 self.index.checkpointIfLarge()
+                // One segment's FTS5 pass takes minutes under a flood: segments sealed meanwhile
+                // get their postings now, not after it.
+                if now - lastAhead > 500_000_000 {
+                    self.writePostingsAhead(of: id)
+                    lastAhead = monotonicNanos()
+                }
                 let busy = self.state.withLock { now - self.lastAppendNanos < 1_000_000_000 }
                 if busy { usleep(UInt32(min(1_000_000, max(0, 9 * (now - last) / 1000)))) }
                 last = monotonicNanos()
@@ -68,7 +75,7 @@ extension Store {
         for id in pending where id != current && !state.withLock({ stopping || unindexable.contains(id) }) {
             guard let reader = state.withLock({ segments[id] }),
                   !FileIO.exists(TextPostingsFile.path(ofSegment: reader.path)) else { continue }
-            guard (try? reader.writePostings(reader.textIndexInputs())) != nil else { continue }
+            guard (try? reader.writePostings()) != nil else { continue }
             reader.dropResidentPages()
             trimMemory()
         }

@@ -91,6 +91,12 @@ import LLMTraceSynthetic
         }
         let segments = store.segmentReaders.sorted { $0.id < $1.id }
         #expect(segments.count == 3)
+        // Before any file is written, a plain-word match builds the file in memory, without FTS5
+        // (which holds none of these paragraphs yet).
+        let early = try store.textMatch("refund policy")
+        let earlyRows = try segments[2].rows(matching: early)
+        #expect(!early.hasHashes, "FTS5 was not asked")
+        #expect(segments[2].postingsFile() == nil)
         store.writePostingsAhead(of: segments[0].id)
         #expect(segments[0].postingsFile() == nil, "the segment being indexed writes its own")
         for s in segments.dropFirst() { #expect(s.postingsFile()?.hasTerms == true) }
@@ -108,6 +114,9 @@ import LLMTraceSynthetic
             for s in segments.dropFirst() { after.append(try s.rows(matchingParagraphs: fts)) }
         }
         #expect(before == after)
+        // The file written from the one built in memory answers as it did.
+        #expect(try segments[2].rows(matchingParagraphs: try store.matchingTextHashes("refund policy")) == earlyRows)
+        #expect(segments[2].verify().isEmpty)
         #expect(before.contains { $0.contains(1) } && before.contains { !$0.contains(1) })
     }
 

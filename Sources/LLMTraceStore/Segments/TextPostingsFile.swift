@@ -42,9 +42,18 @@ public final class TextPostingsFile: @unchecked Sendable {
     public var hasTerms: Bool { termOffsetsAt > 0 }
 
     /// Maps and checks a postings file: header, trailer and the CRC of everything before it.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(file: MappedFile(path: path), path: path)
+    }
+
+    /// A postings file built in memory (`encode`) for a segment whose file is not written yet.
+    convenience init(encoded: [UInt8], path: String) throws {
+        try self.init(file: MappedFile(copying: encoded, path: path), path: path)
+    }
+
+    private init(file: MappedFile, path: String) throws {
         self.path = path
-        file = try MappedFile(path: path)
+        self.file = file
         let b = file.bytes
         func corrupt(_ what: String, _ off: Int) -> StoreError { StoreError("corrupt postings: \(what)", path: path, offset: off) }
         guard b.count >= Self.headerSize(1) + Self.trailerSize else { throw corrupt("file too short (\(b.count) bytes)", 0) }
@@ -88,6 +97,9 @@ public final class TextPostingsFile: @unchecked Sendable {
         // The check read every page: drop them from this process's RSS (they stay in the page cache).
         file.dropResidentPages()
     }
+
+    /// The whole file, as written.
+    var encoded: [UInt8] { Array(file.bytes) }
 
     /// See `MappedFile.dropResidentPages`.
     public func dropResidentPages() { file.dropResidentPages() }

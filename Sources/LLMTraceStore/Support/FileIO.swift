@@ -199,8 +199,30 @@ public final class MappedFile: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
     private let base: UnsafeMutableRawPointer?
 
+    /// Anonymous memory holding bytes built in this process, not a file's pages: dropping its
+    /// resident pages would zero it, so `dropResidentPages` and `willNeed` leave it alone.
+    private let anonymous: Bool
+
+    /// `bytes` copied into anonymous memory, read like a mapped file (`path` names what they are
+    /// of, for errors).
+    public init(copying source: [UInt8], path: String) throws {
+        self.path = path
+        anonymous = true
+        guard !source.isEmpty else {
+            base = nil
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let p = mmap(nil, source.count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p, p != MAP_FAILED else { throw StoreError("mmap of \(source.count) bytes failed: \(FileIO.errnoText())", path: path) }
+        source.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        base = p
+        bytes = UnsafeRawBufferPointer(start: p, count: source.count)
+    }
+
     public init(path: String) throws {
         self.path = path
+        anonymous = false
         let fd = try FileIO.open(path, O_RDONLY)
         defer { close(fd) }
         var st = stat()
@@ -228,7 +250,7 @@ public final class MappedFile: @unchecked Sendable {
     /// many scattered blocks of a file not in the page cache then waits for one round of parallel
     /// reads instead of one page fault after another.
     public func willNeed(_ ranges: [(offset: Int, count: Int)]) {
-        guard let base else { return }
+        guard let base, !anonymous else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         for r in ranges where r.count > 0 && r.offset >= 0 && r.offset + r.count <= bytes.count {
             let start = r.offset / page * page
@@ -239,7 +261,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Drops this mapping's resident pages after a bulk pass (text indexing, verification): they stay
     /// in the page cache and fault back in on the next read, but stop counting in this process's RSS.
     public func dropResidentPages() {
-        if let base { _ = madvise(base, bytes.count, MADV_DONTNEED) }
+        if let base, !anonymous { _ = madvise(base, bytes.count, MADV_DONTNEED) }
     }
 }
 
