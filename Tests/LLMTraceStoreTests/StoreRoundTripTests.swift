@@ -303,4 +303,32 @@ import LLMTraceSynthetic
         #expect(try seg.attributeColumn("db.system", rows: []).allSatisfy { $0 == nil })
         #expect(try seg.attributeColumn("n", rows: [8_995, 8_999])[8_995] == .int(8_995))
     }
+
+    /// A point read asks the kernel for its text blocks up front: the blocks named from the
+    /// details are exactly those the decode then inflates.
+    @Test func pointReadsNameTheTextBlocksTheyRead() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let store = try Store.open(testOptions(dir.path))
+        defer { try? store.close() }
+        // Long distinct texts, so the text store has many blocks and a row's texts sit in few.
+        let spans = (1...300).map { n -> Span in
+            var s = fullSpan(UInt64(n))
+            s.documents = [RetrievedDocument(id: "d\(n)", content: String(repeating: "chunk \(n) of the manual. ", count: 200))]
+            return s
+        }
+        try store.append(spans)
+        try store.sealNow()
+        let seg = try #require(store.segmentReaders.first)
+        #expect(seg.textBlocks.count > 20)
+        for rows in [0..<1, 17..<19, 150..<160, 299..<300] {
+            seg.lock.withLock { seg.textBlockCache.removeAll(); seg.textCacheOrder.removeAll() }
+            let named = seg.textBlocks(namedBy: try seg.decodeBlobs(rows))
+            let read = try seg.spans(rows: rows)
+            #expect(read.count == rows.count)
+            let inflated = seg.lock.withLock { Set(seg.textBlockCache.keys) }
+            #expect(named == inflated, "rows \(rows)")
+            #expect(named.count < seg.textBlocks.count / 2)
+        }
+    }
 }

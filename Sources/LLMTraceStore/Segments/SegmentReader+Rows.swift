@@ -32,6 +32,7 @@ extension SegmentReader {
         // Wide reads (scans, verification, text indexing) inflate the whole text store once, in
         // order; point reads go through the block cache.
         let bulkTexts: [String]? = try texts ?? (rows.count >= 2048 ? allTexts() : nil)
+        if bulkTexts == nil { prefetchTexts(ofDetails: details) }
 
         for k in 0..<rows.count {
             guard let kindS = dicts[.kind]![k], let kind = SpanKind(rawValue: kindS),
