@@ -96,6 +96,7 @@ extension Store {
     /// A full-text condition: plain words are answered from term postings and the head without
     /// FTS5 (`TextMatch`); anything else asks FTS5 now (`matchingTextHashes`).
     public func textMatch(_ query: String) throws -> TextMatch {
+        state.withLock { lastTextQueryNanos = monotonicNanos() }
         if let terms = TextMatch.plainTerms(query) {
             return TextMatch(query: query, terms: terms, fts: { try self.matchingTextHashes(query) })
         }

@@ -31,6 +31,9 @@ public final class Store: @unchecked Sendable {
     var nextSegmentID: UInt64 = 1
     var appendsInFlight = 0
     var lastAppendNanos: Int64 = 0
+    /// When this process last matched text (`textMatch`): postings are written ahead of FTS5 only
+    /// while someone is searching (`Store+TextIndex`).
+    var lastTextQueryNanos: Int64? = nil
     var swapPending = false
     var stopping = false
     var sealerThread: Thread?

@@ -91,8 +91,11 @@ import LLMTraceSynthetic
         }
         let segments = store.segmentReaders.sorted { $0.id < $1.id }
         #expect(segments.count == 3)
+        // Nobody has searched yet: nothing is written ahead.
+        store.writePostingsAhead(of: segments[0].id)
+        for s in segments { #expect(s.postingsFile() == nil) }
         // Before any file is written, a plain-word match builds the file in memory, without FTS5
-        // (which holds none of these paragraphs yet).
+        // (which holds none of these paragraphs yet); that search starts the writing ahead.
         let early = try store.textMatch("refund policy")
         let earlyRows = try segments[2].rows(matching: early)
         #expect(!early.hasHashes, "FTS5 was not asked")
@@ -114,7 +117,7 @@ import LLMTraceSynthetic
             for s in segments.dropFirst() { after.append(try s.rows(matchingParagraphs: fts)) }
         }
         #expect(before == after)
-        // The file written from the one built in memory answers as it did.
+        // The file written ahead answers as the one built in memory did.
         #expect(try segments[2].rows(matchingParagraphs: try store.matchingTextHashes("refund policy")) == earlyRows)
         #expect(segments[2].verify().isEmpty)
         #expect(before.contains { $0.contains(1) } && before.contains { !$0.contains(1) })

@@ -32,27 +32,17 @@ extension SegmentReader {
         try TextPostingsFile.write(inputs.postings, texts: inputs.allTexts, for: self)
         lock.withLock {
             mappedPostings = nil
-            builtPostings = nil
-            postingsUnusable = false
-        }
-    }
-
-    /// Writes the postings file: the one a query built in memory when there is one, else from the
-    /// segment.
-    public func writePostings() throws {
-        guard let built = lock.withLock({ builtPostings }) else { return try writePostings(try textIndexInputs()) }
-        try FileIO.replaceFile(TextPostingsFile.path(ofSegment: path), with: built.encoded)
-        lock.withLock {
-            mappedPostings = nil
             postingsUnusable = false
         }
     }
 
     /// Rows holding a paragraph `match` matches (1, else 0): plain words from the postings file's
     /// terms when it has them (no FTS5), anything else through FTS5's hashes. A segment whose file
-    /// is not written yet (under a flood the newest one, almost always) has the same file built in
-    /// memory for plain words: FTS5 does not hold its paragraphs yet, and asking it for every
-    /// paragraph a common word matches cost a collector's query a second under full ingest.
+    /// is not written yet (under a flood, the newest one almost always) has the same file built in
+    /// memory for plain words, used and dropped: FTS5 does not hold its paragraphs yet, and asking
+    /// it for every paragraph a common word matches cost a collector's query a second under full
+    /// ingest. (Not kept: after a long flood nobody searched, every segment FTS5 has not reached
+    /// would stay in memory; the first search starts the postings being written ahead instead.)
     public func rows(matching match: TextMatch) throws -> [UInt8] {
         if let terms = match.terms {
             if let f = postingsFile() {
@@ -64,16 +54,12 @@ extension SegmentReader {
         return try rows(matchingParagraphs: try match.hashes())
     }
 
-    /// The postings file this segment will have, built in memory and kept until the file is
-    /// there; nil without FTS5's tokenizer.
+    /// The postings file this segment will have, built in memory; nil without FTS5's tokenizer.
     func builtTermPostings() throws -> TextPostingsFile? {
         guard let tokenizer = FTSTokenizer.shared else { return nil }
-        if let f = lock.withLock({ builtPostings }) { return f }
         let inputs = try textIndexInputs()
         let encoded = TextPostingsFile.encode(inputs.postings, texts: inputs.allTexts, segmentID: id, rowCount: rowCount, tokenizer: tokenizer)
-        let f = try TextPostingsFile(encoded: encoded, path: TextPostingsFile.path(ofSegment: path))
-        lock.withLock { builtPostings = f }
-        return f
+        return try TextPostingsFile(encoded: encoded, path: TextPostingsFile.path(ofSegment: path))
     }
 
     /// Rows holding a message or document paragraph whose hash is in `set` (1, else 0): from the
@@ -95,7 +81,6 @@ extension SegmentReader {
             lock.withLock {
                 mappedPostings = f
                 postings = nil
-                builtPostings = nil
             }
             return f
         } catch {

@@ -57,9 +57,6 @@ public final class SegmentReader: @unchecked Sendable {
     /// Text ids of attribute keys looked up so far (nil: not in this segment).
     var textIDCache: [ExactString: Int?] = [:]
     var mappedPostings: TextPostingsFile?
-    /// The postings file built in memory for plain-word matches while the file is not written yet
-    /// (the segment was sealed moments ago); dropped once the file is there.
-    var builtPostings: TextPostingsFile?
     var postingsUnusable = false
     var textBlockCache: [Int: [UInt8]] = [:]
     var textCacheOrder: [Int] = []

@@ -98,9 +98,6 @@ public final class TextPostingsFile: @unchecked Sendable {
         file.dropResidentPages()
     }
 
-    /// The whole file, as written.
-    var encoded: [UInt8] { Array(file.bytes) }
-
     /// See `MappedFile.dropResidentPages`.
     public func dropResidentPages() { file.dropResidentPages() }
 
