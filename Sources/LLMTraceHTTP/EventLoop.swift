@@ -169,6 +169,7 @@ final class EventLoop: @unchecked Sendable {
                 if c.lingering { continue }
                 let wasMid = c.parser.isMidRequest
                 scratch.withUnsafeBytes { c.parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<r])) }
+                c.parser.absorb()
                 if !wasMid { c.requestStarted = now }
                 // Stop reading while one connection's unparsed bytes exceed a body and a head: the
                 // parser will refuse it anyway, and the loop must move on to other clients.

@@ -48,7 +48,7 @@ public struct HTTPParser {
     }
 
     public let limits: Limits
-    private var buffer: [UInt8] = []
+    private(set) var buffer: [UInt8] = []
     private var start = 0
     /// Where the search for the end of the head resumes (it never rescans bytes already searched).
     private var scanFrom = 0
@@ -81,9 +81,44 @@ public struct HTTPParser {
 
     public mutating func continueSent() { wantsContinue = false }
 
-    /// Adds received bytes.
+    /// An error `absorb()` met, thrown by the next `next()`.
+    private var deferredError: HTTPError?
+
+    /// Adds received bytes. Bytes of a body being read (after `absorb()` or `next()` reached it)
+    /// go straight into the body.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        if case .body(let head, let remaining) = state, remaining > 0, start == buffer.count {
+            let take = min(remaining, bytes.count)
+            body.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<take]))
+            state = .body(head, remaining: remaining - take)
+            if take < bytes.count { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[take...])) }
+            return
+        }
         buffer.append(contentsOf: bytes)
+    }
+
+    /// Parses a complete head and moves the body bytes received so far into the body, without
+    /// returning a request. The event loop calls it after each read, so a large body is copied
+    /// once and never held twice: read whole into the buffer first, a 1 MB OTLP export grew it to
+    /// 2 MiB, a mapping of its own (over the collector's mmap threshold) page-faulted in and
+    /// unmapped again for every request. An error is kept for `next()` to throw.
+    public mutating func absorb() {
+        guard deferredError == nil else { return }
+        if case .head = state {
+            do throws(HTTPError) {
+                guard try parseHead() else { return }
+            } catch {
+                deferredError = error
+                return
+            }
+        }
+        guard case .body(let head, let remaining) = state, remaining > 0 else { return }
+        let take = min(remaining, buffer.count - start)
+        guard take > 0 else { return }
+        body.append(contentsOf: buffer[start..<start + take])
+        start += take
+        state = .body(head, remaining: remaining - take)
+        compact()
     }
 
     public mutating func feed(_ bytes: [UInt8]) {
@@ -93,6 +128,7 @@ public struct HTTPParser {
     /// The next complete request, or nil when more bytes are needed. After an error the
     /// connection must be closed: the parser's position in the stream is lost.
     public mutating func next() throws(HTTPError) -> HTTPRequest? {
+        if let e = deferredError { throw e }
         while true {
             switch state {
             case .head:

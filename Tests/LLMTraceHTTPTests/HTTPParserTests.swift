@@ -165,4 +165,44 @@ import Testing
         r.body = Array("not gzip at all".utf8)
         #expect(throws: HTTPError.self) { try BodyDecoding.decodedBody(r, limit: 1 << 20) }
     }
+
+    /// As the event loop reads: `absorb()` after each piece moves a body into place as it
+    /// arrives, so a 1 MB body is never also held whole in the read buffer, and the request, the
+    /// pipelined one after it and the errors are those `next()` alone gives.
+    @Test func absorbMovesABodyAsItArrives() throws {
+        let body = (0..<1_100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let head = Array("POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+        let next = Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        let stream = head + body + next
+        var limits = HTTPParser.Limits()
+        limits.maxBodyBytes = 2 << 20
+        var p = HTTPParser(limits: limits)
+        var i = 0
+        var largestBuffer = 0
+        while i < stream.count {
+            let n = min(65536, stream.count - i)
+            stream[i..<(i + n)].withUnsafeBytes { p.feed($0) }
+            p.absorb()
+            largestBuffer = max(largestBuffer, p.buffer.count)
+            i += n
+        }
+        #expect(largestBuffer <= 65536 + head.count, "the read buffer held \(largestBuffer) bytes")
+        let first = try #require(try p.next())
+        #expect(first.method == "POST" && first.body == body)
+        let second = try #require(try p.next())
+        #expect(second.method == "GET" && second.target == "/healthz")
+        #expect(try p.next() == nil)
+
+        // An error absorb() meets is the one next() throws.
+        var bad = HTTPParser()
+        Array("GET / HTTP/1.1\nHost: x\r\n\r\n".utf8).withUnsafeBytes { bad.feed($0) }
+        bad.absorb()
+        #expect(throws: HTTPError.self) { try bad.next() }
+        var plain = HTTPParser()
+        Array("GET / HTTP/1.1\nHost: x\r\n\r\n".utf8).withUnsafeBytes { plain.feed($0) }
+        var a: HTTPError?, b: HTTPError?
+        do { _ = try bad.next() } catch { a = error }
+        do { _ = try plain.next() } catch { b = error }
+        #expect(a != nil && a == b)
+    }
 }
