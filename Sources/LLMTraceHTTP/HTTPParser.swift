@@ -113,12 +113,20 @@ public struct HTTPParser {
             }
         }
         guard case .body(let head, let remaining) = state, remaining > 0 else { return }
+        _ = takeBufferedBody(head, remaining)
+    }
+
+    /// Moves the buffered bytes of a body (up to `remaining`) into it, and the state with them;
+    /// returns how many are still to come (then the buffer is compacted).
+    private mutating func takeBufferedBody(_ head: Head, _ remaining: Int) -> Int {
         let take = min(remaining, buffer.count - start)
-        guard take > 0 else { return }
-        body.append(contentsOf: buffer[start..<start + take])
-        start += take
-        state = .body(head, remaining: remaining - take)
-        compact()
+        if take > 0 {
+            body.append(contentsOf: buffer[start..<start + take])
+            start += take
+            state = .body(head, remaining: remaining - take)
+        }
+        if take < remaining { compact() }
+        return remaining - take
     }
 
     public mutating func feed(_ bytes: [UInt8]) {
@@ -134,16 +142,7 @@ public struct HTTPParser {
             case .head:
                 guard try parseHead() else { return nil }
             case .body(let head, let remaining):
-                let take = min(remaining, buffer.count - start)
-                if take > 0 {
-                    body.append(contentsOf: buffer[start..<start + take])
-                    start += take
-                }
-                if take < remaining {
-                    state = .body(head, remaining: remaining - take)
-                    compact()
-                    return nil
-                }
+                if takeBufferedBody(head, remaining) > 0 { return nil }
                 return finish(head)
             case .chunkSize(let head):
                 guard let lineEnd = findCRLF(from: start, maxLine: 1024) else {
