@@ -82,10 +82,16 @@ extension Store {
         for id in pending where id != current && !state.withLock({ stopping || unindexable.contains(id) }) {
             guard let reader = state.withLock({ segments[id] }),
                   !FileIO.exists(TextPostingsFile.path(ofSegment: reader.path)) else { continue }
-            guard (try? reader.writePostings(reader.textIndexInputs())) != nil else { continue }
-            reader.dropResidentPages()
-            trimMemory()
+            try? writePostingsFile(of: reader)
         }
+    }
+
+    /// Writes a segment's postings file from one pass over it, then gives back what the pass
+    /// read and built (its mapped pages, and the heap it grew).
+    func writePostingsFile(of reader: SegmentReader) throws {
+        try reader.writePostings(try reader.textIndexInputs())
+        reader.dropResidentPages()
+        trimMemory()
     }
 
     /// Writes the postings file of every segment that lacks one (indexed before postings files
@@ -101,9 +107,7 @@ extension Store {
         guard let r = readers.first(where: {
             !FileIO.exists(TextPostingsFile.path(ofSegment: $0.path)) || canTokenize && $0.postingsFile()?.hasTerms == false
         }) else { return false }
-        try r.writePostings(try r.textIndexInputs())
-        r.dropResidentPages()
-        trimMemory()
+        try writePostingsFile(of: r)
         return true
     }
 
