@@ -31,26 +31,32 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
     }
 
     public func stored(_ spans: [Span]) {
-        // The fixed fields are copied before the lock is taken: readers and other batches wait on
-        // it, and a span's arrays are never copied only to be dropped.
-        var kept = [Span]()
-        kept.reserveCapacity(spans.count)
-        for s in spans { kept.append(Self.fixedFields(of: s)) }
+        // The fixed fields are copied before the lock is taken (readers and other batches wait on
+        // it), read in place from `spans` and moved into the ring: a span is never copied whole,
+        // and no copy is made only to be dropped (`for s in spans` copied each one whole, and
+        // each copy was then released: 4% of a worker's time at full ingest).
+        let n = spans.count
+        guard n > 0 else { return }
+        let kept = UnsafeMutableBufferPointer<Span>.allocate(capacity: n)
+        defer { kept.deallocate() }
+        spans.withUnsafeBufferPointer { p in
+            for i in 0..<n { kept.initializeElement(at: i, to: Self.fixedFields(of: p.baseAddress! + i)) }
+        }
         cond.withLock {
             // A batch's spans are almost always one project's: its counter is looked up once a run.
             var runProject: String? = nil
             var pseq: Int64 = 0
-            for s in kept {
-                if s.project != runProject {
+            for i in 0..<n {
+                if kept[i].project != runProject {
                     if let p = runProject { projectNext[p] = pseq }
-                    runProject = s.project
-                    pseq = projectNext[s.project, default: 1]
+                    runProject = kept[i].project
+                    pseq = projectNext[kept[i].project, default: 1]
                 }
                 if ring.count < capacity {
-                    ring.append(s)
+                    ring.append(kept.moveElement(from: i))
                     projectSeqs.append(pseq)
                 } else {
-                    ring[start] = s
+                    ring[start] = kept.moveElement(from: i)
                     projectSeqs[start] = pseq
                     start = (start + 1) % capacity
                     firstSeq += 1
@@ -64,28 +70,34 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
     }
 
     /// `s` without its messages, documents, attributes, events and tags.
-    static func fixedFields(of s: Span) -> Span {
-        var t = Span(traceID: s.traceID, spanID: s.spanID, parentSpanID: s.parentSpanID, project: s.project,
-                     service: s.service, name: s.name, kind: s.kind, startNanos: s.startNanos, endNanos: s.endNanos,
-                     status: s.status, statusMessage: s.statusMessage)
-        t.provider = s.provider
-        t.requestModel = s.requestModel
-        t.responseModel = s.responseModel
-        t.inputTokens = s.inputTokens
-        t.outputTokens = s.outputTokens
-        t.cachedTokens = s.cachedTokens
-        t.reasoningTokens = s.reasoningTokens
-        t.costUSD = s.costUSD
-        t.timeToFirstTokenNanos = s.timeToFirstTokenNanos
-        t.temperature = s.temperature
-        t.maxTokens = s.maxTokens
-        t.topP = s.topP
-        t.finishReason = s.finishReason
-        t.promptName = s.promptName
-        t.promptVersion = s.promptVersion
-        t.sessionID = s.sessionID
-        t.userID = s.userID
-        t.environment = s.environment
+    static func fixedFields(of s: Span) -> Span { withUnsafePointer(to: s) { fixedFields(of: $0) } }
+
+    /// The span at `p` without its messages, documents, attributes, events and tags: its fields are
+    /// read in place (an array element passed by value is first copied whole, every string and
+    /// array retained, then released again).
+    static func fixedFields(of p: UnsafePointer<Span>) -> Span {
+        var t = Span(traceID: p.pointee.traceID, spanID: p.pointee.spanID, parentSpanID: p.pointee.parentSpanID,
+                     project: p.pointee.project, service: p.pointee.service, name: p.pointee.name, kind: p.pointee.kind,
+                     startNanos: p.pointee.startNanos, endNanos: p.pointee.endNanos,
+                     status: p.pointee.status, statusMessage: p.pointee.statusMessage)
+        t.provider = p.pointee.provider
+        t.requestModel = p.pointee.requestModel
+        t.responseModel = p.pointee.responseModel
+        t.inputTokens = p.pointee.inputTokens
+        t.outputTokens = p.pointee.outputTokens
+        t.cachedTokens = p.pointee.cachedTokens
+        t.reasoningTokens = p.pointee.reasoningTokens
+        t.costUSD = p.pointee.costUSD
+        t.timeToFirstTokenNanos = p.pointee.timeToFirstTokenNanos
+        t.temperature = p.pointee.temperature
+        t.maxTokens = p.pointee.maxTokens
+        t.topP = p.pointee.topP
+        t.finishReason = p.pointee.finishReason
+        t.promptName = p.pointee.promptName
+        t.promptVersion = p.pointee.promptVersion
+        t.sessionID = p.pointee.sessionID
+        t.userID = p.pointee.userID
+        t.environment = p.pointee.environment
         return t
     }
 

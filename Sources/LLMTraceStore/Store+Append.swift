@@ -79,6 +79,9 @@ extension Store {
         return AppendResult(spans: toStore, duplicates: duplicates)
     }
 
+    /// How many keys ahead the dedup lookups ask for their cache lines.
+    static let dedupPrefetchDistance = 8
+
     /// Claims the keys of `spans` in the dedup window: those new are added (and returned), the
     /// positions of those already there are returned as duplicates.
     func claimKeys(_ spans: [Span]) -> (fresh: [UInt64], duplicates: [Int]) {
@@ -91,7 +94,13 @@ extension Store {
             var fresh: [UInt64] = []
             fresh.reserveCapacity(keys.count)
             var duplicates: [Int] = []
+            // Each key's cache lines are asked for some keys ahead (`RecentSpanKeys.prefetch`).
+            let n = keys.count
+            for i in 0..<min(n, 2 * Self.dedupPrefetchDistance) { recentKeys.prefetch(keys[i], stage: 0) }
+            for i in 0..<min(n, Self.dedupPrefetchDistance) { recentKeys.prefetch(keys[i], stage: 1) }
             for (i, k) in keys.enumerated() {
+                if i + 2 * Self.dedupPrefetchDistance < n { recentKeys.prefetch(keys[i + 2 * Self.dedupPrefetchDistance], stage: 0) }
+                if i + Self.dedupPrefetchDistance < n { recentKeys.prefetch(keys[i + Self.dedupPrefetchDistance], stage: 1) }
                 if recentKeys.insertIfNew(k, at: now) { fresh.append(k) } else { duplicates.append(i) }
             }
             if let w = recentKeys.shortenedTo, w != reportedDedupWindow {

@@ -176,6 +176,41 @@ import LLMTraceModel
         #expect(!PackedKeys().contains(0))
     }
 
+    /// Merges that keep the bucket count copy the old keys between the new ones' places; merges
+    /// that change it pack again. Both against a sorted reference, with new keys before, between
+    /// and after the old ones, several in one bucket, and in buckets left empty before.
+    @Test func packedKeysMergeAgreesWithSortedValues() {
+        var rng = SplitMix64(seed: 77)
+        for round in 0..<40 {
+            var held = Set<UInt64>()
+            let start = [0, 1, 300, 5000, 40_000][round % 5]
+            while held.count < start { held.insert(rng.next() & PackedKeys.valueMask) }
+            var heldList = Array(held)
+            var p = PackedKeys(sorted: held.sorted())
+            for _ in 0..<6 {
+                var new = Set<UInt64>()
+                let n = [1, 7, 100, 2500][Int(rng.next() % 4)]
+                while new.count < n {
+                    var v = rng.next() & PackedKeys.valueMask
+                    // Some next to a held key: the same bucket, just below or above it.
+                    if rng.next() % 3 == 0, !heldList.isEmpty {
+                        let h = heldList[Int(rng.next() % UInt64(heldList.count))]
+                        v = rng.next() % 2 == 0 ? h &+ 1 : h &- 1
+                    }
+                    if v <= PackedKeys.valueMask && !held.contains(v) { new.insert(v) }
+                }
+                if rng.next() % 5 == 0 { new.insert(0); new.insert(PackedKeys.valueMask); new.subtract(held) }
+                p.merge(sorted: new.sorted())
+                held.formUnion(new)
+                heldList.append(contentsOf: new)
+                #expect(p.count == held.count)
+                #expect(p.values() == held.sorted(), "round \(round): \(held.count) keys after adding \(new.count)")
+                for v in new.prefix(200) { #expect(p.contains(v)) }
+                for v in new.prefix(200) where !held.contains(v ^ 1 << 20) { #expect(!p.contains(v ^ 1 << 20)) }
+            }
+        }
+    }
+
     /// A million keys through the set: every one found, none twice, others not found, and
     /// fewer than 7.5 bytes held a key (the tables-only set held 10-12.5).
     @Test func keySetPacksItsKeys() {

@@ -27,6 +27,21 @@ struct KeySet {
     /// The mixed key's bits below the shard's: what `PackedKeys` holds.
     @inline(__always) private static func low(_ m: UInt64) -> UInt64 { m & PackedKeys.valueMask }
 
+    /// Asks for the cache lines a lookup of `k` reads, in two stages run some keys apart (the
+    /// second reads what the first asked for): a batch's lookups then wait on memory together,
+    /// not one cache miss after another (three a key: the packed offsets, the packed bucket, the
+    /// table slot).
+    @inline(__always) func prefetch(_ k: UInt64, stage: Int) {
+        let m = Self.mixed(k)
+        let s = Self.shard(m)
+        if stage == 0 {
+            packed[s].prefetchOffsets(Self.low(m))
+            tables[s].prefetch(k)
+        } else {
+            packed[s].prefetchBucket(Self.low(m))
+        }
+    }
+
     func contains(_ k: UInt64) -> Bool {
         let m = Self.mixed(k)
         let s = Self.shard(m)

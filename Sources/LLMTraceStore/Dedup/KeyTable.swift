@@ -1,3 +1,5 @@
+import CLinux
+
 /// The recent keys of one `KeySet` shard: an open-addressing table (linear probing, backward-shift
 /// deletion) of the raw keys, slots indexed by `fastrange` of the mixed key's low 56 bits (any
 /// capacity, not only powers of two), kept at most 80% full.
@@ -15,6 +17,11 @@ struct KeyTable {
     }
 
     @inline(__always) private func next(_ i: Int) -> Int { i + 1 == slots.count ? 0 : i + 1 }
+
+    /// Asks for the cache line of `k`'s home slot (`KeySet.prefetch`).
+    @inline(__always) func prefetch(_ k: UInt64) {
+        slots.withUnsafeBufferPointer { if let b = $0.baseAddress { clinux_prefetch(b + home(k)) } }
+    }
 
     func contains(_ k: UInt64) -> Bool {
         guard count > 0 else { return false }

@@ -40,6 +40,11 @@ struct RecentSpanKeys {
         return m.high ^ m.low
     }
 
+    /// `KeySet.prefetch` in every generation a lookup of `k` reads.
+    @inline(__always) func prefetch(_ k: UInt64, stage: Int) {
+        for g in generations.indices { generations[g].keys.prefetch(k, stage: stage) }
+    }
+
     func contains(_ k: UInt64) -> Bool {
         for g in generations.reversed() where g.keys.contains(k) { return true }
         return false
