@@ -336,6 +336,9 @@ public struct Conventions: Sendable {
         var used: [Bool] = []
         swap(&used, &classifier.used)  // taken for this span, given back at the end (no copy)
         defer { swap(&used, &classifier.used) }
+        // By rule, then message or document number, then attribute order: each rule's hits are one
+        // run, each message's one run within it (a later attribute for the same part wins).
+        classifier.indexedHits.sort { ($0.rule, $0.n, $0.index) < ($1.rule, $1.n, $1.index) }
         let indexedHits = classifier.indexedHits
 
         // Fields: per field, the highest-priority key whose value has a usable type.
@@ -361,44 +364,49 @@ public struct Conventions: Sendable {
         // each only when a more specific rule filled nothing for that side.
         var filledIn = false, filledOut = false
         let messageRules = indexedMessages.count
-        for (r, rule) in indexedMessages.enumerated() where !(rule.toInput ? filledIn : filledOut) {
-            let hits = indexedHits.filter { Int($0.rule) == r }
-            guard !hits.isEmpty else { continue }
-            var rows: [Int32: IndexedMessageRow] = [:]
-            for h in hits {
-                var row = rows[h.n] ?? IndexedMessageRow()
-                let v = attrs[Int(h.index)].value
-                switch h.column {
-                case 0: row.role = v.stringValue
-                case 1: row.content = Self.text(v)
-                case 2: row.toolCallID = Self.text(v)
-                case 3: row.finishReason = Self.firstString(v)
-                default:
-                    var call = row.calls[h.sub] ?? (nil, nil, nil)
+        var hitAt = 0
+        for r in indexedMessages.indices {
+            let toInput = indexedMessages[r].toInput
+            let hits = Self.run(of: r, in: indexedHits, from: &hitAt)
+            guard !hits.isEmpty, !(toInput ? filledIn : filledOut) else { continue }
+            var list: [Message] = []
+            var finishReason: String? = nil
+            var k = hits.lowerBound
+            while k < hits.upperBound {
+                let n = indexedHits[k].n
+                var row = IndexedMessageRow()
+                while k < hits.upperBound, indexedHits[k].n == n {
+                    let h = indexedHits[k]
+                    let v = attrs[Int(h.index)].value
                     switch h.column {
-                    case 4: call.id = Self.text(v)
-                    case 5: call.name = Self.text(v)
-                    default: call.arguments = Self.text(v)
+                    case 0: row.role = v.stringValue
+                    case 1: row.content = Self.text(v)
+                    case 2: row.toolCallID = Self.text(v)
+                    case 3: row.finishReason = Self.firstString(v)
+                    default:
+                        var call = row.calls[h.sub] ?? (nil, nil, nil)
+                        switch h.column {
+                        case 4: call.id = Self.text(v)
+                        case 5: call.name = Self.text(v)
+                        default: call.arguments = Self.text(v)
+                        }
+                        row.calls[h.sub] = call
                     }
-                    row.calls[h.sub] = call
+                    used[Int(h.index)] = true
+                    k += 1
                 }
-                rows[h.n] = row
-                used[Int(h.index)] = true
+                if finishReason == nil { finishReason = row.finishReason }
+                list.append(Message(role: row.role ?? (toInput ? "user" : "assistant"), content: row.content ?? "",
+                                    toolCalls: row.calls.isEmpty ? [] : row.calls.keys.sorted().map { m in
+                                        let c = row.calls[m]!
+                                        return ToolCall(id: c.id, name: c.name ?? "", arguments: c.arguments ?? "")
+                                    },
+                                    toolCallID: row.toolCallID))
             }
-            let order = rows.keys.sorted()
-            let list = order.map { n in
-                let row = rows[n]!
-                return Message(role: row.role ?? (rule.toInput ? "user" : "assistant"), content: row.content ?? "",
-                               toolCalls: row.calls.keys.sorted().map { m in
-                                   let c = row.calls[m]!
-                                   return ToolCall(id: c.id, name: c.name ?? "", arguments: c.arguments ?? "")
-                               },
-                               toolCallID: row.toolCallID)
-            }
-            if rule.toInput { s.inputMessages = list; filledIn = true } else {
+            if toInput { s.inputMessages = list; filledIn = true } else {
                 s.outputMessages = list
                 filledOut = true
-                if s.finishReason == nil { s.finishReason = order.lazy.compactMap { rows[$0]!.finishReason }.first }
+                if s.finishReason == nil { s.finishReason = finishReason }
             }
         }
         var jsonIn: [Message] = [], jsonOut: [Message] = []
@@ -426,22 +434,27 @@ public struct Conventions: Sendable {
             if rule.toInput { s.inputMessages = [m]; filledIn = true } else { s.outputMessages = [m]; filledOut = true; outputValue = Int(h.index) }
         }
 
-        for (d, rule) in indexedDocuments.enumerated() where s.documents.isEmpty {
-            let hits = indexedHits.filter { Int($0.rule) == messageRules + d }
-            guard !hits.isEmpty else { continue }
-            _ = rule
-            var rows: [Int32: (id: String?, content: String, score: Double?)] = [:]
-            for h in hits {
-                var row = rows[h.n] ?? (nil, "", nil)
-                switch h.column {
-                case 0: row.id = Self.text(attrs[Int(h.index)].value)
-                case 1: row.content = Self.text(attrs[Int(h.index)].value)
-                default: row.score = AttributeConversion.double(attrs[Int(h.index)].value)
+        for d in indexedDocuments.indices {
+            let hits = Self.run(of: messageRules + d, in: indexedHits, from: &hitAt)
+            guard !hits.isEmpty, s.documents.isEmpty else { continue }
+            var docs: [RetrievedDocument] = []
+            var k = hits.lowerBound
+            while k < hits.upperBound {
+                let n = indexedHits[k].n
+                var doc = RetrievedDocument(id: nil, content: "", score: nil)
+                while k < hits.upperBound, indexedHits[k].n == n {
+                    let h = indexedHits[k]
+                    switch h.column {
+                    case 0: doc.id = Self.text(attrs[Int(h.index)].value)
+                    case 1: doc.content = Self.text(attrs[Int(h.index)].value)
+                    default: doc.score = AttributeConversion.double(attrs[Int(h.index)].value)
+                    }
+                    used[Int(h.index)] = true
+                    k += 1
                 }
-                rows[h.n] = row
-                used[Int(h.index)] = true
+                docs.append(doc)
             }
-            s.documents = rows.keys.sorted().map { RetrievedDocument(id: rows[$0]!.id, content: rows[$0]!.content, score: rows[$0]!.score) }
+            s.documents = docs
         }
 
         // Kind: the first convention that names it, else "llm" when model attributes are present.
@@ -540,6 +553,16 @@ public struct Conventions: Sendable {
     }
 
     /// One message's indexed attributes, gathered before the message is built.
+    /// The hits of rule `rule` in `hits` (sorted by rule), searched from `at`, which moves past them:
+    /// rules are asked for in increasing order.
+    @inline(__always)
+    static func run(of rule: Int, in hits: [(rule: Int16, n: Int32, column: Int8, sub: Int32, index: Int32)], from at: inout Int) -> Range<Int> {
+        while at < hits.count, Int(hits[at].rule) < rule { at += 1 }
+        let start = at
+        while at < hits.count, Int(hits[at].rule) == rule { at += 1 }
+        return start..<at
+    }
+
     struct IndexedMessageRow {
         var role: String?
         var content: String?

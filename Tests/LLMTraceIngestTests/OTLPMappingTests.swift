@@ -164,6 +164,43 @@ func mapAll(_ t: OTLPTraces) -> (spans: [Span], rejected: [String]) {
         #expect(abs((spans[2].costUSD ?? 0) - (1000 * 2.5e-6 + 100 * 10e-6)) < 1e-12)
     }
 
+    /// Indexed messages and documents group by their number, in numeric order (10 after 2), in
+    /// whatever order the attributes came; a part sent twice keeps the later value; the first
+    /// output message with a finish reason gives the span's; a side one rule filled is not filled
+    /// again by a later rule, whose attributes stay; tool calls order by their own number.
+    @Test func indexedMessagesGroupByNumberInAnyAttributeOrder() throws {
+        var s = Span(traceID: TraceID(hi: 1, lo: 2), spanID: SpanID(3), name: "chat", startNanos: 10, endNanos: 20)
+        s.attributes = [
+            Attribute("gen_ai.prompt.10.content", .string("tenth")),
+            Attribute("gen_ai.prompt.2.role", .string("system")),
+            Attribute("gen_ai.prompt.10.role", .string("user")),
+            Attribute("gen_ai.prompt.2.content", .string("first draft")),
+            Attribute("gen_ai.prompt.2.content", .string("second")),
+            Attribute("gen_ai.completion.1.content", .string("done")),
+            Attribute("gen_ai.completion.0.content", .string("calling")),
+            Attribute("gen_ai.completion.1.finish_reason", .string("stop")),
+            Attribute("gen_ai.completion.0.tool_calls.1.name", .string("b")),
+            Attribute("gen_ai.completion.0.tool_calls.0.name", .string("a")),
+            Attribute("gen_ai.completion.0.tool_calls.0.arguments", .string("{}")),
+            Attribute("llm.input_messages.0.message.content", .string("other convention")),
+            Attribute("retrieval.documents.3.document.content", .string("doc three")),
+            Attribute("retrieval.documents.1.document.score", .double(0.5)),
+            Attribute("retrieval.documents.1.document.content", .string("doc one")),
+            Attribute("retrieval.documents.3.document.id", .string("d3")),
+        ]
+        let (spans, rejected) = try Ingest().spans(protobuf: OTLPEncoder.encode([s]).bytes)
+        #expect(rejected.isEmpty)
+        let got = try #require(spans.first)
+        #expect(got.inputMessages == [Message(role: "system", content: "second"), Message(role: "user", content: "tenth")])
+        #expect(got.outputMessages == [
+            Message(role: "assistant", content: "calling", toolCalls: [ToolCall(name: "a", arguments: "{}"), ToolCall(name: "b", arguments: "")]),
+            Message(role: "assistant", content: "done"),
+        ])
+        #expect(got.finishReason == "stop")
+        #expect(got.documents == [RetrievedDocument(content: "doc one", score: 0.5), RetrievedDocument(id: "d3", content: "doc three")])
+        #expect(got.attributes.map(\.key).filter { !$0.hasPrefix("resource.") && $0 != "otel.scope.name" } == ["llm.input_messages.0.message.content"])
+    }
+
     /// A time to first token too large for nanoseconds, or not a number, is not a duration: the
     /// attribute is kept as sent and the span stored (converting it once stopped the collector);
     /// one in range arrives to the nanosecond. An infinite one is refused with the attribute's
