@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceDetect", "LLMTraceSupport", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics", "LLMTraceQuery"],
                     exclude: []),
         .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
-        .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceClickHouse", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "CSQLite"]),
+        .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceClickHouse", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "LLMTraceHTTP", "CSQLite"]),
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceSupport", "LLMTraceStore"]),
         .testTarget(name: "LLMTraceClientTests", dependencies: ["LLMTraceClient", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport", "LLMTraceSynthetic"]),
         .testTarget(name: "LLMTraceTUITests", dependencies: ["LLMTraceTUI", "LLMTraceClient", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport"]),

@@ -46,7 +46,7 @@ enum IngestBench {
         if a.has("spawn") {
             var extra = a.values("server-arg")
             if grpc {
-                grpcPort = try freePort()
+                grpcPort = try FreePort.loopback()
                 extra += ["--grpc-listen", "127.0.0.1:\(grpcPort)"]
             }
             let server = try SpawnedCollector(directory: a.value("data"), arguments: extra, keepDirectory: a.has("keep"))
@@ -255,18 +255,6 @@ enum IngestBench {
         }
         let (h, port) = try CollectorConfig.parseListen(String(rest.contains(":") ? rest : rest + ":80"))
         return (h, port, path)
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     static func connect(host: String, port: Int) -> Int32 {

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import LLMTrace
 import LLMTraceCLI
+import LLMTraceHTTP
 
 /// `llmtrace-bench sdk`: what the Swift SDK costs the service that uses it.
 ///
@@ -116,7 +117,7 @@ enum SDKBench {
         Terminal.error("restart: made \(restartMade), stored \(restartStored) (\(Int(acceptedBeforeStop)) before the stop), flushed \(flushed), dropped \(restartStats.dropped), failed \(restartStats.failed)")
 
         // 4. The collector down.
-        let deadPort = try IngestBench.freePort()
+        let deadPort = try FreePort.loopback()
         var d = e
         d.endpoint = "http://127.0.0.1:\(deadPort)"
         LLMTrace.bootstrap(d)

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import LLMTraceCLI
+import LLMTraceHTTP
 import LLMTraceCollector
 
 /// The llmtraced next to this binary, started on a free loopback port with a temporary data
@@ -24,7 +25,7 @@ final class SpawnedCollector {
         binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("llmtraced").path
         self.directory = directory ?? (NSTemporaryDirectory() + "llmtrace-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try? FileManager.default.removeItem(atPath: self.directory)
-        self.port = try port ?? IngestBench.freePort()
+        self.port = try port ?? FreePort.loopback()
         extraArguments = arguments
         self.keepDirectory = keepDirectory
     }

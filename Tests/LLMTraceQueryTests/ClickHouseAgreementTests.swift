@@ -1,5 +1,6 @@
 import Foundation
 import LLMTraceClickHouse
+import LLMTraceHTTP
 import LLMTraceModel
 import LLMTraceStore
 import LLMTraceSynthetic
@@ -26,24 +27,11 @@ final class ClickHouseTestServer {
     /// CI sets this: there a missing ClickHouse is a failure, not a skipped suite.
     static var required: Bool { ProcessInfo.processInfo.environment["LLMTRACE_CLICKHOUSE_TESTS"] == "required" }
 
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
     init() throws {
         dir = NSTemporaryDirectory() + "llmtrace-clickhouse-\(UInt32.random(in: 0...UInt32.max))"
         for sub in ["data", "tmp", "log"] { try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true) }
-        httpPort = Self.freePort()
-        let tcp = Self.freePort()
+        httpPort = try FreePort.loopback()
+        let tcp = try FreePort.loopback()
         try """
         <yandex><profiles><default/><readonly><readonly>1</readonly></readonly></profiles><users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users><quotas><default/></quotas></yandex>
         """.write(toFile: dir + "/users.xml", atomically: true, encoding: .utf8)
