@@ -58,7 +58,7 @@ extension SegmentReader {
     func builtTermPostings() throws -> TextPostingsFile? {
         guard let tokenizer = FTSTokenizer.shared else { return nil }
         let inputs = try textIndexInputs()
-        let encoded = TextPostingsFile.encode(inputs.postings, texts: inputs.allTexts, segmentID: id, rowCount: rowCount, tokenizer: tokenizer)
+        let encoded = TextPostingsFile.encode(inputs.postings, texts: inputs.allTexts, for: self, tokenizer: tokenizer)
         return try TextPostingsFile(encoded: encoded, path: TextPostingsFile.path(ofSegment: path))
     }
 

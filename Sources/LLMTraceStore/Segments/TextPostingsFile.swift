@@ -295,7 +295,13 @@ public final class TextPostingsFile: @unchecked Sendable {
 
     /// Writes the postings of `segment` durably beside it (tmp, fsync, rename, fsync directory).
     static func write(_ p: SegmentReader.TextPostings, texts: [String], for segment: SegmentReader) throws {
-        try FileIO.replaceFile(path(ofSegment: segment.path), with: encode(p, texts: texts, segmentID: segment.id, rowCount: segment.rowCount))
+        try FileIO.replaceFile(path(ofSegment: segment.path), with: encode(p, texts: texts, for: segment))
+    }
+
+    /// `encode` for `segment`'s postings (its id and row count).
+    static func encode(_ p: SegmentReader.TextPostings, texts: [String], for segment: SegmentReader,
+                       tokenizer: FTSTokenizer? = FTSTokenizer.shared) -> [UInt8] {
+        encode(p, texts: texts, segmentID: segment.id, rowCount: segment.rowCount, tokenizer: tokenizer)
     }
 }
 
