@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 
 /// A TCP port on 127.0.0.1 that nothing listens on now: the kernel picks it for a socket bound to
 /// port 0, and the socket is closed again. For benchmarks and tests that start a collector,
