@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "LLMTraceIngestTests", dependencies: ["LLMTraceIngest", "LLMTraceOTLP", "LLMTraceModel"]),
         .testTarget(name: "LLMTraceCollectorTests", dependencies: ["LLMTraceCollector", "LLMTraceDetect", "LLMTraceSupport", "LLMTraceOTLP", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceStore", "LLMTraceSynthetic", "LLMTraceMetrics", "LLMTraceQuery"],
                     exclude: []),
-        .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic"]),
+        .testTarget(name: "LLMTraceStoreTests", dependencies: ["LLMTraceStore", "LLMTraceSynthetic", "CLinux"]),
         .testTarget(name: "LLMTraceQueryTests", dependencies: ["LLMTraceClickHouse", "LLMTraceQuery", "LLMTraceStore", "LLMTraceModel", "LLMTraceSynthetic", "LLMTraceHTTP", "CSQLite"]),
         .testTarget(name: "LLMTraceDetectTests", dependencies: ["LLMTraceDetect", "LLMTraceModel", "LLMTraceIngest", "LLMTraceHTTP", "LLMTraceSupport", "LLMTraceStore"]),
         .testTarget(name: "LLMTraceClientTests", dependencies: ["LLMTraceClient", "LLMTraceStore", "LLMTraceModel", "LLMTraceSupport", "LLMTraceSynthetic"]),

@@ -28,7 +28,8 @@ extension SegmentReader {
                 let f = try TextPostingsFile(path: pp)
                 problems += f.verify()
                 let texts = try allTexts()
-                let want = TextPostingsFile.encode(try buildPostings(texts), texts: texts, segmentID: id, rowCount: rowCount)
+                let want = TextPostingsFile.encode(try buildPostings(texts), texts: texts, segmentID: id, rowCount: rowCount,
+                                                   version: f.version == 2 ? 2 : TextPostingsFile.version)
                 if try FileIO.readFile(pp) != want {
                     problems.append("postings file \(pp) does not match the segment's texts (rebuild: delete it and reopen the store for writing)")
                 }

@@ -1,4 +1,5 @@
 import CZlib
+import CLinux
 
 /// CRC-32/IEEE (zlib's `crc32`, polynomial 0xEDB88320 reflected), used by every on-disk frame.
 public enum Checksum {
@@ -9,5 +10,19 @@ public enum Checksum {
 
     public static func crc32(_ b: [UInt8]) -> UInt32 {
         b.withUnsafeBytes { crc32($0) }
+    }
+
+    /// Whether CRC-32C runs on the CPU's instruction (SSE4.2), not bit by bit.
+    static let hardwareCRC32C = clinux_has_sse42() != 0
+
+    /// CRC-32C (Castagnoli; check value 0xE3069283 for "123456789"): what files whose whole
+    /// length is checked on first use carry (postings version 3), at ~4x zlib's CRC-32 on x86-64.
+    public static func crc32c(_ b: UnsafeRawBufferPointer) -> UInt32 {
+        guard let p = b.baseAddress, b.count > 0 else { return 0 }
+        return ~(hardwareCRC32C ? clinux_crc32c_hw(~0, p, b.count) : clinux_crc32c_sw(~0, p, b.count))
+    }
+
+    public static func crc32c(_ b: [UInt8]) -> UInt32 {
+        b.withUnsafeBytes { crc32c($0) }
     }
 }
