@@ -1,7 +1,8 @@
 import CZlib
 import CLinux
 
-/// CRC-32/IEEE (zlib's `crc32`, polynomial 0xEDB88320 reflected), used by every on-disk frame.
+/// The checksums of the on-disk formats: CRC-32/IEEE (zlib's `crc32`, polynomial 0xEDB88320 reflected)
+/// for every frame, CRC-32C for postings files (`crc32c`).
 public enum Checksum {
     public static func crc32(_ b: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         guard let p = b.baseAddress, b.count > 0 else { return seed }
