@@ -21,6 +21,15 @@ import Testing
         return store
     }
 
+    /// `indexedStore`, closed: its first segment's path, postings built in memory, and postings file.
+    static func firstSegmentOfClosedStore(_ dir: String) throws -> (segment: String, memory: SegmentReader.TextPostings, postings: String) {
+        let store = try indexedStore(dir)
+        let seg = store.segmentReaders[0].path
+        let memory = try store.segmentReaders[0].textPostings()
+        try store.close()
+        return (seg, memory, TextPostingsFile.path(ofSegment: seg))
+    }
+
     /// Hash sets to match: single paragraphs, a handful, many, and hashes no segment holds.
     static func probes(_ p: SegmentReader.TextPostings) -> [Set<Int64>] {
         let held = p.hashes.indices.filter { p.offsets[$0 + 1] > p.offsets[$0] }.map { p.hashes[$0] }
@@ -56,11 +65,7 @@ import Testing
     @Test func versionTwoFilesStillReadAndVerify() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let store = try Self.indexedStore(dir.path)
-        let seg = store.segmentReaders[0].path
-        let memory = try store.segmentReaders[0].textPostings()
-        try store.close()
-        let path = TextPostingsFile.path(ofSegment: seg)
+        let (seg, memory, path) = try Self.firstSegmentOfClosedStore(dir.path)
         let v3 = try FileIO.readFile(path)
         #expect(try TextPostingsFile(path: path).version == 3)
         let end = v3.count - TextPostingsFile.trailerSize
@@ -105,11 +110,7 @@ import Testing
     @Test func damagedFileIsReportedAndNotTrusted() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let store = try Self.indexedStore(dir.path)
-        let seg = store.segmentReaders[0].path
-        let memory = try store.segmentReaders[0].textPostings()
-        try store.close()
-        let path = TextPostingsFile.path(ofSegment: seg)
+        let (seg, memory, path) = try Self.firstSegmentOfClosedStore(dir.path)
         let original = try FileIO.readFile(path)
         for off in stride(from: 0, to: original.count, by: max(1, original.count / 25)) + [original.count - 1] {
             var bytes = original
