@@ -229,7 +229,7 @@ public struct Conventions: Sendable {
         var fieldHits: [(field: Int8, priority: Int16, index: Int32)] = []
         var jsonHits: [(rule: Int16, index: Int32)] = []
         var valueHits: [(rule: Int16, index: Int32)] = []
-        var indexedHits: [(rule: Int16, n: Int32, column: Int8, sub: Int32, index: Int32)] = []
+        var indexedHits: [IndexedHit] = []
         var jsonFieldHits: [(rule: Int16, index: Int32)] = []
 
         mutating func get(_ id: Int32, _ keys: KeyTable, _ conv: Conventions) -> KeyClass {
@@ -371,12 +371,9 @@ public struct Conventions: Sendable {
             guard !hits.isEmpty, !(toInput ? filledIn : filledOut) else { continue }
             var list: [Message] = []
             var finishReason: String? = nil
-            var k = hits.lowerBound
-            while k < hits.upperBound {
-                let n = indexedHits[k].n
+            Self.forEachNumber(hits, of: indexedHits) { message in
                 var row = IndexedMessageRow()
-                while k < hits.upperBound, indexedHits[k].n == n {
-                    let h = indexedHits[k]
+                for h in indexedHits[message] {
                     let v = attrs[Int(h.index)].value
                     switch h.column {
                     case 0: row.role = v.stringValue
@@ -393,7 +390,6 @@ public struct Conventions: Sendable {
                         row.calls[h.sub] = call
                     }
                     used[Int(h.index)] = true
-                    k += 1
                 }
                 if finishReason == nil { finishReason = row.finishReason }
                 list.append(Message(role: row.role ?? (toInput ? "user" : "assistant"), content: row.content ?? "",
@@ -438,19 +434,15 @@ public struct Conventions: Sendable {
             let hits = Self.run(of: messageRules + d, in: indexedHits, from: &hitAt)
             guard !hits.isEmpty, s.documents.isEmpty else { continue }
             var docs: [RetrievedDocument] = []
-            var k = hits.lowerBound
-            while k < hits.upperBound {
-                let n = indexedHits[k].n
+            Self.forEachNumber(hits, of: indexedHits) { document in
                 var doc = RetrievedDocument(id: nil, content: "", score: nil)
-                while k < hits.upperBound, indexedHits[k].n == n {
-                    let h = indexedHits[k]
+                for h in indexedHits[document] {
                     switch h.column {
                     case 0: doc.id = Self.text(attrs[Int(h.index)].value)
                     case 1: doc.content = Self.text(attrs[Int(h.index)].value)
                     default: doc.score = AttributeConversion.double(attrs[Int(h.index)].value)
                     }
                     used[Int(h.index)] = true
-                    k += 1
                 }
                 docs.append(doc)
             }
@@ -552,17 +544,34 @@ public struct Conventions: Sendable {
         return true
     }
 
-    /// One message's indexed attributes, gathered before the message is built.
+    /// An attribute an indexed rule matched: the rule, the message or document number, the part
+    /// (`column`), the tool call number (`sub`) and the attribute's position.
+    typealias IndexedHit = (rule: Int16, n: Int32, column: Int8, sub: Int32, index: Int32)
+
     /// The hits of rule `rule` in `hits` (sorted by rule), searched from `at`, which moves past them:
     /// rules are asked for in increasing order.
     @inline(__always)
-    static func run(of rule: Int, in hits: [(rule: Int16, n: Int32, column: Int8, sub: Int32, index: Int32)], from at: inout Int) -> Range<Int> {
+    static func run(of rule: Int, in hits: [IndexedHit], from at: inout Int) -> Range<Int> {
         while at < hits.count, Int(hits[at].rule) < rule { at += 1 }
         let start = at
         while at < hits.count, Int(hits[at].rule) == rule { at += 1 }
         return start..<at
     }
 
+    /// Calls `body` with the hits of each message or document number in `run` (one rule's hits,
+    /// sorted by number), in number order.
+    @inline(__always)
+    static func forEachNumber(_ run: Range<Int>, of hits: [IndexedHit], _ body: (Range<Int>) -> Void) {
+        var k = run.lowerBound
+        while k < run.upperBound {
+            let start = k
+            let n = hits[k].n
+            while k < run.upperBound, hits[k].n == n { k += 1 }
+            body(start..<k)
+        }
+    }
+
+    /// One message's indexed attributes, gathered before the message is built.
     struct IndexedMessageRow {
         var role: String?
         var content: String?
