@@ -69,9 +69,6 @@ public final class LiveSpans: SpanSubscriber, @unchecked Sendable {
         }
     }
 
-    /// `s` without its messages, documents, attributes, events and tags.
-    static func fixedFields(of s: Span) -> Span { withUnsafePointer(to: s) { fixedFields(of: $0) } }
-
     /// The span at `p` without its messages, documents, attributes, events and tags: its fields are
     /// read in place (an array element passed by value is first copied whole, every string and
     /// array retained, then released again).
